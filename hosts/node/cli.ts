@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { Printer } from "../../modules/printer/printer.js";
+import { defaultPrinterConfig } from "../../modules/printer/config.js";
+import { consoleLog, nodeHal } from "./hal.js";
+
+const USAGE = `Privet printer simulator
+
+Usage: npm start -- [options]
+
+  --port N           TCP port for the Privet HTTP API (default ${defaultPrinterConfig.port}; 0 picks a free one)
+  --name TEXT        printer name shown to clients (default "${defaultPrinterConfig.name}")
+  --description TEXT printer description, the TXT "note" (default empty)
+  --state-dir DIR    where identity and settings are kept across restarts (default ./state)
+  --lan              listen on every interface instead of 127.0.0.1 only
+  --host ADDR        listen on this address (overrides --lan)
+  --verbose          log debug messages
+  -h, --help         show this help
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`privet-printer: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      port: { type: "string" },
+      name: { type: "string" },
+      description: { type: "string" },
+      "state-dir": { type: "string" },
+      lan: { type: "boolean" },
+      host: { type: "string" },
+      verbose: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  }));
+} catch (error) {
+  fail((error as Error).message);
+}
+
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
+const port = values.port === undefined ? defaultPrinterConfig.port : Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a number from 0 to 65535, not ${values.port}`);
+const host = values.host ?? (values.lan ? "0.0.0.0" : "127.0.0.1");
+const stateDir = path.resolve(values["state-dir"] ?? "state");
+const log = consoleLog(values.verbose ? "debug" : "info");
+
+const printer = new Printer(nodeHal({ stateDir, log }), {
+  port,
+  host,
+  name: values.name ?? defaultPrinterConfig.name,
+  description: values.description ?? defaultPrinterConfig.description,
+});
+
+try {
+  const bound = await printer.start();
+  const shown = host === "0.0.0.0" ? "<this host's address>" : host;
+  process.stdout.write(
+    `Privet printer "${printer.device.name}" is listening on http://${shown}:${bound}/\n` +
+    `  serial ${printer.device.serialNumber}, state in ${stateDir}\n` +
+    `  try: curl -H 'X-Privet-Token: ""' http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${bound}/privet/info\n` +
+    `  stop with Ctrl-C\n`);
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "EADDRINUSE") fail(`port ${port} on ${host} is already in use; pick another with --port`);
+  if (code === "EADDRNOTAVAIL") fail(`${host} is not an address of this machine`);
+  throw error;
+}
+
+let stopping = false;
+function shutdown(signal: string): void {
+  if (stopping) process.exit(1);
+  stopping = true;
+  log("info", `${signal}: stopping`);
+  printer.stop();
+  // Let closing sockets flush, but never hang on a stuck client.
+  setTimeout(() => process.exit(0), 500).unref();
+}
+process.on("SIGINT", () => shutdown("SIGINT"));
+process.on("SIGTERM", () => shutdown("SIGTERM"));

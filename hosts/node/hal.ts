@@ -1,0 +1,157 @@
+import { randomFillSync } from "node:crypto";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { performance } from "node:perf_hooks";
+import type { Clock } from "../../modules/hal/clock.js";
+import type { Hal } from "../../modules/hal/hal.js";
+import type { Log, LogLevel } from "../../modules/hal/log.js";
+import type { Random } from "../../modules/hal/random.js";
+import type { Storage } from "../../modules/hal/storage.js";
+import type { Tcp, TcpConnection, TcpConnectionEvents, TcpListener, TcpListenOptions } from "../../modules/hal/tcp.js";
+
+export const nodeClock: Clock = {
+  // performance.now() counts from process start: the simulator's "boot".
+  monotonic: () => performance.now(),
+  wall: () => Date.now(),
+  setTimer: (callback, delayMs) => setTimeout(callback, delayMs),
+  clearTimer: (id) => clearTimeout(id as NodeJS.Timeout),
+};
+
+export const nodeRandom: Random = {
+  fill: (bytes) => {
+    randomFillSync(bytes);
+  },
+};
+
+const KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+// One file per key in the state directory, replaced by rename so a crash in
+// the middle of a write leaves the old value whole.
+export class DirectoryStorage implements Storage {
+  constructor(readonly directory: string) {
+    fs.mkdirSync(directory, { recursive: true });
+  }
+
+  private file(key: string): string {
+    if (!KEY_PATTERN.test(key)) throw new Error(`storage: bad key ${JSON.stringify(key)}`);
+    return path.join(this.directory, key);
+  }
+
+  read(key: string): string | undefined {
+    try {
+      return fs.readFileSync(this.file(key), "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
+  write(key: string, value: string): void {
+    const target = this.file(key);
+    const temporary = `${target}.${process.pid}.tmp`;
+    const fd = fs.openSync(temporary, "w", 0o600);
+    try {
+      fs.writeSync(fd, value);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temporary, target);
+  }
+
+  remove(key: string): void {
+    fs.rmSync(this.file(key), { force: true });
+  }
+}
+
+export class MemoryStorage implements Storage {
+  readonly values = new Map<string, string>();
+  read(key: string): string | undefined {
+    return this.values.get(key);
+  }
+  write(key: string, value: string): void {
+    this.values.set(key, value);
+  }
+  remove(key: string): void {
+    this.values.delete(key);
+  }
+}
+
+class NodeTcpConnection implements TcpConnection {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+
+  constructor(private readonly socket: net.Socket) {
+    this.remoteAddress = socket.remoteAddress ?? "";
+    this.remotePort = socket.remotePort ?? 0;
+    socket.setNoDelay(true);
+  }
+
+  setEvents(events: TcpConnectionEvents): void {
+    const socket = this.socket;
+    socket.removeAllListeners("data");
+    socket.on("data", (chunk: Buffer) => events.data(chunk));
+    socket.on("drain", () => events.drain());
+    socket.on("error", () => {});
+    socket.on("close", (hadError) => events.close(hadError));
+  }
+
+  write(bytes: Uint8Array): boolean {
+    if (this.socket.destroyed) return false;
+    return this.socket.write(bytes);
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+export const nodeTcp: Tcp = {
+  listen(options: TcpListenOptions, onConnection: (connection: TcpConnection) => void): Promise<TcpListener> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer((socket) => onConnection(new NodeTcpConnection(socket)));
+      server.once("error", reject);
+      server.listen(options.port, options.host, () => {
+        server.off("error", reject);
+        const address = server.address() as net.AddressInfo;
+        resolve({
+          port: address.port,
+          close: () => server.close(),
+        });
+      });
+    });
+  },
+};
+
+const LEVELS: LogLevel[] = ["debug", "info", "warn", "error"];
+
+export function consoleLog(minimum: LogLevel = "info"): Log {
+  const floor = LEVELS.indexOf(minimum);
+  return (level, message) => {
+    if (LEVELS.indexOf(level) < floor) return;
+    process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${message}\n`);
+  };
+}
+
+export function nodeHal(options: { stateDir?: string; log?: Log } = {}): Hal {
+  return {
+    clock: nodeClock,
+    random: nodeRandom,
+    storage: options.stateDir ? new DirectoryStorage(options.stateDir) : new MemoryStorage(),
+    tcp: nodeTcp,
+    log: options.log ?? consoleLog(),
+  };
+}

@@ -1,0 +1,14 @@
+// Time and timers come from the host: the core never reads a global clock, so
+// tests can drive it with a fake one and the board can use its own timer.
+
+export type TimerId = unknown;
+
+export interface Clock {
+  // Milliseconds since boot; never goes backwards (not wall time, which a board
+  // only learns from the network and which may jump).
+  monotonic(): number;
+  // Milliseconds since the Unix epoch, as well as the host knows it.
+  wall(): number;
+  setTimer(callback: () => void, delayMs: number): TimerId;
+  clearTimer(id: TimerId): void;
+}

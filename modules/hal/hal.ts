@@ -1,0 +1,14 @@
+import type { Clock } from "./clock.js";
+import type { Log } from "./log.js";
+import type { Random } from "./random.js";
+import type { Storage } from "./storage.js";
+import type { Tcp } from "./tcp.js";
+
+// Everything the firmware core needs from the platform it runs on.
+export interface Hal {
+  clock: Clock;
+  random: Random;
+  storage: Storage;
+  tcp: Tcp;
+  log: Log;
+}

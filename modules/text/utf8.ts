@@ -1,0 +1,68 @@
+// UTF-8 without TextEncoder/TextDecoder, which XS on a device does not promise.
+
+export function utf8Encode(text: string): Uint8Array {
+  let size = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) size += 1;
+    else if (c < 0x800) size += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && isLowSurrogate(text.charCodeAt(i + 1))) { size += 4; i++; }
+    else size += 3;
+  }
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c < 0x80) { out[o++] = c; continue; }
+    if (c < 0x800) {
+      out[o++] = 0xc0 | (c >> 6);
+      out[o++] = 0x80 | (c & 63);
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && isLowSurrogate(text.charCodeAt(i + 1))) {
+      c = 0x10000 + ((c - 0xd800) << 10) + (text.charCodeAt(++i) - 0xdc00);
+      out[o++] = 0xf0 | (c >> 18);
+      out[o++] = 0x80 | ((c >> 12) & 63);
+      out[o++] = 0x80 | ((c >> 6) & 63);
+      out[o++] = 0x80 | (c & 63);
+      continue;
+    }
+    // A lone surrogate has no UTF-8 form; write U+FFFD as the WHATWG encoder does.
+    if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
+    out[o++] = 0xe0 | (c >> 12);
+    out[o++] = 0x80 | ((c >> 6) & 63);
+    out[o++] = 0x80 | (c & 63);
+  }
+  return out;
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
+
+// Decodes strictly enough for hostile input: overlong forms, surrogates and
+// truncated sequences become U+FFFD instead of throwing.
+export function utf8Decode(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  let out = "";
+  let i = start;
+  while (i < end) {
+    const b = bytes[i++];
+    let cp = 0xfffd;
+    if (b < 0x80) cp = b;
+    else if (b >= 0xc2 && b <= 0xdf) {
+      if (i < end && (bytes[i] & 0xc0) === 0x80) cp = ((b & 31) << 6) | (bytes[i++] & 63);
+    } else if (b >= 0xe0 && b <= 0xef) {
+      if (i + 1 < end && (bytes[i] & 0xc0) === 0x80 && (bytes[i + 1] & 0xc0) === 0x80) {
+        const v = ((b & 15) << 12) | ((bytes[i] & 63) << 6) | (bytes[i + 1] & 63);
+        if (v >= 0x800 && (v < 0xd800 || v > 0xdfff)) { cp = v; i += 2; }
+      }
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      if (i + 2 < end && (bytes[i] & 0xc0) === 0x80 && (bytes[i + 1] & 0xc0) === 0x80 && (bytes[i + 2] & 0xc0) === 0x80) {
+        const v = ((b & 7) << 18) | ((bytes[i] & 63) << 12) | ((bytes[i + 1] & 63) << 6) | (bytes[i + 2] & 63);
+        if (v >= 0x10000 && v <= 0x10ffff) { cp = v; i += 3; }
+      }
+    }
+    out += String.fromCodePoint(cp);
+  }
+  return out;
+}

@@ -1,0 +1,53 @@
+import test from "ava";
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { get } from "./helpers/client.js";
+
+const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "hosts", "node", "cli.js");
+
+function run(args: string[]) {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c) => (stdout += c));
+  child.stderr.on("data", (c) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const listening = new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line: ${stdout} ${stderr}`)), 10_000);
+    child.stdout.on("data", () => {
+      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(stdout);
+      if (match) { clearTimeout(timer); resolve(Number(match[1])); }
+    });
+    child.on("exit", () => { clearTimeout(timer); reject(new Error(`exited: ${stderr}`)); });
+  });
+  // Tests of failing starts never await it.
+  listening.catch(() => {});
+  return { child, listening, exited, output: () => ({ stdout, stderr }) };
+}
+
+test("the simulator starts on loopback, says where, answers /privet/info and stops on SIGTERM", async (t) => {
+  const state = mkdtempSync(path.join(tmpdir(), "privet-cli-"));
+  const proc = run(["--port", "0", "--name", "Lobby", "--state-dir", state]);
+  try {
+    const port = await proc.listening;
+    t.regex(proc.output().stdout, /curl -H 'X-Privet-Token: ""' http:\/\/127\.0\.0\.1:\d+\/privet\/info/);
+    const info = JSON.parse((await get(port, "/privet/info", { "X-Privet-Token": "\"\"" })).body);
+    t.is(info.name, "Lobby");
+  } finally {
+    proc.child.kill("SIGTERM");
+  }
+  t.is(await proc.exited, 0);
+});
+
+test("bad flags fail with a one-line reason and the usage", async (t) => {
+  const proc = run(["--port", "seventy"]);
+  t.is(await proc.exited, 2);
+  t.regex(proc.output().stderr, /--port must be a number/);
+  t.regex(proc.output().stderr, /Usage: npm start/);
+  const unknown = run(["--colour"]);
+  t.is(await unknown.exited, 2);
+  t.regex(unknown.output().stderr, /Unknown option '--colour'/);
+});
