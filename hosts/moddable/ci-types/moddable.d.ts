@@ -1,0 +1,54 @@
+// The few Moddable SDK modules hosts/moddable uses, declared from the SDK's
+// documentation (documentation/network/network.md, base/timer, files/preference)
+// so CI can type-check this host without the SDK. A real build uses the SDK's
+// own typings instead.
+
+declare function trace(...values: unknown[]): void;
+
+declare module "socket" {
+  type WriteData = number | string | ArrayBuffer;
+  // -2 error, -1 disconnected, 1 connected, 2 data received (value = bytes), 3 data sent (value = space to write)
+  type Message = -2 | -1 | 1 | 2 | 3;
+  export class Listener {
+    constructor(options: { port?: number; address?: string });
+    callback: (this: Listener) => void;
+  }
+  export class Socket {
+    constructor(options: { listener: Listener; noDelay?: boolean });
+    callback: (this: Socket, message: Message, value?: number) => void;
+    read(type: typeof ArrayBuffer, count?: number): ArrayBuffer;
+    read(): number;
+    write(): number;
+    write(data: WriteData, ...more: WriteData[]): void;
+    close(): void;
+  }
+}
+
+declare module "timer" {
+  class Timer {
+    private constructor();
+    static set(callback: (timer: Timer) => void, interval?: number, repeat?: number): Timer;
+    static clear(timer: Timer | undefined): void;
+  }
+  export { Timer as default };
+}
+
+declare module "time" {
+  const Time: { readonly ticks: number };
+  export { Time as default };
+}
+
+declare module "preference" {
+  const Preference: {
+    set(domain: string, key: string, value: string | boolean | number | ArrayBuffer): void;
+    get(domain: string, key: string): string | boolean | number | ArrayBuffer | undefined;
+    delete(domain: string, key: string): void;
+  };
+  export { Preference as default };
+}
+
+declare module "mc/config" {
+  // The manifest's "config" section, per platform.
+  const config: Record<string, any>;
+  export { config as default };
+}

@@ -1,0 +1,46 @@
+import Preference from "preference";
+import Time from "time";
+import Timer from "timer";
+import type { Clock } from "../../modules/hal/clock.js";
+import type { Hal } from "../../modules/hal/hal.js";
+import type { Storage } from "../../modules/hal/storage.js";
+import { moddableTcp } from "./tcp.js";
+
+const DOMAIN = "privet";
+
+// Time.ticks counts from an arbitrary origin on some platforms (the lin
+// simulator's is not boot), so uptime is measured from when this module loads.
+const bootTicks = Time.ticks;
+
+const clock: Clock = {
+  monotonic: () => Time.ticks - bootTicks,
+  wall: () => Date.now(),
+  setTimer: (callback, delayMs) => Timer.set(() => callback(), delayMs),
+  clearTimer: (id) => Timer.clear(id as Timer),
+};
+
+// Preference writes one NVS key at a time on the ESP32, and NVS keeps the old
+// value until the new one is fully written: a power cut leaves one or the other.
+const storage: Storage = {
+  read(key) {
+    const value = Preference.get(DOMAIN, key);
+    return typeof value === "string" ? value : undefined;
+  },
+  write(key, value) {
+    Preference.set(DOMAIN, key, value);
+  },
+  remove(key) {
+    Preference.delete(DOMAIN, key);
+  },
+};
+
+export function moddableHal(): Hal {
+  return {
+    clock,
+    // XS's Math.random reads esp_random() on the ESP32, the hardware RNG.
+    random: { fill: (bytes) => { for (let i = 0; i < bytes.length; i++) bytes[i] = (Math.random() * 256) | 0; } },
+    storage,
+    tcp: moddableTcp,
+    log: (level, message) => trace(`${level} ${message}\n`),
+  };
+}
