@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { Printer } from "../../modules/printer/printer.js";
 import { defaultPrinterConfig } from "../../modules/printer/config.js";
 import { consoleLog, nodeHal } from "./hal.js";
+import { firstLanAddress } from "./udp.js";
 
 const USAGE = `Privet printer simulator
 
@@ -15,6 +16,9 @@ Usage: npm start -- [options]
   --state-dir DIR    where identity and settings are kept across restarts (default ./state)
   --lan              listen on every interface instead of 127.0.0.1 only
   --host ADDR        listen on this address (overrides --lan)
+  --mdns-interface A announce with mDNS on the interface with IPv4 address A
+                     (default 127.0.0.1; with --lan, the first LAN interface)
+  --no-mdns          do not announce with mDNS at all
   --verbose          log debug messages
   -h, --help         show this help
 `;
@@ -34,6 +38,8 @@ try {
       "state-dir": { type: "string" },
       lan: { type: "boolean" },
       host: { type: "string" },
+      "mdns-interface": { type: "string" },
+      "no-mdns": { type: "boolean" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -53,8 +59,11 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a 
 const host = values.host ?? (values.lan ? "0.0.0.0" : "127.0.0.1");
 const stateDir = path.resolve(values["state-dir"] ?? "state");
 const log = consoleLog(values.verbose ? "debug" : "info");
+const mdnsInterface = values["no-mdns"] ? undefined
+  : values["mdns-interface"] ?? (values.lan ? firstLanAddress() ?? "127.0.0.1" : "127.0.0.1");
+if (mdnsInterface !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(mdnsInterface)) fail(`--mdns-interface takes an IPv4 address, not ${mdnsInterface}`);
 
-const printer = new Printer(nodeHal({ stateDir, log }), {
+const printer = new Printer(nodeHal({ stateDir, log, mdnsInterface }), {
   port,
   host,
   name: values.name ?? defaultPrinterConfig.name,
@@ -67,6 +76,7 @@ try {
   process.stdout.write(
     `Privet printer "${printer.device.name}" is listening on http://${shown}:${bound}/\n` +
     `  serial ${printer.device.serialNumber}, state in ${stateDir}\n` +
+    (printer.mdns ? `  mDNS: "${printer.mdns.instanceName}._privet._tcp.local" on ${mdnsInterface} (host ${printer.mdns.hostName}.local)\n` : "  mDNS: off\n") +
     `  try: curl -H 'X-Privet-Token: ""' http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${bound}/privet/info\n` +
     `  stop with Ctrl-C\n`);
 } catch (error) {
@@ -81,9 +91,9 @@ function shutdown(signal: string): void {
   if (stopping) process.exit(1);
   stopping = true;
   log("info", `${signal}: stopping`);
-  printer.stop();
-  // Let closing sockets flush, but never hang on a stuck client.
-  setTimeout(() => process.exit(0), 500).unref();
+  // Let the mDNS goodbye and closing sockets flush, but never hang on a stuck client.
+  setTimeout(() => process.exit(0), 1000).unref();
+  printer.stop().then(() => process.exit(0));
 }
 process.on("SIGINT", () => shutdown("SIGINT"));
 process.on("SIGTERM", () => shutdown("SIGTERM"));

@@ -9,6 +9,7 @@ import type { Log, LogLevel } from "../../modules/hal/log.js";
 import type { Random } from "../../modules/hal/random.js";
 import type { Storage } from "../../modules/hal/storage.js";
 import type { Tcp, TcpConnection, TcpConnectionEvents, TcpListener, TcpListenOptions } from "../../modules/hal/tcp.js";
+import { nodeUdp } from "./udp.js";
 
 export const nodeClock: Clock = {
   // performance.now() counts from process start: the simulator's "boot".
@@ -146,12 +147,20 @@ export function consoleLog(minimum: LogLevel = "info"): Log {
   };
 }
 
-export function nodeHal(options: { stateDir?: string; log?: Log } = {}): Hal {
+export interface NodeHalOptions {
+  stateDir?: string;
+  log?: Log;
+  // The IPv4 address of the interface for mDNS; undefined turns discovery off.
+  mdnsInterface?: string;
+}
+
+export function nodeHal(options: NodeHalOptions = {}): Hal {
   return {
     clock: nodeClock,
     random: nodeRandom,
     storage: options.stateDir ? new DirectoryStorage(options.stateDir) : new MemoryStorage(),
     tcp: nodeTcp,
+    udp: options.mdnsInterface ? nodeUdp(options.mdnsInterface) : undefined,
     log: options.log ?? consoleLog(),
   };
 }

@@ -5,6 +5,8 @@ export interface PrinterConfig extends DeviceDescription {
   port: number;
   // "127.0.0.1" keeps the printer on this machine; "0.0.0.0" puts it on the LAN.
   host: string;
+  // The mDNS host label (host.local); derived from the serial number when absent.
+  hostName?: string;
   http?: Partial<Omit<HttpServerOptions, "port" | "host">>;
 }
 

@@ -1,4 +1,6 @@
 import type { Hal } from "../hal/hal.js";
+import type { MdnsSocket } from "../hal/udp.js";
+import { MdnsResponder } from "../dns/responder.js";
 import { HttpServer } from "../http/server.js";
 import { INFO_PATH, PrivetApi } from "../privet/api.js";
 import { DeviceRecord } from "../privet/device.js";
@@ -6,6 +8,9 @@ import { loadSerialNumber } from "../privet/identity.js";
 import { infoDocument } from "../privet/info.js";
 import { TokenEngine } from "../privet/token.js";
 import { defaultPrinterConfig, type PrinterConfig } from "./config.js";
+
+// How long a goodbye gets to leave before the socket closes.
+const GOODBYE_FLUSH_MS = 100;
 
 // The whole device, built from a HAL: the same object runs on the board, in
 // the Moddable simulator and in the Node simulator host.
@@ -15,10 +20,13 @@ export class Printer {
   readonly tokens: TokenEngine;
   readonly api: PrivetApi;
   readonly http: HttpServer;
+  mdns: MdnsResponder | undefined;
+  private mdnsSocket: MdnsSocket | undefined;
 
   constructor(private readonly hal: Hal, config: Partial<PrinterConfig> = {}) {
     this.config = { ...defaultPrinterConfig, ...config };
-    this.device = new DeviceRecord(this.config, loadSerialNumber(hal.storage, hal.random));
+    const serial = loadSerialNumber(hal.storage, hal.random);
+    this.device = new DeviceRecord(this.config, serial);
     this.tokens = new TokenEngine(hal.clock, hal.random);
     this.api = new PrivetApi(this.tokens);
     this.api.add({
@@ -30,6 +38,7 @@ export class Printer {
     this.http = new HttpServer(hal.tcp, hal.clock, hal.log,
       { ...this.config.http, port: this.config.port, host: this.config.host },
       (request, response) => this.api.handle(request, response));
+    this.device.onChange(() => this.mdns?.txtChanged());
   }
 
   info(): Record<string, unknown> {
@@ -40,13 +49,51 @@ export class Printer {
     return Math.floor(this.hal.clock.monotonic() / 1000);
   }
 
+  // A host label from the serial, so two simulators on one network differ.
+  hostLabel(): string {
+    return this.config.hostName ?? `privet-printer-${this.device.serialNumber.slice(0, 8)}`;
+  }
+
   async start(): Promise<number> {
     const port = await this.http.start();
     this.hal.log("info", `printer "${this.device.name}" serving Privet on ${this.config.host}:${port}`);
+    if (this.hal.udp) await this.startDiscovery(port);
+    else this.hal.log("info", "mdns: no multicast on this platform; discovery is off");
     return port;
   }
 
-  stop(): void {
+  private async startDiscovery(port: number): Promise<void> {
+    const responder = new MdnsResponder(this.hal.clock, this.hal.random, this.hal.log, {
+      instance: this.device.name,
+      host: this.hostLabel(),
+      port,
+      txt: () => this.device.txt(),
+    });
+    try {
+      this.mdnsSocket = await this.hal.udp!.openMdns((bytes, from) => responder.receive(bytes, from));
+    } catch (error) {
+      // The API still works without discovery; say why it is missing.
+      this.hal.log("warn", `mdns: cannot open the mDNS socket (${String(error)}); discovery is off`);
+      return;
+    }
+    this.mdns = responder;
+    responder.start(this.mdnsSocket);
+  }
+
+  // Resolves once the mDNS goodbye has had time to leave.
+  stop(): Promise<void> {
     this.http.stop();
+    const responder = this.mdns;
+    const socket = this.mdnsSocket;
+    this.mdns = undefined;
+    this.mdnsSocket = undefined;
+    if (!responder || !socket) return Promise.resolve();
+    responder.stop();
+    return new Promise((resolve) => {
+      this.hal.clock.setTimer(() => {
+        socket.close();
+        resolve();
+      }, GOODBYE_FLUSH_MS);
+    });
   }
 }

@@ -66,3 +66,18 @@ export function utf8Decode(bytes: Uint8Array, start = 0, end = bytes.length): st
   }
   return out;
 }
+
+// The longest prefix of text whose UTF-8 form fits in maxBytes, cut between
+// characters, never inside one.
+export function fitUtf8(text: string, maxBytes: number): string {
+  let bytes = 0;
+  let end = 0;
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    const n = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+    if (bytes + n > maxBytes) break;
+    bytes += n;
+    end += ch.length;
+  }
+  return text.slice(0, end);
+}
