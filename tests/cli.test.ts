@@ -30,9 +30,11 @@ function run(args: string[]) {
 
 test("the simulator starts on loopback, says where, answers /privet/info and stops on SIGTERM", async (t) => {
   const state = mkdtempSync(path.join(tmpdir(), "privet-cli-"));
-  const proc = run(["--port", "0", "--name", "Lobby", "--state-dir", state]);
+  // mDNS stays off: tests/mdns-interop.test.ts owns loopback discovery.
+  const proc = run(["--port", "0", "--name", "Lobby", "--state-dir", state, "--no-mdns"]);
   try {
     const port = await proc.listening;
+    t.regex(proc.output().stdout, /mDNS: off/);
     t.regex(proc.output().stdout, /curl -H 'X-Privet-Token: ""' http:\/\/127\.0\.0\.1:\d+\/privet\/info/);
     const info = JSON.parse((await get(port, "/privet/info", { "X-Privet-Token": "\"\"" })).body);
     t.is(info.name, "Lobby");

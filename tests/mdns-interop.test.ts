@@ -1,0 +1,92 @@
+import test from "ava";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { performance } from "node:perf_hooks";
+import { Printer } from "../modules/printer/printer.js";
+import { nodeHal } from "../hosts/node/hal.js";
+import { get } from "./helpers/client.js";
+import { debianPythonHas, run, which } from "./helpers/peers.js";
+
+// Discovery on loopback against real resolvers. These run one at a time, and
+// no other test file starts an mDNS printer: a unicast query to
+// 127.0.0.1:5353 reaches only one of the sockets sharing that port.
+const here = path.dirname(fileURLToPath(import.meta.url));
+const browseScript = path.join(here, "..", "..", "tests", "peers", "zeroconf_browse.py");
+const hasZeroconf = debianPythonHas("zeroconf");
+const dig = which("dig");
+
+async function startPrinter(name: string) {
+  const printer = new Printer(nodeHal({ mdnsInterface: "127.0.0.1", log: () => {} }), { port: 0, name, description: "interop test" });
+  const startedAt = performance.now();
+  const port = await printer.start();
+  return { printer, port, startedAt };
+}
+
+function txtFromInfo(info: any): Record<string, string> {
+  return { txtvers: "1", ty: info.name, note: info.description, url: info.url, type: info.type.join(","), id: info.id, cs: info.connection_state };
+}
+
+(hasZeroconf ? test.serial : test.skip)(`python3-zeroconf browses _privet._tcp and _printer._sub on loopback and resolves SRV, TXT and A${hasZeroconf ? "" : " (skipped: Debian's python3-zeroconf is not installed)"}`, async (t) => {
+  const name = `Zeroconf Printer ${process.pid}`;
+  const { printer, port, startedAt } = await startPrinter(name);
+  try {
+    const browse = await run("/usr/bin/python3", [browseScript, "127.0.0.1", name, "10"], 20_000);
+    const resolvedAt = performance.now();
+    t.is(browse.code, 0, browse.stderr);
+    const result = JSON.parse(browse.stdout);
+    const info = JSON.parse((await get(port, "/privet/info", { "X-Privet-Token": "\"\"" })).body);
+    for (const type of ["_privet._tcp.local.", "_printer._sub._privet._tcp.local."]) {
+      const found = result.types[type];
+      t.truthy(found, `${type} found`);
+      t.true(found.resolved, `${type} resolved`);
+      t.is(found.name, `${name}._privet._tcp.local.`);
+      t.is(found.server, `${printer.mdns!.hostName}.local.`);
+      t.is(found.port, port);
+      t.deepEqual(found.addresses, ["127.0.0.1"]);
+      t.deepEqual(found.txt, txtFromInfo(info), "TXT says what /privet/info says");
+      t.is(found.txt_order[0], "txtvers", "txtvers comes first");
+    }
+    t.log(`time from start until python3-zeroconf resolved: ${Math.round(resolvedAt - startedAt)} ms (zeroconf's own browse: ${Math.round(result.elapsed_s * 1000)} ms after its start)`);
+  } finally {
+    await printer.stop();
+  }
+});
+
+(dig ? test.serial : test.skip)(`dig -p 5353 @127.0.0.1 gets a well-formed unicast answer${dig ? "" : " (skipped: dig (dnsutils) is not installed)"}`, async (t) => {
+  const name = `Dig Printer ${process.pid}`;
+  const { printer, port } = await startPrinter(name);
+  try {
+    // Probing and the first announcement take under a second.
+    await new Promise((r) => setTimeout(r, 1200));
+    const escaped = name.replace(/ /g, "\\032");
+    const out = await run(dig!, ["-p", "5353", "@127.0.0.1", "_privet._tcp.local", "PTR", "+time=2", "+tries=2"], 15_000);
+    t.is(out.code, 0, out.stderr);
+    t.regex(out.stdout, /status: NOERROR/);
+    t.regex(out.stdout, /flags: qr aa;/);
+    t.notRegex(out.stdout, /ID mismatch|WARNING: Message has/);
+    t.true(out.stdout.includes(`_privet._tcp.local.\t10\tIN\tPTR\t${escaped}._privet._tcp.local.`), `dig said: ${out.stdout}`);
+    // dig separates columns with tabs or spaces depending on the name's length.
+    t.regex(out.stdout, new RegExp(`\\sIN\\s+SRV\\s+0 0 ${port} ${printer.mdns!.hostName}\\.local\\.`));
+    t.regex(out.stdout, new RegExp(`\\sIN\\s+TXT\\s+"txtvers=1" "ty=${name}" "note=interop test" "url=" "type=printer" "id=" "cs=not-configured"`));
+    t.regex(out.stdout, /\sIN\s+A\s+127\.0\.0\.1/);
+    const txt = await run(dig!, ["-p", "5353", "@127.0.0.1", `${name}._privet._tcp.local`, "TXT", "+time=2", "+tries=2"], 15_000);
+    t.regex(txt.stdout, /ANSWER: 1,/);
+  } finally {
+    await printer.stop();
+  }
+});
+
+test.serial("the TXT record stays under 512 bytes and discovery stays quiet in the first 5 seconds", async (t) => {
+  const { printer } = await startPrinter(`Quiet Printer ${process.pid}`);
+  try {
+    const txtBytes = printer.device.txt().reduce((n, [k, v]) => n + 1 + Buffer.byteLength(`${k}=${v}`), 0);
+    t.true(txtBytes < 512, `${txtBytes} bytes`);
+    await new Promise((r) => setTimeout(r, 5000));
+    const sent = printer.mdns!.packetsSent;
+    // 3 probes and 2 announcements, plus answers to whatever other tests asked meanwhile.
+    t.true(sent >= 5 && sent <= 40, `${sent} packets`);
+    t.log(`TXT record: ${txtBytes} bytes; packets sent in the first 5 s: ${sent}`);
+  } finally {
+    await printer.stop();
+  }
+});
