@@ -9,6 +9,7 @@ import { infoDocument } from "../privet/info.js";
 import { TokenEngine } from "../privet/token.js";
 import { defaultPrinterConfig, type PrinterConfig } from "./config.js";
 
+const LOCAL_DISCOVERY_KEY = "local-discovery";
 // How long a goodbye gets to leave before the socket closes.
 const GOODBYE_FLUSH_MS = 100;
 
@@ -55,11 +56,27 @@ export class Printer {
   }
 
   async start(): Promise<number> {
+    this.api.enabled = this.localDiscovery;
     const port = await this.http.start();
     this.hal.log("info", `printer "${this.device.name}" serving Privet on ${this.config.host}:${port}`);
-    if (this.hal.udp) await this.startDiscovery(port);
-    else this.hal.log("info", "mdns: no multicast on this platform; discovery is off");
+    if (!this.hal.udp) this.hal.log("info", "mdns: no multicast on this platform; discovery is off");
+    else if (this.localDiscovery) await this.startDiscovery(port);
     return port;
+  }
+
+  // The local_discovery setting (Privet 4.1.1), kept across restarts.
+  get localDiscovery(): boolean {
+    return this.hal.storage.read(LOCAL_DISCOVERY_KEY) !== "false";
+  }
+
+  // Off: a goodbye for every record, then no mDNS and no local API at all.
+  async setLocalDiscovery(enabled: boolean): Promise<void> {
+    if (enabled === this.localDiscovery && enabled === this.api.enabled) return;
+    this.hal.storage.write(LOCAL_DISCOVERY_KEY, String(enabled));
+    this.api.enabled = enabled;
+    this.hal.log("info", `local discovery ${enabled ? "on" : "off"}`);
+    if (!enabled) await this.stopDiscovery();
+    else if (this.hal.udp && !this.mdns) await this.startDiscovery(this.http.port);
   }
 
   private async startDiscovery(port: number): Promise<void> {
@@ -83,6 +100,10 @@ export class Printer {
   // Resolves once the mDNS goodbye has had time to leave.
   stop(): Promise<void> {
     this.http.stop();
+    return this.stopDiscovery();
+  }
+
+  private stopDiscovery(): Promise<void> {
     const responder = this.mdns;
     const socket = this.mdnsSocket;
     this.mdns = undefined;

@@ -18,6 +18,8 @@ export const INFO_PATH = "/privet/info";
 // token itself (invalid_x_privet_token), and only then the API.
 export class PrivetApi {
   private readonly routes = new Map<string, PrivetRoute>();
+  // local_discovery false hides every local API, /privet/info included (Privet 4.1.1).
+  enabled = true;
 
   constructor(private readonly tokens: TokenEngine) {}
 
@@ -36,7 +38,7 @@ export class PrivetApi {
 
   handle(request: HttpRequest, response: HttpResponse): void {
     const route = this.routes.get(request.path);
-    if (!route || !route.exposed()) return sendNotFound(response, request.path);
+    if (!this.enabled || !route || !route.exposed()) return sendNotFound(response, request.path);
     if (request.method !== route.method) {
       return response.send(405, `${route.path} takes ${route.method}\n`, { headers: [["Allow", route.method]] });
     }
