@@ -1,0 +1,174 @@
+import test from "ava";
+import { PwgDecoder, RasterError, type RasterSink } from "../modules/pwg/decoder.js";
+import type { PageFormat, PageHeader } from "../modules/pwg/header.js";
+import { bytesPerLine, encodeDocument, pageHeader, testPage, type Page, type Space } from "./helpers/pwg.js";
+import { SeededRandom } from "./helpers/seeded-random.js";
+
+const LIMITS = { maxWidth: 5000, maxHeight: 20000 };
+
+// Rebuilds whole pages from what the decoder hands out.
+class Collector implements RasterSink {
+  pages: Array<{ header: PageHeader; format: PageFormat; pixels: number[][] }> = [];
+  lineCalls = 0;
+  fullEvery = 0;
+  line(data: Uint8Array, repeat: number): boolean {
+    const page = this.pages.at(-1)!;
+    for (let r = 0; r < repeat; r++) page.pixels.push(Array.from(data));
+    this.lineCalls++;
+    return this.fullEvery === 0 || this.lineCalls % this.fullEvery !== 0;
+  }
+  beginPage(header: PageHeader, format: PageFormat): void {
+    this.pages.push({ header, format, pixels: [] });
+  }
+  endPage(): void {}
+  flat(i: number): Uint8Array {
+    return Uint8Array.from(this.pages[i].pixels.flat());
+  }
+}
+
+function decode(doc: Uint8Array, split: (n: number) => number, fullEvery = 0) {
+  const sink = new Collector();
+  sink.fullEvery = fullEvery;
+  const decoder = new PwgDecoder(sink, LIMITS);
+  let offset = 0;
+  let guard = 0;
+  while (offset < doc.length) {
+    const n = split(doc.length - offset);
+    let more = decoder.write(doc.subarray(offset, offset + n));
+    while (!more && guard++ < 1_000_000) more = decoder.resume();
+    offset += n;
+  }
+  decoder.end();
+  return { sink, decoder };
+}
+
+const spaces: Space[] = ["sgray_8", "srgb_8", "black_1"];
+
+test("pages of every supported color space decode exactly, in any chunking", (t) => {
+  const random = new SeededRandom(11);
+  for (const space of spaces) {
+    const pages: Page[] = [testPage(173, 61, space, 1), testPage(64, 40, space, 2), testPage(1, 3, space, 3)];
+    const doc = encodeDocument(pages);
+    for (const split of [(n: number) => n, () => 1, () => 7, (n: number) => 1 + random.below(Math.min(n, 5000))]) {
+      const { sink, decoder } = decode(doc, split);
+      t.is(decoder.pages, 3);
+      pages.forEach((p, i) => {
+        t.is(sink.pages[i].format.colorSpace, space);
+        t.is(sink.pages[i].header.width, p.width);
+        t.deepEqual(sink.flat(i), p.pixels, `${space} page ${i + 1}`);
+      });
+    }
+  }
+});
+
+test("a line-repeat byte costs one sink call, not one per line", (t) => {
+  const page: Page = { width: 100, height: 256, space: "sgray_8", pixels: new Uint8Array(100 * 256).fill(0x55) };
+  const { sink } = decode(encodeDocument([page]), (n) => n);
+  t.is(sink.lineCalls, 1);
+  t.is(sink.pages[0].pixels.length, 256);
+});
+
+test("128 fills the rest of the line with white: 0xFF for gray and RGB, 0 for black_1", (t) => {
+  for (const space of spaces) {
+    const bpl = bytesPerLine(16, space);
+    const header = pageHeader({ width: 16, height: 1, space, pixels: new Uint8Array() });
+    const unit = space === "srgb_8" ? 3 : 1;
+    // one dark unit, then fill
+    const data = [0, 0, ...new Array(unit).fill(0x11), 128];
+    const doc = Uint8Array.from([...new TextEncoder().encode("RaS2"), ...header, ...data]);
+    const { sink } = decode(doc, (n) => n);
+    const expected = new Uint8Array(bpl).fill(space === "black_1" ? 0 : 0xff);
+    expected.fill(0x11, 0, unit);
+    t.deepEqual(sink.flat(0), expected, space);
+  }
+});
+
+test("a full sink stops the decoder mid-chunk without losing or repeating a byte", (t) => {
+  const pages = [testPage(300, 120, "srgb_8", 5), testPage(200, 90, "sgray_8", 6)];
+  const doc = encodeDocument(pages);
+  for (const every of [1, 2, 3, 17]) {
+    const { sink } = decode(doc, () => 4096, every);
+    t.deepEqual(sink.flat(0), pages[0].pixels);
+    t.deepEqual(sink.flat(1), pages[1].pixels);
+  }
+  const decoder = new PwgDecoder(Object.assign(new Collector(), { fullEvery: 1 }), LIMITS);
+  t.false(decoder.write(doc));
+  t.throws(() => decoder.write(doc), { instanceOf: RasterError }, "writing while waiting is a caller bug");
+});
+
+test("PageSize 0 and an empty MediaClass are fine: only the geometry fields matter", (t) => {
+  const page = testPage(40, 10, "sgray_8", 9);
+  const doc = encodeDocument([page]);
+  doc.fill(0, 4, 4 + 64);
+  const { sink } = decode(doc, (n) => n);
+  t.deepEqual(sink.pages[0].header.pageSize, [0, 0]);
+  t.deepEqual(sink.flat(0), page.pixels);
+});
+
+function failure(doc: Uint8Array, limits = LIMITS): string {
+  const decoder = new PwgDecoder(new Collector(), limits);
+  try {
+    decoder.write(doc);
+    decoder.end();
+  } catch (error) {
+    if (!(error instanceof RasterError)) throw error;
+    return error.message;
+  }
+  return "no error";
+}
+
+test("bad documents end with a clear description", (t) => {
+  const good = encodeDocument([testPage(32, 8, "sgray_8", 1)]);
+  const withHeader = (o: Record<number, number>) => Uint8Array.from([...new TextEncoder().encode("RaS2"), ...pageHeader({ width: 32, height: 8, space: "sgray_8", pixels: new Uint8Array() }, o)]);
+  const cases: Array<[Uint8Array, RegExp]> = [
+    [new Uint8Array(0), /empty/],
+    [new TextEncoder().encode("%PDF-1.4\n"), /does not start with "RaS2"/],
+    [good.subarray(0, 100), /inside the header of page 1/],
+    [good.subarray(0, good.length - 3), /ended \d+ lines before the end of page 1/],
+    [Uint8Array.from([...good, 1, 2, 3]), /inside the header of page 2/],
+    [withHeader({ 400: 6, 384: 8, 388: 32 }), /unsupported color space 6/],
+    [withHeader({ 392: 33 }), /BytesPerLine is 33 but 32 pixels/],
+    [withHeader({ 372: 6000, 392: 6000 }), /at most 5000/],
+    [withHeader({ 376: 0 }), /empty page/],
+    [withHeader({ 276: 0 }), /bad resolution/],
+    [withHeader({ 396: 1 }), /color order/],
+    [Uint8Array.from([...withHeader({}), 0, 31, 0]), /run of 32 pixels crosses|lines before/],
+    [Uint8Array.from([...withHeader({}), 0, 40, 0]), /run of 41 pixels crosses/],
+    [Uint8Array.from([...withHeader({}), 0, 200, ...new Array(57).fill(0)]), /run of 57 pixels crosses/],
+    [Uint8Array.from([...withHeader({}), 9, 128]), /repeats past the end of the page/],
+    [new TextEncoder().encode("RaS2"), /has no pages/],
+  ];
+  for (const [doc, pattern] of cases) t.regex(failure(doc), pattern);
+});
+
+test("random and mutated input only ever ends in a RasterError or a clean decode", (t) => {
+  const random = new SeededRandom(2024);
+  const good = encodeDocument([testPage(50, 20, "srgb_8", 3), testPage(30, 5, "black_1", 4)]);
+  for (let i = 0; i < 3000; i++) {
+    const doc = Uint8Array.from(good);
+    for (let k = 0; k < 1 + random.below(8); k++) doc[4 + random.below(doc.length - 4)] = random.below(256);
+    const cut = random.below(3) === 0 ? doc.subarray(0, random.below(doc.length)) : doc;
+    try {
+      decode(cut, (n) => 1 + random.below(n), random.below(3));
+    } catch (error) {
+      if (!(error instanceof RasterError)) return t.fail(`${String(error)} at round ${i}`);
+    }
+  }
+  t.pass();
+});
+
+test("the decoder keeps one line buffer whatever the number of pages", (t) => {
+  const page = testPage(400, 50, "srgb_8", 8);
+  const one = encodeDocument([page]);
+  const sink = new Collector();
+  sink.line = () => true;
+  const decoder = new PwgDecoder(sink, LIMITS);
+  decoder.write(one.subarray(0, 4));
+  const body = one.subarray(4);
+  const buffers = new Set<ArrayBufferLike>();
+  sink.line = (data) => { buffers.add(data.buffer); return true; };
+  for (let i = 0; i < 200; i++) decoder.write(body);
+  decoder.end();
+  t.is(decoder.pages, 200);
+  t.is(buffers.size, 1, "every line of every page came out of the same buffer");
+});
