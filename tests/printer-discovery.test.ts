@@ -2,6 +2,7 @@ import test from "ava";
 import { FLAG_RESPONSE, TYPE_TXT } from "../modules/dns/message.js";
 import { Printer } from "../modules/printer/printer.js";
 import { MemoryStorage } from "../hosts/node/hal.js";
+import { NullEngine, OFFICE_CAPABILITIES } from "../modules/printer/null-engine.js";
 import { FakeClock } from "./helpers/fake-clock.js";
 import { FakeNetwork } from "./helpers/fake-udp.js";
 import { FakeTcp, parseResponses } from "./helpers/fake-tcp.js";
@@ -11,7 +12,7 @@ async function rig(storage = new MemoryStorage()) {
   const clock = new FakeClock();
   const network = new FakeNetwork(clock);
   const tcp = new FakeTcp();
-  const printer = new Printer({ clock, random: new SeededRandom(9), storage, tcp, udp: network.udpFor("10.0.0.5"), log: () => {} },
+  const printer = new Printer({ clock, random: new SeededRandom(9), storage, tcp, udp: network.udpFor("10.0.0.5"), log: () => {}, engine: new NullEngine(OFFICE_CAPABILITIES) },
     { port: 8631, name: "Office", description: "by the window" });
   await printer.start();
   clock.advance(3000);

@@ -4,6 +4,7 @@ import Timer from "timer";
 import type { Clock } from "../../modules/hal/clock.js";
 import type { Hal } from "../../modules/hal/hal.js";
 import type { Storage } from "../../modules/hal/storage.js";
+import { NullEngine, OFFICE_CAPABILITIES } from "../../modules/printer/null-engine.js";
 import { moddableTcp } from "./tcp.js";
 
 const DOMAIN = "privet";
@@ -42,5 +43,7 @@ export function moddableHal(): Hal {
     storage,
     tcp: moddableTcp,
     log: (level, message) => trace(`${level} ${message}\n`),
+    // Until the board's own driver lands, pages are decoded and dropped.
+    engine: new NullEngine(OFFICE_CAPABILITIES),
   };
 }

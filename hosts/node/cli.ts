@@ -3,7 +3,10 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { Printer } from "../../modules/printer/printer.js";
 import { defaultPrinterConfig } from "../../modules/printer/config.js";
+import * as readline from "node:readline";
+import type { EngineFault } from "../../modules/hal/engine.js";
 import { consoleLog, nodeHal } from "./hal.js";
+import { FAULT_DESCRIPTIONS, PngEngine } from "./png-engine.js";
 import { firstLanAddress } from "./udp.js";
 
 const USAGE = `Privet printer simulator
@@ -19,6 +22,13 @@ Usage: npm start -- [options]
   --mdns-interface A announce with mDNS on the interface with IPv4 address A
                      (default 127.0.0.1; with --lan, the first LAN interface)
   --no-mdns          do not announce with mDNS at all
+  --out DIR          where printed pages go, one PNG each (default ./out)
+  --ppm N            print speed in pages per minute; 0 is as fast as data comes (default 0)
+  --fault KIND       start with a fault: media-empty, media-jam or door-open
+  --max-document-mb N  refuse larger documents with document_too_large (default 8192)
+
+While it runs, type a command and Enter: empty, jam, door (make a fault),
+clear (end it), status.
   --verbose          log debug messages
   -h, --help         show this help
 `;
@@ -40,6 +50,10 @@ try {
       host: { type: "string" },
       "mdns-interface": { type: "string" },
       "no-mdns": { type: "boolean" },
+      out: { type: "string" },
+      ppm: { type: "string" },
+      fault: { type: "string" },
+      "max-document-mb": { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -63,7 +77,18 @@ const mdnsInterface = values["no-mdns"] ? undefined
   : values["mdns-interface"] ?? (values.lan ? firstLanAddress() ?? "127.0.0.1" : "127.0.0.1");
 if (mdnsInterface !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(mdnsInterface)) fail(`--mdns-interface takes an IPv4 address, not ${mdnsInterface}`);
 
-const printer = new Printer(nodeHal({ stateDir, log, mdnsInterface }), {
+const ppm = Number(values.ppm ?? 0);
+if (!Number.isFinite(ppm) || ppm < 0) fail(`--ppm must be 0 or more, not ${values.ppm}`);
+const maxDocumentMb = Number(values["max-document-mb"] ?? 8192);
+if (!Number.isFinite(maxDocumentMb) || maxDocumentMb <= 0) fail(`--max-document-mb must be a positive number, not ${values["max-document-mb"]}`);
+const FAULTS = Object.keys(FAULT_DESCRIPTIONS) as EngineFault[];
+if (values.fault !== undefined && !FAULTS.includes(values.fault as EngineFault)) fail(`--fault must be one of ${FAULTS.join(", ")}, not ${values.fault}`);
+const outDir = path.resolve(values.out ?? "out");
+const engine = new PngEngine({ outDir, pagesPerMinute: ppm, log });
+if (values.fault) engine.setFault(values.fault as EngineFault);
+
+const printer = new Printer(nodeHal({ stateDir, log, mdnsInterface, engine }), {
+  maxDocumentBytes: Math.floor(maxDocumentMb * 1024 * 1024),
   port,
   host,
   name: values.name ?? defaultPrinterConfig.name,
@@ -78,7 +103,8 @@ try {
     `  serial ${printer.device.serialNumber}, state in ${stateDir}\n` +
     (printer.mdns ? `  mDNS: "${printer.mdns.instanceName}._privet._tcp.local" on ${mdnsInterface} (host ${printer.mdns.hostName}.local)\n` : "  mDNS: off\n") +
     `  try: curl -H 'X-Privet-Token: ""' http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${bound}/privet/info\n` +
-    `  stop with Ctrl-C\n`);
+    `  pages go to ${outDir} (${ppm > 0 ? `${ppm} pages per minute` : "as fast as data comes"})\n` +
+    `  type empty, jam, door, clear or status and Enter to play with the engine; stop with Ctrl-C\n`);
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === "EADDRINUSE") fail(`port ${port} on ${host} is already in use; pick another with --port`);
@@ -97,3 +123,18 @@ function shutdown(signal: string): void {
 }
 process.on("SIGINT", () => shutdown("SIGINT"));
 process.on("SIGTERM", () => shutdown("SIGTERM"));
+
+// A console for the simulated engine: faults on demand, to see jobs stop and resume.
+if (process.stdin.isTTY || process.env.PRIVET_CONSOLE === "1") {
+  const commands: Record<string, EngineFault | undefined> = { empty: "media-empty", jam: "media-jam", door: "door-open", clear: undefined };
+  readline.createInterface({ input: process.stdin }).on("line", (input) => {
+    const word = input.trim().toLowerCase();
+    if (word === "") return;
+    if (word in commands) engine.setFault(commands[word]);
+    else if (word !== "status") process.stdout.write(`unknown command "${word}"; try empty, jam, door, clear or status\n`);
+    const info = printer.info();
+    const job = printer.spooler.active;
+    process.stdout.write(`device ${info.device_state}${engine.fault ? ` (${engine.faultDescription})` : ""}; ` +
+      `${job ? `job ${job.id} ${job.state}, ${engine.pagesPrinted} page(s) out` : "no job"}; ${engine.pageFiles.length} page(s) printed since start\n`);
+  });
+}

@@ -9,6 +9,8 @@ import type { Log, LogLevel } from "../../modules/hal/log.js";
 import type { Random } from "../../modules/hal/random.js";
 import type { Storage } from "../../modules/hal/storage.js";
 import type { Tcp, TcpConnection, TcpConnectionEvents, TcpListener, TcpListenOptions } from "../../modules/hal/tcp.js";
+import type { PrintEngine } from "../../modules/hal/engine.js";
+import { NullEngine, OFFICE_CAPABILITIES } from "../../modules/printer/null-engine.js";
 import { nodeUdp } from "./udp.js";
 
 export const nodeClock: Clock = {
@@ -152,6 +154,8 @@ export interface NodeHalOptions {
   log?: Log;
   // The IPv4 address of the interface for mDNS; undefined turns discovery off.
   mdnsInterface?: string;
+  // Defaults to an engine that prints nowhere.
+  engine?: PrintEngine;
 }
 
 export function nodeHal(options: NodeHalOptions = {}): Hal {
@@ -162,5 +166,6 @@ export function nodeHal(options: NodeHalOptions = {}): Hal {
     tcp: nodeTcp,
     udp: options.mdnsInterface ? nodeUdp(options.mdnsInterface) : undefined,
     log: options.log ?? consoleLog(),
+    engine: options.engine ?? new NullEngine(OFFICE_CAPABILITIES),
   };
 }

@@ -1,4 +1,5 @@
 import type { Clock } from "./clock.js";
+import type { PrintEngine } from "./engine.js";
 import type { Log } from "./log.js";
 import type { Random } from "./random.js";
 import type { Storage } from "./storage.js";
@@ -14,4 +15,5 @@ export interface Hal {
   // Absent where the platform has no multicast path (then no discovery).
   udp?: Udp;
   log: Log;
+  engine: PrintEngine;
 }

@@ -452,3 +452,19 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(b, a.length);
   return out;
 }
+
+// Collects a small body (a ticket, a form) into one buffer of exactly its
+// length, refusing anything larger than limit before reading a byte of it.
+export function readSmallBody(request: HttpRequest, limit: number, done: (body: Uint8Array | undefined) => void): void {
+  if (request.contentLength > limit) return done(undefined);
+  const body = new Uint8Array(request.contentLength);
+  let filled = 0;
+  request.readBody({
+    data: (chunk) => {
+      body.set(chunk, filled);
+      filled += chunk.length;
+    },
+    end: () => done(body),
+    abort: () => {},
+  });
+}

@@ -8,6 +8,8 @@ export interface PrinterConfig extends DeviceDescription {
   // The mDNS host label (host.local); derived from the serial number when absent.
   hostName?: string;
   http?: Partial<Omit<HttpServerOptions, "port" | "host">>;
+  // submitdoc refuses larger documents with document_too_large.
+  maxDocumentBytes: number;
 }
 
 export const FIRMWARE_VERSION = "0.1.0";
@@ -21,4 +23,6 @@ export const defaultPrinterConfig: PrinterConfig = {
   url: "",
   port: 8631,
   host: "127.0.0.1",
+  // Documents stream through a line at a time, so the limit is a policy, not memory.
+  maxDocumentBytes: 8 * 1024 * 1024 * 1024,
 };

@@ -2,14 +2,18 @@ import type { Hal } from "../hal/hal.js";
 import type { MdnsSocket } from "../hal/udp.js";
 import { MdnsResponder } from "../dns/responder.js";
 import { HttpServer } from "../http/server.js";
+import { JobStore } from "../jobs/store.js";
 import { INFO_PATH, PrivetApi } from "../privet/api.js";
 import { DeviceRecord } from "../privet/device.js";
 import { loadSerialNumber } from "../privet/identity.js";
 import { infoDocument } from "../privet/info.js";
+import { printingRoutes } from "../privet/printing.js";
 import { TokenEngine } from "../privet/token.js";
 import { defaultPrinterConfig, type PrinterConfig } from "./config.js";
+import { Spooler } from "./spooler.js";
 
 const LOCAL_DISCOVERY_KEY = "local-discovery";
+const LOCAL_PRINTING_KEY = "local-printing";
 // How long a goodbye gets to leave before the socket closes.
 const GOODBYE_FLUSH_MS = 100;
 
@@ -21,6 +25,8 @@ export class Printer {
   readonly tokens: TokenEngine;
   readonly api: PrivetApi;
   readonly http: HttpServer;
+  readonly jobs: JobStore;
+  readonly spooler: Spooler;
   mdns: MdnsResponder | undefined;
   private mdnsSocket: MdnsSocket | undefined;
 
@@ -36,13 +42,40 @@ export class Printer {
       exposed: () => true,
       handle: (_request, response) => response.json(this.info()),
     });
+    this.jobs = new JobStore(hal.clock, hal.random);
+    this.spooler = new Spooler(hal.engine, this.jobs, hal.log);
+    this.spooler.onChange = () => this.updateDeviceState();
+    for (const route of printingRoutes({
+      clock: hal.clock,
+      engine: hal.engine,
+      jobs: this.jobs,
+      spooler: this.spooler,
+      exposed: () => this.printingExposed(),
+      maxDocumentBytes: this.config.maxDocumentBytes,
+    })) this.api.add(route);
     this.http = new HttpServer(hal.tcp, hal.clock, hal.log,
       { ...this.config.http, port: this.config.port, host: this.config.host },
       (request, response) => this.api.handle(request, response));
     this.device.onChange(() => this.mdns?.txtChanged());
   }
 
+  // Local printing is offered out of the box only by a printer without a
+  // cloud to register with; one with a Cloud Print URL offers it once
+  // registered (Privet 6.1), and printer/local_printing_enabled can turn it off.
+  printingExposed(): boolean {
+    const allowed = this.config.url === "" || this.device.id !== "";
+    return allowed && this.hal.storage.read(LOCAL_PRINTING_KEY) !== "false";
+  }
+
+  // device_state and semantic_state follow the engine and the spooler.
+  private updateDeviceState(): void {
+    const engine = this.hal.engine;
+    this.device.deviceState = engine.fault ? "stopped" : this.spooler.active ? "processing" : "idle";
+    this.device.fault = engine.fault ? { code: engine.fault, description: engine.faultDescription } : undefined;
+  }
+
   info(): Record<string, unknown> {
+    this.updateDeviceState();
     return infoDocument(this.device, this.tokens.issue(), this.uptimeSeconds(), this.api.exposedApis());
   }
 

@@ -62,9 +62,17 @@ export class DeviceRecord {
     for (const listener of this.listeners) listener();
   }
 
+  // Set while the engine reports a fault; shown in semantic_state.
+  fault: { code: string; description: string } | undefined;
+
   semanticState(): CloudDeviceState {
     const state = this.deviceState === "idle" ? "IDLE" : this.deviceState === "processing" ? "PROCESSING" : "STOPPED";
-    return { version: "1.0", printer: { state } };
+    const printer: CloudDeviceState["printer"] = { state };
+    if (this.fault) {
+      printer.vendor_state = { item: [{ state: "ERROR", description: this.fault.description, vendor_id: this.fault.code }] };
+      if (this.fault.code === "media-empty") printer.input_tray_state = { item: [{ vendor_id: "tray-1", state: "EMPTY" }] };
+    }
+    return { version: "1.0", printer };
   }
 
   // DNS-SD TXT pairs in the order Privet 2.2 gives; txtvers must come first.
