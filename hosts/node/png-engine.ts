@@ -207,9 +207,12 @@ export class PngEngine implements PrintEngine {
     if (!writer) return;
     this.writer = undefined;
     const number = this.pageNumber;
+    // Pages deflate side by side but come out in order, as from a printer.
     // An ended deflater never emits 'drain' again, so if its last write left
     // us full, the page's completion is what makes room.
-    this.finishing.push(writer.finish().then(() => {
+    const written = writer.finish();
+    const previous = this.finishing.at(-1) ?? Promise.resolve();
+    this.finishing.push(previous.then(() => written).then(() => {
       this.pagesPrinted++;
       this.pageFiles.push(writer.file);
       this.options.log("info", `engine: page ${number} of job ${this.jobId} written to ${writer.file}`);
