@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { get } from "./helpers/client.js";
+import { get, rawRequest } from "./helpers/client.js";
+import { encodeDocument, testPage } from "./helpers/pwg.js";
 
 // Builds main.ts with the Moddable SDK and runs it in mcsim. The SDK is not on
 // npm, so this runs only where MODDABLE points at a built SDK; elsewhere it is
@@ -18,7 +19,7 @@ const missing = !sdk ? "MODDABLE is not set (no Moddable SDK here)"
   : !hasXvfb ? "xvfb-run is not installed" : "";
 const SIM_PORT = 8631;
 
-(missing ? test.skip : test)(`the firmware builds for lin and answers /privet/info in mcsim${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
+(missing ? test.skip : test)(`the firmware builds for lin, answers /privet/info and prints a PWG job in mcsim${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
   t.timeout(300_000);
   const out = mkdtempSync(path.join(tmpdir(), "privet-mc-"));
   const env = { ...process.env, PATH: `${path.join(root, "node_modules", ".bin")}:${process.env.PATH}:${tools}` };
@@ -41,6 +42,13 @@ const SIM_PORT = 8631;
     t.true(info.uptime < 60, "uptime counts from this boot");
     t.is((await get(SIM_PORT, "/privet/info")).status, 400);
     t.is((await get(SIM_PORT, "/privet/other", { "X-Privet-Token": info["x-privet-token"] })).status, 404);
+    // A two-page job through the XS decoder into the null engine.
+    const doc = Buffer.from(encodeDocument([testPage(600, 200, "srgb_8", 1), testPage(300, 100, "black_1", 2)]));
+    const submitted = await rawRequest(SIM_PORT, Buffer.concat([Buffer.from(`POST /privet/printer/submitdoc?job_name=xs HTTP/1.1\r\nX-Privet-Token: ${info["x-privet-token"]}\r\nContent-Type: image/pwg-raster\r\nContent-Length: ${doc.length}\r\n\r\n`), doc]), 30_000);
+    const job = JSON.parse(submitted.body);
+    t.is(job.job_size, doc.length, submitted.body);
+    const state = JSON.parse((await get(SIM_PORT, `/privet/printer/jobstate?job_id=${job.job_id}`, { "X-Privet-Token": info["x-privet-token"] })).body);
+    t.like(state, { state: "done", semantic_state: { pages_printed: 2 } });
     // Wait for an instruments line after the requests, for the record.
     const before = output.length;
     for (let i = 0; i < 30 && !output.slice(before).includes("instruments:"); i++) await new Promise((r) => setTimeout(r, 100));
