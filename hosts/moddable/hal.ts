@@ -18,6 +18,7 @@ const clock: Clock = {
   wall: () => Date.now(),
   setTimer: (callback, delayMs) => Timer.set(() => callback(), delayMs),
   clearTimer: (id) => Timer.clear(id as Timer),
+  defer: (callback) => { Timer.set(() => callback(), 0); },
 };
 
 // Preference writes one NVS key at a time on the ESP32, and NVS keeps the old

@@ -7,6 +7,7 @@ import * as readline from "node:readline";
 import type { EngineFault } from "../../modules/hal/engine.js";
 import { consoleLog, nodeHal } from "./hal.js";
 import { FAULT_DESCRIPTIONS, PngEngine } from "./png-engine.js";
+import { NullEngine, OFFICE_CAPABILITIES } from "../../modules/printer/null-engine.js";
 import { firstLanAddress } from "./udp.js";
 
 const USAGE = `Privet printer simulator
@@ -25,6 +26,8 @@ Usage: npm start -- [options]
   --out DIR          where printed pages go, one PNG each (default ./out)
   --ppm N            print speed in pages per minute; 0 is as fast as data comes (default 0)
   --fault KIND       start with a fault: media-empty, media-jam or door-open
+  --engine png|null  png writes pages to --out; null decodes and drops them (for
+                     measuring the pipeline alone) (default png)
   --max-document-mb N  refuse larger documents with document_too_large (default 8192)
 
 While it runs, type a command and Enter: empty, jam, door (make a fault),
@@ -53,6 +56,7 @@ try {
       out: { type: "string" },
       ppm: { type: "string" },
       fault: { type: "string" },
+      engine: { type: "string" },
       "max-document-mb": { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -84,8 +88,13 @@ if (!Number.isFinite(maxDocumentMb) || maxDocumentMb <= 0) fail(`--max-document-
 const FAULTS = Object.keys(FAULT_DESCRIPTIONS) as EngineFault[];
 if (values.fault !== undefined && !FAULTS.includes(values.fault as EngineFault)) fail(`--fault must be one of ${FAULTS.join(", ")}, not ${values.fault}`);
 const outDir = path.resolve(values.out ?? "out");
-const engine = new PngEngine({ outDir, pagesPerMinute: ppm, log });
-if (values.fault) engine.setFault(values.fault as EngineFault);
+if (values.engine !== undefined && values.engine !== "png" && values.engine !== "null") fail(`--engine must be png or null, not ${values.engine}`);
+const pngEngine = values.engine === "null" ? undefined : new PngEngine({ outDir, pagesPerMinute: ppm, log });
+const engine = pngEngine ?? new NullEngine(OFFICE_CAPABILITIES);
+if (values.fault) {
+  if (!pngEngine) fail("--fault needs the png engine");
+  pngEngine.setFault(values.fault as EngineFault);
+}
 
 const printer = new Printer(nodeHal({ stateDir, log, mdnsInterface, engine }), {
   maxDocumentBytes: Math.floor(maxDocumentMb * 1024 * 1024),
@@ -103,7 +112,7 @@ try {
     `  serial ${printer.device.serialNumber}, state in ${stateDir}\n` +
     (printer.mdns ? `  mDNS: "${printer.mdns.instanceName}._privet._tcp.local" on ${mdnsInterface} (host ${printer.mdns.hostName}.local)\n` : "  mDNS: off\n") +
     `  try: curl -H 'X-Privet-Token: ""' http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${bound}/privet/info\n` +
-    `  pages go to ${outDir} (${ppm > 0 ? `${ppm} pages per minute` : "as fast as data comes"})\n` +
+    (pngEngine ? `  pages go to ${outDir} (${ppm > 0 ? `${ppm} pages per minute` : "as fast as data comes"})\n` : "  engine: null (pages are decoded and dropped)\n") +
     `  type empty, jam, door, clear or status and Enter to play with the engine; stop with Ctrl-C\n`);
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
@@ -130,11 +139,15 @@ if (process.stdin.isTTY || process.env.PRIVET_CONSOLE === "1") {
   readline.createInterface({ input: process.stdin }).on("line", (input) => {
     const word = input.trim().toLowerCase();
     if (word === "") return;
-    if (word in commands) engine.setFault(commands[word]);
+    if (word in commands) {
+      if (pngEngine) pngEngine.setFault(commands[word]);
+      else process.stdout.write("the null engine cannot fault\n");
+    }
     else if (word !== "status") process.stdout.write(`unknown command "${word}"; try empty, jam, door, clear or status\n`);
     const info = printer.info();
     const job = printer.spooler.active;
     process.stdout.write(`device ${info.device_state}${engine.fault ? ` (${engine.faultDescription})` : ""}; ` +
-      `${job ? `job ${job.id} ${job.state}, ${engine.pagesPrinted} page(s) out` : "no job"}; ${engine.pageFiles.length} page(s) printed since start\n`);
+      `${job ? `job ${job.id} ${job.state}, ${engine.pagesPrinted} page(s) out` : "no job"}` +
+      `${pngEngine ? `; ${pngEngine.pageFiles.length} page(s) printed since start` : ""}\n`);
   });
 }

@@ -19,6 +19,7 @@ export const nodeClock: Clock = {
   wall: () => Date.now(),
   setTimer: (callback, delayMs) => setTimeout(callback, delayMs),
   clearTimer: (id) => clearTimeout(id as NodeJS.Timeout),
+  defer: (callback) => { setImmediate(callback); },
 };
 
 export const nodeRandom: Random = {

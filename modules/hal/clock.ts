@@ -10,5 +10,8 @@ export interface Clock {
   // Milliseconds since the Unix epoch, as well as the host knows it.
   wall(): number;
   setTimer(callback: () => void, delayMs: number): TimerId;
+  // Runs callback soon, after the I/O already waiting has been handled:
+  // how a long job yields so other requests get answered meanwhile.
+  defer(callback: () => void): void;
   clearTimer(id: TimerId): void;
 }

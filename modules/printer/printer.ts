@@ -43,7 +43,7 @@ export class Printer {
       handle: (_request, response) => response.json(this.info()),
     });
     this.jobs = new JobStore(hal.clock, hal.random);
-    this.spooler = new Spooler(hal.engine, this.jobs, hal.log);
+    this.spooler = new Spooler(hal.engine, this.jobs, hal.clock, hal.log);
     this.spooler.onChange = () => this.updateDeviceState();
     for (const route of printingRoutes({
       clock: hal.clock,

@@ -1,3 +1,4 @@
+import type { Clock } from "../hal/clock.js";
 import type { Log } from "../hal/log.js";
 import type { EngineFault, PrintEngine } from "../hal/engine.js";
 import type { HttpRequest } from "../http/server.js";
@@ -30,7 +31,9 @@ export class Spooler implements RasterSink {
   // Called whenever the active job or the engine's state changes.
   onChange: () => void = () => {};
 
-  constructor(private readonly engine: PrintEngine, private readonly jobs: JobStore, private readonly log: Log) {
+  private yielding = false;
+
+  constructor(private readonly engine: PrintEngine, private readonly jobs: JobStore, private readonly clock: Clock, private readonly log: Log) {
     engine.setEvents({
       ready: () => this.engineReady(),
       statusChanged: () => this.engineStatus(),
@@ -105,6 +108,17 @@ export class Spooler implements RasterSink {
     if (!more) {
       this.waitingForEngine = true;
       this.request!.pause();
+      return;
+    }
+    // Decoding a chunk takes a while; step aside after each so /privet/info
+    // and jobstate are answered while a document streams (Privet 5.2).
+    if (!this.yielding && !this.bodyEnded) {
+      this.yielding = true;
+      this.request!.pause();
+      this.clock.defer(() => {
+        this.yielding = false;
+        if (this.receiving && !this.waitingForEngine) this.request?.resume();
+      });
     }
   }
 
@@ -119,7 +133,7 @@ export class Spooler implements RasterSink {
     if (!more) return;
     this.waitingForEngine = false;
     if (this.bodyEnded) this.complete();
-    else this.request!.resume();
+    else if (!this.yielding) this.request!.resume();
   }
 
   private complete(): void {

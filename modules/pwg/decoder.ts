@@ -19,6 +19,8 @@ export class RasterError extends Error {}
 const enum Phase { Sync, Header, LineRepeat, LineData, Failed }
 
 const SYNC = [0x52, 0x61, 0x53, 0x32]; // "RaS2"
+// Runs up to this many bytes are copied in a loop rather than with set/fill.
+const SHORT_RUN = 48;
 
 export class PwgDecoder {
   private phase = Phase.Sync;
@@ -181,7 +183,13 @@ export class PwgDecoder {
         const want = this.runLiteralUnits * unit - this.runUnitFilled;
         const take = Math.min(want, n - i);
         if (take <= 0) return i;
-        line.set(chunk.subarray(i, i + take), this.linePos);
+        // A subarray is an object; short runs (most of them) copy by hand.
+        if (take <= SHORT_RUN) {
+          let at = this.linePos;
+          for (let k = i, stop = i + take; k < stop; k++) line[at++] = chunk[k];
+        } else {
+          line.set(chunk.subarray(i, i + take), this.linePos);
+        }
         this.linePos += take;
         i += take;
         const done = this.runUnitFilled + take;
@@ -197,11 +205,13 @@ export class PwgDecoder {
         }
         const count = this.runRepeatUnits;
         const at = this.linePos;
-        if (unit === 1) line.fill(line[at], at + 1, at + count);
+        const total = count * unit;
+        if (total <= SHORT_RUN) {
+          for (let k = at + unit; k < at + total; k++) line[k] = line[k - unit];
+        } else if (unit === 1) line.fill(line[at], at + 1, at + count);
         else {
           // Double the filled span each pass instead of copying unit by unit.
           let filled = unit;
-          const total = count * unit;
           while (filled < total) {
             const copy = Math.min(filled, total - filled);
             line.copyWithin(at + filled, at, at + copy);

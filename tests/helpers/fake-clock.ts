@@ -23,6 +23,10 @@ export class FakeClock implements Clock {
     return timer.id;
   }
 
+  defer(callback: () => void): void {
+    this.setTimer(callback, 0);
+  }
+
   clearTimer(id: TimerId): void {
     this.timers = this.timers.filter((t) => t.id !== id);
   }

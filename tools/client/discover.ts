@@ -15,7 +15,7 @@ export interface FoundPrinter {
 
 const SERVICE = ["_privet", "_tcp", "local"];
 
-export async function discover(options: { interfaceAddress?: string; timeoutMs?: number; subtype?: boolean } = {}): Promise<FoundPrinter[]> {
+export async function discover(options: { interfaceAddress?: string; timeoutMs?: number; subtype?: boolean; until?: (found: FoundPrinter[]) => boolean } = {}): Promise<FoundPrinter[]> {
   const interfaceAddress = options.interfaceAddress ?? "127.0.0.1";
   const records: ResourceRecord[] = [];
   const socket = dgram.createSocket({ type: "udp4" });
@@ -24,20 +24,27 @@ export async function discover(options: { interfaceAddress?: string; timeoutMs?:
     socket.bind(0, "0.0.0.0", () => resolve());
   });
   socket.setMulticastInterface(interfaceAddress);
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((resolve) => (finish = resolve));
   socket.on("message", (bytes) => {
     try {
       const message = decodeMessage(bytes);
       records.push(...message.answers, ...message.additionals);
     } catch { /* not a DNS answer we can read; ignore it */ }
+    // A caller waiting for one printer can stop as soon as it shows up.
+    if (options.until?.(assemble(records))) finish();
   });
   const question = options.subtype ? ["_printer", "_sub", ...SERVICE] : SERVICE;
   const query = encodeMessage({ id: 1 + Math.floor(Math.random() * 65000), flags: 0, questions: [{ name: question, type: TYPE_PTR, unicastResponse: false }], answers: [], authorities: [], additionals: [] });
   const timeout = options.timeoutMs ?? 1500;
-  // Ask three times within the window: one UDP packet may be lost.
-  for (const at of [0, timeout / 3, (2 * timeout) / 3]) {
-    setTimeout(() => socket.send(query, 5353, "224.0.0.251"), at).unref();
-  }
-  await new Promise((r) => setTimeout(r, timeout));
+  // Ask three times within the window (one UDP packet may be lost), or every
+  // 100 ms when waiting for a printer that may still be starting.
+  const times = options.until ? Array.from({ length: Math.ceil(timeout / 100) }, (_, i) => i * 100) : [0, timeout / 3, (2 * timeout) / 3];
+  const timers = times.map((at) => setTimeout(() => socket.send(query, 5353, "224.0.0.251"), at));
+  const limit = setTimeout(finish, timeout);
+  await finished;
+  clearTimeout(limit);
+  for (const timer of timers) clearTimeout(timer);
   socket.close();
   return assemble(records);
 }
