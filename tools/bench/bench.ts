@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { PwgDecoder, type RasterSink } from "../../modules/pwg/decoder.js";
 import { discover } from "../client/discover.js";
 import { PrivetClient } from "../client/privet-client.js";
+import { Sandbox, sandboxUnavailable } from "../netns/sandbox.js";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const out = path.join(root, "bench", "out");
@@ -227,6 +228,11 @@ async function main(): Promise<void> {
       rss_idle_mb: idleRss, rss_peak_mb: peakRss, rss_growth_mb: peakRss - idleRss,
     };
     writeChart(samples, size / 1048576);
+
+    // CUPS's ippeveprinter taking the same document from ipptool, as a peer.
+    const ipp = await ippeveprinterSeconds(big);
+    if (typeof ipp === "string") notes.push(`no ippeveprinter comparison: ${ipp}`);
+    else Object.assign(results.pipeline as object, { ippeveprinter_s: ipp, pipeline_vs_ippeveprinter: pipeline / ipp });
   }
 
   // 3. time to discovery: from starting the simulator until our mDNS client finds it.
@@ -237,13 +243,40 @@ async function main(): Promise<void> {
   results.discovery_ms = found.some((p) => p.instance === name) ? performance.now() - t0 : null;
   sim.child.kill();
 
-  // 4. CUPS ippeveprinter as a peer, where installed.
-  if (!has("ippeveprinter") || !has("ipptool")) notes.push("CUPS ippeveprinter/ipptool are not installed: no IPP comparison (apt-get install cups-ipp-utils)");
-  else notes.push("ippeveprinter is installed, but this bench does not drive it yet");
-
   results.notes = notes;
   fs.writeFileSync(path.join(out, "results.json"), JSON.stringify(results, null, 2) + "\n");
   printTable(results);
+}
+
+// ippeveprinter insists on avahi over D-Bus, and avahi must not run on a real
+// interface: both go into a network namespace of their own, with ipptool.
+async function ippeveprinterSeconds(file: string): Promise<number | string> {
+  if (!has("ippeveprinter") || !has("ipptool")) return "CUPS ippeveprinter/ipptool are not installed (apt-get install cups-ipp-utils)";
+  const tag = String(process.pid % 100000);
+  const why = sandboxUnavailable(tag);
+  if (why) return why;
+  const sandbox = new Sandbox(fs.mkdtempSync(path.join(out, "ipp-")));
+  const ns = `pvipp${tag}`;
+  try {
+    if (!sandbox.addNamespace(ns)) return "could not create a network namespace";
+    await sandbox.startAvahi(ns);
+    const spool = path.join(sandbox.dir, "spool");
+    fs.mkdirSync(spool);
+    sandbox.spawn(["ip", "netns", "exec", ns, "ippeveprinter", "-r", "off", "-p", "8700", "-f", "image/pwg-raster", "-d", spool, "Bench IPP"]);
+    const ask = (args: string[]) => spawnSync("ip", ["netns", "exec", ns, "ipptool", "-T", "900", "-t", ...args], { encoding: "utf8", env: sandbox.env });
+    for (let i = 0; i < 50 && ask(["ipp://localhost:8700/ipp/print", "/usr/share/cups/ipptool/get-printer-attributes.test"]).status !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    say("sending the big job to ippeveprinter with ipptool");
+    const start = performance.now();
+    const sent = ask(["-f", file, "ipp://localhost:8700/ipp/print", "/usr/share/cups/ipptool/print-job.test"]);
+    const seconds = (performance.now() - start) / 1000;
+    if (sent.status !== 0) return `ipptool failed: ${sent.stdout.split("\n").filter((l) => /FAIL|status/.test(l)).join(" ").trim()}`;
+    return seconds;
+  } finally {
+    await sandbox.stop();
+    fs.rmSync(sandbox.dir, { recursive: true, force: true });
+  }
 }
 
 function writeChart(samples: Array<{ t: number; mb: number; rss: number }>, totalMb: number): void {
@@ -277,6 +310,7 @@ function printTable(results: Record<string, any>): void {
   if (p) {
     rows.push(`| ${p.mb.toFixed(0)} MB job end to end (client, HTTP, spooler, decoder, null engine) vs decoder alone | ${p.pipeline_s.toFixed(2)} s vs ${p.decoder_alone_s.toFixed(2)} s, **ratio ${p.ratio.toFixed(2)}** | ≤ 1.2 |`);
     rows.push(`| same bytes, raw loopback POST to a sink (network ceiling) | ${p.raw_loopback_s.toFixed(2)} s (pipeline is ${p.pipeline_vs_raw.toFixed(2)}x) | context |`);
+    if (p.ippeveprinter_s !== undefined) rows.push(`| same bytes to CUPS ippeveprinter with ipptool (spooled to disk, not decoded) | ${p.ippeveprinter_s.toFixed(2)} s (pipeline is ${p.pipeline_vs_ippeveprinter.toFixed(2)}x) | context |`);
     rows.push(`| /privet/info latency while the job streams (${p.info_samples} requests) | p50 ${p.info_p50_ms.toFixed(1)} ms, p99 ${p.info_p99_ms.toFixed(1)} ms | p99 < 20 ms |`);
     rows.push(`| simulator RSS idle / peak while streaming | ${p.rss_idle_mb.toFixed(0)} MB / ${p.rss_peak_mb.toFixed(0)} MB, **growth ${p.rss_growth_mb.toFixed(1)} MB** | growth < 32 MB |`);
   }
