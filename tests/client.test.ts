@@ -8,7 +8,6 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Printer } from "../modules/printer/printer.js";
 import { nodeHal } from "../hosts/node/hal.js";
-import { discover } from "../tools/client/discover.js";
 import { PrivetClient, PrivetError } from "../tools/client/privet-client.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { TestEngine } from "./helpers/test-engine.js";
@@ -16,9 +15,10 @@ import { which } from "./helpers/peers.js";
 
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "tools", "client", "cli.js");
 
-async function printer(options: { mdns?: boolean; name?: string } = {}) {
+// No mDNS here: tests/mdns-interop.test.ts owns loopback discovery (and tests the client's).
+async function printer() {
   const engine = new TestEngine();
-  const p = new Printer(nodeHal({ log: () => {}, engine, mdnsInterface: options.mdns ? "127.0.0.1" : undefined }), { port: 0, name: options.name ?? "Client Test" });
+  const p = new Printer(nodeHal({ log: () => {}, engine }), { port: 0, name: "Client Test" });
   const port = await p.start();
   return { engine, printer: p, port, url: `http://127.0.0.1:${port}` };
 }
@@ -33,23 +33,6 @@ function recordingSleep() {
   const waits: number[] = [];
   return { waits, sleep: async (ms: number) => { waits.push(ms); } };
 }
-
-test("discover finds the printer over mDNS with its address, port and TXT", async (t) => {
-  const name = `Discoverable ${process.pid}`;
-  const { printer: p, port } = await printer({ mdns: true, name });
-  try {
-    await new Promise((r) => setTimeout(r, 1000));
-    const found = (await discover({ timeoutMs: 1200 })).find((f) => f.instance === name);
-    t.truthy(found);
-    t.is(found!.port, port);
-    t.is(found!.address, "127.0.0.1");
-    t.like(found!.txt, { txtvers: "1", ty: name, type: "printer", id: "", cs: "not-configured" });
-    const viaSubtype = (await discover({ timeoutMs: 900, subtype: true })).find((f) => f.instance === name);
-    t.truthy(viaSubtype, "also under _printer._sub");
-  } finally {
-    await p.stop();
-  }
-});
 
 test("print uses createjob when offered, reports progress, and waits for the job", async (t) => {
   const { printer: p, url, engine } = await printer();

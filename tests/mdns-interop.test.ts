@@ -6,6 +6,7 @@ import { Printer } from "../modules/printer/printer.js";
 import { nodeHal } from "../hosts/node/hal.js";
 import { get } from "./helpers/client.js";
 import { debianPythonHas, run, which } from "./helpers/peers.js";
+import { discover } from "../tools/client/discover.js";
 
 // Discovery on loopback against real resolvers. These run one at a time, and
 // no other test file starts an mDNS printer: a unicast query to
@@ -88,5 +89,22 @@ test.serial("the TXT record stays under 512 bytes and discovery stays quiet in t
     t.log(`TXT record: ${txtBytes} bytes; packets sent in the first 5 s: ${sent}`);
   } finally {
     await printer.stop();
+  }
+});
+
+test.serial("the reference client's discover finds the printer over mDNS with its address, port and TXT", async (t) => {
+  const name = `Discoverable ${process.pid}`;
+  const { printer: p, port } = await startPrinter(name);
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    const found = (await discover({ timeoutMs: 1200 })).find((f) => f.instance === name);
+    t.truthy(found);
+    t.is(found!.port, port);
+    t.is(found!.address, "127.0.0.1");
+    t.like(found!.txt, { txtvers: "1", ty: name, type: "printer", id: "", cs: "not-configured" });
+    const viaSubtype = (await discover({ timeoutMs: 900, subtype: true })).find((f) => f.instance === name);
+    t.truthy(viaSubtype, "also under _printer._sub");
+  } finally {
+    await p.stop();
   }
 });

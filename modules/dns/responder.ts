@@ -5,7 +5,7 @@ import { MDNS_GROUP, type MdnsSocket, type UdpEndpoint } from "../hal/udp.js";
 import {
   FLAG_AUTHORITATIVE, FLAG_RESPONSE, FLAG_TRUNCATED, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_NSEC, TYPE_PTR, TYPE_SRV, TYPE_TXT,
   canonicalRData, compareBytes, decodeMessage, encodeMessage, nameKey, sameName, txtStrings,
-  type Message, type Name, type ResourceRecord,
+  type Message, type Name, type Question, type ResourceRecord,
 } from "./message.js";
 import { fitUtf8 } from "../text/utf8.js";
 
@@ -169,6 +169,13 @@ export class MdnsResponder {
     });
   }
 
+  // Our records that answer a question: same name, same type or ANY; NSEC
+  // only when asked for by type or ANY.
+  private answering(question: Question): OwnRecord[] {
+    return this.records.filter(({ record }) => sameName(record.name, question.name) &&
+      (question.type === TYPE_ANY || question.type === record.type));
+  }
+
   private ownFor(name: Name): OwnRecord[] {
     return this.records.filter((r) => r.unique && sameName(r.record.name, name));
   }
@@ -284,11 +291,8 @@ export class MdnsResponder {
     const multicastAnswers: ResourceRecord[] = [];
     let shared = false;
     for (const question of message.questions) {
-      for (const own of this.records) {
+      for (const own of this.answering(question)) {
         const r = own.record;
-        if (!sameName(r.name, question.name)) continue;
-        if (question.type !== TYPE_ANY && question.type !== r.type) continue;
-        if (r.type === TYPE_NSEC && question.type !== TYPE_NSEC && question.type !== TYPE_ANY) continue;
         if (knownAnswer(message, own)) continue;
         if (question.unicastResponse) unicast.push(r);
         else {
@@ -360,16 +364,7 @@ export class MdnsResponder {
   // other than 5353. Answer it directly, echoing its ID and question, with
   // short TTLs and no cache-flush bits.
   private answerLegacy(message: Message, from: UdpEndpoint): void {
-    const answers: ResourceRecord[] = [];
-    for (const question of message.questions) {
-      for (const own of this.records) {
-        const r = own.record;
-        if (!sameName(r.name, question.name)) continue;
-        if (question.type !== TYPE_ANY && question.type !== r.type) continue;
-        if (r.type === TYPE_NSEC && question.type !== TYPE_ANY && question.type !== TYPE_NSEC) continue;
-        answers.push(r);
-      }
-    }
+    const answers = message.questions.flatMap((question) => this.answering(question).map((own) => own.record));
     if (answers.length === 0) return;
     const legacy = (r: ResourceRecord): ResourceRecord => ({ ...r, cacheFlush: false, ttl: Math.min(r.ttl, LEGACY_TTL_MAX) });
     this.send({
