@@ -14,10 +14,12 @@ export interface EnginePage {
 }
 
 export interface MediaSize {
-  // CDD names, e.g. "ISO_A4", "NA_LETTER".
+  // CDD names, e.g. "ISO_A4", "NA_LETTER", "CUSTOM".
   name: string;
   widthMicrons: number;
   heightMicrons: number;
+  // A roll: heightMicrons is the longest page it takes.
+  continuous?: boolean;
 }
 
 // What the engine can really do; the CDD is built from this, so clients

@@ -20,7 +20,10 @@ export function cloudDeviceDescription(caps: EngineCapabilities): Record<string,
       },
       copies: { default: 1, max: 1 },
       media_size: {
-        option: caps.media.map((m, i) => ({ name: m.name, width_microns: m.widthMicrons, height_microns: m.heightMicrons, is_default: i === 0 })),
+        option: caps.media.map((m, i) => ({
+          name: m.name, width_microns: m.widthMicrons, height_microns: m.heightMicrons,
+          ...(m.continuous ? { is_continuous_feed: true } : {}), is_default: i === 0,
+        })),
       },
       dpi: {
         option: caps.resolutions.map((r, i) => ({ horizontal_dpi: r.x, vertical_dpi: r.y, is_default: i === 0 })),
