@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Printer } from "../modules/printer/printer.js";
 import { DirectoryStorage, nodeHal } from "../hosts/node/hal.js";
+import { SafeStorage } from "../modules/storage/safe-storage.js";
 import { get, rawRequest } from "./helpers/client.js";
 
 const quiet = () => {};
@@ -90,7 +91,7 @@ test("the serial number stays the same across restarts with the same state direc
   const b = JSON.parse((await get(second.port, "/privet/info", { "X-Privet-Token": "\"\"" })).body);
   second.printer.stop();
   t.is(a.serial_number, b.serial_number);
-  t.is(new DirectoryStorage(dir).read("serial"), a.serial_number);
+  t.is(new SafeStorage(new DirectoryStorage(dir)).read("serial"), a.serial_number);
   const other = await startPrinter(mkdtempSync(path.join(tmpdir(), "privet-state-")));
   const c = JSON.parse((await get(other.port, "/privet/info", { "X-Privet-Token": "\"\"" })).body);
   other.printer.stop();

@@ -28,7 +28,7 @@ export const nodeRandom: Random = {
   },
 };
 
-const KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const KEY_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 
 // One file per key in the state directory, replaced by rename so a crash in
 // the middle of a write leaves the old value whole.

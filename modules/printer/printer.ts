@@ -11,9 +11,12 @@ import { printingRoutes } from "../privet/printing.js";
 import { TokenEngine } from "../privet/token.js";
 import { defaultPrinterConfig, type PrinterConfig } from "./config.js";
 import { Spooler } from "./spooler.js";
+import { SafeStorage } from "../storage/safe-storage.js";
+import type { Storage } from "../hal/storage.js";
 
-const LOCAL_DISCOVERY_KEY = "local-discovery";
-const LOCAL_PRINTING_KEY = "local-printing";
+// Short keys: the ESP32's NVS takes at most 15 characters, slot suffix included.
+const LOCAL_DISCOVERY_KEY = "discovery";
+const LOCAL_PRINTING_KEY = "printing";
 // How long a goodbye gets to leave before the socket closes.
 const GOODBYE_FLUSH_MS = 100;
 
@@ -29,10 +32,13 @@ export class Printer {
   readonly spooler: Spooler;
   mdns: MdnsResponder | undefined;
   private mdnsSocket: MdnsSocket | undefined;
+  // Everything persistent goes through the two-slot journal.
+  readonly storage: Storage;
 
   constructor(private readonly hal: Hal, config: Partial<PrinterConfig> = {}) {
     this.config = { ...defaultPrinterConfig, ...config };
-    const serial = loadSerialNumber(hal.storage, hal.random);
+    this.storage = new SafeStorage(hal.storage);
+    const serial = loadSerialNumber(this.storage, hal.random);
     this.device = new DeviceRecord(this.config, serial);
     this.tokens = new TokenEngine(hal.clock, hal.random);
     this.api = new PrivetApi(this.tokens);
@@ -64,7 +70,7 @@ export class Printer {
   // registered (Privet 6.1), and printer/local_printing_enabled can turn it off.
   printingExposed(): boolean {
     const allowed = this.config.url === "" || this.device.id !== "";
-    return allowed && this.hal.storage.read(LOCAL_PRINTING_KEY) !== "false";
+    return allowed && this.storage.read(LOCAL_PRINTING_KEY) !== "false";
   }
 
   // device_state and semantic_state follow the engine and the spooler.
@@ -99,13 +105,13 @@ export class Printer {
 
   // The local_discovery setting (Privet 4.1.1), kept across restarts.
   get localDiscovery(): boolean {
-    return this.hal.storage.read(LOCAL_DISCOVERY_KEY) !== "false";
+    return this.storage.read(LOCAL_DISCOVERY_KEY) !== "false";
   }
 
   // Off: a goodbye for every record, then no mDNS and no local API at all.
   async setLocalDiscovery(enabled: boolean): Promise<void> {
     if (enabled === this.localDiscovery && enabled === this.api.enabled) return;
-    this.hal.storage.write(LOCAL_DISCOVERY_KEY, String(enabled));
+    this.storage.write(LOCAL_DISCOVERY_KEY, String(enabled));
     this.api.enabled = enabled;
     this.hal.log("info", `local discovery ${enabled ? "on" : "off"}`);
     if (!enabled) await this.stopDiscovery();
