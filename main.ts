@@ -1,16 +1,34 @@
 import config from "mc/config";
-import { moddableHal } from "./hosts/moddable/hal.js";
+import { clock, moddableHal } from "./hosts/moddable/hal.js";
 import { Printer } from "./modules/printer/printer.js";
+import type { PrintEngine } from "./modules/hal/engine.js";
+import type { Udp } from "./modules/hal/udp.js";
 
-// Moddable entry point: the same Printer the Node host runs, on the board's HAL.
-// Port and name come from the manifest's config for each platform.
+// Moddable entry point: the same Printer the Node host runs, on the board's
+// HAL. What the board has (port, name, mDNS, the thermal printer's UART and
+// head) comes from the manifest's config for each platform.
 const settings = config.privet ?? {};
-const printer = new Printer(moddableHal(), {
-  host: "0.0.0.0",
-  port: settings.port ?? 80,
-  name: settings.name ?? "Privet Printer",
-});
-printer.start().then(
-  (port) => trace(`privet: listening on port ${port}\n`),
-  (error) => trace(`privet: failed to start: ${String(error)}\n`),
-);
+const log = (message: string) => trace(`privet: ${message}\n`);
+
+async function board(): Promise<{ engine?: PrintEngine; udp?: Udp }> {
+  const parts: { engine?: PrintEngine; udp?: Udp } = {};
+  // Loaded only where configured: the simulators have neither a UART nor multicast.
+  if (settings.thermal) {
+    const { ModdableSerial } = await import("./hosts/moddable/serial.js");
+    const { ThermalEngine } = await import("./modules/escpos/thermal-engine.js");
+    const uart = new ModdableSerial(settings.thermal.uart);
+    parts.engine = new ThermalEngine(uart, clock, (level, message) => trace(`${level} ${message}\n`), settings.thermal);
+  }
+  if (settings.mdns) parts.udp = (await import("./hosts/moddable/udp.js")).moddableUdp;
+  return parts;
+}
+
+board().then(async (parts) => {
+  const printer = new Printer(moddableHal(parts), {
+    host: "0.0.0.0",
+    port: settings.port ?? 80,
+    name: settings.name ?? "Privet Printer",
+  });
+  const port = await printer.start();
+  log(`listening on port ${port}`);
+}).catch((error) => log(`failed to start: ${String(error)}`));

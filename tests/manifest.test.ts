@@ -25,10 +25,12 @@ test("the manifest names every folder of modules/ and hosts/moddable/", (t) => {
 });
 
 test("every import in the Moddable build is relative, ends in .js and lands in a named folder, or is an SDK module", (t) => {
-  const sdkModules = new Set(["socket", "timer", "time", "preference", "mc/config"]);
+  const sdkModules = new Set(["socket", "timer", "time", "preference", "mc/config", "net", "embedded:io/serial"]);
   const files = [...sources(path.join(root, "modules")), ...sources(path.join(root, "hosts", "moddable")), path.join(root, "main.ts")];
   for (const file of files) {
-    for (const match of readFileSync(file, "utf8").matchAll(/^\s*import\s[^;]*?from\s+"([^"]+)"/gm)) {
+    const text = readFileSync(file, "utf8");
+    const specifiers = [...text.matchAll(/^\s*import\s[^;]*?from\s+"([^"]+)"/gm), ...text.matchAll(/\bimport\("([^"]+)"\)/g)];
+    for (const match of specifiers) {
       const specifier = match[1];
       const where = path.relative(root, file);
       if (sdkModules.has(specifier)) {

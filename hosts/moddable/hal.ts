@@ -2,6 +2,8 @@ import Preference from "preference";
 import Time from "time";
 import Timer from "timer";
 import type { Clock } from "../../modules/hal/clock.js";
+import type { PrintEngine } from "../../modules/hal/engine.js";
+import type { Udp } from "../../modules/hal/udp.js";
 import type { Hal } from "../../modules/hal/hal.js";
 import type { Storage } from "../../modules/hal/storage.js";
 import { NullEngine, OFFICE_CAPABILITIES } from "../../modules/printer/null-engine.js";
@@ -13,7 +15,7 @@ const DOMAIN = "privet";
 // simulator's is not boot), so uptime is measured from when this module loads.
 const bootTicks = Time.ticks;
 
-const clock: Clock = {
+export const clock: Clock = {
   monotonic: () => Time.ticks - bootTicks,
   wall: () => Date.now(),
   setTimer: (callback, delayMs) => Timer.set(() => callback(), delayMs),
@@ -36,7 +38,7 @@ const storage: Storage = {
   },
 };
 
-export function moddableHal(): Hal {
+export function moddableHal(options: { engine?: PrintEngine; udp?: Udp } = {}): Hal {
   return {
     clock,
     // XS's Math.random reads esp_random() on the ESP32, the hardware RNG.
@@ -44,7 +46,8 @@ export function moddableHal(): Hal {
     storage,
     tcp: moddableTcp,
     log: (level, message) => trace(`${level} ${message}\n`),
-    // Until the board's own driver lands, pages are decoded and dropped.
-    engine: new NullEngine(OFFICE_CAPABILITIES),
+    // Without a mechanism (the desktop simulators), pages are decoded and dropped.
+    engine: options.engine ?? new NullEngine(OFFICE_CAPABILITIES),
+    udp: options.udp,
   };
 }

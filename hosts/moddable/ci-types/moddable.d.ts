@@ -52,3 +52,26 @@ declare module "mc/config" {
   const config: Record<string, any>;
   export { config as default };
 }
+
+declare module "embedded:io/serial" {
+  class Serial {
+    constructor(options: {
+      receive: number;
+      transmit: number;
+      baud: number;
+      port: number;
+      format: "number" | "buffer";
+      onReadable?: (this: Serial, bytes: number) => void;
+      onWritable?: (this: Serial, bytes: number) => void;
+    });
+    read(): number | ArrayBuffer | undefined;
+    write(value: number | ArrayBuffer | Uint8Array): void;
+    close(): void;
+  }
+  export default Serial;
+}
+
+declare module "net" {
+  const Net: { get(property: string, ...args: unknown[]): string | number | undefined };
+  export default Net;
+}
