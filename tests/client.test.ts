@@ -168,3 +168,18 @@ test("the privet command prints a file and exits 0; errors are one line with a m
   t.like(engine.pages[0].page, { xDpi: 300, yDpi: 300, width: 2480, height: 3508, colorSpace: "srgb_8" });
   await p.stop();
 });
+
+(which("gs") ? test : test.skip)(`on a continuous roll the page keeps the document's shape${which("gs") ? "" : " (skipped: gs is not installed)"}`, async (t) => {
+  const { printer: p, url, engine } = await printer();
+  engine.capabilities = {
+    colorSpaces: ["sgray_8", "black_1"], resolutions: [{ x: 203, y: 203 }], maxWidth: 384, maxHeight: 8000,
+    media: [{ name: "CUSTOM", widthMicrons: 48_047, heightMicrons: 1_000_000, continuous: true }],
+  };
+  const result = await runCli(["print", "/usr/share/cups/data/default-testpage.pdf", "--printer", url]);
+  t.is(result.code, 0, result.stderr);
+  const { width, height, colorSpace } = engine.pages[0].page;
+  t.is(width, 384);
+  t.is(colorSpace, "sgray_8");
+  t.true(Math.abs(height / width - 841.89 / 595.28) < 0.01, `${width} x ${height}: A4's shape, not the roll's length`);
+  await p.stop();
+});

@@ -8,6 +8,7 @@ import type { EngineFault } from "../../modules/hal/engine.js";
 import { consoleLog, nodeHal } from "./hal.js";
 import { FAULT_DESCRIPTIONS, PngEngine } from "./png-engine.js";
 import { NullEngine, OFFICE_CAPABILITIES } from "../../modules/printer/null-engine.js";
+import { thermalSimulator } from "./thermal-sim.js";
 import { firstLanAddress } from "./udp.js";
 
 const USAGE = `Privet printer simulator
@@ -26,8 +27,10 @@ Usage: npm start -- [options]
   --out DIR          where printed pages go, one PNG each (default ./out)
   --ppm N            print speed in pages per minute; 0 is as fast as data comes (default 0)
   --fault KIND       start with a fault: media-empty, media-jam or door-open
-  --engine png|null  png writes pages to --out; null decodes and drops them (for
-                     measuring the pipeline alone) (default png)
+  --engine KIND      png writes pages to --out; thermal runs the board's ESC/POS
+                     driver into a simulated 58 mm receipt printer (receipts to --out);
+                     null decodes and drops pages (to measure the pipeline) (default png)
+  --baud N           with --engine thermal: the UART's speed (default 115200)
   --max-document-mb N  refuse larger documents with document_too_large (default 8192)
 
 While it runs, type a command and Enter: empty, jam, door (make a fault),
@@ -57,6 +60,7 @@ try {
       ppm: { type: "string" },
       fault: { type: "string" },
       engine: { type: "string" },
+      baud: { type: "string" },
       "max-document-mb": { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -88,11 +92,15 @@ if (!Number.isFinite(maxDocumentMb) || maxDocumentMb <= 0) fail(`--max-document-
 const FAULTS = Object.keys(FAULT_DESCRIPTIONS) as EngineFault[];
 if (values.fault !== undefined && !FAULTS.includes(values.fault as EngineFault)) fail(`--fault must be one of ${FAULTS.join(", ")}, not ${values.fault}`);
 const outDir = path.resolve(values.out ?? "out");
-if (values.engine !== undefined && values.engine !== "png" && values.engine !== "null") fail(`--engine must be png or null, not ${values.engine}`);
-const pngEngine = values.engine === "null" ? undefined : new PngEngine({ outDir, pagesPerMinute: ppm, log });
-const engine = pngEngine ?? new NullEngine(OFFICE_CAPABILITIES);
+const engineKind = values.engine ?? "png";
+if (!["png", "thermal", "null"].includes(engineKind)) fail(`--engine must be png, thermal or null, not ${values.engine}`);
+const baud = Number(values.baud ?? 115200);
+if (!Number.isInteger(baud) || baud < 1200) fail(`--baud must be a whole number of at least 1200, not ${values.baud}`);
+const pngEngine = engineKind === "png" ? new PngEngine({ outDir, pagesPerMinute: ppm, log }) : undefined;
+const thermal = engineKind === "thermal" ? thermalSimulator({ outDir, baud, log }) : undefined;
+const engine = pngEngine ?? thermal?.engine ?? new NullEngine(OFFICE_CAPABILITIES);
 if (values.fault) {
-  if (!pngEngine) fail("--fault needs the png engine");
+  if (!pngEngine) fail("--fault needs the png engine (the thermal printer takes empty and door at the console)");
   pngEngine.setFault(values.fault as EngineFault);
 }
 
@@ -112,7 +120,9 @@ try {
     `  serial ${printer.device.serialNumber}, state in ${stateDir}\n` +
     (printer.mdns ? `  mDNS: "${printer.mdns.instanceName}._privet._tcp.local" on ${mdnsInterface} (host ${printer.mdns.hostName}.local)\n` : "  mDNS: off\n") +
     `  try: curl -H 'X-Privet-Token: ""' http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${bound}/privet/info\n` +
-    (pngEngine ? `  pages go to ${outDir} (${ppm > 0 ? `${ppm} pages per minute` : "as fast as data comes"})\n` : "  engine: null (pages are decoded and dropped)\n") +
+    (pngEngine ? `  pages go to ${outDir} (${ppm > 0 ? `${ppm} pages per minute` : "as fast as data comes"})\n`
+      : thermal ? `  engine: ESC/POS thermal receipt printer, 384 dots at 203 dpi on a ${baud} baud UART; receipts go to ${outDir}\n`
+      : "  engine: null (pages are decoded and dropped)\n") +
     `  type empty, jam, door, clear or status and Enter to play with the engine; stop with Ctrl-C\n`);
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
@@ -141,7 +151,11 @@ if (process.stdin.isTTY || process.env.PRIVET_CONSOLE === "1") {
     if (word === "") return;
     if (word in commands) {
       if (pngEngine) pngEngine.setFault(commands[word]);
-      else process.stdout.write("the null engine cannot fault\n");
+      else if (thermal) {
+        // The simulated receipt printer reports these through DLE EOT, as a real one would.
+        thermal.device.paperOut = word === "empty";
+        thermal.device.coverOpen = word === "door";
+      } else process.stdout.write("the null engine cannot fault\n");
     }
     else if (word !== "status") process.stdout.write(`unknown command "${word}"; try empty, jam, door, clear or status\n`);
     const info = printer.info();

@@ -4,7 +4,7 @@ import { OFFICE_CAPABILITIES } from "../../modules/printer/null-engine.js";
 // An engine the test drives: it keeps what it prints (so pixels can be
 // checked), can be told to be full until released, and can fault.
 export class TestEngine implements PrintEngine {
-  readonly capabilities = OFFICE_CAPABILITIES;
+  capabilities = OFFICE_CAPABILITIES;
   fault: EngineFault | undefined;
   faultDescription = "";
   pagesPrinted = 0;

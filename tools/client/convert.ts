@@ -21,7 +21,7 @@ export function sniff(file: string): Kind {
   return "unknown";
 }
 
-export interface RenderSettings { dpi: number; color: boolean; paper: { widthMicrons: number; heightMicrons: number } }
+export interface RenderSettings { dpi: number; color: boolean; paper: { widthMicrons: number; heightMicrons: number; continuous?: boolean } }
 
 // The defaults a CDD offers: first (or is_default) dpi, color if offered, default media.
 export function settingsFromCdd(cdd: any): RenderSettings {
@@ -30,7 +30,7 @@ export function settingsFromCdd(cdd: any): RenderSettings {
   const dpi = pick(printer.dpi?.option)?.horizontal_dpi ?? 300;
   const color = pick(printer.color?.option)?.type === "STANDARD_COLOR";
   const media = pick(printer.media_size?.option);
-  return { dpi, color, paper: { widthMicrons: media?.width_microns ?? 210_000, heightMicrons: media?.height_microns ?? 297_000 } };
+  return { dpi, color, paper: { widthMicrons: media?.width_microns ?? 210_000, heightMicrons: media?.height_microns ?? 297_000, continuous: media?.is_continuous_feed === true } };
 }
 
 export function has(command: string): boolean {
@@ -47,6 +47,17 @@ function run(command: string, args: string[]): Promise<void> {
   });
 }
 
+// Height over width of a PDF's first page (from mutool when installed), else A-series √2.
+function pageAspect(file: string): number {
+  if (!has("mutool")) return Math.SQRT2;
+  const info = spawnSync("mutool", ["info", file], { encoding: "utf8" }).stdout;
+  const box = /Mediaboxes[^\n]*\n?\s*\d+\s*\([^)]*\):\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s*\]/.exec(info);
+  if (!box) return Math.SQRT2;
+  const [x0, y0, x1, y1] = box.slice(1).map(Number);
+  const aspect = Math.abs(y1 - y0) / Math.abs(x1 - x0);
+  return Number.isFinite(aspect) && aspect > 0 ? aspect : Math.SQRT2;
+}
+
 // Returns a PWG file: the input itself, or a temporary conversion of it.
 export async function toPwg(file: string, settings: RenderSettings): Promise<{ file: string; converted: boolean }> {
   const kind = sniff(file);
@@ -56,9 +67,14 @@ export async function toPwg(file: string, settings: RenderSettings): Promise<{ f
   const points = (microns: number) => ((microns / 25_400) * 72).toFixed(2);
   if (kind === "pdf" || kind === "postscript") {
     if (!has("gs")) throw new Error("Ghostscript (gs) is needed to print a PDF or PostScript file; install it or send PWG raster");
+    // On a roll the page is as long as the document's own shape makes it,
+    // not as long as the roll could be.
+    const height = settings.paper.continuous
+      ? Math.min(settings.paper.heightMicrons, settings.paper.widthMicrons * (kind === "pdf" ? pageAspect(file) : Math.SQRT2))
+      : settings.paper.heightMicrons;
     await run("gs", ["-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pwgraster", `-r${settings.dpi}`,
       `-dcupsColorSpace=${settings.color ? 19 : 18}`, "-dcupsBitsPerColor=8",
-      `-dDEVICEWIDTHPOINTS=${points(settings.paper.widthMicrons)}`, `-dDEVICEHEIGHTPOINTS=${points(settings.paper.heightMicrons)}`,
+      `-dDEVICEWIDTHPOINTS=${points(settings.paper.widthMicrons)}`, `-dDEVICEHEIGHTPOINTS=${points(height)}`,
       "-dFIXEDMEDIA", "-dPDFFitPage", `-sOutputFile=${out}`, file]);
     return { file: out, converted: true };
   }
