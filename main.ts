@@ -28,6 +28,8 @@ board().then(async (parts) => {
     host: "0.0.0.0",
     port: settings.port ?? 80,
     name: settings.name ?? "Privet Printer",
+    // A device budget: each connection owns one head buffer.
+    http: settings.http,
   });
   const port = await printer.start();
   log(`listening on port ${port}`);

@@ -1,5 +1,6 @@
 import test from "ava";
 import { spawn, spawnSync } from "node:child_process";
+import * as net from "node:net";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -49,14 +50,40 @@ const SIM_PORT = 8631;
     t.is(job.job_size, doc.length, submitted.body);
     const state = JSON.parse((await get(SIM_PORT, `/privet/printer/jobstate?job_id=${job.job_id}`, { "X-Privet-Token": info["x-privet-token"] })).body);
     t.like(state, { state: "done", semantic_state: { pages_printed: 2 } });
-    // Wait for an instruments line after the requests, for the record.
-    const before = output.length;
-    for (let i = 0; i < 30 && !output.slice(before).includes("instruments:"); i++) await new Promise((r) => setTimeout(r, 100));
+    // Device memory: the instruments line (once a second) idle, then while a
+    // long job prints slowly enough to be sampled, in a heap of fixed size.
     const keys = /instruments key: (.*)/.exec(output)?.[1].split(",") ?? [];
-    const last = [...output.matchAll(/instruments: ([\d,]+)/g)].pop()?.[1].split(",").map(Number) ?? [];
-    const figure = (name: string) => last[keys.indexOf(name)];
-    t.log(`XS heap in mcsim after serving: chunk used ${figure("Chunk used")} B, slot used ${figure("Slot used")} B`);
-    t.true(figure("Slot used") > 0);
+    const samples = (from: number) => [...output.slice(from).matchAll(/instruments: ([\d,]+)/g)].map((m) => m[1].split(",").map(Number));
+    const peak = (rows: number[][], name: string) => Math.max(...rows.map((r) => r[keys.indexOf(name)]));
+    await new Promise((r) => setTimeout(r, 2500));
+    const idle = samples(0).slice(-2);
+    const printJob = async (pages: number) => {
+      // Small pages: mcsim's Linux sockets hand over 1 KB per main-loop turn.
+      const body = Buffer.from(encodeDocument(Array.from({ length: pages }, (_, i) => testPage(240, 60, i % 2 ? "sgray_8" : "srgb_8", i))));
+      const from = output.length;
+      const socket = net.connect(SIM_PORT, "127.0.0.1");
+      socket.on("error", () => {});
+      let answer = "";
+      socket.on("data", (c) => (answer += c));
+      socket.write(`POST /privet/printer/submitdoc HTTP/1.1\r\nX-Privet-Token: ${info["x-privet-token"]}\r\nContent-Type: image/pwg-raster\r\nContent-Length: ${body.length}\r\n\r\n`);
+      // About four seconds of sending, so several instruments lines fall inside the job.
+      const step = Math.ceil(body.length / 40);
+      for (let o = 0; o < body.length; o += step) {
+        socket.write(body.subarray(o, o + step));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (let i = 0; i < 600 && !answer.includes("job_id"); i++) await new Promise((r) => setTimeout(r, 100));
+      socket.destroy();
+      return { answer, rows: samples(from), bytes: body.length };
+    };
+    const short = await printJob(4);
+    const long = await printJob(16);
+    t.regex(short.answer, /"job_id"/);
+    t.regex(long.answer, /"job_id"/);
+    const figures = (rows: number[][]) => `chunks ${peak(rows, "Chunk used")} of ${rows[0][keys.indexOf("Chunk available")]} B, slots ${peak(rows, "Slot used")} of ${rows[0][keys.indexOf("Slot available")]} B`;
+    t.log(`XS heap in mcsim (fixed: ${figures(idle).replace(/\d+ of /g, "")}) — idle: ${figures(idle)}`);
+    t.log(`printing 4 pages (${(short.bytes / 1024).toFixed(0)} KB): peak ${figures(short.rows)}; 16 pages (${(long.bytes / 1024).toFixed(0)} KB): peak ${figures(long.rows)}`);
+    t.true(long.rows.length >= 3, "sampled while printing");
   } finally {
     try { process.kill(-sim.pid!, "SIGTERM"); } catch {}
   }

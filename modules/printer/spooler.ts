@@ -12,6 +12,8 @@ import type { PageFormat, PageHeader } from "../pwg/header.js";
 // paused, and TCP's window holds the client back (Privet 5.2); nothing here
 // grows with the document.
 
+const YIELD_BYTES = 32 * 1024;
+
 export type ReceiveResult = { ok: true } | { ok: false; description: string };
 
 const FAULT_CAUSE: Record<EngineFault, JobCause> = {
@@ -32,6 +34,7 @@ export class Spooler implements RasterSink {
   onChange: () => void = () => {};
 
   private yielding = false;
+  private sinceYield = 0;
 
   constructor(private readonly engine: PrintEngine, private readonly jobs: JobStore, private readonly clock: Clock, private readonly log: Log) {
     engine.setEvents({
@@ -110,9 +113,13 @@ export class Spooler implements RasterSink {
       this.request!.pause();
       return;
     }
-    // Decoding a chunk takes a while; step aside after each so /privet/info
-    // and jobstate are answered while a document streams (Privet 5.2).
-    if (!this.yielding && !this.bodyEnded) {
+    // Decoding takes a while; every YIELD_BYTES step aside so /privet/info
+    // and jobstate are answered while a document streams (Privet 5.2). Hosts
+    // that hand over big chunks (Node: 64 KB) yield after each; those that
+    // hand over small ones (Moddable: one segment) are not slowed by it.
+    this.sinceYield += chunk.length;
+    if (this.sinceYield >= YIELD_BYTES && !this.yielding && !this.bodyEnded) {
+      this.sinceYield = 0;
       this.yielding = true;
       this.request!.pause();
       this.clock.defer(() => {
