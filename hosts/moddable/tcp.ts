@@ -1,59 +1,57 @@
-import { Listener, Socket } from "socket";
+import Listener from "embedded:io/socket/listener";
+import TCP from "embedded:io/socket/tcp";
 import type { Tcp, TcpConnection, TcpConnectionEvents, TcpListener, TcpListenOptions } from "../../modules/hal/tcp.js";
 
-const MESSAGE_ERROR = -2, MESSAGE_DISCONNECTED = -1, MESSAGE_DATA = 2, MESSAGE_SENT = 3;
-// What one write() may hand the socket while the rest waits for MESSAGE_SENT.
-const WRITE_PIECE = 1024;
+// TCP on ECMA-419 sockets. Received data stays in the socket until read(),
+// and a socket whose buffer is full stops reading from the network, so
+// pause() really closes the TCP window: a slow engine holds the client back
+// (Privet 5.2) without the firmware buffering anything.
 
-// The SDK socket only lets us read inside its callback and refuses a write
-// that does not fit, so reads are handed over whole and writes are queued.
 class ModdableTcpConnection implements TcpConnection {
-  readonly remoteAddress = "";
-  readonly remotePort = 0;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  private readonly socket: TCP;
   private events: TcpConnectionEvents | undefined;
   private readonly queue: Uint8Array[] = [];
-  private unacknowledged = false;
+  private writable = 0;
+  private paused = false;
   private ending = false;
   private closed = false;
 
-  constructor(private readonly socket: Socket) {
+  constructor(from: TCP) {
     const self = this;
-    socket.callback = function (message, value) {
-      self.onMessage(message, value ?? 0);
-    };
+    this.socket = new TCP({
+      from,
+      format: "buffer",
+      onReadable() { self.readAll(); },
+      onWritable(count: number) { self.writable = count; self.flush(); },
+      onError() { self.finish(true); },
+    });
+    this.remoteAddress = String(this.socket.remoteAddress ?? "");
+    this.remotePort = Number(this.socket.remotePort ?? 0);
   }
 
-  private onMessage(message: number, value: number): void {
-    if (this.closed) return;
-    if (message === MESSAGE_DATA) {
-      const buffer = this.socket.read(ArrayBuffer, value);
+  private readAll(): void {
+    // One buffer at a time, and none while paused: what is not read waits in the socket.
+    while (!this.paused && !this.closed) {
+      const buffer = this.socket.read();
+      if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return;
       this.events?.data(new Uint8Array(buffer));
-    } else if (message === MESSAGE_SENT) {
-      this.unacknowledged = false;
-      this.flush();
-    } else if (message === MESSAGE_DISCONNECTED || message === MESSAGE_ERROR) {
-      this.finish(message === MESSAGE_ERROR);
     }
   }
 
   private flush(): void {
-    while (this.queue.length > 0) {
-      const space = this.socket.write();
-      if (space <= 0) return;
+    while (this.writable > 0 && this.queue.length > 0 && !this.closed) {
       const head = this.queue[0];
-      const n = Math.min(space, head.length, WRITE_PIECE);
-      // The socket takes whole ArrayBuffers, not views.
-      const piece = new Uint8Array(n);
-      piece.set(head.subarray(0, n));
-      this.socket.write(piece.buffer);
-      this.unacknowledged = true;
+      const n = Math.min(this.writable, head.length);
+      this.socket.write(n === head.length ? head : head.subarray(0, n));
+      this.writable -= n;
       if (n === head.length) this.queue.shift();
       else this.queue[0] = head.subarray(n);
     }
-    if (this.queue.length === 0) {
-      if (this.ending && !this.unacknowledged) this.destroy();
-      else if (!this.ending) this.events?.drain();
-    }
+    if (this.queue.length > 0) return;
+    if (this.ending) this.destroy();
+    else this.events?.drain();
   }
 
   setEvents(events: TcpConnectionEvents): void {
@@ -67,14 +65,19 @@ class ModdableTcpConnection implements TcpConnection {
     return this.queue.length === 0;
   }
 
-  // The SDK socket has no flow control of its own; the server holds what
-  // arrives while paused (bounded by its own limit).
-  pause(): void {}
-  resume(): void {}
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.readAll();
+  }
 
   end(): void {
     this.ending = true;
-    if (this.queue.length === 0 && !this.unacknowledged) this.destroy();
+    if (this.queue.length === 0) this.destroy();
   }
 
   destroy(): void {
@@ -92,11 +95,16 @@ class ModdableTcpConnection implements TcpConnection {
 
 export const moddableTcp: Tcp = {
   listen(options: TcpListenOptions, onConnection: (connection: TcpConnection) => void): Promise<TcpListener> {
-    const listener = new Listener({ port: options.port });
-    listener.callback = function () {
-      onConnection(new ModdableTcpConnection(new Socket({ listener: this, noDelay: true })));
-    };
-    // Listener.close() exists in the SDK's socket.js but not in its typings.
+    const listener = new Listener({
+      port: options.port,
+      onReadable(count: number) {
+        for (let i = 0; i < count; i++) {
+          const from = this.read();
+          if (from) onConnection(new ModdableTcpConnection(from));
+        }
+      },
+    });
+    // close() exists on the SDK's Listener (listener.js) but not in its typings.
     const closable = listener as unknown as { close(): void };
     return Promise.resolve({ port: options.port, close: () => closable.close() });
   },

@@ -75,3 +75,29 @@ declare module "net" {
   const Net: { get(property: string, ...args: unknown[]): string | number | undefined };
   export default Net;
 }
+
+declare module "embedded:io/socket/tcp" {
+  class TCP {
+    constructor(options: {
+      from: TCP;
+      format?: "buffer" | "number";
+      onReadable?: (this: TCP, bytes: number) => void;
+      onWritable?: (this: TCP, bytes: number) => void;
+      onError?: (this: TCP) => void;
+    });
+    readonly remoteAddress: string | undefined;
+    readonly remotePort: number | undefined;
+    read(): ArrayBuffer | number | undefined;
+    write(data: ArrayBuffer | Uint8Array): void;
+    close(): void;
+  }
+  export default TCP;
+}
+
+declare module "embedded:io/socket/listener" {
+  class Listener {
+    constructor(options: { port: number; address?: string; onReadable?: (this: Listener, count: number) => void });
+    read(): import("embedded:io/socket/tcp").default | undefined;
+  }
+  export default Listener;
+}
