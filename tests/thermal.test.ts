@@ -14,7 +14,7 @@ async function rig(config: Partial<ThermalConfig> = {}, serial = { baud: 10_000_
   const link = new VirtualSerial(device, clock, serial);
   const engine = new ThermalEngine(link, clock, () => {}, config);
   const tcp = new FakeTcp();
-  const printer = new Printer({ clock, random: new SeededRandom(4), storage: new MemoryStorage(), tcp, log: process.env.DEBUG_TEST ? (l, m) => console.log(l, m) : () => {}, engine }, { port: 8631 });
+  const printer = new Printer({ clock, random: new SeededRandom(4), storage: new MemoryStorage(), tcp, log: () => {}, engine }, { port: 8631 });
   await printer.start();
   const token = printer.tokens.issue();
   const request = (text: string | Uint8Array) => {

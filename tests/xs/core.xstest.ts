@@ -39,42 +39,21 @@ import { DnsFormatError, TYPE_PTR, TYPE_SRV, TYPE_TXT, decodeMessage, encodeMess
 import { PwgDecoder, RasterError } from "../../modules/pwg/decoder.js";
 import { SafeStorage } from "../../modules/storage/safe-storage.js";
 import { ThermalEngine } from "../../modules/escpos/thermal-engine.js";
-import type { Clock } from "../../modules/hal/clock.js";
 import type { Storage } from "../../modules/hal/storage.js";
+import { FakeClock } from "../helpers/fake-clock.js";
+import { SeededRandom } from "../helpers/seeded-random.js";
 
-function fakeClock(start = 0) {
-  const state = { now: start, timers: [] as Array<{ at: number; fn: () => void }> };
-  const clock: Clock = {
-    monotonic: () => state.now,
-    wall: () => state.now,
-    setTimer: (fn, ms) => { const timer = { at: state.now + ms, fn }; state.timers.push(timer); return timer; },
-    clearTimer: (id) => { state.timers = state.timers.filter((x) => x !== id); },
-    defer: (fn) => { state.timers.push({ at: state.now, fn }); },
-  };
-  const advance = (ms: number) => {
-    const end = state.now + ms;
-    for (let guard = 0; guard < 100000; guard++) {
-      state.timers.sort((a, b) => a.at - b.at);
-      const next = state.timers[0];
-      if (!next || next.at > end) break;
-      state.timers.shift();
-      state.now = next.at;
-      next.fn();
-    }
-    state.now = end;
-  };
-  return { clock, state, advance };
-}
-
-const seeded = (seed: number) => ({ fill(bytes: Uint8Array) { for (let i = 0; i < bytes.length; i++) { seed = (seed * 1103515245 + 12345) >>> 0; bytes[i] = seed >>> 24; } } });
+// The Node suite's fakes are plain TypeScript, so they run on XS as well.
+const seeded = (seed: number) => new SeededRandom(seed);
 
 test("X-Privet-Token on XS: valid, expired, future, malformed", (t) => {
-  const { clock, state } = fakeClock(1_000_000);
+  const clock = new FakeClock();
+  clock.now = 1_000_000;
   const tokens = new TokenEngine(clock, seeded(1));
   const token = tokens.issue();
   t.is(tokens.verify(token), "valid");
   t.is(tokens.verify(tokens.tokenFor(5000)), "future");
-  state.now += 25 * 3600 * 1000;
+  clock.advance(25 * 3600 * 1000);
   t.is(tokens.verify(token), "expired");
   t.is(tokens.verify("not a token"), "malformed");
   t.is(new TokenEngine(clock, seeded(2)).verify(tokens.issue()), "wrong-digest");
@@ -171,7 +150,7 @@ test("the two-slot journal on XS survives a torn write", (t) => {
 });
 
 test("the thermal driver on XS: ESC/POS bands and feeds from gray lines", (t) => {
-  const { clock, advance } = fakeClock();
+  const clock = new FakeClock();
   const sent: number[] = [];
   const engine = new ThermalEngine({ setEvents() {}, write(b) { for (const x of b) sent.push(x); return true; }, flush(done) { done(); } }, clock, () => {}, { dither: false, statusPollMs: 1e9, pageGapDots: 10 });
   let finished = -1;
@@ -183,7 +162,7 @@ test("the thermal driver on XS: ESC/POS bands and feeds from gray lines", (t) =>
   engine.line(dark, 1);
   engine.endPage();
   engine.endJob(false);
-  advance(1);
+  clock.advance(1);
   t.is(finished, 1);
   const bytes = Uint8Array.from(sent);
   // ESC J 2 for the white lines, then GS v 0 with one 48-byte row of 0xFF.
