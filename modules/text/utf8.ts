@@ -1,4 +1,4 @@
-// UTF-8 without TextEncoder/TextDecoder, which XS on a device does not promise.
+// UTF-8 by hand: XS on a device does not promise the WHATWG text codecs.
 
 export function utf8Encode(text: string): Uint8Array {
   let size = 0;
