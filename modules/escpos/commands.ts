@@ -15,8 +15,11 @@ export const PAPER_END_BITS = 0x60;
 
 // GS v 0 m xL xH yL yH d...: a raster bit image, x bytes wide, y dots high,
 // 1 = a black dot, most significant bit leftmost; m = 0 is normal density.
-export function rasterHeader(widthBytes: number, rows: number): Uint8Array {
-  return Uint8Array.of(GS, 0x76, 0x30, 0, widthBytes & 0xff, widthBytes >> 8, rows & 0xff, rows >> 8);
+// Written into the caller's 8-byte buffer: it goes out once per band.
+export function rasterHeader(into: Uint8Array, widthBytes: number, rows: number): Uint8Array {
+  into[0] = GS; into[1] = 0x76; into[2] = 0x30; into[3] = 0;
+  into[4] = widthBytes & 0xff; into[5] = widthBytes >> 8; into[6] = rows & 0xff; into[7] = rows >> 8;
+  return into;
 }
 
 // ESC J n: feed n dots (n <= 255) without printing.

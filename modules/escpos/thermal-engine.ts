@@ -63,6 +63,7 @@ export class ThermalEngine implements PrintEngine {
   private readonly band: Uint8Array;
   private bandFilled = 0;
   private readonly row: Uint8Array;
+  private readonly bandHeader = new Uint8Array(8);
   private errorsThis: Int16Array;
   private errorsNext: Int16Array;
   private page: EnginePage | undefined;
@@ -159,8 +160,8 @@ export class ThermalEngine implements PrintEngine {
 
   private flushBand(): void {
     if (this.bandFilled === 0) return;
-    this.send(rasterHeader(this.rowBytes, this.bandFilled));
-    this.send(this.band.subarray(0, this.bandFilled * this.rowBytes));
+    this.send(rasterHeader(this.bandHeader, this.rowBytes, this.bandFilled));
+    this.send(this.bandFilled === this.config.bandRows ? this.band : this.band.subarray(0, this.bandFilled * this.rowBytes));
     this.bandFilled = 0;
   }
 

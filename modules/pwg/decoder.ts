@@ -27,6 +27,8 @@ export class PwgDecoder {
   private readonly header = new Uint8Array(HEADER_BYTES);
   private filled = 0;
   private line = new Uint8Array(0);
+  // The line as the sink sees it: one view per page, not one per line.
+  private lineView = new Uint8Array(0);
   private lineBytes = 0;
   private linePos = 0;
   private lineRepeat = 0;
@@ -132,7 +134,7 @@ export class PwgDecoder {
           if (this.linePos < this.lineBytes) break;
           // One whole line: hand it over with its repeat count.
           this.linesLeft -= this.lineRepeat;
-          const more = this.sink.line(this.line.subarray(0, this.lineBytes), this.lineRepeat);
+          const more = this.sink.line(this.lineView, this.lineRepeat);
           if (this.linesLeft === 0) {
             this.sink.endPage(this.pageNumber);
             this.phase = Phase.Header;
@@ -163,6 +165,7 @@ export class PwgDecoder {
     this.lineBytes = header.bytesPerLine;
     // One buffer, grown only when a page needs a longer line than any before.
     if (this.line.length < this.lineBytes) this.line = new Uint8Array(this.lineBytes);
+    this.lineView = this.line.length === this.lineBytes ? this.line : this.line.subarray(0, this.lineBytes);
     this.unitBytes = checked.unitBytes;
     this.white = checked.white;
     this.linesLeft = header.height;
