@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Printer } from "../modules/printer/printer.js";
 import { nodeHal } from "../hosts/node/hal.js";
-import { PrivetClient, PrivetError } from "../tools/client/privet-client.js";
+import { PrivetClient } from "../tools/client/privet-client.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { TestEngine } from "./helpers/test-engine.js";
 import { which } from "./helpers/peers.js";

@@ -1,7 +1,7 @@
 import test from "ava";
 import { HttpServer, type BodyConsumer, type HttpHandler, type HttpRequest, type HttpServerOptions } from "../modules/http/server.js";
 import { FakeClock } from "./helpers/fake-clock.js";
-import { FakeTcp, parseResponses, type FakeConnection } from "./helpers/fake-tcp.js";
+import { FakeTcp, parseResponses } from "./helpers/fake-tcp.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
 
 const enc = (text: string) => new TextEncoder().encode(text);

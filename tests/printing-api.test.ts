@@ -191,7 +191,8 @@ test("while a document streams, /privet/info and jobstate answer, and a second s
   await printer.stop();
 });
 
-test("a full engine holds the client back through TCP, and nothing is lost", async (t) => {
+// (That the socket itself is paused, so TCP holds the client, is asserted in http.test.ts.)
+test("a full engine stops the decoder mid-document and it resumes without losing a byte", async (t) => {
   const { port, token, engine, printer } = await setup();
   engine.capacity = 10;
   const page = testPage(600, 400, "srgb_8", 9);

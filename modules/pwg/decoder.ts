@@ -75,10 +75,6 @@ export class PwgDecoder {
     return this.run(held, 0);
   }
 
-  get waiting(): boolean {
-    return this.blocked;
-  }
-
   // The document ended: anything but a clean page boundary is an error.
   end(): void {
     if (this.phase === Phase.Failed) return;

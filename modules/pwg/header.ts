@@ -3,7 +3,6 @@
 // PageSize and MediaClass may be zero or empty (Chrome's and MuPDF's encoders
 // leave them so).
 
-export const SYNC_WORD = "RaS2";
 export const HEADER_BYTES = 1796;
 
 // ColorSpace values (PWG 5102.4 table 2, shared with CUPS).

@@ -5,22 +5,11 @@
 
 declare function trace(...values: unknown[]): void;
 
+// Only the UDP side of the older socket module is used (hosts/moddable/udp.ts,
+// which casts to the UDP shape its typings lack).
 declare module "socket" {
-  type WriteData = number | string | ArrayBuffer;
-  // -2 error, -1 disconnected, 1 connected, 2 data received (value = bytes), 3 data sent (value = space to write)
-  type Message = -2 | -1 | 1 | 2 | 3;
-  export class Listener {
-    constructor(options: { port?: number; address?: string });
-    callback: (this: Listener) => void;
-  }
   export class Socket {
-    constructor(options: { listener: Listener; noDelay?: boolean });
-    callback: (this: Socket, message: Message, value?: number) => void;
-    read(type: typeof ArrayBuffer, count?: number): ArrayBuffer;
-    read(): number;
-    write(): number;
-    write(data: WriteData, ...more: WriteData[]): void;
-    close(): void;
+    constructor(options: { listener: never });
   }
 }
 
