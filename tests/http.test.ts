@@ -47,17 +47,17 @@ function expectEchoes(t: any, output: string) {
 
 test("pipelined requests parse the same fed whole, byte by byte, and in random splits", async (t) => {
   const all = enc(REQUESTS.join(""));
-  const whole = (await setup()).tcp.connect();
+  const whole = (await setup()).tcp.accept();
   whole.send(all);
   expectEchoes(t, whole.output());
 
-  const single = (await setup()).tcp.connect();
+  const single = (await setup()).tcp.accept();
   for (const b of all) single.send(Uint8Array.of(b));
   expectEchoes(t, single.output());
 
   const random = new SeededRandom(1234);
   for (let round = 0; round < 200; round++) {
-    const connection = (await setup()).tcp.connect();
+    const connection = (await setup()).tcp.accept();
     let offset = 0;
     while (offset < all.length) {
       const n = 1 + random.below(40);
@@ -88,7 +88,7 @@ test("malformed requests get 400 and the connection closes", async (t) => {
   ];
   for (const request of cases) {
     const { tcp, server } = await setup();
-    const connection = tcp.connect();
+    const connection = tcp.accept();
     connection.send(Buffer.from(request, "latin1"));
     const [response] = parseResponses(connection.output());
     t.is(response.status, 400, JSON.stringify(request));
@@ -99,10 +99,10 @@ test("malformed requests get 400 and the connection closes", async (t) => {
 
 test("an unsupported HTTP version gets 505 and chunked bodies a clear 411", async (t) => {
   const { tcp } = await setup();
-  const a = tcp.connect();
+  const a = tcp.accept();
   a.send("GET /x HTTP/2.0\r\n\r\n");
   t.is(parseResponses(a.output())[0].status, 505);
-  const b = tcp.connect();
+  const b = tcp.accept();
   b.send("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
   const [response] = parseResponses(b.output());
   t.is(response.status, 411);
@@ -112,15 +112,15 @@ test("an unsupported HTTP version gets 505 and chunked bodies a clear 411", asyn
 
 test("the header section is bounded: 431 past the limit, 414 for a request line alone", async (t) => {
   const { tcp } = await setup(echo, { maxHeaderBytes: 1024, maxHeaders: 10 });
-  const big = tcp.connect();
+  const big = tcp.accept();
   big.send("GET /x HTTP/1.1\r\n");
   for (let i = 0; i < 100; i++) big.send(`X-Filler-${i}: ${"v".repeat(20)}\r\n`);
   t.is(parseResponses(big.output())[0].status, 431);
   t.true(big.ended);
-  const many = tcp.connect();
+  const many = tcp.accept();
   many.send("GET /x HTTP/1.1\r\n" + "A: b\r\n".repeat(11) + "\r\n");
   t.is(parseResponses(many.output())[0].status, 431);
-  const long = tcp.connect();
+  const long = tcp.accept();
   long.send(`GET /${"a".repeat(2000)} HTTP/1.1\r\n\r\n`);
   t.is(parseResponses(long.output())[0].status, 414);
 });
@@ -137,7 +137,7 @@ test("a Content-Length body streams, and pause holds it in the TCP window until 
       abort: () => {},
     });
   });
-  const c = tcp.connect();
+  const c = tcp.accept();
   c.send("POST /doc HTTP/1.1\r\nContent-Length: 9\r\n\r\nabc");
   t.deepEqual(received, ["abc"]);
   t.true(c.paused, "the socket stops reading while the consumer is paused");
@@ -155,7 +155,7 @@ test("a Content-Length body streams, and pause holds it in the TCP window until 
 
 test("keep-alive serves many requests on one connection; Connection: close and HTTP/1.0 end it", async (t) => {
   const { tcp } = await setup();
-  const c = tcp.connect();
+  const c = tcp.accept();
   for (let i = 0; i < 5; i++) c.send(`GET /n${i} HTTP/1.1\r\n\r\n`);
   const five = parseResponses(c.takeOutput());
   t.deepEqual(five.map((r) => JSON.parse(r.body).path), ["/n0", "/n1", "/n2", "/n3", "/n4"]);
@@ -164,10 +164,10 @@ test("keep-alive serves many requests on one connection; Connection: close and H
   t.is(parseResponses(c.output())[0].headers["connection"], "close");
   t.true(c.ended);
 
-  const old = tcp.connect();
+  const old = tcp.accept();
   old.send("GET /x HTTP/1.0\r\n\r\n");
   t.true(old.ended);
-  const oldKeep = tcp.connect();
+  const oldKeep = tcp.accept();
   oldKeep.send("GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
   t.is(parseResponses(oldKeep.output())[0].headers["connection"], "keep-alive");
   t.false(oldKeep.ended);
@@ -176,12 +176,12 @@ test("keep-alive serves many requests on one connection; Connection: close and H
 test("an early answer skips a small unread body and keeps the connection, but closes on a large one", async (t) => {
   const refuse: HttpHandler = (req, res) => (req.path === "/refuse" ? res.json({ error: "no" }) : echo(req, res));
   const { tcp } = await setup(refuse, { discardLimit: 100 });
-  const small = tcp.connect();
+  const small = tcp.accept();
   small.send("POST /refuse HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789GET /after HTTP/1.1\r\n\r\n");
   const answers = parseResponses(small.output());
   t.is(answers.length, 2);
   t.is(JSON.parse(answers[1].body).path, "/after");
-  const large = tcp.connect();
+  const large = tcp.accept();
   large.send("POST /refuse HTTP/1.1\r\nContent-Length: 100000\r\n\r\n0123");
   t.is(parseResponses(large.output())[0].headers["connection"], "close");
   t.true(large.ended);
@@ -189,7 +189,7 @@ test("an early answer skips a small unread body and keeps the connection, but cl
 
 test("Expect: 100-continue is answered when the body is read", async (t) => {
   const { tcp } = await setup();
-  const c = tcp.connect();
+  const c = tcp.accept();
   c.send("POST /x HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
   t.true(c.output().startsWith("HTTP/1.1 100 Continue\r\n\r\n"));
   c.send("ok");
@@ -198,13 +198,13 @@ test("Expect: 100-continue is answered when the body is read", async (t) => {
 
 test("beyond the connection limit a client gets 503 and a close", async (t) => {
   const { tcp, server } = await setup(echo, { maxConnections: 2 });
-  const a = tcp.connect(), b = tcp.connect(), c = tcp.connect();
+  const a = tcp.accept(), b = tcp.accept(), c = tcp.accept();
   t.is(server.connectionCount, 2);
   t.is(parseResponses(c.output())[0].status, 503);
   t.true(c.ended);
   a.closeFromPeer();
   t.is(server.connectionCount, 1);
-  const d = tcp.connect();
+  const d = tcp.accept();
   d.send("GET /x HTTP/1.1\r\n\r\n");
   t.is(parseResponses(d.output())[0].status, 200);
   b.send("GET /y HTTP/1.1\r\n\r\n");
@@ -215,10 +215,10 @@ test("idle connections time out: silently when nothing was sent, 408 mid-head, a
   let aborted = "";
   const consumer = (res: any): BodyConsumer => ({ data() {}, end() { res.json({}); }, abort(reason) { aborted = reason; } });
   const { tcp, clock, server } = await setup((req, res) => req.readBody(consumer(res)), { idleTimeoutMs: 1000 });
-  const quiet = tcp.connect();
-  const partial = tcp.connect();
+  const quiet = tcp.accept();
+  const partial = tcp.accept();
   partial.send("GET /x HT");
-  const body = tcp.connect();
+  const body = tcp.accept();
   body.send("POST /x HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345");
   clock.advance(600);
   body.send("6");
@@ -240,7 +240,7 @@ test("a paused body is not timed out: the device, not the client, is the slow on
     request = req;
     req.readBody({ data: () => req.pause(), end: () => res.json({}), abort: () => t.fail("aborted") });
   }, { idleTimeoutMs: 1000 });
-  const c = tcp.connect();
+  const c = tcp.accept();
   c.send("POST /x HTTP/1.1\r\nContent-Length: 4\r\n\r\nab");
   clock.advance(60_000);
   t.false(c.isClosed);
@@ -257,7 +257,7 @@ test("a client that disconnects mid-body aborts the consumer once", async (t) =>
     req.onClose(() => closes++);
     req.readBody({ data() {}, end() { t.fail("ended"); }, abort() { aborts++; } });
   });
-  const c = tcp.connect();
+  const c = tcp.accept();
   c.send("POST /x HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc");
   c.closeFromPeer();
   t.is(aborts, 1);
@@ -270,7 +270,7 @@ test("a handler that throws gets a 500 and the server keeps serving", async (t) 
     if (req.path === "/boom") throw new Error("kaboom");
     res.json({ ok: true });
   });
-  const c = tcp.connect();
+  const c = tcp.accept();
   c.send("GET /boom HTTP/1.1\r\n\r\nGET /fine HTTP/1.1\r\n\r\n");
   const [first, second] = parseResponses(c.output());
   t.is(first.status, 500);
@@ -283,7 +283,7 @@ test("random garbage never throws out of the server and always ends in a respons
   const alphabet = Buffer.from("GET POST / HTTP/1.1\r\n:Content-Length: 12 \t\u0000\u00ff%=&?");
   for (let round = 0; round < 1500; round++) {
     const { tcp, clock } = await setup(echo, { maxHeaderBytes: 256, idleTimeoutMs: 1000 });
-    const c = tcp.connect();
+    const c = tcp.accept();
     const n = random.below(400);
     const bytes = new Uint8Array(n);
     for (let i = 0; i < n; i++) bytes[i] = random.below(4) === 0 ? random.below(256) : alphabet[random.below(alphabet.length)];

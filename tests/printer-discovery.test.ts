@@ -5,19 +5,19 @@ import { MemoryStorage } from "../hosts/node/hal.js";
 import { NullEngine, OFFICE_CAPABILITIES } from "../modules/printer/null-engine.js";
 import { FakeClock } from "./helpers/fake-clock.js";
 import { FakeNetwork } from "./helpers/fake-udp.js";
-import { FakeTcp, parseResponses } from "./helpers/fake-tcp.js";
+import { FakeTcp, fakeResolver, parseResponses } from "./helpers/fake-tcp.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
 
 async function rig(storage = new MemoryStorage()) {
   const clock = new FakeClock();
   const network = new FakeNetwork(clock);
   const tcp = new FakeTcp();
-  const printer = new Printer({ clock, random: new SeededRandom(9), storage, tcp, udp: network.udpFor("10.0.0.5"), log: () => {}, engine: new NullEngine(OFFICE_CAPABILITIES) },
+  const printer = new Printer({ clock, random: new SeededRandom(9), storage, tcp, resolver: fakeResolver(), udp: network.udpFor("10.0.0.5"), log: () => {}, engine: new NullEngine(OFFICE_CAPABILITIES) },
     { port: 8631, name: "Office", description: "by the window" });
   await printer.start();
   clock.advance(3000);
   const info = () => {
-    const c = tcp.connect();
+    const c = tcp.accept();
     c.send("GET /privet/info HTTP/1.1\r\nX-Privet-Token: \"\"\r\n\r\n");
     const [response] = parseResponses(c.output());
     return response.status === 200 ? JSON.parse(response.body) : response.status;

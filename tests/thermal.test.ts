@@ -4,7 +4,7 @@ import { Printer } from "../modules/printer/printer.js";
 import { MemoryStorage } from "../hosts/node/hal.js";
 import { EscPosDevice, VirtualSerial } from "../hosts/node/escpos-device.js";
 import { FakeClock } from "./helpers/fake-clock.js";
-import { FakeTcp, parseResponses } from "./helpers/fake-tcp.js";
+import { FakeTcp, fakeResolver, parseResponses } from "./helpers/fake-tcp.js";
 import { bytesPerLine, encodeDocument, type Page } from "./helpers/pwg.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
 
@@ -14,11 +14,11 @@ async function rig(config: Partial<ThermalConfig> = {}, serial = { baud: 10_000_
   const link = new VirtualSerial(device, clock, serial);
   const engine = new ThermalEngine(link, clock, () => {}, config);
   const tcp = new FakeTcp();
-  const printer = new Printer({ clock, random: new SeededRandom(4), storage: new MemoryStorage(), tcp, log: () => {}, engine }, { port: 8631 });
+  const printer = new Printer({ clock, random: new SeededRandom(4), storage: new MemoryStorage(), tcp, resolver: fakeResolver(), log: () => {}, engine }, { port: 8631 });
   await printer.start();
   const token = printer.tokens.issue();
   const request = (text: string | Uint8Array) => {
-    const c = tcp.connect();
+    const c = tcp.accept();
     c.send(typeof text === "string" ? text : text);
     return c;
   };

@@ -45,6 +45,7 @@ export function moddableHal(options: { engine?: PrintEngine; udp?: Udp } = {}): 
     random: { fill: (bytes) => { for (let i = 0; i < bytes.length; i++) bytes[i] = (Math.random() * 256) | 0; } },
     storage,
     tcp: moddableTcp,
+    resolver: { resolve: (name) => Promise.reject(new Error(`name resolution of ${name} is not available on this host yet`)) },
     log: (level, message) => trace(`${level} ${message}\n`),
     // Without a mechanism (the desktop simulators), pages are decoded and dropped.
     engine: options.engine ?? new NullEngine(OFFICE_CAPABILITIES),

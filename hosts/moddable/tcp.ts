@@ -1,6 +1,6 @@
 import Listener from "embedded:io/socket/listener";
 import TCP from "embedded:io/socket/tcp";
-import type { Tcp, TcpConnection, TcpConnectionEvents, TcpListener, TcpListenOptions } from "../../modules/hal/tcp.js";
+import type { Tcp, TcpConnectOptions, TcpConnection, TcpConnectionEvents, TcpListener, TcpListenOptions } from "../../modules/hal/tcp.js";
 
 // TCP on ECMA-419 sockets. Received data stays in the socket until read(),
 // and a socket whose buffer is full stops reading from the network, so
@@ -107,5 +107,9 @@ export const moddableTcp: Tcp = {
     // close() exists on the SDK's Listener (listener.js) but not in its typings.
     const closable = listener as unknown as { close(): void };
     return Promise.resolve({ port: options.port, close: () => closable.close() });
+  },
+  connect(options: TcpConnectOptions): Promise<TcpConnection> {
+    // Outbound sockets on the board are the next step (issue 9); say so plainly.
+    return Promise.reject(new Error(`outbound TCP to ${options.address}:${options.port} is not available on this host yet`));
   },
 };

@@ -1,4 +1,5 @@
 import { randomFillSync } from "node:crypto";
+import * as dns from "node:dns";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -10,7 +11,8 @@ import type { Hal } from "../../modules/hal/hal.js";
 import type { Log, LogLevel } from "../../modules/hal/log.js";
 import type { Random } from "../../modules/hal/random.js";
 import type { Storage } from "../../modules/hal/storage.js";
-import type { Tcp, TcpConnection, TcpConnectionEvents, TcpListener, TcpListenOptions } from "../../modules/hal/tcp.js";
+import type { Resolver } from "../../modules/hal/resolver.js";
+import type { Tcp, TcpConnectOptions, TcpConnection, TcpConnectionEvents, TcpListener, TcpListenOptions } from "../../modules/hal/tcp.js";
 import type { PrintEngine } from "../../modules/hal/engine.js";
 import { NullEngine, OFFICE_CAPABILITIES } from "../../modules/printer/null-engine.js";
 import { nodeUdp } from "./udp.js";
@@ -104,6 +106,7 @@ function received(bytes: number): void {
 class NodeTcpConnection implements TcpConnection {
   readonly remoteAddress: string;
   readonly remotePort: number;
+  private paused = false;
 
   constructor(private readonly socket: net.Socket) {
     this.remoteAddress = socket.remoteAddress ?? "";
@@ -121,6 +124,8 @@ class NodeTcpConnection implements TcpConnection {
     socket.on("drain", () => events.drain());
     socket.on("error", () => {});
     socket.on("close", (hadError) => events.close(hadError));
+    // An outbound socket waits paused until its events are set.
+    if (!this.paused) socket.resume();
   }
 
   write(bytes: Uint8Array): boolean {
@@ -129,10 +134,12 @@ class NodeTcpConnection implements TcpConnection {
   }
 
   pause(): void {
+    this.paused = true;
     this.socket.pause();
   }
 
   resume(): void {
+    this.paused = false;
     this.socket.resume();
   }
 
@@ -159,6 +166,45 @@ export const nodeTcp: Tcp = {
         });
       });
     });
+  },
+
+  connect(options: TcpConnectOptions): Promise<TcpConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: options.address, port: options.port });
+      // Nothing is read until the firmware has set its events.
+      socket.pause();
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`connecting to ${options.address}:${options.port} timed out after ${options.timeoutMs} ms`));
+      }, options.timeoutMs);
+      socket.once("error", (error) => {
+        clearTimeout(timer);
+        reject(new Error(`cannot connect to ${options.address}:${options.port}: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
+      });
+      socket.once("connect", () => {
+        clearTimeout(timer);
+        socket.removeAllListeners("error");
+        resolve(new NodeTcpConnection(socket));
+      });
+    });
+  },
+};
+
+export const nodeResolver: Resolver = {
+  async resolve(name: string, timeoutMs: number): Promise<string[]> {
+    if (net.isIPv4(name)) return [name];
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`resolving ${name} timed out after ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      const found = await Promise.race([dns.promises.lookup(name, { family: 4, all: true }), timeout]);
+      return found.map((entry) => entry.address);
+    } catch (error) {
+      throw new Error(`cannot resolve ${name}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
   },
 };
 
@@ -187,6 +233,7 @@ export function nodeHal(options: NodeHalOptions = {}): Hal {
     random: nodeRandom,
     storage: options.stateDir ? new DirectoryStorage(options.stateDir) : new MemoryStorage(),
     tcp: nodeTcp,
+    resolver: nodeResolver,
     udp: options.mdnsInterface ? nodeUdp(options.mdnsInterface) : undefined,
     log: options.log ?? consoleLog(),
     engine: options.engine ?? new NullEngine(OFFICE_CAPABILITIES),

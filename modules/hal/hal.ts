@@ -2,8 +2,10 @@ import type { Clock } from "./clock.js";
 import type { PrintEngine } from "./engine.js";
 import type { Log } from "./log.js";
 import type { Random } from "./random.js";
+import type { Resolver } from "./resolver.js";
 import type { Storage } from "./storage.js";
 import type { Tcp } from "./tcp.js";
+import type { Tls } from "./tls.js";
 import type { Udp } from "./udp.js";
 
 // Everything the firmware core needs from the platform it runs on.
@@ -12,6 +14,10 @@ export interface Hal {
   random: Random;
   storage: Storage;
   tcp: Tcp;
+  resolver: Resolver;
+  // Absent where the platform has no TLS (then only plain-text peers the
+  // configuration allows can be reached).
+  tls?: Tls;
   // Absent where the platform has no multicast path (then no discovery).
   udp?: Udp;
   log: Log;

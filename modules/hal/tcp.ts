@@ -1,5 +1,7 @@
 // Stream sockets as callbacks with explicit backpressure, the shape both
-// node:net and Moddable's socket module can provide on one event loop.
+// node:net and Moddable's ECMA-419 sockets can provide on one event loop.
+// Inbound (listen) and outbound (connect) connections are the same object, so
+// a download paused by a full engine closes the TCP window as an upload does.
 
 export interface TcpConnectionEvents {
   // A chunk the connection owns until the callback returns; keep a view of it
@@ -38,6 +40,18 @@ export interface TcpListenOptions {
   host: string;
 }
 
+export interface TcpConnectOptions {
+  // An IPv4 address (resolve names first with the Resolver).
+  address: string;
+  port: number;
+  // Give up if the connection is not established within this long.
+  timeoutMs: number;
+}
+
 export interface Tcp {
   listen(options: TcpListenOptions, onConnection: (connection: TcpConnection) => void): Promise<TcpListener>;
+  // Resolves once connected; rejects with an Error saying why (refused,
+  // unreachable, timed out). Events may be set as soon as it resolves: no
+  // data is delivered before setEvents.
+  connect(options: TcpConnectOptions): Promise<TcpConnection>;
 }

@@ -1,4 +1,5 @@
-import type { Tcp, TcpConnection, TcpConnectionEvents, TcpListener, TcpListenOptions } from "../../modules/hal/tcp.js";
+import type { Resolver } from "../../modules/hal/resolver.js";
+import type { Tcp, TcpConnectOptions, TcpConnection, TcpConnectionEvents, TcpListener, TcpListenOptions } from "../../modules/hal/tcp.js";
 
 // An in-memory socket pair end: the test plays the client, the server under
 // test sees a TcpConnection. A paused connection queues what the "client"
@@ -83,10 +84,22 @@ export class FakeTcp implements Tcp {
     return Promise.resolve({ port: options.port || 8631, close: () => { this.onConnection = undefined; } });
   }
 
-  connect(): FakeConnection {
+  // A client arriving at the listener: the test holds the client's end.
+  accept(): FakeConnection {
     const connection = new FakeConnection();
     this.onConnection!(connection);
     return connection;
+  }
+
+  // Outbound connections reach the fake peers a test has registered.
+  readonly peers = new Map<string, (connection: FakeConnection) => void>();
+
+  connect(options: TcpConnectOptions): Promise<TcpConnection> {
+    const peer = this.peers.get(`${options.address}:${options.port}`);
+    if (!peer) return Promise.reject(new Error(`cannot connect to ${options.address}:${options.port}: ECONNREFUSED`));
+    const connection = new FakeConnection();
+    peer(connection);
+    return Promise.resolve(connection);
   }
 }
 
@@ -112,4 +125,12 @@ export function parseResponses(text: string): ParsedResponse[] {
     rest = rest.slice(end + 4 + length);
   }
   return out;
+}
+
+// Literal addresses resolve to themselves, names from the test's table.
+export function fakeResolver(names: Record<string, string[]> = {}): Resolver {
+  return {
+    resolve: (name) => /^\d+\.\d+\.\d+\.\d+$/.test(name) ? Promise.resolve([name])
+      : names[name] ? Promise.resolve(names[name]) : Promise.reject(new Error(`cannot resolve ${name}: ENOTFOUND`)),
+  };
 }
