@@ -1,7 +1,8 @@
 import test from "ava";
 import * as net from "node:net";
 import { Printer } from "../modules/printer/printer.js";
-import { NullEngine, OFFICE_CAPABILITIES } from "../modules/printer/null-engine.js";
+import { NullEngine } from "../modules/print/null-engine.js";
+import { OFFICE_CAPABILITIES } from "../modules/print/office-capabilities.js";
 import { nodeHal } from "../hosts/node/hal.js";
 import { get } from "./helpers/client.js";
 import { encodePage, testPage } from "./helpers/pwg.js";

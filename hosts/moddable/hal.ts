@@ -6,7 +6,8 @@ import type { PrintEngine } from "../../modules/hal/engine.js";
 import type { Udp } from "../../modules/hal/udp.js";
 import type { Hal } from "../../modules/hal/hal.js";
 import type { Storage } from "../../modules/hal/storage.js";
-import { NullEngine, OFFICE_CAPABILITIES } from "../../modules/printer/null-engine.js";
+import { NullEngine } from "../../modules/print/null-engine.js";
+import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
 import { moddableTcp } from "./tcp.js";
 
 const DOMAIN = "privet";

@@ -7,7 +7,8 @@ import * as readline from "node:readline";
 import type { EngineFault } from "../../modules/hal/engine.js";
 import { consoleLog, nodeHal } from "./hal.js";
 import { FAULT_DESCRIPTIONS, PngEngine } from "./png-engine.js";
-import { NullEngine, OFFICE_CAPABILITIES } from "../../modules/printer/null-engine.js";
+import { NullEngine } from "../../modules/print/null-engine.js";
+import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
 import { thermalSimulator } from "./thermal-sim.js";
 import { firstLanAddress } from "./udp.js";
 

@@ -14,7 +14,8 @@ import type { Storage } from "../../modules/hal/storage.js";
 import type { Resolver } from "../../modules/hal/resolver.js";
 import type { Tcp, TcpConnectOptions, TcpConnection, TcpConnectionEvents, TcpListener, TcpListenOptions } from "../../modules/hal/tcp.js";
 import type { PrintEngine } from "../../modules/hal/engine.js";
-import { NullEngine, OFFICE_CAPABILITIES } from "../../modules/printer/null-engine.js";
+import { NullEngine } from "../../modules/print/null-engine.js";
+import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
 import { nodeUdp } from "./udp.js";
 
 export const nodeClock: Clock = {

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import type { EngineCapabilities, EngineEvents, EngineFault, EnginePage, PrintEngine } from "../../modules/hal/engine.js";
 import type { Log } from "../../modules/hal/log.js";
-import { OFFICE_CAPABILITIES } from "../../modules/printer/null-engine.js";
+import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
 
 // The simulator's print engine: every page becomes a PNG a person can open.
 // Rows are deflated as they arrive, so a page is never held whole; the

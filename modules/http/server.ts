@@ -126,6 +126,11 @@ export class HttpRequest {
     this.remoteAddress = remoteAddress;
   }
 
+  // What a DocumentSource announces: the Content-Length, when there was one.
+  get declaredLength(): number | undefined {
+    return this.headers["content-length"] === undefined ? undefined : this.contentLength;
+  }
+
   header(name: string): string | undefined {
     return this.headers[name.toLowerCase()];
   }

@@ -72,10 +72,11 @@ export class JobStore {
     return this.slots.find((job) => job !== undefined && job.id === id && job.state === "draft" && job.expiresAt > now);
   }
 
-  // submitdoc without a job_id (simple printing).
-  createUnslotted(): Job {
+  // A job that goes straight to printing: submitdoc without a job_id, a cloud
+  // or IPP job.
+  createUnslotted(ticket?: unknown): Job {
     const now = this.clock.monotonic();
-    const job: Job = { id: this.newId(), state: "queued", createdAt: now, expiresAt: now + this.options.statusLifetimeMs, pagesPrinted: 0 };
+    const job: Job = { id: this.newId(), state: "queued", createdAt: now, expiresAt: now + this.options.statusLifetimeMs, ticket, pagesPrinted: 0 };
     this.unslotted = job;
     return job;
   }

@@ -1,8 +1,11 @@
 import type { Hal } from "../hal/hal.js";
 import type { MdnsSocket } from "../hal/udp.js";
 import { MdnsResponder } from "../dns/responder.js";
+import { HttpRouter } from "../http/router.js";
 import { HttpServer } from "../http/server.js";
 import { JobStore } from "../jobs/store.js";
+import { JobLifecycle } from "../print/lifecycle.js";
+import { Spooler } from "../print/spooler.js";
 import { INFO_PATH, PrivetApi } from "../privet/api.js";
 import { DeviceRecord } from "../privet/device.js";
 import { loadSerialNumber } from "../privet/identity.js";
@@ -10,13 +13,19 @@ import { infoDocument } from "../privet/info.js";
 import { printingRoutes } from "../privet/printing.js";
 import { TokenEngine } from "../privet/token.js";
 import { defaultPrinterConfig, type PrinterConfig } from "./config.js";
-import { Spooler } from "./spooler.js";
 import { SafeStorage } from "../storage/safe-storage.js";
+import { Settings } from "../storage/settings.js";
 import type { Storage } from "../hal/storage.js";
 
-// Short keys: the ESP32's NVS takes at most 15 characters, slot suffix included.
-const LOCAL_DISCOVERY_KEY = "discovery";
-const LOCAL_PRINTING_KEY = "printing";
+// What a person or the cloud can change (Privet 4.1), kept across restarts.
+export type DeviceSettings = {
+  localDiscovery: boolean;
+  localPrinting: boolean;
+};
+
+const DEVICE_SETTING_KEYS = { localDiscovery: "discovery", localPrinting: "printing" };
+const DEVICE_SETTING_DEFAULTS: DeviceSettings = { localDiscovery: true, localPrinting: true };
+
 // How long a goodbye gets to leave before the socket closes.
 const GOODBYE_FLUSH_MS = 100;
 
@@ -28,8 +37,11 @@ export class Printer {
   readonly tokens: TokenEngine;
   readonly api: PrivetApi;
   readonly http: HttpServer;
+  readonly router: HttpRouter;
   readonly jobs: JobStore;
+  readonly lifecycle: JobLifecycle;
   readonly spooler: Spooler;
+  readonly settings: Settings<DeviceSettings>;
   mdns: MdnsResponder | undefined;
   private mdnsSocket: MdnsSocket | undefined;
   // Everything persistent goes through the two-slot journal.
@@ -38,6 +50,7 @@ export class Printer {
   constructor(private readonly hal: Hal, config: Partial<PrinterConfig> = {}) {
     this.config = { ...defaultPrinterConfig, ...config };
     this.storage = new SafeStorage(hal.storage);
+    this.settings = new Settings(this.storage, DEVICE_SETTING_KEYS, DEVICE_SETTING_DEFAULTS);
     const serial = loadSerialNumber(this.storage, hal.random);
     this.device = new DeviceRecord(this.config, serial);
     this.tokens = new TokenEngine(hal.clock, hal.random);
@@ -49,19 +62,23 @@ export class Printer {
       handle: (_request, response) => response.json(this.info()),
     });
     this.jobs = new JobStore(hal.clock, hal.random);
-    this.spooler = new Spooler(hal.engine, this.jobs, hal.clock, hal.log);
-    this.spooler.onChange = () => this.updateDeviceState();
+    this.lifecycle = new JobLifecycle(this.jobs, hal.log);
+    this.spooler = new Spooler(hal.engine, this.lifecycle, hal.clock, hal.log);
+    this.spooler.onEngineStatus = () => this.updateDeviceState();
+    this.lifecycle.listen(() => this.updateDeviceState());
     for (const route of printingRoutes({
       clock: hal.clock,
       engine: hal.engine,
       jobs: this.jobs,
+      lifecycle: this.lifecycle,
       spooler: this.spooler,
       exposed: () => this.printingExposed(),
       maxDocumentBytes: this.config.maxDocumentBytes,
     })) this.api.add(route);
+    this.router = new HttpRouter();
+    this.router.mount("/privet/", (request, response) => this.api.handle(request, response));
     this.http = new HttpServer(hal.tcp, hal.clock, hal.log,
-      { ...this.config.http, port: this.config.port, host: this.config.host },
-      (request, response) => this.api.handle(request, response));
+      { ...this.config.http, port: this.config.port, host: this.config.host }, this.router.handle);
     this.device.onChange(() => this.mdns?.txtChanged());
   }
 
@@ -70,7 +87,7 @@ export class Printer {
   // registered (Privet 6.1), and printer/local_printing_enabled can turn it off.
   printingExposed(): boolean {
     const allowed = this.config.url === "" || this.device.id !== "";
-    return allowed && this.storage.read(LOCAL_PRINTING_KEY) !== "false";
+    return allowed && this.settings.get("localPrinting");
   }
 
   // device_state and semantic_state follow the engine and the spooler.
@@ -105,13 +122,13 @@ export class Printer {
 
   // The local_discovery setting (Privet 4.1.1), kept across restarts.
   get localDiscovery(): boolean {
-    return this.storage.read(LOCAL_DISCOVERY_KEY) !== "false";
+    return this.settings.get("localDiscovery");
   }
 
   // Off: a goodbye for every record, then no mDNS and no local API at all.
   async setLocalDiscovery(enabled: boolean): Promise<void> {
     if (enabled === this.localDiscovery && enabled === this.api.enabled) return;
-    this.storage.write(LOCAL_DISCOVERY_KEY, String(enabled));
+    this.settings.set("localDiscovery", enabled);
     this.api.enabled = enabled;
     this.hal.log("info", `local discovery ${enabled ? "on" : "off"}`);
     if (!enabled) await this.stopDiscovery();

@@ -3,7 +3,8 @@ import type { PrintEngine } from "../hal/engine.js";
 import { readSmallBody, type HttpRequest, type HttpResponse } from "../http/server.js";
 import { jobStateDocument } from "../jobs/job.js";
 import type { JobStore } from "../jobs/store.js";
-import type { Spooler } from "../printer/spooler.js";
+import type { JobLifecycle } from "../print/lifecycle.js";
+import type { Spooler } from "../print/spooler.js";
 import { utf8Decode } from "../text/utf8.js";
 import type { PrivetRoute } from "./api.js";
 import { cloudDeviceDescription } from "./cdd.js";
@@ -17,6 +18,7 @@ export interface PrintingContext {
   clock: Clock;
   engine: PrintEngine;
   jobs: JobStore;
+  lifecycle: JobLifecycle;
   spooler: Spooler;
   // Whether local printing is offered right now (Privet 4.1, 6.1).
   exposed(): boolean;
@@ -28,7 +30,7 @@ export const BUSY_RETRY_S = 10;
 const PWG_RASTER = "image/pwg-raster";
 
 export function printingRoutes(context: PrintingContext): PrivetRoute[] {
-  const { engine, jobs, spooler, clock } = context;
+  const { engine, jobs, lifecycle, spooler, clock } = context;
   const exposed = () => context.exposed();
 
   const capabilities: PrivetRoute = {
@@ -50,7 +52,7 @@ export function printingRoutes(context: PrintingContext): PrivetRoute[] {
         if (response.sent) return;
         const ticket = checkTicket(utf8Decode(body ?? new Uint8Array(0)), engine.capabilities);
         if (typeof ticket === "string") return sendPrivetError(response, "invalid_ticket", ticket);
-        const job = jobs.create(ticket);
+        const job = lifecycle.createDraft(ticket);
         if (!job) return sendPrivetError(response, "printer_busy", "every job slot holds a job that is printing", BUSY_RETRY_S);
         response.json({ job_id: job.id, expires_in: Math.ceil((job.expiresAt - clock.monotonic()) / 1000) });
       });
@@ -85,7 +87,7 @@ export function printingRoutes(context: PrintingContext): PrivetRoute[] {
     if (engine.fault) return sendPrivetError(response, "printer_error", engine.faultDescription);
     if (spooler.active) return sendPrivetError(response, "printer_busy", "the printer is printing another job", BUSY_RETRY_S);
 
-    const job = draft ?? jobs.createUnslotted();
+    const job = draft ?? lifecycle.createQueued();
     job.jobType = PWG_RASTER;
     job.jobSize = request.contentLength;
     if (query.job_name !== undefined) job.jobName = query.job_name;
@@ -93,7 +95,7 @@ export function printingRoutes(context: PrintingContext): PrivetRoute[] {
     if (query.client_name !== undefined) job.clientName = query.client_name;
     spooler.start(job, request, (result) => {
       if (response.sent) return;
-      if (!result.ok) return sendPrivetError(response, "invalid_document", result.description);
+      if (!result.ok) return sendPrivetError(response, result.error, result.description);
       const answer: Record<string, unknown> = {
         job_id: job.id,
         expires_in: Math.ceil((job.expiresAt - clock.monotonic()) / 1000),

@@ -43,17 +43,12 @@ export class PwgDecoder {
   // The rest of a chunk not yet decoded while the sink is full.
   private held: Uint8Array | undefined;
   private blocked = false;
-  errorMessage = "";
   bytesIn = 0;
 
   constructor(private readonly sink: RasterSink, private readonly limits: HeaderLimits) {}
 
   get pages(): number {
     return this.pageNumber;
-  }
-
-  get failed(): boolean {
-    return this.phase === Phase.Failed;
   }
 
   // Decodes what it can of chunk. Returns false when the sink filled up: the
@@ -90,7 +85,6 @@ export class PwgDecoder {
 
   private fail(message: string): void {
     this.phase = Phase.Failed;
-    this.errorMessage = message;
     this.held = undefined;
     throw new RasterError(message);
   }

@@ -1,6 +1,9 @@
 // Test-side PWG Raster writer: makes documents with every kind of run
 // (line repeats, pixel repeats, literals, the 128 white fill) from raw pixels.
 
+// Plain ASCII without TextEncoder, so these helpers also run inside XS.
+const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+
 export type Space = "sgray_8" | "srgb_8" | "black_1";
 
 export interface Page {
@@ -28,7 +31,7 @@ export function pageHeader(page: Page, overrides: Record<number, number> = {}): 
   const [cs, bpc, bpp, colors] = CODES[page.space];
   const dpi = page.dpi ?? 300;
   const set = (offset: number, value: number) => view.setUint32(offset, value);
-  h.set(new TextEncoder().encode("PwgRaster"), 0);
+  h.set(ascii("PwgRaster"), 0);
   set(276, dpi); set(280, dpi);
   set(372, page.width); set(376, page.height);
   set(384, bpc); set(388, bpp); set(392, bytesPerLine(page.width, page.space));
@@ -91,7 +94,7 @@ export function encodePage(page: Page, useFill = true): Uint8Array {
 }
 
 export function encodeDocument(pages: Page[], useFill = true): Uint8Array {
-  const chunks = [new TextEncoder().encode("RaS2"), ...pages.map((p) => encodePage(p, useFill))];
+  const chunks = [ascii("RaS2"), ...pages.map((p) => encodePage(p, useFill))];
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let o = 0;
   for (const c of chunks) { out.set(c, o); o += c.length; }

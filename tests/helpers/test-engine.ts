@@ -1,5 +1,5 @@
 import type { EngineEvents, EngineFault, EnginePage, PrintEngine } from "../../modules/hal/engine.js";
-import { OFFICE_CAPABILITIES } from "../../modules/printer/null-engine.js";
+import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
 
 // An engine the test drives: it keeps what it prints (so pixels can be
 // checked), can be told to be full until released, and can fault.

@@ -35,14 +35,3 @@ export class NullEngine implements PrintEngine {
   }
 }
 
-// The media and resolutions a desktop simulator offers by default.
-export const OFFICE_CAPABILITIES: EngineCapabilities = {
-  colorSpaces: ["srgb_8", "sgray_8", "black_1"],
-  resolutions: [{ x: 300, y: 300 }, { x: 150, y: 150 }, { x: 600, y: 600 }],
-  media: [
-    { name: "ISO_A4", widthMicrons: 210_000, heightMicrons: 297_000 },
-    { name: "NA_LETTER", widthMicrons: 215_900, heightMicrons: 279_400 },
-  ],
-  maxWidth: 5100,
-  maxHeight: 7020,
-};

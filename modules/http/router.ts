@@ -1,0 +1,40 @@
+import type { HttpHandler, HttpRequest, HttpResponse } from "./server.js";
+
+// Sends each request to the front end that owns its path: /privet/ to the
+// Privet API, and later /ipp/ to IPP and / to the printer's own pages. The
+// front ends never see each other's requests.
+
+interface Mount {
+  prefix: string;
+  handler: HttpHandler;
+}
+
+export class HttpRouter {
+  // Longest prefix first, so "/ipp/" wins over "/".
+  private readonly mounts: Mount[] = [];
+
+  // A prefix ending in "/" takes every path below it (and the path without
+  // the slash); any other prefix is one exact path.
+  mount(prefix: string, handler: HttpHandler): void {
+    if (!prefix.startsWith("/")) throw new Error(`router: ${prefix} does not start with /`);
+    if (this.mounts.some((m) => m.prefix === prefix)) throw new Error(`router: ${prefix} is mounted twice`);
+    this.mounts.push({ prefix, handler });
+    this.mounts.sort((a, b) => b.prefix.length - a.prefix.length);
+  }
+
+  unmount(prefix: string): void {
+    const index = this.mounts.findIndex((m) => m.prefix === prefix);
+    if (index >= 0) this.mounts.splice(index, 1);
+  }
+
+  readonly handle: HttpHandler = (request: HttpRequest, response: HttpResponse) => {
+    const mount = this.mounts.find((m) => matches(m.prefix, request.path));
+    if (mount) return mount.handler(request, response);
+    response.send(404, `${request.path} is not available on this device\n`);
+  };
+}
+
+function matches(prefix: string, path: string): boolean {
+  if (!prefix.endsWith("/")) return path === prefix;
+  return path.startsWith(prefix) || path === prefix.slice(0, -1);
+}

@@ -1,0 +1,25 @@
+// Where a document comes from, as the print layer sees it: a Privet or IPP
+// request body, a download from the cloud. Each front end hands over one of
+// these; none of them needs to know the others exist.
+
+export interface DocumentConsumer {
+  // A piece of the document, valid only during the call unless the source is
+  // paused before returning.
+  data(chunk: Uint8Array): void;
+  // The whole document has arrived.
+  end(): void;
+  // It will not arrive whole (the peer went away, stalled, or broke framing).
+  abort(reason: string): void;
+}
+
+export interface DocumentSource {
+  // Bytes the sender announced, when it did (Content-Length); undefined for a
+  // chunked or read-until-close body.
+  readonly declaredLength: number | undefined;
+  // Starts the document flowing into consumer; until then it waits (in the
+  // TCP window for a network source).
+  readBody(consumer: DocumentConsumer): void;
+  // Stop delivering data until resume(): backpressure from the engine.
+  pause(): void;
+  resume(): void;
+}

@@ -1,0 +1,240 @@
+import type { Clock } from "../hal/clock.js";
+import type { Log } from "../hal/log.js";
+import type { EngineFault, PrintEngine } from "../hal/engine.js";
+import type { Job, JobCause } from "../jobs/job.js";
+import { PwgDecoder, RasterError, type RasterSink } from "../pwg/decoder.js";
+import type { PageFormat, PageHeader } from "../pwg/header.js";
+import type { JobLifecycle } from "./lifecycle.js";
+import type { DocumentSource } from "./source.js";
+
+// Streams one document from its source through the PWG decoder into the
+// engine. When the engine is full the decoder stops mid-chunk, the source is
+// paused, and for a network source TCP's window holds the sender back
+// (Privet 5.2); nothing here grows with the document.
+
+const YIELD_BYTES = 32 * 1024;
+
+export type ReceiveResult =
+  | { ok: true }
+  // invalid_document: the bytes are not a document this printer takes;
+  // printer_error: the printer itself failed while taking it.
+  | { ok: false; error: "invalid_document" | "printer_error"; description: string };
+
+const FAULT_CAUSE: Record<EngineFault, JobCause> = {
+  "media-empty": { device_state_cause: { error_code: "INPUT_TRAY" } },
+  "media-jam": { device_state_cause: { error_code: "MEDIA_PATH" } },
+  "door-open": { device_state_cause: { error_code: "OTHER" } },
+};
+
+const enum Phase {
+  // No job.
+  Idle,
+  // Decoding the document as the source delivers it.
+  Streaming,
+  // The source is paused for one turn of the event loop, so other requests
+  // are answered while a long document streams.
+  Yielding,
+  // The engine is full: the decoder holds the rest of a chunk, the source is paused.
+  EngineFull,
+  // As EngineFull, and the source has already ended.
+  EngineFullAtEnd,
+  // The whole document is in; the engine is still printing what it holds.
+  Finishing,
+  // The job was aborted; the engine is letting go of what it holds.
+  Aborting,
+}
+
+export class Spooler implements RasterSink {
+  private phase = Phase.Idle;
+  private job: Job | undefined;
+  private source: DocumentSource | undefined;
+  private decoder: PwgDecoder | undefined;
+  private onReceived: ((result: ReceiveResult) => void) | undefined;
+  private sinceYield = 0;
+  // The engine's fault began or ended (with or without a job).
+  onEngineStatus: () => void = () => {};
+
+  constructor(private readonly engine: PrintEngine, private readonly lifecycle: JobLifecycle, private readonly clock: Clock, private readonly log: Log) {
+    engine.setEvents({
+      ready: () => this.guard(() => this.engineReady()),
+      statusChanged: () => this.guard(() => this.engineStatus()),
+      jobFinished: (pages) => this.guard(() => this.engineFinished(pages)),
+    });
+  }
+
+  // The job receiving or printing, if any.
+  get active(): Job | undefined {
+    return this.job;
+  }
+
+  // Starts printing job from source; onReceived is called once the whole
+  // document has been taken in or refused. A source that fails (the sender
+  // went away) gets no answer: there is no one to answer, and the aborted
+  // job's event tells every listener.
+  start(job: Job, source: DocumentSource, onReceived: (result: ReceiveResult) => void): void {
+    if (this.phase !== Phase.Idle) throw new Error("spooler: already printing");
+    this.job = job;
+    this.source = source;
+    this.onReceived = onReceived;
+    this.sinceYield = 0;
+    this.phase = Phase.Streaming;
+    this.lifecycle.start(job);
+    const caps = this.engine.capabilities;
+    this.decoder = new PwgDecoder(this, { maxWidth: caps.maxWidth, maxHeight: caps.maxHeight });
+    this.log("info", `job ${job.id}: printing ${job.jobName ? `"${job.jobName}" ` : ""}(${job.jobSize ?? "unknown"} bytes)`);
+    this.guard(() => {
+      this.engine.beginJob(job.id);
+      if (this.engine.fault) this.engineStatus();
+    });
+    if (this.phase !== Phase.Streaming) return;
+    source.readBody({
+      data: (chunk) => this.guard(() => this.data(chunk)),
+      end: () => this.guard(() => this.sourceEnded()),
+      abort: (reason) => this.abort(reason, { device_action_cause: { error_code: "DOWNLOAD_FAILURE" } }, undefined),
+    });
+  }
+
+  // ---- the decoder's sink: straight into the engine ----
+
+  beginPage(header: PageHeader, format: PageFormat, pageNumber: number): void {
+    const caps = this.engine.capabilities;
+    if (!caps.colorSpaces.includes(format.colorSpace)) {
+      throw new RasterError(`page ${pageNumber} is ${format.colorSpace}; this printer takes ${caps.colorSpaces.join(", ")}`);
+    }
+    if (!caps.resolutions.some((r) => r.x === header.xDpi && r.y === header.yDpi)) {
+      throw new RasterError(`page ${pageNumber} is at ${header.xDpi} x ${header.yDpi} dpi; this printer prints at ${caps.resolutions.map((r) => `${r.x} x ${r.y}`).join(", ")} dpi`);
+    }
+    this.engine.beginPage({ width: header.width, height: header.height, xDpi: header.xDpi, yDpi: header.yDpi, colorSpace: format.colorSpace, bytesPerLine: header.bytesPerLine });
+  }
+
+  line(data: Uint8Array, repeat: number): boolean {
+    return this.engine.line(data, repeat);
+  }
+
+  endPage(): void {
+    this.engine.endPage();
+  }
+
+  // ---- the document ----
+
+  private data(chunk: Uint8Array): void {
+    if (this.phase !== Phase.Streaming && this.phase !== Phase.Yielding) {
+      // Only a source that ignores pause() gets here while the engine is full.
+      if (this.phase === Phase.EngineFull) this.abort("the document source sent data while paused", { device_action_cause: { error_code: "DOWNLOAD_FAILURE" } }, "printer_error");
+      return;
+    }
+    if (!this.decoder!.write(chunk)) {
+      this.phase = Phase.EngineFull;
+      this.source!.pause();
+      return;
+    }
+    // Decoding takes a while; every YIELD_BYTES step aside so /privet/info
+    // and jobstate are answered while a document streams (Privet 5.2). Hosts
+    // that hand over big chunks (Node: 64 KB) yield after each; those that
+    // hand over small ones (Moddable: one segment) are not slowed by it.
+    this.sinceYield += chunk.length;
+    if (this.sinceYield >= YIELD_BYTES && this.phase === Phase.Streaming) {
+      this.sinceYield = 0;
+      this.phase = Phase.Yielding;
+      this.source!.pause();
+      this.clock.defer(() => {
+        if (this.phase !== Phase.Yielding) return;
+        this.phase = Phase.Streaming;
+        this.source!.resume();
+      });
+    }
+  }
+
+  private sourceEnded(): void {
+    if (this.phase === Phase.Streaming || this.phase === Phase.Yielding) this.complete();
+    else if (this.phase === Phase.EngineFull) this.phase = Phase.EngineFullAtEnd;
+  }
+
+  private engineReady(): void {
+    if (this.phase !== Phase.EngineFull && this.phase !== Phase.EngineFullAtEnd) return;
+    if (!this.decoder!.resume()) return;
+    if (this.phase === Phase.EngineFullAtEnd) return this.complete();
+    this.phase = Phase.Streaming;
+    this.source!.resume();
+  }
+
+  private complete(): void {
+    this.decoder!.end();
+    this.phase = Phase.Finishing;
+    this.log("info", `job ${this.job!.id}: document received, ${this.decoder!.pages} page(s)`);
+    this.decoder = undefined;
+    this.source = undefined;
+    this.engine.endJob(false);
+    this.answer({ ok: true });
+  }
+
+  // Anything thrown on the print path (a bad document, or a bug in an engine
+  // or decoder) ends the job, never the host's socket callback.
+  private guard(step: () => void): void {
+    try {
+      step();
+    } catch (error) {
+      if (error instanceof RasterError) {
+        this.abort(error.message, { device_action_cause: { error_code: "PRINT_FAILURE" } }, "invalid_document");
+      } else {
+        this.log("error", `job ${this.job?.id ?? "-"}: print path failed: ${String(error)}`);
+        this.abort(`the printer failed: ${String(error)}`, { device_action_cause: { error_code: "OTHER" } }, "printer_error");
+      }
+    }
+  }
+
+  // The job ends here; the engine still has to let go of what it holds.
+  private abort(description: string, cause: JobCause, answer: "invalid_document" | "printer_error" | undefined): void {
+    const job = this.job;
+    if (!job || this.phase === Phase.Aborting || this.phase === Phase.Idle) return;
+    this.phase = Phase.Aborting;
+    this.decoder = undefined;
+    // What the source still sends is dropped (a front end's answer ends it).
+    this.source = undefined;
+    this.lifecycle.abort(job, description, cause);
+    this.log("warn", `job ${job.id}: aborted: ${description}`);
+    if (answer) this.answer({ ok: false, error: answer, description });
+    else this.onReceived = undefined;
+    try {
+      this.engine.endJob(true);
+    } catch (error) {
+      // The engine cannot even let go: forget the job so the printer takes the next one.
+      this.log("error", `job ${job.id}: engine failed to end the job: ${String(error)}`);
+      this.engineFinished(job.pagesPrinted);
+    }
+  }
+
+  private answer(result: ReceiveResult): void {
+    const callback = this.onReceived;
+    this.onReceived = undefined;
+    callback?.(result);
+  }
+
+  // ---- the engine ----
+
+  private engineStatus(): void {
+    const job = this.job;
+    if (job) {
+      const fault = this.engine.fault;
+      if (fault && job.state === "in_progress") this.lifecycle.stop(job, this.engine.faultDescription, FAULT_CAUSE[fault]);
+      else if (!fault && job.state === "stopped") this.lifecycle.resume(job);
+    }
+    this.onEngineStatus();
+  }
+
+  private engineFinished(pages: number): void {
+    const job = this.job;
+    if (!job || this.phase === Phase.Idle) return;
+    this.phase = Phase.Idle;
+    this.job = undefined;
+    this.decoder = undefined;
+    this.source = undefined;
+    this.lifecycle.finish(job, pages);
+    this.log("info", `job ${job.id}: ${job.state}, ${pages} page(s) printed`);
+  }
+
+  // pages_printed as of now, for jobstate.
+  refresh(): void {
+    if (this.job) this.lifecycle.progress(this.job, this.engine.pagesPrinted);
+  }
+}

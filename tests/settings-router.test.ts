@@ -1,0 +1,146 @@
+import test from "ava";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Storage } from "../modules/hal/storage.js";
+import { HttpRouter } from "../modules/http/router.js";
+import type { HttpRequest, HttpResponse } from "../modules/http/server.js";
+import { Printer } from "../modules/printer/printer.js";
+import { NullEngine } from "../modules/print/null-engine.js";
+import { OFFICE_CAPABILITIES } from "../modules/print/office-capabilities.js";
+import { SafeStorage } from "../modules/storage/safe-storage.js";
+import { Settings } from "../modules/storage/settings.js";
+import { MemoryStorage } from "../hosts/node/hal.js";
+import { FakeClock } from "./helpers/fake-clock.js";
+import { FakeTcp, fakeResolver, parseResponses } from "./helpers/fake-tcp.js";
+import { SeededRandom } from "./helpers/seeded-random.js";
+
+// Counts every read and write, so a test can see that requests never touch flash.
+class CountingStorage implements Storage {
+  readonly inner = new MemoryStorage();
+  reads = 0;
+  writes = 0;
+  read(key: string) { this.reads++; return this.inner.read(key); }
+  write(key: string, value: string) { this.writes++; this.inner.write(key, value); }
+  remove(key: string) { this.writes++; this.inner.remove(key); }
+}
+
+type Demo = { flag: boolean; count: number; label: string };
+const KEYS = { flag: "flag", count: "count", label: "label" };
+const DEFAULTS: Demo = { flag: true, count: 30, label: "x" };
+
+test("settings are read once at boot, written through on change, and survive a restart", (t) => {
+  const flash = new CountingStorage();
+  const settings = new Settings(new SafeStorage(flash), KEYS, DEFAULTS);
+  const bootReads = flash.reads;
+  t.is(settings.get("flag"), true);
+  t.is(settings.get("count"), 30);
+  for (let i = 0; i < 100; i++) settings.get("label");
+  t.is(flash.reads, bootReads, "no read after boot");
+  const changed: string[] = [];
+  settings.onChange((name) => changed.push(name));
+  t.true(settings.set("flag", false));
+  t.false(settings.set("flag", false), "the same value is no change");
+  settings.set("count", 45);
+  t.deepEqual(changed, ["flag", "count"]);
+  const again = new Settings(new SafeStorage(flash.inner), KEYS, DEFAULTS);
+  t.is(again.get("flag"), false);
+  t.is(again.get("count"), 45);
+  t.is(again.get("label"), "x");
+});
+
+test("a stored value of the wrong shape falls back to the default; reset returns to the defaults", (t) => {
+  const flash = new MemoryStorage();
+  const journal = new SafeStorage(flash);
+  journal.write("flag", "maybe");
+  journal.write("count", "lots");
+  const settings = new Settings(journal, KEYS, DEFAULTS);
+  t.is(settings.get("flag"), true);
+  t.is(settings.get("count"), 30);
+  settings.set("label", "kitchen");
+  settings.reset();
+  t.is(settings.get("label"), "x");
+  t.is(new Settings(journal, KEYS, DEFAULTS).get("label"), "x");
+});
+
+test("answering Privet requests never reads storage", async (t) => {
+  const flash = new CountingStorage();
+  const tcp = new FakeTcp();
+  const clock = new FakeClock();
+  const printer = new Printer({ clock, random: new SeededRandom(2), storage: flash, tcp, resolver: fakeResolver(), log: () => {}, engine: new NullEngine(OFFICE_CAPABILITIES) }, { port: 8631 });
+  await printer.start();
+  const bootReads = flash.reads;
+  const token = printer.tokens.issue();
+  for (const target of ["/privet/info", "/privet/capabilities", "/privet/printer/jobstate?job_id=x"]) {
+    const c = tcp.accept();
+    c.send(`GET ${target} HTTP/1.1\r\nHost: p\r\nX-Privet-Token: ${token}\r\n\r\n`);
+    t.is(parseResponses(c.output())[0].status, 200, target);
+  }
+  t.is(flash.reads, bootReads);
+  printer.http.stop();
+});
+
+function fakeExchange(pathName: string) {
+  const sent: Array<{ status: number; body: string }> = [];
+  const request = { path: pathName } as HttpRequest;
+  const response = { send: (status: number, body: string) => sent.push({ status, body }) } as unknown as HttpResponse;
+  return { request, response, sent };
+}
+
+test("the router sends each path to the front end that owns it, longest prefix first", (t) => {
+  const router = new HttpRouter();
+  const hits: string[] = [];
+  router.mount("/privet/", (r) => hits.push(`privet ${r.path}`));
+  router.mount("/ipp/print", (r) => hits.push(`ipp ${r.path}`));
+  router.mount("/", (r) => hits.push(`web ${r.path}`));
+  for (const p of ["/privet/info", "/privet", "/ipp/print", "/ipp/printer", "/", "/status"]) {
+    const { request, response } = fakeExchange(p);
+    router.handle(request, response);
+  }
+  t.deepEqual(hits, ["privet /privet/info", "privet /privet", "ipp /ipp/print", "web /ipp/printer", "web /", "web /status"]);
+  t.throws(() => router.mount("/privet/", () => {}), { message: /twice/ });
+  t.throws(() => router.mount("privet", () => {}), { message: /start with/ });
+});
+
+test("a path no front end owns is 404 with a reason", (t) => {
+  const router = new HttpRouter();
+  router.mount("/privet/", () => t.fail());
+  const { request, response, sent } = fakeExchange("/favicon.ico");
+  router.handle(request, response);
+  t.is(sent[0].status, 404);
+  t.regex(sent[0].body, /favicon\.ico is not available/);
+  router.unmount("/privet/");
+  const second = fakeExchange("/privet/info");
+  router.handle(second.request, second.response);
+  t.is(second.sent[0].status, 404);
+});
+
+// The levels of ../shared/DESIGN.md: a folder imports only folders on its own
+// level or below, so the print layer never depends on a front end.
+const LEVELS: Record<string, number> = {
+  hal: 1, crypto: 1, text: 1, pwg: 1,
+  http: 2, dns: 2, jobs: 2, storage: 2, escpos: 2,
+  print: 3,
+  privet: 4, cloud: 4, xmpp: 4, ipp: 4, web: 4,
+  printer: 5,
+};
+
+test("no module imports upward: every folder of modules/ imports only its level or below", (t) => {
+  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "modules");
+  const problems: string[] = [];
+  let checked = 0;
+  for (const folder of fs.readdirSync(root)) {
+    const level = LEVELS[folder];
+    if (level === undefined) { problems.push(`modules/${folder} has no level; add it to DESIGN.md's picture and here`); continue; }
+    for (const file of fs.readdirSync(path.join(root, folder)).filter((f) => f.endsWith(".ts"))) {
+      const text = fs.readFileSync(path.join(root, folder, file), "utf8");
+      for (const match of text.matchAll(/from\s+"\.\.\/([a-z0-9-]+)\//g)) {
+        checked++;
+        const target = LEVELS[match[1]];
+        if (target === undefined || target > level) problems.push(`modules/${folder}/${file} imports ${match[1]}/ (level ${target}) from level ${level}`);
+      }
+    }
+  }
+  t.true(checked > 20);
+  t.deepEqual(problems, []);
+});
