@@ -55,10 +55,12 @@ export class Spooler implements RasterSink {
   onEngineStatus: () => void = () => {};
 
   constructor(private readonly engine: PrintEngine, private readonly lifecycle: JobLifecycle, private readonly clock: Clock, private readonly log: Log) {
+    // try/catch in place rather than a guard taking a closure: these run for
+    // every chunk and every band, and must not allocate.
     engine.setEvents({
-      ready: () => this.guard(() => this.engineReady()),
-      statusChanged: () => this.guard(() => this.engineStatus()),
-      jobFinished: (pages) => this.guard(() => this.engineFinished(pages)),
+      ready: () => { try { this.engineReady(); } catch (error) { this.failed(error); } },
+      statusChanged: () => { try { this.engineStatus(); } catch (error) { this.failed(error); } },
+      jobFinished: (pages) => { try { this.engineFinished(pages); } catch (error) { this.failed(error); } },
     });
   }
 
@@ -82,14 +84,15 @@ export class Spooler implements RasterSink {
     const caps = this.engine.capabilities;
     this.decoder = new PwgDecoder(this, { maxWidth: caps.maxWidth, maxHeight: caps.maxHeight });
     this.log("info", `job ${job.id}: printing ${job.jobName ? `"${job.jobName}" ` : ""}(${job.jobSize ?? "unknown"} bytes)`);
-    this.guard(() => {
+    try {
       this.engine.beginJob(job.id);
       if (this.engine.fault) this.engineStatus();
-    });
-    if (this.phase !== Phase.Streaming) return;
+    } catch (error) {
+      return this.failed(error);
+    }
     source.readBody({
-      data: (chunk) => this.guard(() => this.data(chunk)),
-      end: () => this.guard(() => this.sourceEnded()),
+      data: (chunk) => { try { this.data(chunk); } catch (error) { this.failed(error); } },
+      end: () => { try { this.sourceEnded(); } catch (error) { this.failed(error); } },
       abort: (reason) => this.abort(reason, { device_action_cause: { error_code: "DOWNLOAD_FAILURE" } }, undefined),
     });
   }
@@ -170,16 +173,12 @@ export class Spooler implements RasterSink {
 
   // Anything thrown on the print path (a bad document, or a bug in an engine
   // or decoder) ends the job, never the host's socket callback.
-  private guard(step: () => void): void {
-    try {
-      step();
-    } catch (error) {
-      if (error instanceof RasterError) {
-        this.abort(error.message, { device_action_cause: { error_code: "PRINT_FAILURE" } }, "invalid_document");
-      } else {
-        this.log("error", `job ${this.job?.id ?? "-"}: print path failed: ${String(error)}`);
-        this.abort(`the printer failed: ${String(error)}`, { device_action_cause: { error_code: "OTHER" } }, "printer_error");
-      }
+  private failed(error: unknown): void {
+    if (error instanceof RasterError) {
+      this.abort(error.message, { device_action_cause: { error_code: "PRINT_FAILURE" } }, "invalid_document");
+    } else {
+      this.log("error", `job ${this.job?.id ?? "-"}: print path failed: ${String(error)}`);
+      this.abort(`the printer failed: ${String(error)}`, { device_action_cause: { error_code: "OTHER" } }, "printer_error");
     }
   }
 
