@@ -13,7 +13,7 @@ const echo: HttpHandler = (request, response) => {
     method: request.method, path: request.path, query: request.query, version: request.version,
     host: request.header("Host") ?? null, body: Buffer.concat(chunks).toString("latin1"),
   });
-  if (request.contentLength === 0) return reply();
+  if (!request.hasBody) return reply();
   request.readBody({ data: (c) => chunks.push(Uint8Array.from(c)), end: reply, abort: () => {} });
 };
 
@@ -97,7 +97,7 @@ test("malformed requests get 400 and the connection closes", async (t) => {
   }
 });
 
-test("an unsupported HTTP version gets 505 and chunked bodies a clear 411", async (t) => {
+test("an unsupported HTTP version gets 505; a chunked body is read (it used to be refused with 411)", async (t) => {
   const { tcp } = await setup();
   const a = tcp.accept();
   a.send("GET /x HTTP/2.0\r\n\r\n");
@@ -105,9 +105,9 @@ test("an unsupported HTTP version gets 505 and chunked bodies a clear 411", asyn
   const b = tcp.accept();
   b.send("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
   const [response] = parseResponses(b.output());
-  t.is(response.status, 411);
-  t.regex(response.body, /Content-Length/);
-  t.true(b.ended);
+  t.is(response.status, 200);
+  t.is(JSON.parse(response.body).body, "hello");
+  t.false(b.ended);
 });
 
 test("the header section is bounded: 431 past the limit, 414 for a request line alone", async (t) => {
@@ -196,19 +196,22 @@ test("Expect: 100-continue is answered when the body is read", async (t) => {
   t.is(JSON.parse(parseResponses(c.output().slice(25))[0].body).body, "ok");
 });
 
-test("beyond the connection limit a client gets 503 and a close", async (t) => {
-  const { tcp, server } = await setup(echo, { maxConnections: 2 });
-  const a = tcp.accept(), b = tcp.accept(), c = tcp.accept();
+test("beyond the connection limit a client gets 503 and a close when every slot is at work", async (t) => {
+  // Slots that hold nothing are given to newcomers now (tests/http-slots.test.ts);
+  // a 503 is left for slots busy with requests.
+  const { tcp, server } = await setup((req) => req.readBody({ data() {}, end() {}, abort() {} }), { maxConnections: 2, maxConnectionsPerAddress: 2 });
+  const a = tcp.accept(), b = tcp.accept();
+  a.send("POST /a HTTP/1.1\r\nContent-Length: 10\r\n\r\n12");
+  b.send("POST /b HTTP/1.1\r\nContent-Length: 10\r\n\r\n12");
+  const c = tcp.accept();
   t.is(server.connectionCount, 2);
   t.is(parseResponses(c.output())[0].status, 503);
   t.true(c.ended);
   a.closeFromPeer();
   t.is(server.connectionCount, 1);
   const d = tcp.accept();
-  d.send("GET /x HTTP/1.1\r\n\r\n");
-  t.is(parseResponses(d.output())[0].status, 200);
-  b.send("GET /y HTTP/1.1\r\n\r\n");
-  t.is(parseResponses(b.output())[0].status, 200);
+  t.false(d.isClosed);
+  t.is(server.connectionCount, 2);
 });
 
 test("idle connections time out: silently when nothing was sent, 408 mid-head, abort mid-body", async (t) => {
