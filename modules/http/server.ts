@@ -135,20 +135,29 @@ export class HttpServer {
   // Closes the connection that is least use to anyone: the longest idle
   // between requests (a keep-alive connection, or one that has sent nothing);
   // failing that, the head that has been arriving the longest (a real client
-  // sends its head in a round trip). A connection reading a body, waiting for
-  // its handler or discarding is real work and is never chosen.
+  // sends its head in a round trip); last, a connection too new to have sent
+  // anything yet. A connection reading a body, waiting for its handler or
+  // discarding is real work and is never chosen.
   private makeRoom(address: string | undefined): boolean {
+    const now = this.clock.monotonic();
     let idle: Connection | undefined;
     let slow: Connection | undefined;
+    let fresh: Connection | undefined;
     for (const c of this.connections) {
       if (address !== undefined && c.remoteAddress !== address) continue;
       if (c.betweenRequests) {
-        if (!idle || c.idleSince < idle.idleSince) idle = c;
+        // A burst of newcomers must not push out a client whose request is
+        // still on its way in behind them.
+        if (c.isFresh(now)) {
+          if (!fresh || c.idleSince < fresh.idleSince) fresh = c;
+        } else if (!idle || c.idleSince < idle.idleSince) {
+          idle = c;
+        }
       } else if (c.readingHead) {
         if (!slow || c.headStartedAt < slow.headStartedAt) slow = c;
       }
     }
-    const victim = idle ?? slow;
+    const victim = idle ?? slow ?? fresh;
     if (!victim) return false;
     victim.evict();
     return true;
@@ -285,6 +294,9 @@ export function encodeResponse(status: number, reason: string, contentType: stri
 
 const CONTINUE = utf8Encode("HTTP/1.1 100 Continue\r\n\r\n");
 const IGNORE = (): boolean => true;
+// About a round trip on a busy Wi-Fi network, with room for an event loop
+// that is accepting a burst of connections before it reads any of them.
+const FRESH_MS = 250;
 
 class Connection {
   readonly remoteAddress: string;
@@ -335,6 +347,11 @@ class Connection {
   // Free for a new request and holding nothing: a slot that can be given away.
   get betweenRequests(): boolean {
     return this.state === State.Head && this.headStartedAt < 0 && this.held === undefined;
+  }
+
+  // Accepted so recently that its first bytes may simply not have been read yet.
+  isFresh(now: number): boolean {
+    return !this.receivedAny && now - this.idleSince < FRESH_MS;
   }
 
   get readingHead(): boolean {
