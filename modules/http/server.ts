@@ -89,7 +89,7 @@ export class HttpServer {
     readonly handler: HttpHandler,
   ) {
     this.options = { ...defaultHttpServerOptions, ...options };
-    this.perAddress = this.options.maxConnectionsPerAddress ?? Math.ceil(this.options.maxConnections / 2);
+    this.perAddress = Math.max(1, this.options.maxConnectionsPerAddress ?? Math.ceil(this.options.maxConnections / 2));
   }
 
   get port(): number {
@@ -414,8 +414,10 @@ class Connection {
   private step(chunk: Uint8Array): number {
     switch (this.state) {
       case State.Head: {
-        if (this.headStartedAt < 0) this.headStartedAt = this.server.clock.monotonic();
         const used = this.head.feed(chunk, 0);
+        // Empty lines before a request (an old client's CRLF after a POST
+        // body) leave the connection idle rather than starting the deadline.
+        if (this.headStartedAt < 0 && this.head.started) this.headStartedAt = this.server.clock.monotonic();
         if (this.head.error) {
           this.fail(this.head.error);
           return chunk.length;
