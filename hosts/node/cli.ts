@@ -111,6 +111,9 @@ const printer = new Printer(nodeHal({ stateDir, log, mdnsInterface, engine }), {
   host,
   name: values.name ?? defaultPrinterConfig.name,
   description: values.description ?? defaultPrinterConfig.description,
+  // The server's defaults are the board's; a desktop can afford to read a
+  // larger unread body rather than drop the connection.
+  http: { maxHeldBytes: 256 * 1024, discardLimit: 256 * 1024 },
 });
 
 try {

@@ -19,12 +19,15 @@ const CR = 13, LF = 10, SEMICOLON = 59;
 // 12 hex digits: 256 TB, beyond any document, within a double's exact integers.
 const MAX_SIZE_DIGITS = 12;
 
-const enum Step { Size, Extension, SizeLf, Data, DataCr, DataLf, TrailerLineStart, Trailer, TrailerLf, FinalLf, Done }
+const enum Step { Size, SizeWs, Extension, SizeLf, Data, DataCr, DataLf, TrailerLineStart, Trailer, TrailerLf, FinalLf, Done }
 
 export class ChunkedDecoder {
   private step = Step.Size;
   private size = 0;
+  // Hex digits seen, and how many of them count toward the size (leading
+  // zeros do not: some senders pad the size to a fixed width).
   private digits = 0;
+  private significant = 0;
   private lineBytes = 0;
   private trailerBytes = 0;
   private remaining = 0;
@@ -45,6 +48,7 @@ export class ChunkedDecoder {
     this.step = Step.Size;
     this.size = 0;
     this.digits = 0;
+    this.significant = 0;
     this.lineBytes = 0;
     this.trailerBytes = 0;
     this.remaining = 0;
@@ -76,20 +80,31 @@ export class ChunkedDecoder {
         case Step.Size: {
           const value = hexValue(byte);
           if (value >= 0) {
-            if (++this.digits > MAX_SIZE_DIGITS) throw new ChunkedError("chunk size too large");
+            this.digits++;
+            if ((value > 0 || this.significant > 0) && ++this.significant > MAX_SIZE_DIGITS) throw new ChunkedError("chunk size too large");
             this.size = this.size * 16 + value;
           } else if (this.digits === 0) {
             throw new ChunkedError("chunk size missing");
           } else if (byte === CR) {
             this.step = Step.SizeLf;
-          } else if (byte === SEMICOLON || byte === 32 || byte === 9) {
+          } else if (byte === SEMICOLON) {
             this.step = Step.Extension;
+          } else if (byte === 32 || byte === 9) {
+            this.step = Step.SizeWs;
           } else {
             throw new ChunkedError("bad character in chunk size");
           }
           this.countLine();
           break;
         }
+        case Step.SizeWs:
+          // Only whitespace may stand between the size and ";" (RFC 9112 7.1.1
+          // BWS): "5 5" must not pass as a 5 that a proxy might read otherwise.
+          if (byte === SEMICOLON) this.step = Step.Extension;
+          else if (byte === CR) this.step = Step.SizeLf;
+          else if (byte !== 32 && byte !== 9) throw new ChunkedError("bad character after chunk size");
+          this.countLine();
+          break;
         case Step.Extension:
           // Extensions carry nothing we use; they are skipped within the bound.
           if (byte === CR) this.step = Step.SizeLf;
@@ -100,6 +115,7 @@ export class ChunkedDecoder {
           if (byte !== LF) throw new ChunkedError("chunk size line not ended by CRLF");
           this.lineBytes = 0;
           this.digits = 0;
+          this.significant = 0;
           if (this.size === 0) {
             this.step = Step.TrailerLineStart;
           } else {
@@ -117,12 +133,16 @@ export class ChunkedDecoder {
           this.step = Step.Size;
           break;
         case Step.TrailerLineStart:
-          // An empty line ends the trailer section, and with it the body.
+          // An empty line ends the trailer section, and with it the body. A
+          // bare LF is refused rather than read as trailer text, which would
+          // swallow a pipelined request that follows "0\r\n\n".
           if (byte === CR) this.step = Step.FinalLf;
+          else if (byte === LF) throw new ChunkedError("bare LF in trailer section");
           else { this.step = Step.Trailer; this.countTrailer(); }
           break;
         case Step.Trailer:
           if (byte === CR) this.step = Step.TrailerLf;
+          else if (byte === LF) throw new ChunkedError("bare LF in trailer field");
           this.countTrailer();
           break;
         case Step.TrailerLf:

@@ -2,19 +2,37 @@ import type { Clock, TimerId } from "../hal/clock.js";
 import type { Log } from "../hal/log.js";
 import type { Tcp, TcpConnection, TcpListener } from "../hal/tcp.js";
 import { utf8Encode } from "../text/utf8.js";
+import { ChunkedDecoder, ChunkedError } from "./chunked.js";
 import { HeadReader, type HeadError, type RequestHead } from "./head.js";
 
+// Defaults are sized for the board (a few KiB per connection); the desktop
+// host may raise the byte budgets. The manifest sets the board's connection
+// count and head size.
 export interface HttpServerOptions {
   port: number;
   host: string;
   // Fixed memory: each connection owns one head buffer of maxHeaderBytes.
   maxConnections: number;
+  // Slots one remote address may hold, so one LAN host cannot take them all.
+  // Loopback is exempt: it is the device itself, or the desktop user's own
+  // tools. Absent: half of maxConnections, rounded up.
+  maxConnectionsPerAddress?: number;
   maxHeaderBytes: number;
   maxHeaders: number;
   // A connection that sends nothing for this long while we wait on it is closed.
   idleTimeoutMs: number;
+  // A new connection must send its first byte within this long (at most
+  // idleTimeoutMs): a silent connection is a slot held for nothing.
+  firstByteTimeoutMs: number;
+  // The whole head must arrive within this long of its first byte, however
+  // steadily it trickles in (slowloris).
+  headTimeoutMs: number;
+  // Bytes a host may hand over after being asked to pause (it should stop at
+  // once; one read's worth is tolerated). Beyond this the connection closes.
+  maxHeldBytes: number;
   // Unread body bytes up to this many are read and dropped after an early
   // response so the connection can be kept; more than this and it is closed.
+  // Reading costs time, not memory: the bytes pass through and are dropped.
   discardLimit: number;
 }
 
@@ -25,13 +43,19 @@ export const defaultHttpServerOptions: HttpServerOptions = {
   maxHeaderBytes: 8192,
   maxHeaders: 48,
   idleTimeoutMs: 30_000,
-  discardLimit: 65_536,
+  firstByteTimeoutMs: 5_000,
+  headTimeoutMs: 10_000,
+  // The board's TCP window is under 6 KiB, so one read is smaller than this.
+  maxHeldBytes: 16 * 1024,
+  discardLimit: 16 * 1024,
 };
 
 export interface BodyConsumer {
   data(chunk: Uint8Array): void;
   end(): void;
-  // The body will not arrive whole: the peer went away or stalled.
+  // The body will not arrive whole: the peer went away, stalled or sent a
+  // malformed body, or this consumer threw. Called at most once, after which
+  // no other call follows.
   abort(reason: string): void;
 }
 
@@ -46,7 +70,7 @@ export type HttpHandler = (request: HttpRequest, response: HttpResponse) => void
 const REASONS: Record<number, string> = {
   200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
   411: "Length Required", 413: "Content Too Large", 414: "URI Too Long", 431: "Request Header Fields Too Large",
-  500: "Internal Server Error", 503: "Service Unavailable", 505: "HTTP Version Not Supported",
+  500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable", 505: "HTTP Version Not Supported",
 };
 
 const enum State { Head, Body, AwaitResponse, Discard, Closed }
@@ -55,6 +79,7 @@ export class HttpServer {
   private listener: TcpListener | undefined;
   private readonly connections = new Set<Connection>();
   readonly options: HttpServerOptions;
+  private readonly perAddress: number;
 
   constructor(
     private readonly tcp: Tcp,
@@ -64,6 +89,7 @@ export class HttpServer {
     readonly handler: HttpHandler,
   ) {
     this.options = { ...defaultHttpServerOptions, ...options };
+    this.perAddress = Math.max(1, this.options.maxConnectionsPerAddress ?? Math.ceil(this.options.maxConnections / 2));
   }
 
   get port(): number {
@@ -85,21 +111,72 @@ export class HttpServer {
     for (const connection of [...this.connections]) connection.close();
   }
 
+  // A newcomer at a limit takes the slot of a connection doing nothing useful
+  // rather than being refused: a slowloris or a silent connection holds its
+  // slot only until someone else wants it.
   private accept(socket: TcpConnection): void {
-    if (this.connections.size >= this.options.maxConnections) {
-      // Say why before closing, so a client can tell overload from a crash.
-      socket.setEvents({ data() {}, drain() {}, close() {} });
-      socket.write(encodeResponse(503, "Service Unavailable", "text/plain", utf8Encode("too many connections\n"), [["Retry-After", "1"]], false));
-      socket.end();
-      return;
+    const address = socket.remoteAddress;
+    if (!isLoopback(address) && this.countFrom(address) >= this.perAddress) {
+      // Over its share, an address can only displace its own connections.
+      if (!this.makeRoom(address)) return refuse(socket, "too many connections from your address");
     }
-    const connection = new Connection(this, socket);
-    this.connections.add(connection);
+    if (this.connections.size >= this.options.maxConnections && !this.makeRoom(undefined)) {
+      return refuse(socket, "too many connections");
+    }
+    this.connections.add(new Connection(this, socket));
+  }
+
+  private countFrom(address: string): number {
+    let n = 0;
+    for (const connection of this.connections) if (connection.remoteAddress === address) n++;
+    return n;
+  }
+
+  // Closes the connection that is least use to anyone: the longest idle
+  // between requests (a keep-alive connection, or one that has sent nothing);
+  // failing that, the head that has been arriving the longest (a real client
+  // sends its head in a round trip); last, a connection too new to have sent
+  // anything yet. A connection reading a body, waiting for its handler or
+  // discarding is real work and is never chosen.
+  private makeRoom(address: string | undefined): boolean {
+    const now = this.clock.monotonic();
+    let idle: Connection | undefined;
+    let slow: Connection | undefined;
+    let fresh: Connection | undefined;
+    for (const c of this.connections) {
+      if (address !== undefined && c.remoteAddress !== address) continue;
+      if (c.betweenRequests) {
+        // A burst of newcomers must not push out a client whose request is
+        // still on its way in behind them.
+        if (c.isFresh(now)) {
+          if (!fresh || c.idleSince < fresh.idleSince) fresh = c;
+        } else if (!idle || c.idleSince < idle.idleSince) {
+          idle = c;
+        }
+      } else if (c.readingHead) {
+        if (!slow || c.headStartedAt < slow.headStartedAt) slow = c;
+      }
+    }
+    const victim = idle ?? slow ?? fresh;
+    if (!victim) return false;
+    victim.evict();
+    return true;
   }
 
   forget(connection: Connection): void {
     this.connections.delete(connection);
   }
+}
+
+function refuse(socket: TcpConnection, why: string): void {
+  // Say why before closing, so a client can tell overload from a crash.
+  socket.setEvents({ data() {}, drain() {}, close() {} });
+  socket.write(encodeResponse(503, "Service Unavailable", "text/plain", utf8Encode(why + "\n"), [["Retry-After", "1"]], false));
+  socket.end();
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith("127.") || address === "::1" || address.startsWith("::ffff:127.");
 }
 
 export class HttpRequest {
@@ -109,13 +186,21 @@ export class HttpRequest {
   readonly query: Record<string, string>;
   readonly version: "1.0" | "1.1";
   readonly headers: Record<string, string>;
+  // The Content-Length value; 0 when there is none, as with a chunked body.
   readonly contentLength: number;
+  // The body comes in the chunked coding: its length is known only at its end.
+  readonly chunked: boolean;
+  // The body's length if the head says it (Content-Length, or 0 for a request
+  // without a body); undefined for a chunked body.
+  readonly declaredLength: number | undefined;
   readonly remoteAddress: string;
   consumer: BodyConsumer | undefined;
   paused = false;
+  // A response went out for this request (set by the connection).
+  answered = false;
   private readonly closeListeners: Array<() => void> = [];
 
-  constructor(head: RequestHead, contentLength: number, remoteAddress: string, private readonly connection: Connection) {
+  constructor(head: RequestHead, contentLength: number, chunked: boolean, remoteAddress: string, private readonly connection: Connection) {
     this.method = head.method;
     this.target = head.target;
     this.path = head.path;
@@ -123,12 +208,14 @@ export class HttpRequest {
     this.version = head.version;
     this.headers = head.headers;
     this.contentLength = contentLength;
+    this.chunked = chunked;
+    this.declaredLength = chunked ? undefined : contentLength;
     this.remoteAddress = remoteAddress;
   }
 
-  // What a DocumentSource announces: the Content-Length, when there was one.
-  get declaredLength(): number | undefined {
-    return this.headers["content-length"] === undefined ? undefined : this.contentLength;
+  // There is a body to read (or to leave for the server to discard).
+  get hasBody(): boolean {
+    return this.chunked || this.contentLength > 0;
   }
 
   header(name: string): string | undefined {
@@ -156,8 +243,14 @@ export class HttpRequest {
     this.closeListeners.push(listener);
   }
 
-  notifyClose(): void {
-    for (const listener of this.closeListeners.splice(0)) listener();
+  notifyClose(log: Log): void {
+    for (const listener of this.closeListeners.splice(0)) {
+      try {
+        listener();
+      } catch (error) {
+        log("error", `http: a close listener of ${this.method} ${this.path} threw: ${String(error)}`);
+      }
+    }
   }
 }
 
@@ -200,13 +293,22 @@ export function encodeResponse(status: number, reason: string, contentType: stri
 }
 
 const CONTINUE = utf8Encode("HTTP/1.1 100 Continue\r\n\r\n");
-const MAX_HELD_BYTES = 256 * 1024;
+const IGNORE = (): boolean => true;
+// About a round trip on a busy Wi-Fi network, with room for an event loop
+// that is accepting a burst of connections before it reads any of them.
+const FRESH_MS = 250;
 
 class Connection {
+  readonly remoteAddress: string;
   private state = State.Head;
   private readonly head: HeadReader;
+  private readonly chunks: ChunkedDecoder;
   private request: HttpRequest | undefined;
+  private chunked = false;
+  // Content-Length bytes still to come (a chunked body's end is the decoder's).
   private bodyRemaining = 0;
+  // Bytes of a chunked body dropped since the early response.
+  private discarded = 0;
   private keepAlive = true;
   private expectContinue = false;
   // Bytes received but not yet processed, held while the request above them
@@ -214,25 +316,58 @@ class Connection {
   private held: Uint8Array | undefined;
   private pumping = false;
   private socketPaused = false;
-  private idleTimer: TimerId | undefined;
-  private lastActivity = 0;
+  private finished = false;
+  private timer: TimerId | undefined;
+  private timerAt = 0;
+  // Whether we are waiting on the peer, and since when it last did anything.
+  private waiting = false;
+  private lastActivity: number;
+  private receivedAny = false;
+  // When the current head's first byte was read; -1 between requests.
+  headStartedAt = -1;
+  // When the connection last became free for a new request.
+  idleSince: number;
+  // Bound once, so decoding a chunked body allocates no closure per chunk.
+  private readonly deliverPiece = (piece: Uint8Array): boolean => this.deliver(piece);
 
   constructor(private readonly server: HttpServer, private readonly socket: TcpConnection) {
+    this.remoteAddress = socket.remoteAddress;
     this.head = new HeadReader(server.options.maxHeaderBytes);
+    // A trailer is a header section, so the head's bound applies to it.
+    this.chunks = new ChunkedDecoder({ maxTrailerBytes: server.options.maxHeaderBytes });
+    this.lastActivity = this.idleSince = server.clock.monotonic();
     socket.setEvents({
       data: (chunk) => this.receive(chunk),
       drain: () => {},
-      close: () => this.closed(),
+      close: () => this.finish("the connection closed before the body was complete"),
     });
-    this.armIdle();
+    this.arm();
+  }
+
+  // Free for a new request and holding nothing: a slot that can be given away.
+  get betweenRequests(): boolean {
+    return this.state === State.Head && this.headStartedAt < 0 && this.held === undefined;
+  }
+
+  // Accepted so recently that its first bytes may simply not have been read yet.
+  isFresh(now: number): boolean {
+    return !this.receivedAny && now - this.idleSince < FRESH_MS;
+  }
+
+  get readingHead(): boolean {
+    return this.state === State.Head && this.headStartedAt >= 0;
   }
 
   private receive(chunk: Uint8Array): void {
     if (this.state === State.Closed) return;
     this.lastActivity = this.server.clock.monotonic();
+    this.receivedAny = true;
     if (this.held) {
       // A host may hand over what it had buffered before the pause took effect.
-      if (this.held.length + chunk.length > MAX_HELD_BYTES) return this.close();
+      if (this.held.length + chunk.length > this.server.options.maxHeldBytes) {
+        this.server.log("debug", `http: ${this.remoteAddress} sent more than ${this.server.options.maxHeldBytes} bytes while paused`);
+        return this.close("the connection delivered too much while paused");
+      }
       this.held = concat(this.held, chunk);
     } else {
       this.held = chunk;
@@ -273,13 +408,16 @@ class Connection {
       if (hold) this.socket.pause();
       else this.socket.resume();
     }
-    this.armIdle();
+    this.arm();
   }
 
   private step(chunk: Uint8Array): number {
     switch (this.state) {
       case State.Head: {
         const used = this.head.feed(chunk, 0);
+        // Empty lines before a request (an old client's CRLF after a POST
+        // body) leave the connection idle rather than starting the deadline.
+        if (this.headStartedAt < 0 && this.head.started) this.headStartedAt = this.server.clock.monotonic();
         if (this.head.error) {
           this.fail(this.head.error);
           return chunk.length;
@@ -288,167 +426,352 @@ class Connection {
         return used;
       }
       case State.Body: {
+        if (this.chunked) return this.decode(chunk);
         const request = this.request!;
         const n = Math.min(this.bodyRemaining, chunk.length);
         this.bodyRemaining -= n;
         if (this.bodyRemaining === 0) this.state = State.AwaitResponse;
-        request.consumer!.data(n === chunk.length ? chunk : chunk.subarray(0, n));
+        this.deliver(n === chunk.length ? chunk : chunk.subarray(0, n));
         // The handler may have answered from inside data(); then it wants no end().
-        if (this.bodyRemaining === 0 && request.consumer) request.consumer.end();
+        if (this.bodyRemaining === 0 && this.state === State.AwaitResponse) this.finishBody(request);
         return n;
       }
       case State.Discard: {
-        const n = Math.min(this.bodyRemaining, chunk.length);
-        this.bodyRemaining -= n;
-        if (this.bodyRemaining === 0) this.nextRequest();
-        return n;
+        if (!this.chunked) {
+          const n = Math.min(this.bodyRemaining, chunk.length);
+          this.bodyRemaining -= n;
+          if (this.bodyRemaining === 0) this.nextRequest();
+          return n;
+        }
+        let used: number;
+        try {
+          used = this.chunks.feed(chunk, 0, IGNORE);
+        } catch (error) {
+          if (!(error instanceof ChunkedError)) throw error;
+          this.server.log("debug", `http: malformed chunked body after the response from ${this.remoteAddress}: ${error.message}`);
+          this.shut();
+          return chunk.length;
+        }
+        this.discarded += used;
+        if (this.chunks.done) {
+          this.nextRequest();
+        } else if (this.discarded > this.server.options.discardLimit) {
+          // The length was unknown when we answered; now it is too much to read.
+          this.server.log("debug", `http: closing after ${this.discarded} unread chunked bytes from ${this.remoteAddress}`);
+          this.shut();
+        }
+        return used;
       }
       default:
         return 0;
     }
   }
 
+  private decode(chunk: Uint8Array): number {
+    const request = this.request!;
+    let used: number;
+    try {
+      used = this.chunks.feed(chunk, 0, this.deliverPiece);
+    } catch (error) {
+      if (!(error instanceof ChunkedError)) throw error;
+      this.badBody(request, error.message);
+      return chunk.length;
+    }
+    if (this.chunks.done && this.state === State.Body) {
+      this.state = State.AwaitResponse;
+      this.finishBody(request);
+    }
+    return used;
+  }
+
+  // Hands a piece of body to the consumer; says whether to go on decoding.
+  private deliver(piece: Uint8Array): boolean {
+    const request = this.request!;
+    const consumer = request.consumer!;
+    try {
+      consumer.data(piece);
+    } catch (error) {
+      this.consumerFailed(request, consumer, error, "data");
+      return false;
+    }
+    return this.state === State.Body && !this.mustHold();
+  }
+
+  private finishBody(request: HttpRequest): void {
+    const consumer = request.consumer;
+    if (!consumer) return;
+    try {
+      consumer.end();
+    } catch (error) {
+      this.consumerFailed(request, consumer, error, "end");
+    }
+  }
+
+  // Consumers belong to other layers (the spooler, a form reader); what they
+  // throw must not unwind into the host's socket callback. Their owner learns
+  // of it through abort(), the client through a 500 and a closed connection.
+  private consumerFailed(request: HttpRequest, consumer: BodyConsumer, error: unknown, where: string): void {
+    this.server.log("error", `http: the body consumer of ${request.method} ${request.path} threw in ${where}: ${describe(error)}`);
+    if (request.consumer === consumer) request.consumer = undefined;
+    if (!this.finished) {
+      if (!request.answered) this.writeFinal(request, 500, "Internal Server Error", "internal error");
+      this.shut();
+    }
+    try {
+      consumer.abort(`internal error: ${describe(error)}`);
+    } catch (again) {
+      this.server.log("error", `http: the body consumer of ${request.method} ${request.path} threw in abort: ${describe(again)}`);
+    }
+  }
+
+  private abortConsumer(request: HttpRequest, reason: string): void {
+    const consumer = request.consumer;
+    if (!consumer) return;
+    request.consumer = undefined;
+    try {
+      consumer.abort(reason);
+    } catch (error) {
+      // Only ever called on the way out: logging is all that is left to do.
+      this.server.log("error", `http: the body consumer of ${request.method} ${request.path} threw in abort: ${describe(error)}`);
+    }
+  }
+
+  // A chunked body that breaks its framing cannot be skipped: where it ends
+  // is unknown, so the connection cannot carry another request.
+  private badBody(request: HttpRequest, reason: string): void {
+    this.server.log("debug", `http: malformed chunked body from ${this.remoteAddress}: ${reason}`);
+    if (!request.answered) this.writeFinal(request, 400, "Bad Request", `malformed chunked body: ${reason}`);
+    this.shut(`malformed chunked body: ${reason}`);
+  }
+
+  private writeFinal(request: HttpRequest, status: number, reason: string, detail: string): void {
+    request.answered = true;
+    this.socket.write(encodeResponse(status, reason, "text/plain; charset=utf-8", utf8Encode(detail + "\n"), [], false, request.version === "1.0"));
+  }
+
   private dispatch(): void {
     const parsed = this.head.parse(this.server.options.maxHeaders);
     if ("status" in parsed) return this.fail(parsed);
     const headers = parsed.headers;
-    if (headers["transfer-encoding"] !== undefined) {
-      return this.fail({ status: 411, reason: "Length Required", detail: "chunked request bodies are not accepted; send Content-Length" });
-    }
-    let contentLength = 0;
+    const codings = headers["transfer-encoding"];
     const lengthText = headers["content-length"];
-    if (lengthText !== undefined) {
+    let contentLength = 0;
+    let chunked = false;
+    if (codings !== undefined) {
+      // RFC 9112 6.1-6.3: a body framed two ways is the stuff of request
+      // smuggling, and HTTP/1.0 has no transfer codings at all.
+      if (lengthText !== undefined) return this.fail(bad("both Transfer-Encoding and Content-Length; send one"));
+      if (parsed.version === "1.0") return this.fail(bad("Transfer-Encoding in an HTTP/1.0 request"));
+      const problem = checkCodings(codings);
+      if (problem) return this.fail(problem);
+      chunked = true;
+    } else if (lengthText !== undefined) {
       // Repeated identical values are allowed (RFC 9110 8.6); anything else is ambiguous.
       const values = lengthText.split(",").map((v) => v.trim());
-      if (!values.every((v) => v === values[0]) || !/^\d{1,15}$/.test(values[0])) {
-        return this.fail({ status: 400, reason: "Bad Request", detail: "malformed Content-Length" });
-      }
+      if (!values.every((v) => v === values[0]) || !/^\d{1,15}$/.test(values[0])) return this.fail(bad("malformed Content-Length"));
       contentLength = Number(values[0]);
     }
     const connectionHeader = (headers["connection"] ?? "").toLowerCase();
     this.keepAlive = parsed.version === "1.1" ? !/\bclose\b/.test(connectionHeader) : /\bkeep-alive\b/.test(connectionHeader);
     this.expectContinue = parsed.version === "1.1" && (headers["expect"] ?? "").toLowerCase() === "100-continue";
+    this.chunked = chunked;
     this.bodyRemaining = contentLength;
-    this.state = contentLength > 0 ? State.Body : State.AwaitResponse;
-    const request = new HttpRequest(parsed, contentLength, this.socket.remoteAddress, this);
+    this.state = chunked || contentLength > 0 ? State.Body : State.AwaitResponse;
+    const request = new HttpRequest(parsed, contentLength, chunked, this.remoteAddress, this);
     this.request = request;
     const response = new HttpResponse(this, request);
     try {
       this.server.handler(request, response);
     } catch (error) {
-      this.server.log("error", `http: handler failed for ${parsed.method} ${parsed.path}: ${String(error)}`);
+      // A handler that already handed the body to a consumer is treated as
+      // that consumer failing: its owner must hear of it.
+      const consumer = request.consumer;
+      if (consumer) return this.consumerFailed(request, consumer, error, "the handler");
+      this.server.log("error", `http: handler failed for ${parsed.method} ${parsed.path}: ${describe(error)}`);
       if (!response.sent) response.send(500, "internal error\n");
     }
   }
 
   startBody(request: HttpRequest): void {
     if (request !== this.request || this.state === State.Closed) return;
-    if (this.expectContinue && this.bodyRemaining > 0) {
+    if (this.state === State.AwaitResponse && !request.hasBody) {
+      this.finishBody(request);
+      return;
+    }
+    if (this.state !== State.Body) return;
+    if (this.expectContinue) {
       this.expectContinue = false;
       this.socket.write(CONTINUE);
-    }
-    if (this.bodyRemaining === 0) {
-      request.consumer!.end();
-      return;
     }
     this.pump();
   }
 
   respond(request: HttpRequest, status: number, reason: string, contentType: string, body: Uint8Array, headers: Array<[string, string]>): void {
-    if (request !== this.request || this.state === State.Closed) return;
+    if (request !== this.request || this.state === State.Closed || request.answered) return;
+    request.answered = true;
     let keepAlive = this.keepAlive;
-    const bodyUnread = this.state === State.Body && this.bodyRemaining > 0;
+    const bodyUnread = this.state === State.Body;
     request.consumer = undefined;
     if (bodyUnread) {
       // The handler answered before the body was all read (an error, usually).
       // A large rest is not worth reading, and a client still waiting for
-      // 100 Continue will not send it at all.
-      if (this.bodyRemaining > this.server.options.discardLimit || this.expectContinue) keepAlive = false;
+      // 100 Continue will not send it at all. A chunked rest is read up to
+      // the discard limit, since its size is unknown until then.
+      if (this.expectContinue || (!this.chunked && this.bodyRemaining > this.server.options.discardLimit)) keepAlive = false;
     }
     this.socket.write(encodeResponse(status, reason, contentType, body, headers, keepAlive, request.version === "1.0"));
-    if (!keepAlive) {
-      this.state = State.Closed;
-      this.socket.end();
-      this.cleanup();
-      return;
+    if (!keepAlive) return this.shut();
+    if (bodyUnread) {
+      this.state = State.Discard;
+      this.discarded = 0;
+    } else {
+      this.nextRequest();
     }
-    if (bodyUnread) this.state = State.Discard;
-    else this.nextRequest();
     this.pump();
   }
 
   private nextRequest(): void {
     this.request = undefined;
     this.head.reset();
+    this.chunks.reset();
+    this.chunked = false;
+    this.bodyRemaining = 0;
+    this.headStartedAt = -1;
+    this.idleSince = this.server.clock.monotonic();
     this.state = State.Head;
   }
 
   private fail(error: HeadError): void {
-    this.server.log("debug", `http: ${error.status} ${error.detail} from ${this.socket.remoteAddress}`);
+    this.server.log("debug", `http: ${error.status} ${error.detail} from ${this.remoteAddress}`);
     this.socket.write(encodeResponse(error.status, error.reason, "text/plain; charset=utf-8", utf8Encode(error.detail + "\n"), [], false));
-    this.state = State.Closed;
-    this.socket.end();
-    this.cleanup();
+    this.shut();
   }
 
-  // One timer per connection, re-armed only when it fires early, so a fast
-  // stream of chunks does not set and clear a timer for each one.
-  private armIdle(): void {
+  // Given up to a newcomer (see HttpServer.makeRoom).
+  evict(): void {
+    if (this.readingHead) {
+      return this.fail({ status: 408, reason: "Request Timeout", detail: "the request head was too slow; its connection went to another client" });
+    }
+    this.server.log("debug", `http: closing an idle connection from ${this.remoteAddress} to make room`);
+    this.close("the connection was closed to make room");
+  }
+
+  private waitingOnPeer(): boolean {
+    if (this.held) return false;
+    if (this.state === State.Head || this.state === State.Discard) return true;
+    return this.state === State.Body && !this.mustHold();
+  }
+
+  // When the peer's time runs out: the idle timeout from its last byte, and
+  // in a head also a deadline from the head's first byte (or, on a new
+  // connection, a shorter wait for any byte at all).
+  private deadline(): number {
+    const options = this.server.options;
+    let at = this.lastActivity + options.idleTimeoutMs;
+    if (this.state === State.Head) {
+      if (this.headStartedAt >= 0) at = Math.min(at, this.headStartedAt + options.headTimeoutMs);
+      else if (!this.receivedAny) at = Math.min(at, this.lastActivity + options.firstByteTimeoutMs);
+    }
+    return at;
+  }
+
+  // One timer per connection, moved only when the deadline comes earlier, so
+  // a fast stream of chunks does not set and clear a timer for each one.
+  private arm(): void {
+    const clock = this.server.clock;
+    if (!this.waitingOnPeer()) {
+      this.waiting = false;
+      if (this.timer !== undefined) clock.clearTimer(this.timer);
+      this.timer = undefined;
+      return;
+    }
     // Only time the peer while we are waiting on the peer.
-    const waitingOnPeer = !this.held && (this.state === State.Head || this.state === State.Discard || (this.state === State.Body && !this.mustHold()));
-    if (!waitingOnPeer) {
-      if (this.idleTimer !== undefined) this.server.clock.clearTimer(this.idleTimer);
-      this.idleTimer = undefined;
-      return;
+    if (!this.waiting) {
+      this.waiting = true;
+      this.lastActivity = clock.monotonic();
     }
-    if (this.idleTimer !== undefined) return;
-    this.lastActivity = this.server.clock.monotonic();
-    this.idleTimer = this.server.clock.setTimer(() => this.idle(), this.server.options.idleTimeoutMs);
+    const at = this.deadline();
+    if (this.timer !== undefined) {
+      if (this.timerAt <= at) return;
+      clock.clearTimer(this.timer);
+    }
+    this.timerAt = at;
+    this.timer = clock.setTimer(() => this.expire(), at - clock.monotonic());
   }
 
-  private idle(): void {
-    this.idleTimer = undefined;
-    const quiet = this.server.clock.monotonic() - this.lastActivity;
-    const timeout = this.server.options.idleTimeoutMs;
-    if (quiet < timeout) {
-      this.idleTimer = this.server.clock.setTimer(() => this.idle(), timeout - quiet);
+  private expire(): void {
+    this.timer = undefined;
+    if (this.finished || !this.waitingOnPeer()) return;
+    const clock = this.server.clock;
+    const now = clock.monotonic();
+    const at = this.deadline();
+    if (now < at) {
+      this.timerAt = at;
+      this.timer = clock.setTimer(() => this.expire(), at - now);
       return;
     }
-    if (this.state === State.Head && this.head.started) {
-      return this.fail({ status: 408, reason: "Request Timeout", detail: "the request did not arrive in time" });
+    if (this.state === State.Head && this.headStartedAt >= 0) {
+      const options = this.server.options;
+      const detail = now - this.headStartedAt >= options.headTimeoutMs
+        ? `the request head took longer than ${options.headTimeoutMs} ms`
+        : "the request did not arrive in time";
+      return this.fail({ status: 408, reason: "Request Timeout", detail });
     }
-    const consumer = this.request?.consumer;
-    if (this.request) this.request.consumer = undefined;
-    consumer?.abort("the client stopped sending the body");
-    this.close();
+    // A silent connection, or a body that stopped coming, is closed quietly.
+    this.close("the client stopped sending the body");
   }
 
-  close(): void {
-    if (this.state === State.Closed) return;
-    this.state = State.Closed;
+  // Closes now, dropping anything unsent.
+  close(reason = "the connection was closed"): void {
+    if (this.finished) return;
     this.socket.destroy();
-    this.closed();
+    this.finish(reason);
   }
 
-  private closed(): void {
-    const request = this.request;
-    const wasReadingBody = this.bodyRemaining > 0 && request?.consumer !== undefined;
+  // Closes once what was written has gone out.
+  private shut(abortReason = "the connection was closed"): void {
+    if (this.finished) return;
+    this.socket.end();
+    this.finish(abortReason);
+  }
+
+  // The one way out, whoever closes: a consumer still reading hears abort().
+  private finish(abortReason: string): void {
+    if (this.finished) return;
+    const wasReading = this.state === State.Body;
+    this.finished = true;
     this.state = State.Closed;
-    this.cleanup();
-    if (request) {
-      if (wasReadingBody) request.consumer!.abort("the connection closed before the body was complete");
-      request.consumer = undefined;
-      request.notifyClose();
-    }
-  }
-
-  private cleanup(): void {
-    if (this.idleTimer !== undefined) this.server.clock.clearTimer(this.idleTimer);
-    this.idleTimer = undefined;
+    if (this.timer !== undefined) this.server.clock.clearTimer(this.timer);
+    this.timer = undefined;
     this.held = undefined;
     this.bodyRemaining = 0;
     this.server.forget(this);
+    const request = this.request;
+    if (!request) return;
+    if (wasReading) this.abortConsumer(request, abortReason);
+    request.consumer = undefined;
+    request.notifyClose(this.server.log);
   }
+}
+
+function bad(detail: string): HeadError {
+  return { status: 400, reason: "Bad Request", detail };
+}
+
+// chunked must be the last coding, and once (RFC 9112 6.3, 7); any coding
+// before it is one this server does not implement (6.1).
+function checkCodings(value: string): HeadError | undefined {
+  const codings = value.split(",").map((c) => c.trim().toLowerCase()).filter((c) => c.length > 0);
+  if (codings.length === 0 || codings[codings.length - 1] !== "chunked") {
+    return bad("chunked must be the final transfer coding");
+  }
+  if (codings.indexOf("chunked") < codings.length - 1) return bad("chunked applied more than once");
+  if (codings.length > 1) return { status: 501, reason: "Not Implemented", detail: `the ${codings[0]} transfer coding is not supported` };
+  return undefined;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -458,18 +781,50 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-// Collects a small body (a ticket, a form) into one buffer of exactly its
-// length, refusing anything larger than limit before reading a byte of it.
+// Collects a small body (a ticket, a form) into one buffer, refusing anything
+// larger than limit: a Content-Length body before reading a byte of it, a
+// chunked one as soon as it passes the limit. done gets undefined then.
 export function readSmallBody(request: HttpRequest, limit: number, done: (body: Uint8Array | undefined) => void): void {
-  if (request.contentLength > limit) return done(undefined);
-  const body = new Uint8Array(request.contentLength);
+  if (!request.chunked) {
+    if (request.contentLength > limit) return done(undefined);
+    const body = new Uint8Array(request.contentLength);
+    let filled = 0;
+    request.readBody({
+      data: (chunk) => {
+        body.set(chunk, filled);
+        filled += chunk.length;
+      },
+      end: () => done(body),
+      abort: () => {},
+    });
+    return;
+  }
+  // The size is learnt as it comes: grow by doubling, never past the limit.
+  let body = new Uint8Array(Math.min(limit, 1024));
   let filled = 0;
+  let settled = false;
   request.readBody({
     data: (chunk) => {
+      if (settled) return;
+      if (filled + chunk.length > limit) {
+        settled = true;
+        return done(undefined);
+      }
+      if (filled + chunk.length > body.length) {
+        const grown = new Uint8Array(Math.min(limit, Math.max(body.length * 2, filled + chunk.length)));
+        grown.set(body.subarray(0, filled), 0);
+        body = grown;
+      }
       body.set(chunk, filled);
       filled += chunk.length;
     },
-    end: () => done(body),
-    abort: () => {},
+    end: () => {
+      if (settled) return;
+      settled = true;
+      done(body.subarray(0, filled));
+    },
+    abort: () => {
+      settled = true;
+    },
   });
 }

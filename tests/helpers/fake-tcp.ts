@@ -5,7 +5,6 @@ import type { Tcp, TcpConnectOptions, TcpConnection, TcpConnectionEvents, TcpLis
 // test sees a TcpConnection. A paused connection queues what the "client"
 // sends, as a kernel receive buffer would.
 export class FakeConnection implements TcpConnection {
-  readonly remoteAddress = "192.0.2.7";
   readonly remotePort = 40000;
   private events: TcpConnectionEvents | undefined;
   private queued: Uint8Array[] = [];
@@ -15,6 +14,8 @@ export class FakeConnection implements TcpConnection {
   ended = false;
   destroyed = false;
   closedByPeer = false;
+
+  constructor(readonly remoteAddress = "192.0.2.7") {}
 
   setEvents(events: TcpConnectionEvents): void {
     this.events = events;
@@ -85,8 +86,8 @@ export class FakeTcp implements Tcp {
   }
 
   // A client arriving at the listener: the test holds the client's end.
-  accept(): FakeConnection {
-    const connection = new FakeConnection();
+  accept(remoteAddress?: string): FakeConnection {
+    const connection = new FakeConnection(remoteAddress);
     this.onConnection!(connection);
     return connection;
   }
