@@ -15,6 +15,7 @@ import type { Resolver } from "../../modules/hal/resolver.js";
 import type { Tcp, TcpConnectOptions, TcpConnection, TcpConnectionEvents, TcpListener, TcpListenOptions } from "../../modules/hal/tcp.js";
 import type { PrintEngine } from "../../modules/hal/engine.js";
 import { NullEngine, OFFICE_CAPABILITIES } from "../../modules/printer/null-engine.js";
+import { nodeTls } from "./tls.js";
 import { nodeUdp } from "./udp.js";
 
 export const nodeClock: Clock = {
@@ -103,51 +104,69 @@ function received(bytes: number): void {
   collect({ type: "minor" });
 }
 
-class NodeTcpConnection implements TcpConnection {
+export class NodeTcpConnection implements TcpConnection {
   readonly remoteAddress: string;
   readonly remotePort: number;
   private paused = false;
+  private detached = false;
 
-  constructor(private readonly socket: net.Socket) {
-    this.remoteAddress = socket.remoteAddress ?? "";
-    this.remotePort = socket.remotePort ?? 0;
+  // A TLS socket over a TCP one passes the peer's address down, since it
+  // may not know it itself.
+  constructor(private readonly socket: net.Socket, remote?: { address: string; port: number }) {
+    this.remoteAddress = remote?.address ?? socket.remoteAddress ?? "";
+    this.remotePort = remote?.port ?? socket.remotePort ?? 0;
     socket.setNoDelay(true);
+    // An error is always followed by close, which reports it; without a
+    // listener it would be thrown (say a reset before setEvents).
+    socket.on("error", () => {});
+  }
+
+  // For TLS: the socket leaves this connection, which is inert from then on.
+  takeSocket(): net.Socket {
+    if (this.detached) throw new Error("the socket has already been taken");
+    this.detached = true;
+    for (const event of ["data", "drain", "close"]) this.socket.removeAllListeners(event);
+    return this.socket;
   }
 
   setEvents(events: TcpConnectionEvents): void {
+    if (this.detached) return;
     const socket = this.socket;
-    socket.removeAllListeners("data");
+    for (const event of ["data", "drain", "close"]) socket.removeAllListeners(event);
     socket.on("data", (chunk: Buffer) => {
       events.data(chunk);
       received(chunk.length);
     });
     socket.on("drain", () => events.drain());
-    socket.on("error", () => {});
     socket.on("close", (hadError) => events.close(hadError));
     // An outbound socket waits paused until its events are set.
     if (!this.paused) socket.resume();
   }
 
   write(bytes: Uint8Array): boolean {
-    if (this.socket.destroyed) return false;
+    if (this.detached || this.socket.destroyed) return false;
     return this.socket.write(bytes);
   }
 
   pause(): void {
+    if (this.detached) return;
     this.paused = true;
     this.socket.pause();
   }
 
   resume(): void {
+    if (this.detached) return;
     this.paused = false;
     this.socket.resume();
   }
 
   end(): void {
+    if (this.detached) return;
     this.socket.end();
   }
 
   destroy(): void {
+    if (this.detached) return;
     this.socket.destroy();
   }
 }
@@ -234,6 +253,7 @@ export function nodeHal(options: NodeHalOptions = {}): Hal {
     storage: options.stateDir ? new DirectoryStorage(options.stateDir) : new MemoryStorage(),
     tcp: nodeTcp,
     resolver: nodeResolver,
+    tls: nodeTls,
     udp: options.mdnsInterface ? nodeUdp(options.mdnsInterface) : undefined,
     log: options.log ?? consoleLog(),
     engine: options.engine ?? new NullEngine(OFFICE_CAPABILITIES),
