@@ -17,9 +17,12 @@ const TRUST_CODES = new Set([
   "CERT_CHAIN_TOO_LONG", "INVALID_CA", "CERT_REJECTED", "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
 ]);
 
-function describe(error: Error & { code?: string; reason?: string }, serverName: string): string {
+function describe(error: Error & { code?: string; reason?: string; cert?: tls.PeerCertificate }, serverName: string): string {
   const code = error.code ?? "";
-  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return `certificate is not valid for ${serverName}: ${error.reason ?? error.message}`;
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    const names = error.cert?.subjectaltname;
+    return `certificate is not valid for ${serverName}: ${names ? `it names ${names}` : error.reason ?? error.message}`;
+  }
   if (TRUST_CODES.has(code)) return `certificate for ${serverName} is not trusted: ${code}`;
   return `TLS handshake with ${serverName} failed: ${code || error.message}`;
 }
