@@ -490,3 +490,26 @@ test.serial("Python's http.server: a file byte for byte, a 404, an HTTP/1.0 resp
   t.is(missing.status, 404);
   t.regex(missing.text, /File not found/);
 });
+
+test("a server that stops taking the request body meets the idle timeout; one that answers early stops the upload", async (t) => {
+  const { base } = await rawServer(t, (socket) => {
+    socket.once("data", (first) => {
+      if (first.toString().startsWith("POST /deaf")) return void socket.pause();
+      // Answer at once, keep reading (and dropping) what comes, close later:
+      // closing with unread data would reset the connection under the answer.
+      socket.write("HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\n\r\ntoo big!");
+      socket.resume();
+      setTimeout(() => socket.end(), 200);
+    });
+  });
+  const deaf = countingSource(100_000, 65536);
+  const stalled = await t.throwsAsync(client({ idleTimeoutMs: 300 }).request({ method: "POST", url: `${base}/deaf`, body: deaf }), { instanceOf: HttpClientError });
+  t.is(stalled!.kind, "timeout");
+  t.regex(stalled!.message, /request body stalled for 300 ms/);
+  t.true(deaf.produced < 100_000, "the source was not drained into memory");
+  const early = countingSource(100_000, 65536);
+  const answer = await requestText(client(), { method: "POST", url: `${base}/early`, body: early });
+  t.is(answer.status, 413);
+  t.is(answer.text, "too big!");
+  t.true(early.produced < 100_000);
+});

@@ -267,7 +267,11 @@ class Exchange {
     try {
       step();
     } catch (error) {
-      this.fail("protocol", `internal error: ${message(error)}`);
+      try {
+        this.fail("protocol", `internal error: ${message(error)}`);
+      } catch {
+        // A host whose destroy() throws; the exchange is over regardless.
+      }
     }
   }
 
@@ -279,7 +283,7 @@ class Exchange {
     else head += "Transfer-Encoding: chunked\r\n\r\n";
     if (!this.connection.write(latin1Bytes(head))) this.writeBlocked = true;
     if (body === undefined) this.requestSent();
-    else this.arm(this.options.idleTimeoutMs, "the server took no request body");
+    else this.arm(this.options.idleTimeoutMs, this.sendStalled());
     if (!this.writeBlocked) this.pullBody();
   }
 
@@ -298,7 +302,7 @@ class Exchange {
         this.connection.write(latin1Bytes(framing));
       }
       if (!this.connection.write(bytes)) this.writeBlocked = true;
-      if (this.phase === Phase.Sending) this.arm(this.options.idleTimeoutMs, "the server took no more of the request body");
+      if (this.phase === Phase.Sending) this.arm(this.options.idleTimeoutMs, this.sendStalled());
       return !this.writeBlocked;
     },
     end: () => {
@@ -339,9 +343,13 @@ class Exchange {
   private onDrain(): void {
     this.writeBlocked = false;
     if (this.phase === Phase.Sending) {
-      this.arm(this.options.idleTimeoutMs, "the server took no more of the request body");
+      this.arm(this.options.idleTimeoutMs, this.sendStalled());
       this.pullBody();
     }
+  }
+
+  private sendStalled(): string {
+    return `the request body stalled for ${this.options.idleTimeoutMs} ms`;
   }
 
   private onData(chunk: Uint8Array): void {
