@@ -12,6 +12,7 @@ import { readBodyBytes, requestJson, requestText } from "../modules/http/collect
 import { parseHttpUrl } from "../modules/http/url.js";
 import type { Tcp } from "../modules/hal/tcp.js";
 import { fakeResolver } from "./helpers/fake-tcp.js";
+import { steady } from "./helpers/steady.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
 
 // The HTTP client on the Node host's real TCP against real servers on
@@ -250,8 +251,7 @@ test("a paused consumer holds the server back through TCP, and memory does not g
     // Wait (bounded) for the consumer to reach its next pause mark.
     for (let i = 0; i < 400 && pauses <= round; i++) await sleep(25);
     t.is(pauses, round + 1, `paused at mark ${round + 1}`);
-    await sleep(300);
-    const heldAt = written;
+    const heldAt = await steady(() => written);
     await sleep(300);
     t.is(written, heldAt, "the server's writes are held back while the consumer is paused");
     t.false(ended);

@@ -9,6 +9,7 @@ import { nodeClock, nodeResolver, nodeTcp } from "../hosts/node/hal.js";
 import { nodeTls } from "../hosts/node/tls.js";
 import { HttpClient, HttpClientError, type HttpClientOptions } from "../modules/http/client.js";
 import { requestJson, requestText } from "../modules/http/collect.js";
+import { steady } from "./helpers/steady.js";
 
 // The client over the Node host's TLS against node:https on 127.0.0.1, with
 // certificates openssl makes for the test: one to trust (only through the
@@ -126,8 +127,7 @@ test("HTTPS: a chunked response paused and resumed over TLS arrives whole, and t
   });
   for (let i = 0; i < 400 && !paused; i++) await new Promise((r) => setTimeout(r, 25));
   t.true(paused);
-  await new Promise((r) => setTimeout(r, 300));
-  const held = written;
+  const held = await steady(() => written);
   await new Promise((r) => setTimeout(r, 300));
   t.is(written, held, "the server's writes wait while the consumer is paused");
   t.true(written < total);

@@ -122,6 +122,9 @@ export class HttpClient {
     if ("error" in head) throw new HttpClientError("request", `${what}: ${head.error}`);
     const body = typeof request.body === "string" ? bytesSource(utf8Encode(request.body))
       : request.body instanceof Uint8Array ? bytesSource(request.body) : request.body;
+    if (body && body.length !== undefined && !(Number.isSafeInteger(body.length) && body.length >= 0)) {
+      throw new HttpClientError("request", `${what}: the body source declares a length of ${body.length}`);
+    }
     const tls = this.hal.tls;
     if (url.secure && !tls) throw new HttpClientError("policy", `${what}: this host has no TLS`);
 
@@ -217,6 +220,7 @@ class Exchange {
   private consumer: BodyConsumer | undefined;
   private pendingError: HttpClientError | undefined;
   private timer: TimerId | undefined;
+  private lastProgress = 0;
   // The chunk being worked through and where; held while the body is paused.
   private held: Uint8Array | undefined;
   private heldOffset = 0;
@@ -234,7 +238,6 @@ class Exchange {
   private remaining = 0;
   private received = 0;
   private decoder: ChunkedDecoder | undefined;
-  private response: ResponseHead | undefined;
 
   constructor(
     private readonly connection: TcpConnection,
@@ -283,7 +286,7 @@ class Exchange {
     else head += "Transfer-Encoding: chunked\r\n\r\n";
     if (!this.connection.write(latin1Bytes(head))) this.writeBlocked = true;
     if (body === undefined) this.requestSent();
-    else this.arm(this.options.idleTimeoutMs, this.sendStalled());
+    else this.watchIdle(this.sendStalled());
     if (!this.writeBlocked) this.pullBody();
   }
 
@@ -302,7 +305,7 @@ class Exchange {
         this.connection.write(latin1Bytes(framing));
       }
       if (!this.connection.write(bytes)) this.writeBlocked = true;
-      if (this.phase === Phase.Sending) this.arm(this.options.idleTimeoutMs, this.sendStalled());
+      this.lastProgress = this.clock.monotonic();
       return !this.writeBlocked;
     },
     end: () => {
@@ -336,14 +339,14 @@ class Exchange {
     this.bodySent = true;
     if (this.phase === Phase.Sending) {
       this.phase = Phase.Head;
-      this.arm(this.options.headTimeoutMs, `no response head within ${this.options.headTimeoutMs} ms`);
+      this.deadline(this.options.headTimeoutMs, `no response head within ${this.options.headTimeoutMs} ms`);
     }
   }
 
   private onDrain(): void {
     this.writeBlocked = false;
     if (this.phase === Phase.Sending) {
-      this.arm(this.options.idleTimeoutMs, this.sendStalled());
+      this.lastProgress = this.clock.monotonic();
       this.pullBody();
     }
   }
@@ -360,7 +363,7 @@ class Exchange {
     }
     this.held = chunk;
     this.heldOffset = 0;
-    if (this.phase === Phase.Body) this.arm(this.options.idleTimeoutMs, `the body stalled for ${this.options.idleTimeoutMs} ms`);
+    this.lastProgress = this.clock.monotonic();
     this.pump();
   }
 
@@ -413,7 +416,6 @@ class Exchange {
     const framing = this.framingOf(parsed);
     if (framing === undefined) return;
     this.framing = framing;
-    this.response = parsed;
     // A server that answers before taking the whole body (a 413, say) gets no more of it.
     this.bodySent = true;
     this.phase = Phase.Waiting;
@@ -494,7 +496,7 @@ class Exchange {
     if (this.phase !== Phase.Body || this.blocked) return;
     this.pump();
     if (this.phase !== Phase.Body || this.blocked) return;
-    this.arm(this.options.idleTimeoutMs, `the body stalled for ${this.options.idleTimeoutMs} ms`);
+    this.watchIdle(`the body stalled for ${this.options.idleTimeoutMs} ms`);
     this.connection.resume();
   }
 
@@ -574,12 +576,30 @@ class Exchange {
     }
   }
 
-  private arm(delayMs: number, why: string): void {
+  private arm(delayMs: number, onFire: () => void): void {
     this.disarm();
     this.timer = this.clock.setTimer(() => {
       this.timer = undefined;
-      this.fail("timeout", why);
+      this.guard(onFire);
     }, delayMs);
+  }
+
+  // A total deadline: progress does not extend it (a server trickling its
+  // head a byte at a time still meets it).
+  private deadline(delayMs: number, why: string): void {
+    this.arm(delayMs, () => this.fail("timeout", why));
+  }
+
+  // An idle watch: data moving (noted in lastProgress) keeps it from firing,
+  // without a timer set per TCP chunk.
+  private watchIdle(why: string): void {
+    this.lastProgress = this.clock.monotonic();
+    const check = () => {
+      const quiet = this.clock.monotonic() - this.lastProgress;
+      if (quiet >= this.options.idleTimeoutMs) this.fail("timeout", why);
+      else this.arm(this.options.idleTimeoutMs - quiet, check);
+    };
+    this.arm(this.options.idleTimeoutMs, check);
   }
 
   private disarm(): void {
