@@ -135,3 +135,44 @@ test("HTTPS: a chunked response paused and resumed over TLS arrives whole, and t
   t.is(await done, undefined);
   t.is(received, total);
 });
+
+test("STARTTLS shape: a connection in use as plain text is wrapped later, and the old one goes quiet", async (t) => {
+  const net = await import("node:net");
+  const tls = await import("node:tls");
+  const server = net.createServer((socket) => {
+    socket.on("error", () => {});
+    socket.once("data", () => {
+      socket.write("GO\n");
+      const secure = new tls.TLSSocket(socket, { isServer: true, cert: good.cert, key: good.key });
+      secure.on("error", () => {});
+      secure.on("data", (c: Buffer) => secure.write(c.toString().toUpperCase()));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => server.close());
+  const plain = await nodeTcp.connect({ address: "127.0.0.1", port: (server.address() as net.AddressInfo).port, timeoutMs: 2000 });
+  let plainText = "", plainClosed = false;
+  const go = new Promise<void>((resolve) => plain.setEvents({
+    data: (c) => { plainText += Buffer.from(c).toString(); if (plainText.endsWith("\n")) resolve(); },
+    drain: () => {},
+    close: () => { plainClosed = true; },
+  }));
+  plain.write(Buffer.from("STARTTLS\n"));
+  await go;
+  t.is(plainText, "GO\n");
+  const secure = await nodeTls.wrap(plain, { serverName: "127.0.0.1", trustSelfSigned: good.cert, timeoutMs: 5000 });
+  t.false(plain.write(Buffer.from("leak")), "the plain connection no longer writes");
+  let answer = "";
+  const echoed = new Promise<void>((resolve) => secure.setEvents({
+    data: (c) => { answer += Buffer.from(c).toString(); if (answer.length >= 5) resolve(); },
+    drain: () => {},
+    close: () => {},
+  }));
+  secure.write(Buffer.from("hello"));
+  await echoed;
+  t.is(answer, "HELLO");
+  secure.destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  t.false(plainClosed, "the plain connection's events went with its socket");
+  t.is(secure.remoteAddress, "127.0.0.1");
+});

@@ -109,6 +109,9 @@ export class NodeTcpConnection implements TcpConnection {
   readonly remotePort: number;
   private paused = false;
   private detached = false;
+  // Ours only: a TLS socket has listeners of its own (it frees its native
+  // state on close) that must stay.
+  private listeners: { data: (chunk: Buffer) => void; drain: () => void; close: (hadError: boolean) => void } | undefined;
 
   // A TLS socket over a TCP one passes the peer's address down, since it
   // may not know it itself.
@@ -125,20 +128,30 @@ export class NodeTcpConnection implements TcpConnection {
   takeSocket(): net.Socket {
     if (this.detached) throw new Error("the socket has already been taken");
     this.detached = true;
-    for (const event of ["data", "drain", "close"]) this.socket.removeAllListeners(event);
+    this.removeListeners();
     return this.socket;
+  }
+
+  private removeListeners(): void {
+    const listeners = this.listeners;
+    if (!listeners) return;
+    this.socket.off("data", listeners.data).off("drain", listeners.drain).off("close", listeners.close);
+    this.listeners = undefined;
   }
 
   setEvents(events: TcpConnectionEvents): void {
     if (this.detached) return;
     const socket = this.socket;
-    for (const event of ["data", "drain", "close"]) socket.removeAllListeners(event);
-    socket.on("data", (chunk: Buffer) => {
-      events.data(chunk);
-      received(chunk.length);
-    });
-    socket.on("drain", () => events.drain());
-    socket.on("close", (hadError) => events.close(hadError));
+    this.removeListeners();
+    this.listeners = {
+      data: (chunk: Buffer) => {
+        events.data(chunk);
+        received(chunk.length);
+      },
+      drain: () => events.drain(),
+      close: (hadError: boolean) => events.close(hadError),
+    };
+    socket.on("data", this.listeners.data).on("drain", this.listeners.drain).on("close", this.listeners.close);
     // An outbound socket waits paused until its events are set.
     if (!this.paused) socket.resume();
   }
