@@ -16,6 +16,7 @@ import type { Tcp, TcpConnectOptions, TcpConnection, TcpConnectionEvents, TcpLis
 import type { PrintEngine } from "../../modules/hal/engine.js";
 import { NullEngine } from "../../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
+import { nodeTls } from "./tls.js";
 import { nodeUdp } from "./udp.js";
 
 export const nodeClock: Clock = {
@@ -104,51 +105,82 @@ function received(bytes: number): void {
   collect({ type: "minor" });
 }
 
-class NodeTcpConnection implements TcpConnection {
+export class NodeTcpConnection implements TcpConnection {
   readonly remoteAddress: string;
   readonly remotePort: number;
   private paused = false;
+  private detached = false;
+  // Ours only: a TLS socket has listeners of its own (it frees its native
+  // state on close) that must stay.
+  private listeners: { data: (chunk: Buffer) => void; drain: () => void; close: (hadError: boolean) => void } | undefined;
 
-  constructor(private readonly socket: net.Socket) {
-    this.remoteAddress = socket.remoteAddress ?? "";
-    this.remotePort = socket.remotePort ?? 0;
+  // A TLS socket over a TCP one passes the peer's address down, since it
+  // may not know it itself.
+  constructor(private readonly socket: net.Socket, remote?: { address: string; port: number }) {
+    this.remoteAddress = remote?.address ?? socket.remoteAddress ?? "";
+    this.remotePort = remote?.port ?? socket.remotePort ?? 0;
     socket.setNoDelay(true);
+    // An error is always followed by close, which reports it; without a
+    // listener it would be thrown (say a reset before setEvents).
+    socket.on("error", () => {});
+  }
+
+  // For TLS: the socket leaves this connection, which is inert from then on.
+  takeSocket(): net.Socket {
+    if (this.detached) throw new Error("the socket has already been taken");
+    this.detached = true;
+    this.removeListeners();
+    return this.socket;
+  }
+
+  private removeListeners(): void {
+    const listeners = this.listeners;
+    if (!listeners) return;
+    this.socket.off("data", listeners.data).off("drain", listeners.drain).off("close", listeners.close);
+    this.listeners = undefined;
   }
 
   setEvents(events: TcpConnectionEvents): void {
+    if (this.detached) return;
     const socket = this.socket;
-    socket.removeAllListeners("data");
-    socket.on("data", (chunk: Buffer) => {
-      events.data(chunk);
-      received(chunk.length);
-    });
-    socket.on("drain", () => events.drain());
-    socket.on("error", () => {});
-    socket.on("close", (hadError) => events.close(hadError));
+    this.removeListeners();
+    this.listeners = {
+      data: (chunk: Buffer) => {
+        events.data(chunk);
+        received(chunk.length);
+      },
+      drain: () => events.drain(),
+      close: (hadError: boolean) => events.close(hadError),
+    };
+    socket.on("data", this.listeners.data).on("drain", this.listeners.drain).on("close", this.listeners.close);
     // An outbound socket waits paused until its events are set.
     if (!this.paused) socket.resume();
   }
 
   write(bytes: Uint8Array): boolean {
-    if (this.socket.destroyed) return false;
+    if (this.detached || this.socket.destroyed) return false;
     return this.socket.write(bytes);
   }
 
   pause(): void {
+    if (this.detached) return;
     this.paused = true;
     this.socket.pause();
   }
 
   resume(): void {
+    if (this.detached) return;
     this.paused = false;
     this.socket.resume();
   }
 
   end(): void {
+    if (this.detached) return;
     this.socket.end();
   }
 
   destroy(): void {
+    if (this.detached) return;
     this.socket.destroy();
   }
 }
@@ -235,6 +267,7 @@ export function nodeHal(options: NodeHalOptions = {}): Hal {
     storage: options.stateDir ? new DirectoryStorage(options.stateDir) : new MemoryStorage(),
     tcp: nodeTcp,
     resolver: nodeResolver,
+    tls: nodeTls,
     udp: options.mdnsInterface ? nodeUdp(options.mdnsInterface) : undefined,
     log: options.log ?? consoleLog(),
     engine: options.engine ?? new NullEngine(OFFICE_CAPABILITIES),

@@ -17,6 +17,14 @@ export interface RequestHead {
   headers: Record<string, string>;
 }
 
+export interface ResponseHead {
+  version: "1.0" | "1.1";
+  status: number;
+  reason: string;
+  // As in RequestHead.
+  headers: Record<string, string>;
+}
+
 export interface HeadError {
   status: number;
   reason: string;
@@ -97,22 +105,9 @@ export class HeadReader {
     else return bad("malformed HTTP version");
     const path = originPath(target);
     if (path === undefined) return bad("malformed request target");
-    if (lines.length - 1 > maxHeaders) {
-      return { status: 431, reason: "Request Header Fields Too Large", detail: `more than ${maxHeaders} header fields` };
-    }
     const headers: Record<string, string> = Object.create(null);
-    for (let n = 1; n < lines.length; n++) {
-      const line = lines[n];
-      const colon = line.indexOf(":");
-      if (colon <= 0) return bad(line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9 ? "obsolete line folding" : "malformed header field");
-      const name = line.slice(0, colon);
-      if (!isToken(name)) return bad("malformed header field name");
-      const value = trimOws(line.slice(colon + 1));
-      if (!isFieldValue(value)) return bad("control character in a header field value");
-      const key = name.toLowerCase();
-      const previous = headers[key];
-      headers[key] = previous === undefined ? value : previous + ", " + value;
-    }
+    const fieldError = parseFields(lines, maxHeaders, headers);
+    if (fieldError) return fieldError;
     const question = path.indexOf("?");
     return {
       method,
@@ -123,6 +118,45 @@ export class HeadReader {
       headers,
     };
   }
+
+  // The client's side: a status line instead of a request line, the same
+  // header fields. The bound errors feed() reports are worded for requests;
+  // the client words its own from them.
+  parseResponse(maxHeaders: number): ResponseHead | HeadError {
+    const lines = splitLines(this.buffer, this.length);
+    const match = /^HTTP\/(\d)\.(\d) (\d{3})(?: (.*))?$/.exec(lines[0]);
+    if (!match) return bad("malformed status line");
+    const version = `${match[1]}.${match[2]}`;
+    if (version !== "1.1" && version !== "1.0") return { status: 505, reason: "HTTP Version Not Supported", detail: `HTTP/${version} is not supported` };
+    const status = Number(match[3]);
+    if (status < 100) return bad("malformed status code");
+    const reason = match[4] ?? "";
+    if (!isFieldValue(reason)) return bad("control character in the reason phrase");
+    const headers: Record<string, string> = Object.create(null);
+    const fieldError = parseFields(lines, maxHeaders, headers);
+    if (fieldError) return fieldError;
+    return { version, status, reason, headers };
+  }
+}
+
+// Header fields after the first line, for requests and responses alike.
+function parseFields(lines: string[], maxHeaders: number, headers: Record<string, string>): HeadError | undefined {
+  if (lines.length - 1 > maxHeaders) {
+    return { status: 431, reason: "Request Header Fields Too Large", detail: `more than ${maxHeaders} header fields` };
+  }
+  for (let n = 1; n < lines.length; n++) {
+    const line = lines[n];
+    const colon = line.indexOf(":");
+    if (colon <= 0) return bad(line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9 ? "obsolete line folding" : "malformed header field");
+    const name = line.slice(0, colon);
+    if (!isToken(name)) return bad("malformed header field name");
+    const value = trimOws(line.slice(colon + 1));
+    if (!isFieldValue(value)) return bad("control character in a header field value");
+    const key = name.toLowerCase();
+    const previous = headers[key];
+    headers[key] = previous === undefined ? value : previous + ", " + value;
+  }
+  return undefined;
 }
 
 function bad(detail: string): HeadError {
