@@ -300,7 +300,8 @@ export class MdnsResponder {
       service.label = this.freeLabel(service, service.wanted);
       service.renames = 0;
       service.phase = "idle";
-      if (wasAnnounced) this.goodbye(oldType, before);
+      // Renamed within its type, the type itself stays listed in _services.
+      if (wasAnnounced) this.goodbye(oldType, retyped ? before : before.filter((r) => !sameName(r.record.name, SERVICES_META)));
       this.buildServiceRecords(service);
       if (this.running) this.startProbing([service]);
       this.reschedule();
@@ -311,10 +312,11 @@ export class MdnsResponder {
     const srvBefore = service.records.find((r) => r.record.type === TYPE_SRV);
     this.buildServiceRecords(service);
     if (!wasAnnounced) return;
-    // Subtype PTRs that went away get their goodbye; the rest is replaced in
-    // caches by announcing it again (RFC 6762 8.4).
+    // Shared records that went away (a dropped subtype's PTR) get their
+    // goodbye; a unique record's new data replaces the old in caches by its
+    // cache-flush bit when announced again (RFC 6762 8.4, 10.2).
     const after = this.serviceRecords(service);
-    const gone = before.filter((old) => !after.some((r) => sameRecord(r, old)));
+    const gone = before.filter((old) => !old.unique && !after.some((r) => sameRecord(r, old)));
     if (gone.length > 0) this.multicast(gone.map((r) => expired(r.record)), [], true);
     const srvAfter = service.records.find((r) => r.record.type === TYPE_SRV);
     if (gone.length > 0 || after.length !== before.length || !sameRecord(srvBefore, srvAfter)) this.scheduleRefresh(service, "all");
@@ -638,8 +640,8 @@ export class MdnsResponder {
     if (!claim) return undefined;
     const canonical = canonicalRData(record);
     if (claim.uniqueRecords().some((r) => r.record.type === record.type && compareBytes(r.canonical, canonical) === 0)) return undefined;
-    // An address we own but did not list is still us (another interface).
-    if ((record.type === TYPE_A || record.type === TYPE_AAAA) && claim === this.host) return undefined;
+    // The firmware answers on one interface and lists all its addresses, so
+    // another address for our host name is another host defending the name.
     return claim;
   }
 
