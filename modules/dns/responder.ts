@@ -518,7 +518,8 @@ export class MdnsResponder {
         claim.refreshDue = --claim.refreshLeft > 0 ? now + ANNOUNCE_INTERVAL_MS : NEVER;
       }
     }
-    // Probes of the instance names first, then the host's, as one packet if it fits.
+    // The host's question goes last, as it always has, so a single-service
+    // probe reads as before.
     if (hostProbe) probes.push(hostProbe);
     if (probes.length > 0) this.sendProbes(probes);
     // A service announced on its own brings the host's address along, so a
