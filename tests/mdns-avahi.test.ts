@@ -5,11 +5,13 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Sandbox, sandboxUnavailable, waitForOutput } from "../tools/netns/sandbox.js";
 import { run, which } from "./helpers/peers.js";
+import { IPP_TXT } from "./helpers/two-service-printer.js";
 
 // avahi resolves the printer across a veth link between two network
 // namespaces this test makes: the printer in one, avahi-daemon (on a private
 // D-Bus) and avahi-browse in the other. Nothing touches a real interface.
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "hosts", "node", "cli.js");
+const twoServicePrinter = path.join(path.dirname(fileURLToPath(import.meta.url)), "helpers", "two-service-printer.js");
 const tag = String(process.pid % 100000);
 const DEV = `pvd${tag}`, PEER = `pvp${tag}`;
 const DEV_ADDR = "169.254.77.1";
@@ -55,6 +57,68 @@ function browseLines(stdout: string, name: string): string[][] {
     await new Promise((r) => setTimeout(r, 1500));
     const after = await run("ip", ["netns", "exec", PEER, "avahi-browse", "-rtp", "_privet._tcp"], 20_000, sandbox.env);
     t.is(browseLines(after.stdout, name).length, 0, after.stdout);
+  } finally {
+    await sandbox.stop();
+  }
+});
+
+// Its own namespaces and addresses, so it cannot meet the test above.
+const DEV2 = `pv2d${tag}`, PEER2 = `pv2p${tag}`;
+const DEV2_ADDR = "169.254.78.1";
+
+(missing ? test.skip : test.serial)(`avahi-browse resolves two services of one host, _privet._tcp and _ipp._tcp with their subtypes, inside a network namespace${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
+  t.timeout(90_000);
+  const sandbox = new Sandbox(mkdtempSync(path.join(tmpdir(), "privet-avahi2-")));
+  try {
+    t.true(sandbox.addNamespace(DEV2) && sandbox.addNamespace(PEER2));
+    t.true(sandbox.link({ ns: DEV2, ifname: `${DEV2}i`, address: `${DEV2_ADDR}/16` }, { ns: PEER2, ifname: `${PEER2}i`, address: "169.254.78.2/16" }));
+    await sandbox.startAvahi(PEER2, `${PEER2}i`);
+
+    const name = `Avahi Two ${tag}`;
+    const startedAt = Date.now();
+    const printer = sandbox.spawn(["ip", "netns", "exec", DEV2, process.execPath, twoServicePrinter, DEV2_ADDR, name, "8631", path.join(sandbox.dir, "state")]);
+    await waitForOutput(printer, /_ipp\._tcp\.local" on .* is ours; announcing/, 15_000);
+    const announcedAt = Date.now();
+    const browseMs: number[] = [];
+    const hosts = new Set<string>();
+    const expected: Record<string, { type: string; txt: string[] }> = {
+      "_privet._tcp": { type: "_privet._tcp", txt: [`"cs=not-configured"`, `"id="`, `"txtvers=1"`, `"type=printer"`, `"ty=${name}"`, `"url="`] },
+      "_printer._sub._privet._tcp": { type: "_privet._tcp", txt: [] },
+      "_ipp._tcp": { type: "_ipp._tcp", txt: IPP_TXT(name).map(([k, v]) => `"${k}=${v}"`) },
+      "_print._sub._ipp._tcp": { type: "_ipp._tcp", txt: [] },
+    };
+    for (const [browsed, want] of Object.entries(expected)) {
+      const browseStart = Date.now();
+      const browse = await run("ip", ["netns", "exec", PEER2, "avahi-browse", "-rtpk", browsed], 20_000, sandbox.env);
+      browseMs.push(Date.now() - browseStart);
+      const lines = browseLines(browse.stdout, name);
+      t.true(lines.length >= 1, `${browsed}: ${browse.stdout} ${browse.stderr}`);
+      const [, , proto, , serviceType, domain, host, address, port, txt] = lines[0];
+      t.is(proto, "IPv4");
+      t.is(serviceType, want.type, browsed);
+      t.is(domain, "local");
+      t.is(address, DEV2_ADDR);
+      t.is(port, "8631");
+      hosts.add(host);
+      const strings = txt.match(/"[^"]*"/g)!.sort();
+      t.deepEqual(strings, [...(want.txt.length > 0 ? want.txt : expected[want.type].txt)].sort(), browsed);
+    }
+    t.is(hosts.size, 1, `one host for every service: ${[...hosts]}`);
+    t.regex([...hosts][0], /^privet-printer-[0-9a-f]{8}\.local$/);
+    // (-k: type names as on the wire, not avahi's descriptions.)
+    // avahi-browse -a lists every type the host announced through _services._dns-sd._udp.
+    const all = await run("ip", ["netns", "exec", PEER2, "avahi-browse", "-atpk"], 20_000, sandbox.env);
+    const listed = new Set(all.stdout.split("\n").filter((l) => l.startsWith("+;")).map((l) => l.split(";")).filter((f) => f[3] === name.replace(/ /g, "\\032")).map((f) => f[4]));
+    t.deepEqual([...listed].sort(), ["_ipp._tcp", "_privet._tcp"], all.stdout);
+    t.log(`printer process to both services announced: ${announcedAt - startedAt} ms; each avahi-browse -rt run (browse, resolve, exit): ${browseMs.join(", ")} ms`);
+
+    printer.kill("SIGTERM");
+    await new Promise((r) => printer.on("exit", r));
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const type of ["_privet._tcp", "_ipp._tcp"]) {
+      const after = await run("ip", ["netns", "exec", PEER2, "avahi-browse", "-rtpk", type], 20_000, sandbox.env);
+      t.is(browseLines(after.stdout, name).length, 0, after.stdout);
+    }
   } finally {
     await sandbox.stop();
   }

@@ -1,4 +1,5 @@
 import test from "ava";
+import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
@@ -13,6 +14,7 @@ import { discover } from "../tools/client/discover.js";
 // 127.0.0.1:5353 reaches only one of the sockets sharing that port.
 const here = path.dirname(fileURLToPath(import.meta.url));
 const browseScript = path.join(here, "..", "..", "tests", "peers", "zeroconf_browse.py");
+const servicesScript = path.join(here, "..", "..", "tests", "peers", "zeroconf_services.py");
 const hasZeroconf = debianPythonHas("zeroconf");
 const dig = which("dig");
 
@@ -106,5 +108,78 @@ test.serial("the reference client's discover finds the printer over mDNS with it
     t.truthy(viaSubtype, "also under _printer._sub");
   } finally {
     await p.stop();
+  }
+});
+
+// One JSON object per line from a child, each awaited with its own time limit.
+function jsonLines(child: ChildProcess) {
+  const queue: unknown[] = [];
+  let waiting: ((value: unknown) => void) | undefined;
+  let buffer = "", stderr = "";
+  child.stderr?.on("data", (c) => (stderr += c));
+  child.stdout?.on("data", (chunk) => {
+    buffer += chunk;
+    for (let newline = buffer.indexOf("\n"); newline >= 0; newline = buffer.indexOf("\n")) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      if (line.trim() === "") continue;
+      const value = JSON.parse(line);
+      if (waiting) { waiting(value); waiting = undefined; } else queue.push(value);
+    }
+  });
+  return {
+    next(ms: number): Promise<any> {
+      if (queue.length > 0) return Promise.resolve(queue.shift());
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no line from the peer in ${ms} ms: ${stderr}`)), ms);
+        waiting = (value) => { clearTimeout(timer); resolve(value); };
+      });
+    },
+  };
+}
+
+(hasZeroconf ? test.serial : test.skip)(`python3-zeroconf resolves two services on one host (_privet._tcp and _ipp._tcp, subtypes and TXT), and a withdrawn one says goodbye alone${hasZeroconf ? "" : " (skipped: Debian's python3-zeroconf is not installed)"}`, async (t) => {
+  const name = `Two Services ${process.pid}`;
+  const { printer, port } = await startPrinter(name);
+  const types = ["_privet._tcp.local.", "_printer._sub._privet._tcp.local.", "_ipp._tcp.local.", "_print._sub._ipp._tcp.local."];
+  const ippTxt: Array<[string, string]> = [["txtvers", "1"], ["qtotal", "1"], ["rp", "ipp/print"], ["ty", name], ["pdl", "image/pwg-raster"], ["kind", "document"], ["Color", "T"]];
+  let peer: ChildProcess | undefined;
+  try {
+    // The second service arrives once Privet's is announced, as a front end
+    // that starts later would add it: it is probed on its own.
+    for (let i = 0; i < 50 && printer.mdns!.services[0].state !== "ready"; i++) await new Promise((r) => setTimeout(r, 100));
+    t.is(printer.mdns!.services[0].state, "ready");
+    const packetsBefore = printer.mdns!.packetsSent;
+    const addedAt = Date.now();
+    const withdraw = printer.publish({ instance: name, type: "_ipp._tcp", subtypes: ["_print"], port, txt: ippTxt });
+    peer = spawn("/usr/bin/python3", [servicesScript, "127.0.0.1", name, "15", ...types, "--until-removed", "_ipp._tcp.local."], { stdio: ["ignore", "pipe", "pipe"] });
+    const lines = jsonLines(peer);
+    const resolved = await lines.next(25_000);
+    const packetsToResolve = printer.mdns!.packetsSent - packetsBefore;
+    const info = JSON.parse((await get(port, "/privet/info", { "X-Privet-Token": "\"\"" })).body);
+    for (const type of types) {
+      const found = resolved.types[type];
+      const main = type.includes("._sub.") ? type.split("._sub.")[1] : type;
+      t.truthy(found, `${type} found`);
+      t.true(found.resolved, `${type} resolved`);
+      t.is(found.name, `${name}.${main}`);
+      t.is(found.server, `${printer.mdns!.hostName}.local.`);
+      t.is(found.port, port);
+      t.deepEqual(found.addresses, ["127.0.0.1"]);
+      t.deepEqual(found.txt, main === "_ipp._tcp.local." ? Object.fromEntries(ippTxt) : txtFromInfo(info));
+    }
+    t.true(resolved.service_types.includes("_privet._tcp.local.") && resolved.service_types.includes("_ipp._tcp.local."), `_services listed ${resolved.service_types}`);
+
+    withdraw();
+    const removed = await lines.next(25_000);
+    t.deepEqual(removed.types["_ipp._tcp.local."], [`${name}._ipp._tcp.local.`]);
+    t.deepEqual(removed.types["_print._sub._ipp._tcp.local."], [`${name}._ipp._tcp.local.`]);
+    t.deepEqual(removed.types["_privet._tcp.local."], [], "Privet is not said goodbye to");
+    t.deepEqual(removed.types["_printer._sub._privet._tcp.local."], []);
+    t.is(printer.mdns!.services.length, 1);
+    t.log(`second service: every type resolved by python3-zeroconf ${Math.round(resolved.resolved_wall_ms - addedAt)} ms after it was added (${Math.round(resolved.elapsed_s * 1000)} ms after the peer started); ${packetsToResolve} packets sent by the printer until the peer had also listed _services`);
+  } finally {
+    if (peer && peer.exitCode === null && peer.signalCode === null) peer.kill("SIGTERM");
+    await printer.stop();
   }
 });

@@ -19,10 +19,11 @@ function world(seed = 1) {
 
 async function responder(w: ReturnType<typeof world>, address: string, name = "Printer", txt: Array<[string, string]> = [["txtvers", "1"], ["ty", name], ["url", ""], ["type", "printer"], ["id", ""], ["cs", "not-configured"]]) {
   const state = { txt };
-  const r = new MdnsResponder(w.clock, w.random, () => {}, { instance: name, host: `host-${address.split(".").pop()}`, port: 8631, txt: () => state.txt });
+  const r = new MdnsResponder(w.clock, w.random, () => {}, `host-${address.split(".").pop()}`);
+  const service = r.add({ instance: name, type: "_privet._tcp", subtypes: ["_printer"], port: 8631, txt: () => state.txt });
   const socket = await w.network.udpFor(address).openMdns((bytes, from) => r.receive(bytes, from));
   r.start(socket);
-  return { r, state };
+  return { r, service, state };
 }
 
 // A querier on the same link: what it sends, and what reaches it.
@@ -220,7 +221,7 @@ test("two printers with one name starting together: one keeps it, the other beco
     const a = await responder(w, "10.0.0.1");
     const b = await responder(w, "10.0.0.2");
     w.clock.advance(10_000);
-    const names = [a.r.instanceName, b.r.instanceName].sort();
+    const names = [a.service.instanceName, b.service.instanceName].sort();
     t.deepEqual(names, ["Printer", "Printer (2)"], `seed ${seed}`);
     t.is(a.r.state, "ready");
     t.is(b.r.state, "ready");
@@ -233,8 +234,8 @@ test("a printer that starts later finds the name defended and renames", async (t
   w.clock.advance(5000);
   const b = await responder(w, "10.0.0.2");
   w.clock.advance(10_000);
-  t.is(a.r.instanceName, "Printer");
-  t.is(b.r.instanceName, "Printer (2)");
+  t.is(a.service.instanceName, "Printer");
+  t.is(b.service.instanceName, "Printer (2)");
   const c = client(w);
   c.ask([{ name: SERVICE, type: TYPE_PTR, unicastResponse: false }]);
   w.clock.advance(500);

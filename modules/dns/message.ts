@@ -11,10 +11,10 @@ export const TYPE_AAAA = 28;
 export const TYPE_SRV = 33;
 export const TYPE_NSEC = 47;
 export const TYPE_ANY = 255;
-export const CLASS_IN = 1;
+const CLASS_IN = 1;
 // The top bit of a question's class asks for a unicast answer (QU); in a
 // record it says "flush other records of this name and type" (RFC 6762 5.4, 10.2).
-export const CLASS_TOP_BIT = 0x8000;
+const CLASS_TOP_BIT = 0x8000;
 
 export const FLAG_RESPONSE = 0x8000;
 export const FLAG_AUTHORITATIVE = 0x0400;

@@ -1,6 +1,6 @@
 import type { Hal } from "../hal/hal.js";
 import type { MdnsSocket } from "../hal/udp.js";
-import { MdnsResponder } from "../dns/responder.js";
+import { MdnsResponder, type MdnsService, type ServiceSpec } from "../dns/responder.js";
 import { HttpRouter } from "../http/router.js";
 import { HttpServer } from "../http/server.js";
 import { JobStore } from "../jobs/store.js";
@@ -135,13 +135,25 @@ export class Printer {
     else if (this.hal.udp && !this.mdns) await this.startDiscovery(this.http.port);
   }
 
+  // Services of other front ends beside _privet._tcp on the same host (IPP
+  // Everywhere's _ipp._tcp with _print). They are published while local
+  // discovery is on, as Privet's own is; the function returned withdraws one
+  // with a goodbye for its records only.
+  private readonly mdnsServices: Array<{ spec: ServiceSpec; live: MdnsService | undefined }> = [];
+
+  publish(spec: ServiceSpec): () => void {
+    const entry = { spec, live: this.mdns?.add(spec) };
+    this.mdnsServices.push(entry);
+    return () => {
+      const index = this.mdnsServices.indexOf(entry);
+      if (index >= 0) this.mdnsServices.splice(index, 1);
+      entry.live?.remove();
+    };
+  }
+
   private async startDiscovery(port: number): Promise<void> {
-    const responder = new MdnsResponder(this.hal.clock, this.hal.random, this.hal.log, {
-      instance: this.device.name,
-      host: this.hostLabel(),
-      port,
-      txt: () => this.device.txt(),
-    });
+    const responder = new MdnsResponder(this.hal.clock, this.hal.random, this.hal.log, this.hostLabel());
+    responder.add({ instance: this.device.name, type: "_privet._tcp", subtypes: ["_printer"], port, txt: () => this.device.txt() });
     try {
       this.mdnsSocket = await this.hal.udp!.openMdns((bytes, from) => responder.receive(bytes, from));
     } catch (error) {
@@ -149,6 +161,7 @@ export class Printer {
       this.hal.log("warn", `mdns: cannot open the mDNS socket (${String(error)}); discovery is off`);
       return;
     }
+    for (const entry of this.mdnsServices) entry.live = responder.add(entry.spec);
     this.mdns = responder;
     responder.start(this.mdnsSocket);
   }
