@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { writeSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { EMULATOR_USER_GRANT } from "./oauth.js";
 import { DELETION_SHAPES, startCloudService } from "./service.js";
@@ -21,7 +22,8 @@ Options:
 `;
 
 function die(message: string): never {
-  process.stderr.write(`cloud: ${message}\n\n${USAGE}`);
+  // Synchronous: process.exit would cut an asynchronous write to a pipe short.
+  writeSync(2, `cloud: ${message}\n\n${USAGE}`);
   process.exit(2);
 }
 
@@ -83,6 +85,6 @@ Try it:
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 } catch (error) {
-  process.stderr.write(`cloud: ${(error as Error).message}\n`);
+  writeSync(2, `cloud: ${(error as Error).message}\n`);
   process.exit(1);
 }
