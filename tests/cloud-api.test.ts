@@ -274,3 +274,37 @@ test("missing parameters are refusals with a reason, not crashes", async (t) => 
     t.is(typeof answer.json.errorCode, "number");
   }
 });
+
+test("a signed-in connector registers a printer that is the user's at once; a printer's robot may not register", async (t) => {
+  const cloud = await startTestCloud();
+  const { service } = cloud;
+  t.teardown(() => service.close());
+  const user = await userToken(service, "connector@example.com");
+  const reg = await call(service, "register", registerParams("Connector printer"), { encoding: "multipart", token: user });
+  t.true(reg.json.success, reg.text);
+  t.is(reg.json.printers[0].ownerId, "connector@example.com");
+  t.is(reg.json.registration_token, undefined, "no claim step for an authenticated registration");
+  t.is((await call(service, "list", { proxy: "cloud-test-proxy" }, { token: user })).json.printers.length, 1);
+  const robot = await registerAndClaim(cloud, "Robot's own");
+  t.false((await call(service, "register", registerParams("By a robot"), { token: robot.access })).json.success);
+  // A bad token on an endpoint where credentials are optional is still a 403, not an anonymous call.
+  t.is((await call(service, "register", registerParams("Bad token"), { token: "ya29.unknown" })).status, 403);
+});
+
+test("the registration pages the printer may print or show: regtokenpage and regconfirmpage", async (t) => {
+  const cloud = await startTestCloud();
+  const { service } = cloud;
+  t.teardown(() => service.close());
+  const r = (await call(service, "register", registerParams("Paper <b>printer</b>"), { encoding: "form" })).json;
+  const invite = await fetch(r.invite_page_url);
+  t.is(invite.status, 200);
+  const html = await invite.text();
+  t.true(html.includes(r.complete_invite_url.replace(/&/g, "&#38;")) || html.includes(r.complete_invite_url));
+  t.true(html.includes("Paper &#60;b&#62;printer&#60;/b&#62;"), "device-supplied names are escaped");
+  t.is((await fetch(`${service.baseUrl}/regtokenpage?t=nope`)).status, 404);
+  const reg = await registerAndClaim(cloud, "Confirmed");
+  const confirmation = await fetch(reg.poll.confirmation_page_url);
+  t.is(confirmation.status, 200);
+  t.regex(await confirmation.text(), /Confirmed<\/b> is now registered to <b>owner@example\.com/);
+  t.is(confirmation.headers.get("content-security-policy")?.includes("default-src 'none'"), true);
+});

@@ -1,8 +1,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { startCloudService, type CloudService, type CloudServiceConfig } from "../../tools/cloud/service.js";
-import { EMULATOR_USER_GRANT } from "../../tools/cloud/oauth.js";
+// Through the embedding entry point, as the printer simulator will import it.
+import { EMULATOR_USER_GRANT, startCloudService, type CloudService, type CloudServiceConfig } from "../../tools/cloud/index.js";
 
 export type Encoding = "get" | "form" | "multipart";
 export const ENCODINGS: Encoding[] = ["get", "form", "multipart"];
