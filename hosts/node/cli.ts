@@ -11,6 +11,7 @@ import { NullEngine } from "../../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
 import { thermalSimulator } from "./thermal-sim.js";
 import { firstLanAddress } from "./udp.js";
+import { ConsolePanel } from "./panel.js";
 
 const USAGE = `Privet printer simulator
 
@@ -33,9 +34,17 @@ Usage: npm start -- [options]
                      null decodes and drops pages (to measure the pipeline) (default png)
   --baud N           with --engine thermal: the UART's speed (default 115200)
   --max-document-mb N  refuse larger documents with document_too_large (default 8192)
+  --cloud URL        register with the Cloud Print service at URL (e.g. the emulator's
+                     http://127.0.0.1:8080/cloudprint); until registered only /privet/info
+                     and /privet/register are offered (Privet 6.1)
+  --no-cloud         local-only: print without registering, connection_state
+                     not-configured (the default for now)
+  --confirm MODE     how registration is confirmed on the "panel": console (type ok or
+                     cancel, the default) or auto (OK presses itself, for demos)
 
 While it runs, type a command and Enter: empty, jam, door (make a fault),
-clear (end it), status.
+clear (end it), status; ok, cancel (the panel's buttons, to confirm or refuse
+a registration); reset (factory reset: forget the registration).
   --verbose          log debug messages
   -h, --help         show this help
 `;
@@ -63,6 +72,9 @@ try {
       engine: { type: "string" },
       baud: { type: "string" },
       "max-document-mb": { type: "string" },
+      cloud: { type: "string" },
+      "no-cloud": { type: "boolean" },
+      confirm: { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -105,7 +117,30 @@ if (values.fault) {
   pngEngine.setFault(values.fault as EngineFault);
 }
 
-const printer = new Printer(nodeHal({ stateDir, log, mdnsInterface, engine }), {
+if (values.cloud !== undefined && values["no-cloud"]) fail("--cloud and --no-cloud exclude each other");
+const cloudUrl = values["no-cloud"] || values.cloud === undefined ? "" : cloudBaseUrl(values.cloud);
+const confirmMode = values.confirm ?? "console";
+if (confirmMode !== "console" && confirmMode !== "auto") fail(`--confirm must be console or auto, not ${values.confirm}`);
+const panel = new ConsolePanel({ write: (line) => process.stdout.write(`${line}\n`), auto: confirmMode === "auto" });
+
+// The service base as Privet 4.2 shows it (with its protocol); a bare origin
+// gets the /cloudprint path every Cloud Print service had.
+function cloudBaseUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    fail(`--cloud takes a URL such as http://127.0.0.1:8080/cloudprint, not ${text}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") fail(`--cloud takes an http:// or https:// URL, not ${text}`);
+  const path = url.pathname.replace(/\/+$/, "");
+  return `${url.protocol}//${url.host}${path === "" ? "/cloudprint" : path}`;
+}
+
+const printer = new Printer(nodeHal({ stateDir, log, mdnsInterface, engine, panel }), {
+  url: cloudUrl,
+  // The emulator on another machine of the LAN speaks plain HTTP.
+  cloud: { allowPlainText: true },
   maxDocumentBytes: Math.floor(maxDocumentMb * 1024 * 1024),
   port,
   host,
@@ -127,7 +162,10 @@ try {
     (pngEngine ? `  pages go to ${outDir} (${ppm > 0 ? `${ppm} pages per minute` : "as fast as data comes"})\n`
       : thermal ? `  engine: ESC/POS thermal receipt printer, 384 dots at 203 dpi on a ${baud} baud UART; receipts go to ${outDir}\n`
       : "  engine: null (pages are decoded and dropped)\n") +
-    `  type empty, jam, door, clear or status and Enter to play with the engine; stop with Ctrl-C\n`);
+    (printer.cloud ? `  cloud: ${cloudUrl}, ${printer.cloud.registered ? `registered as ${printer.cloud.printerId} for ${printer.cloud.owner}`
+      : "not registered: register with a Privet client (npm run privet -- register --user you@example.com), then type ok here"}\n`
+      : "  cloud: none (local-only; --cloud URL to register with a Cloud Print service)\n") +
+    `  type empty, jam, door, clear or status and Enter to play with the engine; ok, cancel or reset for the panel; stop with Ctrl-C\n`);
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === "EADDRINUSE") fail(`port ${port} on ${host} is already in use; pick another with --port`);
@@ -153,7 +191,10 @@ if (process.stdin.isTTY || process.env.PRIVET_CONSOLE === "1") {
   readline.createInterface({ input: process.stdin }).on("line", (input) => {
     const word = input.trim().toLowerCase();
     if (word === "") return;
-    if (word in commands) {
+    if (word === "ok" || word === "cancel" || word === "reset") {
+      panel.press(word);
+      if (word === "reset") process.stdout.write("factory reset: registration and local settings erased\n");
+    } else if (word in commands) {
       if (pngEngine) pngEngine.setFault(commands[word]);
       else if (thermal) {
         // The simulated receipt printer reports these through DLE EOT, as a real one would.
@@ -161,11 +202,12 @@ if (process.stdin.isTTY || process.env.PRIVET_CONSOLE === "1") {
         thermal.device.coverOpen = word === "door";
       } else process.stdout.write("the null engine cannot fault\n");
     }
-    else if (word !== "status") process.stdout.write(`unknown command "${word}"; try empty, jam, door, clear or status\n`);
+    else if (word !== "status") process.stdout.write(`unknown command "${word}"; try empty, jam, door, clear, status, ok, cancel or reset\n`);
     const info = printer.info();
     const job = printer.spooler.active;
     process.stdout.write(`device ${info.device_state}${engine.fault ? ` (${engine.faultDescription})` : ""}; ` +
       `${job ? `job ${job.id} ${job.state}, ${engine.pagesPrinted} page(s) out` : "no job"}` +
-      `${pngEngine ? `; ${pngEngine.pageFiles.length} page(s) printed since start` : ""}\n`);
+      `${pngEngine ? `; ${pngEngine.pageFiles.length} page(s) printed since start` : ""}` +
+      `${printer.cloud ? `; cloud ${info.connection_state}, ${printer.cloud.registered ? `registered as ${printer.cloud.printerId}` : `not registered (registration: ${printer.cloud.registration.phase})`}` : ""}\n`);
   });
 }

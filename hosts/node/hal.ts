@@ -14,6 +14,7 @@ import type { Storage } from "../../modules/hal/storage.js";
 import type { Resolver } from "../../modules/hal/resolver.js";
 import type { Tcp, TcpConnectOptions, TcpConnection, TcpConnectionEvents, TcpListener, TcpListenOptions } from "../../modules/hal/tcp.js";
 import type { PrintEngine } from "../../modules/hal/engine.js";
+import type { Panel } from "../../modules/hal/panel.js";
 import { NullEngine } from "../../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
 import { nodeTls } from "./tls.js";
@@ -258,6 +259,7 @@ export interface NodeHalOptions {
   mdnsInterface?: string;
   // Defaults to an engine that prints nowhere.
   engine?: PrintEngine;
+  panel?: Panel;
 }
 
 export function nodeHal(options: NodeHalOptions = {}): Hal {
@@ -271,5 +273,6 @@ export function nodeHal(options: NodeHalOptions = {}): Hal {
     udp: options.mdnsInterface ? nodeUdp(options.mdnsInterface) : undefined,
     log: options.log ?? consoleLog(),
     engine: options.engine ?? new NullEngine(OFFICE_CAPABILITIES),
+    panel: options.panel,
   };
 }

@@ -1,6 +1,7 @@
 import type { Clock } from "./clock.js";
 import type { PrintEngine } from "./engine.js";
 import type { Log } from "./log.js";
+import type { Panel } from "./panel.js";
 import type { Random } from "./random.js";
 import type { Resolver } from "./resolver.js";
 import type { Storage } from "./storage.js";
@@ -22,4 +23,7 @@ export interface Hal {
   udp?: Udp;
   log: Log;
   engine: PrintEngine;
+  // Buttons and an indicator; absent where there are none (then a printer
+  // with a cloud URL cannot be registered, as registration needs a button).
+  panel?: Panel;
 }

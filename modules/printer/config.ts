@@ -1,5 +1,19 @@
 import type { HttpServerOptions } from "../http/server.js";
+import type { CloudOptions } from "../cloud/cloud.js";
 import type { DeviceDescription } from "../privet/device.js";
+
+// How the printer reaches the Cloud Print service named by url.
+export interface PrinterCloudConfig extends Partial<CloudOptions> {
+  // The OAuth token endpoint; derived from url when absent.
+  tokenUrl?: string;
+  // The OAuth client the printer's robot account is issued to.
+  clientId?: string;
+  clientSecret?: string;
+  // X-CloudPrint-Proxy and the register "proxy" field; derived from the serial when absent.
+  proxy?: string;
+  // http:// to a host that is not loopback (an emulator on a LAN).
+  allowPlainText?: boolean;
+}
 
 export interface PrinterConfig extends DeviceDescription {
   port: number;
@@ -10,6 +24,7 @@ export interface PrinterConfig extends DeviceDescription {
   http?: Partial<Omit<HttpServerOptions, "port" | "host">>;
   // submitdoc refuses larger documents with document_too_large.
   maxDocumentBytes: number;
+  cloud?: PrinterCloudConfig;
 }
 
 export const FIRMWARE_VERSION = "0.1.0";

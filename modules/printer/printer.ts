@@ -16,15 +16,34 @@ import { defaultPrinterConfig, type PrinterConfig } from "./config.js";
 import { SafeStorage } from "../storage/safe-storage.js";
 import { Settings } from "../storage/settings.js";
 import type { Storage } from "../hal/storage.js";
+import type { PanelButton } from "../hal/panel.js";
+import { HttpClient } from "../http/client.js";
+import { CloudApi, defaultTokenUrl } from "../cloud/api.js";
+import { Cloud, type CloudHost } from "../cloud/cloud.js";
+import { DEFAULT_LOCAL_SETTINGS, type LocalSettings } from "../cloud/local-settings.js";
+import { registerRoute } from "../privet/register.js";
+import { accessTokenRoute } from "../privet/accesstoken.js";
+import { cloudDeviceDescription } from "../privet/cdd.js";
 
 // What a person or the cloud can change (Privet 4.1), kept across restarts.
 export type DeviceSettings = {
   localDiscovery: boolean;
   localPrinting: boolean;
+  accessToken: boolean;
+  xmppTimeout: number;
 };
 
-const DEVICE_SETTING_KEYS = { localDiscovery: "discovery", localPrinting: "printing" };
-const DEVICE_SETTING_DEFAULTS: DeviceSettings = { localDiscovery: true, localPrinting: true };
+const DEVICE_SETTING_KEYS = { localDiscovery: "discovery", localPrinting: "printing", accessToken: "actoken", xmppTimeout: "xmpp" };
+const DEVICE_SETTING_DEFAULTS: DeviceSettings = {
+  localDiscovery: DEFAULT_LOCAL_SETTINGS.local_discovery,
+  localPrinting: DEFAULT_LOCAL_SETTINGS["printer/local_printing_enabled"],
+  accessToken: DEFAULT_LOCAL_SETTINGS.access_token_enabled,
+  xmppTimeout: DEFAULT_LOCAL_SETTINGS.xmpp_timeout_value,
+};
+
+// The OAuth client a printer of this firmware is issued to when the
+// configuration names none (the emulator takes any).
+const DEFAULT_CLIENT_ID = "privet-printer-firmware";
 
 // How long a goodbye gets to leave before the socket closes.
 const GOODBYE_FLUSH_MS = 100;
@@ -42,6 +61,8 @@ export class Printer {
   readonly lifecycle: JobLifecycle;
   readonly spooler: Spooler;
   readonly settings: Settings<DeviceSettings>;
+  // The Cloud Print connection; absent in local-only mode (no URL).
+  readonly cloud: Cloud | undefined;
   mdns: MdnsResponder | undefined;
   private mdnsSocket: MdnsSocket | undefined;
   // Everything persistent goes through the two-slot journal.
@@ -75,11 +96,100 @@ export class Printer {
       exposed: () => this.printingExposed(),
       maxDocumentBytes: this.config.maxDocumentBytes,
     })) this.api.add(route);
+    this.cloud = this.config.url === "" ? undefined : this.connectCloud();
+    hal.panel?.onButton((button) => this.pressed(button));
     this.router = new HttpRouter();
     this.router.mount("/privet/", (request, response) => this.api.handle(request, response));
     this.http = new HttpServer(hal.tcp, hal.clock, hal.log,
       { ...this.config.http, port: this.config.port, host: this.config.host }, this.router.handle);
     this.device.onChange(() => this.mdns?.txtChanged());
+  }
+
+  private connectCloud(): Cloud {
+    const hal = this.hal;
+    const options = this.config.cloud ?? {};
+    const http = new HttpClient(hal, { allowPlainText: options.allowPlainText ?? false });
+    const url = this.config.url.replace(/\/+$/, "");
+    const api = new CloudApi(http, {
+      url,
+      tokenUrl: options.tokenUrl ?? defaultTokenUrl(url),
+      clientId: options.clientId ?? DEFAULT_CLIENT_ID,
+      clientSecret: options.clientSecret ?? "",
+      proxy: options.proxy ?? `privet-${this.device.serialNumber}`,
+    }, hal.random);
+    const cloud = new Cloud({ api, clock: hal.clock, random: hal.random, storage: this.storage, log: hal.log, panel: hal.panel, host: this.cloudHost() }, options);
+    this.device.id = cloud.printerId;
+    this.api.add(registerRoute({ exposed: () => !cloud.registered, register: (action, user) => cloud.register(action, user) }));
+    this.api.add(accessTokenRoute({
+      exposed: () => cloud.registered && this.settings.get("accessToken"),
+      accessToken: (user) => cloud.accessToken(user),
+    }));
+    return cloud;
+  }
+
+  // What the cloud module may see and change of the device.
+  private cloudHost(): CloudHost {
+    const device = this.device;
+    return {
+      describe: () => {
+        const fields: Array<[string, string]> = [
+          ["name", device.name], ["default_display_name", device.name], ["description", device.description],
+          ["uuid", device.serialNumber], ["manufacturer", device.manufacturer], ["model", device.model],
+          ["firmware", device.firmware], ["gcp_version", "2.0"], ["use_cdd", "true"],
+          ["semantic_state", JSON.stringify(device.semanticState())],
+          ["capabilities", JSON.stringify(cloudDeviceDescription(this.hal.engine.capabilities))],
+        ];
+        if (device.setupUrl) fields.push(["setup_url", device.setupUrl]);
+        if (device.supportUrl) fields.push(["support_url", device.supportUrl]);
+        if (device.updateUrl) fields.push(["update_url", device.updateUrl]);
+        return fields;
+      },
+      localSettings: () => this.localSettings(),
+      applyLocalSettings: (settings) => this.applyLocalSettings(settings),
+      idChanged: (id) => {
+        device.id = id;
+        device.changed();
+      },
+      connectionChanged: (state) => {
+        device.connectionState = state;
+        device.changed();
+      },
+    };
+  }
+
+  localSettings(): LocalSettings {
+    return {
+      local_discovery: this.settings.get("localDiscovery"),
+      access_token_enabled: this.settings.get("accessToken"),
+      "printer/local_printing_enabled": this.settings.get("localPrinting"),
+      xmpp_timeout_value: this.settings.get("xmppTimeout"),
+    };
+  }
+
+  // Written through the journal one setting at a time; local_discovery last,
+  // as it is the one that may take the whole local API away.
+  applyLocalSettings(settings: LocalSettings): void {
+    this.settings.set("localPrinting", settings["printer/local_printing_enabled"]);
+    this.settings.set("accessToken", settings.access_token_enabled);
+    this.settings.set("xmppTimeout", settings.xmpp_timeout_value);
+    if (this.started) void this.setLocalDiscovery(settings.local_discovery);
+    else this.settings.set("localDiscovery", settings.local_discovery);
+  }
+
+  // The panel: OK and Cancel answer a registration waiting for them; the
+  // reset gesture is a local factory reset (Privet 6.1).
+  private pressed(button: PanelButton): void {
+    if (button === "reset") return this.factoryReset();
+    const registration = this.cloud?.registration;
+    const taken = button === "ok" ? registration?.confirm() : registration?.reject();
+    if (!taken) this.hal.log("debug", `panel: ${button} pressed with nothing waiting for it`);
+  }
+
+  // Credentials erased, settings back to their defaults, /privet/register back.
+  factoryReset(): void {
+    this.hal.log("info", "factory reset");
+    if (this.cloud) this.cloud.factoryReset();
+    else this.applyLocalSettings(DEFAULT_LOCAL_SETTINGS);
   }
 
   // Local printing is offered out of the box only by a printer without a
@@ -111,12 +221,16 @@ export class Printer {
     return this.config.hostName ?? `privet-printer-${this.device.serialNumber.slice(0, 8)}`;
   }
 
+  private started = false;
+
   async start(): Promise<number> {
     this.api.enabled = this.localDiscovery;
+    this.started = true;
     const port = await this.http.start();
     this.hal.log("info", `printer "${this.device.name}" serving Privet on ${this.config.host}:${port}`);
     if (!this.hal.udp) this.hal.log("info", "mdns: no multicast on this platform; discovery is off");
     else if (this.localDiscovery) await this.startDiscovery(port);
+    this.cloud?.start();
     return port;
   }
 
@@ -168,6 +282,8 @@ export class Printer {
 
   // Resolves once the mDNS goodbye has had time to leave.
   stop(): Promise<void> {
+    this.started = false;
+    this.cloud?.stop();
     this.http.stop();
     return this.stopDiscovery();
   }

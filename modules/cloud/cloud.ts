@@ -1,0 +1,283 @@
+import type { Clock, TimerId } from "../hal/clock.js";
+import type { Log } from "../hal/log.js";
+import type { Panel } from "../hal/panel.js";
+import type { Random } from "../hal/random.js";
+import type { Storage } from "../hal/storage.js";
+import type { CloudApi, CloudFailure, CloudResult } from "./api.js";
+import { CredentialStore, type Credentials } from "./credentials.js";
+import { DEFAULT_LOCAL_SETTINGS, localSettingsParam, mergeLocalSettings, sameLocalSettings, type LocalSettings } from "./local-settings.js";
+import { failureError, registerError, RegistrationMachine, wallClockPlausible, type RegisterAnswer, type RegistrationOptions, type RegistrationResult } from "./registration.js";
+import { AccessTokens } from "./tokens.js";
+
+// The printer's tie to the Cloud Print service: registered or not, the
+// credentials, the access token, local settings kept in step with the
+// service (Privet 4.1), deletion and bad credentials (4.1.5, 6.1), and the
+// proximity tokens of /privet/accesstoken (4.4). It knows nothing of the
+// local API: the Printer hands it a CloudHost and wires its answers to the
+// Privet routes.
+
+export type CloudConnectionState = "online" | "offline" | "connecting";
+
+export interface CloudHost {
+  // The /register fields that describe the device, besides proxy and local_settings.
+  describe(): Array<[string, string]>;
+  // The local settings in effect (kept by the host across restarts).
+  localSettings(): LocalSettings;
+  applyLocalSettings(settings: LocalSettings): void;
+  // The device id changed: registered (the cloud's id) or back to out of the box ("").
+  idChanged(printerId: string): void;
+  connectionChanged(state: CloudConnectionState): void;
+}
+
+export interface CloudOptions extends RegistrationOptions {
+  // Privet 6.1: a registered device checks /printer no more than once a day,
+  // randomized over 24-32 h.
+  syncMinMs: number;
+  syncMaxMs: number;
+  // While the service cannot be reached (or failed), retry this often.
+  retryMs: number;
+}
+
+export const DEFAULT_CLOUD_OPTIONS: CloudOptions = {
+  confirmTimeoutMs: 60_000,
+  pollIntervalMs: 5_000,
+  syncMinMs: 24 * 3600_000,
+  syncMaxMs: 32 * 3600_000,
+  retryMs: 5 * 60_000,
+};
+
+export interface CloudDeps {
+  api: CloudApi;
+  clock: Clock;
+  random: Random;
+  storage: Storage;
+  log: Log;
+  panel: Panel | undefined;
+  host: CloudHost;
+}
+
+export class Cloud {
+  readonly registration: RegistrationMachine;
+  readonly options: CloudOptions;
+  private readonly store: CredentialStore;
+  private credentials: Credentials | undefined;
+  private tokens: AccessTokens | undefined;
+  private syncTimer: TimerId | undefined;
+  private syncing: Promise<void> | undefined;
+  private state: CloudConnectionState = "connecting";
+  private stopped = false;
+  // When the next /printer check is due (monotonic ms), for status and tests.
+  nextSyncAt = 0;
+
+  constructor(private readonly deps: CloudDeps, options: Partial<CloudOptions> = {}) {
+    this.options = { ...DEFAULT_CLOUD_OPTIONS, ...options };
+    this.store = new CredentialStore(deps.storage);
+    this.credentials = this.store.load();
+    if (this.credentials) this.tokens = new AccessTokens(deps.api, deps.clock, this.credentials.refreshToken);
+    deps.api.onReachable = (reachable) => this.setState(reachable ? "online" : "offline");
+    this.registration = new RegistrationMachine({
+      clock: deps.clock,
+      api: deps.api,
+      panel: deps.panel,
+      describe: () => [...deps.host.describe(), ["local_settings", localSettingsParam(deps.host.localSettings())]],
+      wallClockSet: () => wallClockPlausible(deps.clock),
+      completed: (result) => this.completed(result),
+    }, this.options);
+  }
+
+  get printerId(): string {
+    return this.credentials?.printerId ?? "";
+  }
+
+  get registered(): boolean {
+    return this.credentials !== undefined;
+  }
+
+  get owner(): string {
+    return this.credentials?.user ?? "";
+  }
+
+  get connectionState(): CloudConnectionState {
+    return this.state;
+  }
+
+  get accessTokenSecondsLeft(): number {
+    return this.tokens?.secondsLeft ?? 0;
+  }
+
+  // At startup: a registered printer checks its local settings (Privet
+  // 4.1.2); one out of the box only learns whether the service is there.
+  start(): void {
+    this.stopped = false;
+    void this.sync();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.registration.reset();
+    this.clearSyncTimer();
+  }
+
+  // /privet/register (Privet 4.3).
+  register(action: string | undefined, user: string | undefined): Promise<RegisterAnswer> {
+    if (this.registered) return Promise.resolve(registerError("invalid_action", "the printer is registered already"));
+    return this.registration.handle(action, user);
+  }
+
+  // /privet/accesstoken (Privet 4.4): the service's proximity_token, every field passed on.
+  async accessToken(user: string | undefined): Promise<RegisterAnswer> {
+    const email = (user ?? "").trim();
+    if (email === "") return registerError("invalid_params", "user must name the user the token is for");
+    const credentials = this.credentials;
+    if (!credentials) return registerError("access_denied", "the printer is not registered");
+    const answer = await this.authorized((token) => this.deps.api.proximityToken(credentials.printerId, email, token));
+    if (!answer.ok) {
+      if (answer.failure.kind === "refused") {
+        const error = registerError("access_denied", answer.failure.message);
+        if (answer.failure.code !== undefined) error.server_code = answer.failure.code;
+        error.server_api = answer.failure.api;
+        return error;
+      }
+      return failureError(answer.failure);
+    }
+    const token: RegisterAnswer = { ...answer.value };
+    if (token.user === undefined) token.user = email;
+    return token;
+  }
+
+  // Checks /printer now: deletion, pending local settings, connection state.
+  // Calls that overlap share one check.
+  sync(): Promise<void> {
+    if (!this.syncing) {
+      this.clearSyncTimer();
+      this.syncing = this.syncOnce().finally(() => { this.syncing = undefined; });
+    }
+    return this.syncing;
+  }
+
+  // Local factory reset (Privet 6.1): credentials gone, default settings.
+  factoryReset(): void {
+    this.deps.log("info", "cloud: factory reset");
+    this.registration.reset();
+    this.eraseCredentials();
+  }
+
+  private async syncOnce(): Promise<void> {
+    const credentials = this.credentials;
+    if (!credentials) {
+      // Out of the box there is nothing to ask; whether the service answers
+      // at all is what connection_state says (Privet 2.2.7).
+      const reachable = await this.deps.api.probe();
+      // A registration that finished meanwhile wants its first check at once.
+      if (!this.stopped) this.schedule(this.credentials ? 0 : reachable ? this.dailyDelay() : this.options.retryMs);
+      return;
+    }
+    const answer = await this.authorized((token) => this.deps.api.printer(credentials.printerId, token));
+    if (this.stopped || this.credentials !== credentials) return;
+    if (!answer.ok) {
+      if (answer.failure.kind !== "revoked") this.schedule(this.options.retryMs);
+      return;
+    }
+    if (answer.value === undefined) {
+      this.deps.log("info", `cloud: the service no longer knows printer ${credentials.printerId}; back to out-of-the-box mode`);
+      this.eraseCredentials();
+      return;
+    }
+    const pending = answer.value.pending;
+    if (pending !== undefined && pending !== null) {
+      const applied = mergeLocalSettings(this.deps.host.localSettings(), pending);
+      if (!sameLocalSettings(applied, this.deps.host.localSettings())) {
+        this.deps.log("info", `cloud: applying local settings ${JSON.stringify(applied)}`);
+        this.deps.host.applyLocalSettings(applied);
+      }
+      // Confirm with current only (Privet 4.1.3); on failure the pending set
+      // is still there at the next check.
+      const confirmed = await this.authorized((token) => this.deps.api.update(credentials.printerId, token, [["local_settings", localSettingsParam(applied)]]));
+      if (this.stopped || this.credentials !== credentials) return;
+      if (!confirmed.ok) {
+        if (confirmed.failure.kind !== "revoked") this.schedule(this.options.retryMs);
+        return;
+      }
+    }
+    this.schedule(this.dailyDelay());
+  }
+
+  // A call with the access token: a refusal of the token (HTTP 403) gets one
+  // refresh and one retry; a refresh token refused for good erases the
+  // credentials (Privet 6.1: the credentials no longer work).
+  private async authorized<T>(call: (token: string) => Promise<CloudResult<T>>): Promise<CloudResult<T>> {
+    for (let attempt = 0; ; attempt++) {
+      const tokens = this.tokens;
+      if (!tokens) return { ok: false, failure: { kind: "revoked", api: "/token", message: "the printer is not registered" } };
+      const token = await tokens.get();
+      if (!token.ok) return this.failed(token.failure);
+      const answer = await call(token.value);
+      if (answer.ok || answer.failure.kind !== "auth" || attempt > 0) return answer.ok ? answer : this.failed(answer.failure);
+      tokens.invalidate();
+    }
+  }
+
+  private failed<T>(failure: CloudFailure): CloudResult<T> {
+    if (failure.kind === "revoked" && this.credentials) {
+      this.deps.log("warn", `cloud: the service refused the printer's credentials (${failure.message}); back to out-of-the-box mode`);
+      this.eraseCredentials();
+    }
+    return { ok: false, failure };
+  }
+
+  private completed(result: RegistrationResult): void {
+    const credentials: Credentials = {
+      printerId: result.registration.printerId,
+      refreshToken: result.tokens.refreshToken!,
+      xmppJid: result.code.xmppJid,
+      user: result.code.userEmail || result.user,
+    };
+    // Written whole before complete answers: from here on a power cut leaves a registered printer.
+    this.store.save(credentials);
+    this.credentials = credentials;
+    this.tokens = new AccessTokens(this.deps.api, this.deps.clock, credentials.refreshToken);
+    this.tokens.seed(result.tokens.accessToken, result.tokens.expiresIn);
+    this.deps.log("info", `cloud: registered as ${credentials.printerId} for ${credentials.user}`);
+    this.deps.host.idChanged(credentials.printerId);
+    this.setState("online");
+    if (!this.stopped) void this.sync();
+  }
+
+  private eraseCredentials(): void {
+    this.store.erase();
+    const had = this.credentials !== undefined;
+    this.credentials = undefined;
+    this.tokens = undefined;
+    this.deps.host.applyLocalSettings(DEFAULT_LOCAL_SETTINGS);
+    if (had) this.deps.host.idChanged("");
+    this.clearSyncTimer();
+    if (!this.stopped) this.schedule(0);
+  }
+
+  private setState(state: CloudConnectionState): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.deps.host.connectionChanged(state);
+  }
+
+  private dailyDelay(): number {
+    const bytes = new Uint8Array(4);
+    this.deps.random.fill(bytes);
+    const fraction = (((bytes[0] << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3]) >>> 0) / 0x1_0000_0000;
+    return this.options.syncMinMs + Math.floor(fraction * (this.options.syncMaxMs - this.options.syncMinMs));
+  }
+
+  private schedule(delayMs: number): void {
+    this.clearSyncTimer();
+    this.nextSyncAt = this.deps.clock.monotonic() + delayMs;
+    this.syncTimer = this.deps.clock.setTimer(() => {
+      this.syncTimer = undefined;
+      void this.sync();
+    }, delayMs);
+  }
+
+  private clearSyncTimer(): void {
+    if (this.syncTimer !== undefined) this.deps.clock.clearTimer(this.syncTimer);
+    this.syncTimer = undefined;
+  }
+}
