@@ -1,5 +1,6 @@
 import type { HttpServerOptions } from "../http/server.js";
 import type { CloudOptions } from "../cloud/cloud.js";
+import type { HttpClientOptions } from "../http/client.js";
 import type { DeviceDescription } from "../privet/device.js";
 
 // How the printer reaches the Cloud Print service named by url.
@@ -13,6 +14,8 @@ export interface PrinterCloudConfig extends Partial<CloudOptions> {
   proxy?: string;
   // http:// to a host that is not loopback (an emulator on a LAN).
   allowPlainText?: boolean;
+  // The HTTP client's timeouts and limits (tests shorten them).
+  http?: Partial<HttpClientOptions>;
 }
 
 export interface PrinterConfig extends DeviceDescription {

@@ -108,7 +108,7 @@ export class Printer {
   private connectCloud(): Cloud {
     const hal = this.hal;
     const options = this.config.cloud ?? {};
-    const http = new HttpClient(hal, { allowPlainText: options.allowPlainText ?? false });
+    const http = new HttpClient(hal, { ...options.http, allowPlainText: options.allowPlainText ?? options.http?.allowPlainText ?? false });
     const url = this.config.url.replace(/\/+$/, "");
     const api = new CloudApi(http, {
       url,
