@@ -90,3 +90,20 @@ declare module "embedded:io/socket/listener" {
   }
   export default Listener;
 }
+
+// ECMA-419 digital pins (documentation/io/io.md): the panel's buttons and LED.
+declare module "embedded:io/digital" {
+  class Digital {
+    static readonly Input: number;
+    static readonly InputPullUp: number;
+    static readonly InputPullDown: number;
+    static readonly Output: number;
+    static readonly Rising: number;
+    static readonly Falling: number;
+    constructor(options: { pin: number; mode: number; edge?: number; onReadable?: (this: Digital) => void });
+    read(): number;
+    write(value: number): void;
+    close(): void;
+  }
+  export default Digital;
+}
