@@ -215,7 +215,7 @@ for (const step of ["register", "getauthcode", "token"] as const) {
       test(`the service answering ${fault} at ${step}: a Privet error on the wire, and the printer stays unregistered and serving`, async (t) => {
         const cloud = await startTestCloud();
         const proxy = await startFaultyProxy(cloud.service.url);
-        const p = await startCloudPrinter({ url: proxy.url, cloud: { http: { headTimeoutMs: 400, connectTimeoutMs: 400 } } });
+        const p = await startCloudPrinter({ url: proxy.url, cloud: { http: { headTimeoutMs: 2000, connectTimeoutMs: 2000 } } });
         t.teardown(async () => { await p.stop(); await proxy.close(); await cloud.service.close(); });
         proxy.faults.set(step, fault);
         const expected = fault === "close" || fault === "slow" ? "offline" : "server_error";
