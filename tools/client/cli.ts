@@ -19,6 +19,9 @@ Commands:
   caps                  show /privet/capabilities
   print FILE            print a PWG raster, PDF, PostScript, PNG or JPEG file and wait for it
   status JOB_ID         show /privet/printer/jobstate
+  register              register the printer with its Cloud Print service for --user: start,
+                        wait for OK on the printer, claim, complete
+  accesstoken           show /privet/accesstoken for --user
 
 Options:
   --printer URL         the printer (default http://127.0.0.1:8631, or the only one discovered
@@ -28,6 +31,9 @@ Options:
   --interface ADDR      IPv4 address of the interface for mDNS (default 127.0.0.1)
   --job-name TEXT       name of the print job (default: the file name)
   --no-wait             do not wait for the job to finish
+  --user EMAIL          register, accesstoken: the user's email address
+  --auto-claim          register: claim through automated_claim_url with a user token from
+                        the emulator's sign-in grant (without it: open claim_url yourself)
   --json                print raw JSON
   -h, --help            show this help
 
@@ -52,6 +58,8 @@ try {
       "job-name": { type: "string" },
       "no-wait": { type: "boolean" },
       json: { type: "boolean" },
+      user: { type: "string" },
+      "auto-claim": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -103,6 +111,32 @@ async function main(): Promise<number> {
     show(await client.jobState(argument));
     return EXIT.ok;
   }
+  if (command === "accesstoken") {
+    if (!values.user) die(EXIT.usage, "accesstoken needs --user EMAIL");
+    show(await client.accessToken(values.user));
+    return EXIT.ok;
+  }
+  if (command === "register") {
+    const user = values.user;
+    if (!user) die(EXIT.usage, "register needs --user EMAIL");
+    const serviceUrl = String((await client.info()).url ?? "");
+    let shownWait = false;
+    const done = await client.registerWith(user, {
+      waiting: (secondsLeft) => {
+        if (!shownWait) process.stderr.write("privet: press OK on the printer to confirm (type ok in the simulator's console)\n");
+        shownWait = true;
+        process.stderr.write(`\rprivet: waiting for OK on the printer, ${secondsLeft} s left  `);
+      },
+      claim: async (answer) => {
+        if (shownWait) process.stderr.write("\n");
+        if (values["auto-claim"]) return claimAutomatically(serviceUrl, user, String(answer.automated_claim_url ?? ""));
+        process.stdout.write(`Open ${String(answer.claim_url)} signed in as ${user} and claim the printer; waiting for the claim...\n`);
+      },
+    });
+    if (values.json) show(done);
+    else process.stdout.write(`registered: device id ${String(done.device_id)} for ${user}\n`);
+    return EXIT.ok;
+  }
   if (command === "print") {
     if (!argument) die(EXIT.usage, "print needs a file");
     if (!fs.existsSync(argument)) die(EXIT.usage, `${argument}: no such file`);
@@ -132,6 +166,25 @@ async function main(): Promise<number> {
     return final.state === "done" ? EXIT.ok : EXIT.jobFailed;
   }
   die(EXIT.usage, `unknown command "${command}"\n\n${USAGE}`);
+}
+
+// Claims as Chrome did: the user's own token on automated_claim_url. The
+// emulator hands out user tokens for a name (its own grant type); a real
+// service would need a real sign-in.
+async function claimAutomatically(serviceUrl: string, user: string, automatedUrl: string): Promise<void> {
+  if (automatedUrl === "") die(EXIT.refused, "the printer gave no automated_claim_url");
+  const origin = new URL(serviceUrl).origin;
+  const grant = await fetch(`${origin}/o/oauth2/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "urn:cloudprint-emulator:user", email: user }).toString(),
+  });
+  const token = (await grant.json().catch(() => ({}))) as { access_token?: string };
+  if (!token.access_token) die(EXIT.refused, `the service at ${origin} gave no user token (is it the emulator?)`);
+  const claimed = await fetch(automatedUrl, { headers: { Authorization: `Bearer ${token.access_token}`, "X-CloudPrint-Proxy": "privet-reference-client" } });
+  const answer = (await claimed.json().catch(() => ({}))) as { success?: boolean; message?: string };
+  if (!answer.success) die(EXIT.refused, `the claim was refused: ${answer.message ?? `HTTP ${claimed.status}`}`);
+  process.stderr.write(`privet: claimed for ${user}\n`);
 }
 
 main().then((code) => process.exit(code), (error) => {

@@ -139,6 +139,37 @@ export class PrivetClient {
     }
   }
 
+  // /privet/register (Privet 4.3); device_busy is not retried here: it means
+  // someone else is registering the printer, which the user should hear.
+  register(action: string, user: string): Promise<Record<string, unknown>> {
+    return this.call("POST", `/privet/register?action=${encodeURIComponent(action)}&user=${encodeURIComponent(user)}`);
+  }
+
+  accessToken(user: string): Promise<Record<string, unknown>> {
+    return this.call("GET", `/privet/accesstoken?user=${encodeURIComponent(user)}`);
+  }
+
+  // start, then getClaimToken until the person at the printer has pressed
+  // OK (pending_user_action, retried after its timeout plus up to 20 %),
+  // then the caller claims, then complete.
+  async registerWith(user: string, hooks: { waiting(secondsLeft: number): void; claim(answer: Record<string, unknown>): Promise<void> }, confirmWindowS = 60): Promise<Record<string, unknown>> {
+    await this.register("start", user);
+    const started = performance.now();
+    let claim: Record<string, unknown>;
+    for (;;) {
+      try {
+        claim = await this.register("getClaimToken", user);
+        break;
+      } catch (error) {
+        if (!(error instanceof PrivetError) || error.code !== "pending_user_action") throw error;
+        hooks.waiting(Math.max(0, Math.ceil(confirmWindowS - (performance.now() - started) / 1000)));
+        await this.sleep(this.jittered(Number(error.body.timeout ?? 5)));
+      }
+    }
+    await hooks.claim(claim);
+    return this.register("complete", user);
+  }
+
   capabilities(): Promise<Record<string, unknown>> {
     return this.call("GET", "/privet/capabilities");
   }
