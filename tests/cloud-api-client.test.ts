@@ -108,6 +108,8 @@ test("garbage, HTML 500s, a cut connection and an unreachable service are values
     [{ status: 503, body: JSON.stringify({ success: false, message: "busy" }) }, "server"],
     [{ body: "[1,2]" }, "server"],
     ["close", "offline"],
+    // Bounded: an answer over 16 KiB is refused before it is collected.
+    [{ body: JSON.stringify({ success: true, proximity_token: { token: "t" }, padding: "x".repeat(20_000) }) }, "server"],
   ];
   for (const [reply, kind] of cases) {
     const { api } = service(() => reply);

@@ -60,8 +60,9 @@ export interface PrinterState {
   pending?: unknown;
 }
 
-// Small documents only; a /printer answer carries the CDD back, a few KB.
-const MAX_ANSWER_BYTES = 32 * 1024;
+// Small documents only: a /printer answer carries the CDD back and is a few
+// KB; the board's whole JavaScript heap is 64 KB of chunks.
+const MAX_ANSWER_BYTES = 16 * 1024;
 // The token_duration when the answer lacks a readable one (Google's was ~15 min).
 const DEFAULT_TOKEN_DURATION_S = 900;
 const DEFAULT_EXPIRES_IN_S = 3600;
