@@ -388,3 +388,41 @@ test("local_discovery false from the cloud hides every local API and says goodby
   t.is((await p.privet.info()).id, deviceId);
   t.truthy(p.printer.mdns, "announcing again");
 });
+
+test("after registration, /printer and /proximitytoken failing: errors on the wire, the registration and last settings kept, cs offline when unreachable", async (t) => {
+  const cloud = await startTestCloud();
+  const proxy = await startFaultyProxy(cloud.service.url);
+  const p = await startCloudPrinter({ url: proxy.url, cloud: { http: { headTimeoutMs: 2000, connectTimeoutMs: 2000 } } });
+  t.teardown(async () => { await p.stop(); await proxy.close(); await cloud.service.close(); });
+  // The claim goes to the emulator directly; everything the printer calls goes through the proxy.
+  await p.privet.register("start", ALICE);
+  p.panel.press("ok");
+  let claim: any;
+  await until("claimable", async () => { claim = (await p.privet.register("getClaimToken", ALICE)).json; return !!claim.token; });
+  const user = await userToken(cloud.service, ALICE);
+  await call(cloud.service, claim.automated_claim_url.split(proxy.url).join(cloud.service.baseUrl), {}, { encoding: "get", token: user });
+  const deviceId = (await p.privet.register("complete", ALICE)).json.device_id;
+  t.truthy(deviceId);
+  const accessToken = () => p.privet.call("GET", `/privet/accesstoken?user=${encodeURIComponent(ALICE)}`).then((a) => a.json);
+
+  for (const [fault, error] of [["500", "server_error"], ["garbage", "server_error"], ["close", "offline"], ["slow", "offline"]] as const) {
+    proxy.faults.set("proximitytoken", fault);
+    const answer = await accessToken();
+    t.is(answer.error, error, `${fault}: ${JSON.stringify(answer)}`);
+    if (fault === "500") t.is(answer.server_http_code, 500);
+  }
+  proxy.faults.clear();
+  t.is((await accessToken()).user, ALICE);
+
+  for (const fault of ["500", "garbage", "close", "slow"] as const) {
+    proxy.faults.set("printer", fault);
+    await p.printer.cloud!.sync();
+    t.is(p.printer.device.id, deviceId, `${fault}: still registered`);
+    t.is(p.printer.device.connectionState, fault === "close" || fault === "slow" ? "offline" : "online", fault);
+    t.is(p.printer.cloud!.nextSyncAt - performance.now() > 4 * 60_000, true, "retried in minutes, not a day");
+  }
+  proxy.faults.clear();
+  await p.printer.cloud!.sync();
+  t.is(p.printer.device.connectionState, "online");
+  t.is(txtOf(p).cs, "online");
+});

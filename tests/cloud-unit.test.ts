@@ -239,3 +239,17 @@ test("a power cut at any byte of saving or erasing credentials leaves the old re
   }
   t.true(cuts > 100);
 });
+
+test("cloud/ and privet/ do not know each other: the Printer wires them", async (t) => {
+  const fs = await import("node:fs");
+  const path = await import("node:path");
+  const { fileURLToPath } = await import("node:url");
+  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "modules");
+  const problems: string[] = [];
+  for (const [folder, other] of [["cloud", "privet"], ["privet", "cloud"]]) {
+    for (const file of fs.readdirSync(path.join(root, folder)).filter((f: string) => f.endsWith(".ts"))) {
+      if (fs.readFileSync(path.join(root, folder, file), "utf8").includes(`from "../${other}/`)) problems.push(`${folder}/${file} imports ${other}/`);
+    }
+  }
+  t.deepEqual(problems, []);
+});
