@@ -85,6 +85,13 @@ test("complete gives up when token_duration runs out", async (t) => {
   for (let i = 0; i < 40; i++) { await settle(); clock.advance(1000); }
   t.is((await completing).error, "confirmation_timeout");
   t.true(api.at("getauthcode").length <= 6, "at most one poll per 5 s of the 30 s");
+  // A claim token handed out after its registration token expired is no use either.
+  await m.handle("start", "a@x");
+  m.confirm();
+  await settle();
+  t.truthy((await m.handle("getClaimToken", "a@x")).token);
+  clock.advance(30_000);
+  t.is((await m.handle("getClaimToken", "a@x")).error, "confirmation_timeout");
 });
 
 function cloudWith(clock: FakeClock, api: FakeCloudApi, storage = new SafeStorage(new MemoryStorage()), seed = 1) {

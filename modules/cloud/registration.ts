@@ -177,6 +177,10 @@ export class RegistrationMachine {
       case "confirming": return registerError("pending_user_action", "waiting for OK to be pressed on the printer", PENDING_TIMEOUT_S);
       case "registering": return registerError("pending_user_action", "registering with the Cloud Print service", PENDING_TIMEOUT_S);
       case "claimable": {
+        if (this.deps.clock.monotonic() >= session.claimDeadline) {
+          this.end(session, "failed", registerError("confirmation_timeout", "the registration token expired before the printer was claimed"));
+          return session.error!;
+        }
         const registration = session.registration!;
         return { action: "getClaimToken", user, token: registration.token, claim_url: registration.claimUrl, automated_claim_url: registration.automatedClaimUrl };
       }
