@@ -1,6 +1,6 @@
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { authenticate } from "./auth.js";
+import { authenticate, newSecret } from "./auth.js";
 import { ERR, fail, type Answer, type ApiCall, type Context, type DeletionShape, type ServiceOptions } from "./context.js";
 import { decodeRequest, DEFAULT_DECODE_LIMITS, RequestError, type DecodeLimits, type Params } from "./decode.js";
 import { control, deleteJob, download, fetchJobs, jobs, submit, ticket } from "./jobs.js";
@@ -9,7 +9,6 @@ import { handlePage } from "./pages.js";
 import { deletePrinter, list, printer, proximityToken, search, update } from "./printers.js";
 import { confirm, getAuthCode, register } from "./registration.js";
 import { Store } from "./store.js";
-import { newSecret } from "./auth.js";
 
 // The Cloud Print service emulator: one node:http server for the API under /cloudprint/,
 // the OAuth endpoints under /o/oauth2/ and the pages a person uses. Importing this file
@@ -179,6 +178,8 @@ async function handle(ctx: Context, limits: DecodeLimits, req: http.IncomingMess
   const page = handlePage(ctx, { req, method, path, params });
   if (page) return send(res, page, pageHeaders());
 
+  // HEAD is for looking at pages; on the API it would run a call and throw the answer away.
+  if (method === "HEAD") return send(res, fail(ERR.badRequest, "Use GET or POST on the API.", 405), { Allow: "GET, POST" });
   // /cloudprint/<iface>, and the 2011-era /cloudprint/interface/<iface>; a trailing slash is harmless.
   const match = /^\/cloudprint\/(?:interface\/)?([a-z]+)\/?$/.exec(path);
   const endpoint = match && Object.hasOwn(API, match[1]) ? API[match[1]] : undefined;
