@@ -41,14 +41,15 @@ function csrfOk(session: SessionRecord, params: Params): boolean {
   return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
 
-// Only paths on this server: an open redirect after sign-in would be a phishing aid.
+// Only paths on this server: an open redirect after sign-in would be a phishing aid. Printable
+// ASCII only, since browsers drop tabs and newlines ("/\t/evil" becomes "//evil") and a
+// Location header cannot carry anything else.
 function safeContinue(value: string | undefined): string {
-  return value && value.startsWith("/") && !value.startsWith("//") && !value.includes("\\") ? value : "/cloudprint/printers";
+  return value !== undefined && /^\/(?![/\\])[\x21-\x7e]*$/.test(value) && !value.includes("\\") ? value : "/cloudprint/printers";
 }
 
-function toSignIn(path: string, req: IncomingMessage): Answer {
-  const here = `${path}${req.url?.includes("?") ? req.url.slice(req.url.indexOf("?")) : ""}`;
-  return redirect(`/signin?continue=${encodeURIComponent(here)}`);
+function toSignIn(req: IncomingMessage): Answer {
+  return redirect(`/signin?continue=${encodeURIComponent(safeContinue(req.url))}`);
 }
 
 export function handlePage(ctx: Context, page: PageRequest): Answer | undefined {
@@ -65,7 +66,7 @@ export function handlePage(ctx: Context, page: PageRequest): Answer | undefined 
   const pages = ["/cloudprint/claimprinter.html", "/cloudprint/printers", "/cloudprint/printers/settings", "/cloudprint/printers/delete"];
   if (!pages.includes(path)) return undefined;
   const session = sessionOf(ctx, page.req);
-  if (!session) return method === "GET" ? toSignIn(path, page.req) : html(403, layout("Signed out", `<div class="error">Your session has ended. <a href="/signin">Sign in</a> again.</div>`));
+  if (!session) return method === "GET" ? toSignIn(page.req) : html(403, layout("Signed out", `<div class="error">Your session has ended. <a href="/signin">Sign in</a> again.</div>`));
   if (method === "POST" && !csrfOk(session, page.params)) {
     return html(403, layout("Refused", `<div class="error">This form is stale or did not come from this site. Go back, reload and try again.</div>`, session));
   }
