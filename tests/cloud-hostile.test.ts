@@ -109,6 +109,9 @@ test("broken requests get a 400 with a reason", async (t) => {
   }
   const badHead = await rawExchange(service.port, "GARBAGE\r\n\r\n", "");
   t.regex(badHead, /^HTTP\/1\.1 400 /);
+  t.regex(badHead, /Malformed HTTP request/);
+  const longQuery = await rawExchange(service.port, `GET /cloudprint/search?q=${"q".repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, "");
+  t.regex(longQuery, /^HTTP\/1\.1 431 /);
   const badMethod = await fetch(`${service.url}/cloudprint/register`, { method: "PUT" });
   t.is(badMethod.status, 405);
 });

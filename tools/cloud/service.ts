@@ -106,10 +106,12 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
   });
   const sockets = new Set<Socket>();
   server.on("connection", (socket) => { sockets.add(socket); socket.on("close", () => sockets.delete(socket)); });
-  // A malformed request line or head never reaches the handler; answer it as a 400 and keep serving.
-  server.on("clientError", (_error, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-    else socket.destroy();
+  // A malformed request line or head never reaches the handler; answer it with a reason and keep serving.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) { socket.destroy(); return; }
+    const tooBig = error.code === "HPE_HEADER_OVERFLOW";
+    const body = JSON.stringify({ success: false, message: tooBig ? "The request head is larger than 16 KiB." : `Malformed HTTP request (${error.code ?? "unknown"}).`, errorCode: ERR.badRequest });
+    socket.end(`HTTP/1.1 ${tooBig ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   });
 
   await new Promise<void>((resolve, reject) => {
