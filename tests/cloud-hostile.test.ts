@@ -172,3 +172,14 @@ test("thousands of random requests never crash it or get a 500, and it still reg
   const again = await registerAndClaim(cloud, "second", "second@example.com");
   t.true((await call(service, "printer", { printerid: again.printerId }, { token: again.access })).json.success);
 });
+
+test("names outside ASCII arrive intact whether percent-encoded, raw in a form (curl -d) or in multipart", async (t) => {
+  const { service } = await startTestCloud();
+  t.teardown(() => service.close());
+  const name = "Café printer ☕";
+  const viaForm = await fetch(`${service.baseUrl}/register`, { method: "POST", headers: { "X-CloudPrint-Proxy": "t", "Content-Type": "application/x-www-form-urlencoded" }, body: Buffer.from(`name=${name}&proxy=p`, "utf8") });
+  t.is(((await viaForm.json()) as { printers: Array<{ name: string }> }).printers[0].name, name);
+  for (const encoding of ["get", "form", "multipart"] as const) {
+    t.is((await call(service, "register", { name, proxy: "p" }, { encoding })).json.printers[0].name, name, encoding);
+  }
+});
