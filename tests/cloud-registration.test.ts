@@ -165,3 +165,15 @@ test("on the real clock too, a short-lived access token stops working and a refr
   const refreshed = (await tokenRequest(service, { grant_type: "refresh_token", refresh_token: granted.refresh_token, client_id: "c" })).json;
   t.is((await call(service, "search", {}, { token: refreshed.access_token })).status, 200);
 });
+
+test("anonymous registrations waiting for a claim are capped, and room comes back as they expire", async (t) => {
+  const { service, clock } = await startTestCloud({ maxUnclaimedRegistrations: 2, registrationLifetimeSeconds: 60 });
+  t.teardown(() => service.close());
+  t.true((await call(service, "register", registerParams("one"))).json.success);
+  t.true((await call(service, "register", registerParams("two"))).json.success);
+  const third = await call(service, "register", registerParams("three"));
+  t.false(third.json.success);
+  t.is(third.json.errorCode, 429);
+  clock.now += 61_000;
+  t.true((await call(service, "register", registerParams("four"))).json.success);
+});

@@ -17,6 +17,8 @@ export interface ServiceOptions {
   requireProxyHeader: boolean;
   // A printer whose robot called within this many seconds counts as ONLINE (there is no XMPP yet).
   onlineWindowSeconds: number;
+  // Anonymous registrations waiting for a claim at once; more are refused (errorCode 429).
+  maxUnclaimedRegistrations: number;
 }
 
 export interface Context {
@@ -62,6 +64,7 @@ export const ERR = {
   notClaimed: 428,
   noJobs: 413,
   unsupported: 415,
+  tooMany: 429,
 } as const;
 
 export function ok(fields: Record<string, unknown> = {}, message = ""): Answer {

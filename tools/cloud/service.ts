@@ -46,6 +46,7 @@ export const DEFAULT_OPTIONS: ServiceOptions = {
   deletionShape: "success-false",
   requireProxyHeader: true,
   onlineWindowSeconds: 600,
+  maxUnclaimedRegistrations: 1000,
 };
 
 export const DELETION_SHAPES: DeletionShape[] = ["success-false", "empty-printers"];
