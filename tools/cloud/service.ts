@@ -80,8 +80,8 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
     if (config[key] !== undefined) (options as unknown as Record<string, unknown>)[key] = config[key];
   }
   if (!DELETION_SHAPES.includes(options.deletionShape)) throw new Error(`deletionShape must be one of ${DELETION_SHAPES.join(", ")}`);
-  for (const key of ["tokenLifetimeSeconds", "registrationLifetimeSeconds", "authCodeLifetimeSeconds", "proximityTokenLifetimeSeconds"] as const) {
-    if (!(options[key] > 0)) throw new Error(`${key} must be a positive number of seconds`);
+  for (const key of ["tokenLifetimeSeconds", "registrationLifetimeSeconds", "authCodeLifetimeSeconds", "proximityTokenLifetimeSeconds", "onlineWindowSeconds", "maxUnclaimedRegistrations"] as const) {
+    if (!(options[key] > 0)) throw new Error(`${key} must be a positive number`);
   }
   const limits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, ...config.limits };
   const store = Store.open(config.stateDir);
