@@ -18,6 +18,7 @@ Options:
   --token-lifetime S      seconds an access token lives (default 3600)
   --registration-lifetime S  seconds an anonymous registration waits for its claim (default 900)
   --no-proxy-header-check accept /cloudprint/ calls without X-CloudPrint-Proxy
+  --verbose               log every request (method, path, status) and every push
   -h, --help              show this help
 `;
 
@@ -38,6 +39,7 @@ try {
       "token-lifetime": { type: "string" },
       "registration-lifetime": { type: "string" },
       "no-proxy-header-check": { type: "boolean" },
+      verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   }));
@@ -69,7 +71,8 @@ try {
     tokenLifetimeSeconds: seconds("token-lifetime", values["token-lifetime"]),
     registrationLifetimeSeconds: seconds("registration-lifetime", values["registration-lifetime"]),
     requireProxyHeader: !values["no-proxy-header-check"],
-    onNotify: (id, payload) => process.stdout.write(`push to ${id}: ${payload}\n`),
+    onNotify: values.verbose ? (id, payload) => process.stdout.write(`push to ${id}: ${payload}\n`) : undefined,
+    onRequest: values.verbose ? (method, path, status) => process.stdout.write(`${method} ${path} ${status}\n`) : undefined,
   });
   process.stdout.write(`Cloud Print emulator listening on ${service.url}/
   Cloud Print base URL (give it to a printer): ${service.baseUrl}

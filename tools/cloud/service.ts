@@ -25,6 +25,8 @@ export interface CloudServiceConfig extends Partial<ServiceOptions> {
   onNotify?: (printerId: string, payload: string) => void;
   // Called with every request that failed inside the emulator (an HTTP 500); defaults to stderr.
   onError?: (error: unknown) => void;
+  // Called once each answer is sent (the CLI's --verbose log).
+  onRequest?: (method: string, path: string, status: number) => void;
 }
 
 export interface CloudService {
@@ -99,6 +101,11 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
   const onError = config.onError ?? ((error: unknown) => process.stderr.write(`cloud: ${(error as Error)?.stack ?? String(error)}\n`));
 
   const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 20_000 }, (req, res) => {
+    if (config.onRequest) {
+      // The path only: queries carry tokens and codes that do not belong in a log.
+      const path = (req.url ?? "/").split("?")[0].slice(0, 200);
+      res.on("finish", () => config.onRequest!(req.method ?? "?", path, res.statusCode));
+    }
     handle(ctx, limits, req, res).catch((error) => {
       onError(error);
       if (!res.headersSent) send(res, fail(500, "Internal error in the emulator.", 500));
