@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+import { writeSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { EMULATOR_USER_GRANT } from "./oauth.js";
+import { DELETION_SHAPES, startCloudService } from "./service.js";
+import type { DeletionShape } from "./context.js";
+
+const USAGE = `cloud: a Cloud Print service emulator for Privet printers
+
+Usage: npm run cloud -- [options]
+
+Options:
+  --port N                TCP port (default 8632; 0 picks a free one)
+  --host ADDR             address to listen on (default 127.0.0.1)
+  --state-dir DIR         where users, printers, tokens and jobs are kept (default ./cloud-state)
+  --deletion-shape SHAPE  how /printer answers for a deleted printer: success-false (Privet 4.1.5,
+                          default) or empty-printers (success:true with no printers, as seen live)
+  --token-lifetime S      seconds an access token lives (default 3600)
+  --registration-lifetime S  seconds an anonymous registration waits for its claim (default 900)
+  --no-proxy-header-check accept /cloudprint/ calls without X-CloudPrint-Proxy
+  --verbose               log every request (method, path, status) and every push
+  -h, --help              show this help
+`;
+
+function die(message: string): never {
+  // Synchronous: process.exit would cut an asynchronous write to a pipe short.
+  writeSync(2, `cloud: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      "state-dir": { type: "string" },
+      "deletion-shape": { type: "string" },
+      "token-lifetime": { type: "string" },
+      "registration-lifetime": { type: "string" },
+      "no-proxy-header-check": { type: "boolean" },
+      verbose: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  }));
+} catch (error) {
+  die((error as Error).message);
+}
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
+function seconds(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(text) || Number(text) === 0) die(`--${flag} must be a positive whole number of seconds`);
+  return Number(text);
+}
+
+const port = values.port === undefined ? 8632 : Number(values.port);
+if (!/^\d{1,5}$/.test(values.port ?? "8632") || port > 65535) die("--port must be a number from 0 to 65535");
+const shape = values["deletion-shape"] ?? "success-false";
+if (!DELETION_SHAPES.includes(shape as DeletionShape)) die(`--deletion-shape must be ${DELETION_SHAPES.join(" or ")}`);
+
+try {
+  const service = await startCloudService({
+    host: values.host ?? "127.0.0.1",
+    port,
+    stateDir: values["state-dir"] ?? "./cloud-state",
+    deletionShape: shape as DeletionShape,
+    tokenLifetimeSeconds: seconds("token-lifetime", values["token-lifetime"]),
+    registrationLifetimeSeconds: seconds("registration-lifetime", values["registration-lifetime"]),
+    requireProxyHeader: !values["no-proxy-header-check"],
+    onNotify: values.verbose ? (id, payload) => process.stdout.write(`push to ${id}: ${payload}\n`) : undefined,
+    onRequest: values.verbose ? (method, path, status) => process.stdout.write(`${method} ${path} ${status}\n`) : undefined,
+  });
+  process.stdout.write(`Cloud Print emulator listening on ${service.url}/
+  Cloud Print base URL (give it to a printer): ${service.baseUrl}
+  OAuth token endpoint: ${service.tokenUrl}
+  My printers (sign in with any email address): ${service.url}/cloudprint/printers
+  State: ${values["state-dir"] ?? "./cloud-state"}
+
+Try it:
+  curl -H 'X-CloudPrint-Proxy: demo' -F name='Demo printer' -F proxy=demo ${service.baseUrl}/register
+  curl -d grant_type=${EMULATOR_USER_GRANT} -d email=you@example.com ${service.tokenUrl}
+`);
+  const stop = () => { service.close().then(() => process.exit(0)); };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+} catch (error) {
+  writeSync(2, `cloud: ${(error as Error).message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,5 @@
+// What an embedder needs (the printer simulator will start the emulator as its default cloud):
+// importing this starts nothing.
+export { startCloudService, DEFAULT_OPTIONS, DELETION_SHAPES, type CloudService, type CloudServiceConfig } from "./service.js";
+export { EMULATOR_USER_GRANT } from "./oauth.js";
+export type { DeletionShape, ServiceOptions } from "./context.js";

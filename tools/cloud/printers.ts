@@ -1,0 +1,139 @@
+import { revokeRobotRefreshTokens, newSecret } from "./auth.js";
+import { ERR, fail, ok, type Answer, type ApiCall, type Context, type Principal } from "./context.js";
+import { applyPrinterFields, FieldError, parseLocalSettings, pendingSatisfied } from "./fields.js";
+import type { LocalSettingsValues, PrinterRecord } from "./store.js";
+import { connectionStatus, printerView } from "./views.js";
+
+// Printer endpoints (reference 1.1): printer, update, list, search, delete, proximitytoken.
+
+// A user sees the printers they own; a printer's robot sees only itself. Unclaimed printers
+// belong to nobody yet.
+export function visiblePrinters(ctx: Context, principal: Principal): PrinterRecord[] {
+  const subject = principal.subject;
+  return Object.values(ctx.store.state.printers).filter((p) =>
+    p.ownerId !== undefined && (subject.kind === "user" ? p.ownerId === subject.email : p.id === subject.printerId));
+}
+
+export type Lookup = { printer: PrinterRecord } | { refusal: Answer };
+
+export function lookupPrinter(ctx: Context, call: ApiCall, id: string | undefined): Lookup {
+  if (!id) return { refusal: fail(ERR.badRequest, "Missing parameter: printerid.") };
+  const state = ctx.store.state;
+  const printer = Object.hasOwn(state.printers, id) ? state.printers[id] : undefined;
+  if (!printer || printer.ownerId === undefined) return { refusal: fail(ERR.notFound, "Unknown printer.") };
+  const subject = call.principal!.subject;
+  const allowed = subject.kind === "user" ? printer.ownerId === subject.email : printer.id === subject.printerId;
+  if (!allowed) return { refusal: fail(ERR.forbidden, "User is not authorized.") };
+  if (subject.kind === "robot") printer.robotSeenAt = ctx.now();
+  printer.accessTime = ctx.now();
+  return { printer };
+}
+
+export function printer(ctx: Context, call: ApiCall): Answer {
+  const id = call.params.get("printerid");
+  const deleted = id !== undefined && Object.hasOwn(ctx.store.state.deletedPrinters, id);
+  if (deleted) {
+    // Privet 4.1.5 says success:false with no printer; SavaPage saw success:true with no printers.
+    if (ctx.options.deletionShape === "empty-printers") return ok({ printers: [] });
+    return fail(ERR.notFound, "Unknown printer.");
+  }
+  const found = lookupPrinter(ctx, call, id);
+  if ("refusal" in found) return found.refusal;
+  return ok({ printers: [printerView(ctx, found.printer)] });
+}
+
+export function update(ctx: Context, call: ApiCall): Answer {
+  const found = lookupPrinter(ctx, call, call.params.get("printerid"));
+  if ("refusal" in found) return found.refusal;
+  const printer = found.printer;
+  const fromDevice = call.principal!.subject.kind === "robot";
+  let notifySettings = false;
+  try {
+    const settingsText = call.params.get("local_settings");
+    const settings = settingsText === undefined ? undefined : parseLocalSettings(settingsText);
+    if (settings) {
+      // Privet 4.1.3: only the device writes current; everyone else writes pending.
+      if (fromDevice) {
+        if (settings.pending && Object.keys(settings.pending).length > 0) return fail(ERR.badRequest, "A device never sends pending local settings (Privet 4.1.3.1).");
+        if (settings.current) printer.localSettings.current = settings.current;
+        const pending = printer.localSettings.pending;
+        // Chrome's connector sends an empty pending to mean "done with it".
+        if (pending && (settings.pending !== undefined || pendingSatisfied(printer.localSettings.current, pending))) delete printer.localSettings.pending;
+      } else {
+        if (settings.current) return fail(ERR.forbidden, "Only the printer changes current local settings; send pending.");
+        if (settings.pending) notifySettings = setPending(printer, settings.pending);
+      }
+    }
+    applyPrinterFields(printer, call.params);
+  } catch (error) {
+    if (error instanceof FieldError) return fail(ERR.badRequest, error.message);
+    throw error;
+  }
+  printer.updateTime = ctx.now();
+  ctx.commit();
+  if (notifySettings) ctx.notify(printer.id, `${printer.id}/update_settings`);
+  return ok({ printer: printerView(ctx, printer) }, "Printer updated successfully");
+}
+
+// What the owner asks for, merged over what is already pending and written as a full set
+// (Privet 4.1.2's example), so a device may take it whole; dropped when it asks for nothing new.
+export function setPending(printer: PrinterRecord, values: LocalSettingsValues): boolean {
+  const pending = { ...printer.localSettings.current, ...(printer.localSettings.pending ?? {}), ...values };
+  if (Object.keys(values).length === 0 || pendingSatisfied(printer.localSettings.current, pending)) {
+    delete printer.localSettings.pending;
+    return false;
+  }
+  printer.localSettings.pending = pending;
+  return true;
+}
+
+export function list(ctx: Context, call: ApiCall): Answer {
+  const proxy = call.params.get("proxy");
+  if (proxy === undefined) return fail(ERR.badRequest, "Missing parameter: proxy.");
+  const printers = visiblePrinters(ctx, call.principal!).filter((p) => p.proxy === proxy);
+  return ok({ printers: printers.map((p) => printerView(ctx, p)) });
+}
+
+export function search(ctx: Context, call: ApiCall): Answer {
+  const q = (call.params.get("q") ?? "").toLowerCase();
+  const wanted = (call.params.get("connection_status") ?? "ALL").toUpperCase();
+  const printers = visiblePrinters(ctx, call.principal!).filter((p) => {
+    if (wanted !== "ALL" && connectionStatus(ctx, p) !== wanted) return false;
+    if (q === "") return true;
+    return [p.name, p.displayName, p.defaultDisplayName, p.description, ...p.tags].some((s) => s.toLowerCase().includes(q));
+  });
+  return ok({ printers: printers.map((p) => printerView(ctx, p)) });
+}
+
+export function removePrinter(ctx: Context, printer: PrinterRecord): void {
+  const state = ctx.store.state;
+  delete state.printers[printer.id];
+  state.deletedPrinters[printer.id] = ctx.now();
+  revokeRobotRefreshTokens(ctx, printer.id);
+  for (const [code, record] of Object.entries(state.authCodes)) if (record.printerId === printer.id) delete state.authCodes[code];
+  for (const job of Object.values(state.jobs)) {
+    if (job.printerId !== printer.id) continue;
+    delete state.jobs[job.id];
+    if (job.document) ctx.store.removeDocument(job.document);
+  }
+  ctx.commit();
+  ctx.notify(printer.id, `${printer.id}/delete`);
+}
+
+export function deletePrinter(ctx: Context, call: ApiCall): Answer {
+  const found = lookupPrinter(ctx, call, call.params.get("printerid"));
+  if ("refusal" in found) return found.refusal;
+  removePrinter(ctx, found.printer);
+  return ok({}, "Printer deleted successfully");
+}
+
+export function proximityToken(ctx: Context, call: ApiCall): Answer {
+  const found = lookupPrinter(ctx, call, call.params.get("printerid"));
+  if ("refusal" in found) return found.refusal;
+  const user = (call.params.get("user") ?? "").trim().toLowerCase();
+  if (user === "") return fail(ERR.badRequest, "Missing parameter: user.");
+  // Nothing is shared in the emulator: only the owner may use the printer from near it.
+  if (user !== found.printer.ownerId) return fail(ERR.forbidden, "User is not authorized.");
+  const expiresIn = ctx.options.proximityTokenLifetimeSeconds;
+  return ok({ proximity_token: { user, token: newSecret(18), expires_in: expiresIn } });
+}

@@ -1,0 +1,233 @@
+import * as http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { authenticate, newSecret } from "./auth.js";
+import { ERR, fail, type Answer, type ApiCall, type Context, type DeletionShape, type ServiceOptions } from "./context.js";
+import { decodeRequest, DEFAULT_DECODE_LIMITS, RequestError, type DecodeLimits, type Params } from "./decode.js";
+import { control, deleteJob, download, fetchJobs, jobs, submit, ticket } from "./jobs.js";
+import { revokeEndpoint, tokenEndpoint } from "./oauth.js";
+import { handlePage } from "./pages.js";
+import { deletePrinter, list, printer, proximityToken, search, update } from "./printers.js";
+import { confirm, getAuthCode, register } from "./registration.js";
+import { Store } from "./store.js";
+
+// The Cloud Print service emulator: one node:http server for the API under /cloudprint/,
+// the OAuth endpoints under /o/oauth2/ and the pages a person uses. Importing this file
+// starts nothing; startCloudService does.
+
+export interface CloudServiceConfig extends Partial<ServiceOptions> {
+  host?: string;
+  port?: number;
+  stateDir: string;
+  limits?: Partial<DecodeLimits>;
+  // A clock in milliseconds, for tests that make tokens expire without waiting.
+  now?: () => number;
+  // Called for every push the real service would have sent over XMPP (<id>, <id>/update_settings, <id>/delete).
+  onNotify?: (printerId: string, payload: string) => void;
+  // Called with every request that failed inside the emulator (an HTTP 500); defaults to stderr.
+  onError?: (error: unknown) => void;
+  // Called once each answer is sent (the CLI's --verbose log).
+  onRequest?: (method: string, path: string, status: number) => void;
+}
+
+export interface CloudService {
+  // http://host:port, and the Cloud Print base URL devices are given (url + "/cloudprint").
+  url: string;
+  baseUrl: string;
+  tokenUrl: string;
+  port: number;
+  store: Store;
+  options: ServiceOptions;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_OPTIONS: ServiceOptions = {
+  tokenLifetimeSeconds: 3600,
+  registrationLifetimeSeconds: 900,
+  authCodeLifetimeSeconds: 600,
+  proximityTokenLifetimeSeconds: 600,
+  deletionShape: "success-false",
+  requireProxyHeader: true,
+  onlineWindowSeconds: 600,
+  maxUnclaimedRegistrations: 1000,
+};
+
+export const DELETION_SHAPES: DeletionShape[] = ["success-false", "empty-printers"];
+
+type Access = "none" | "optional" | "required";
+const API: Record<string, { access: Access; handle: (ctx: Context, call: ApiCall) => Answer }> = {
+  register: { access: "optional", handle: register },
+  getauthcode: { access: "none", handle: getAuthCode },
+  confirm: { access: "required", handle: confirm },
+  printer: { access: "required", handle: printer },
+  update: { access: "required", handle: update },
+  list: { access: "required", handle: list },
+  search: { access: "required", handle: search },
+  delete: { access: "required", handle: deletePrinter },
+  proximitytoken: { access: "required", handle: proximityToken },
+  jobs: { access: "required", handle: jobs },
+  submit: { access: "required", handle: submit },
+  fetch: { access: "required", handle: fetchJobs },
+  control: { access: "required", handle: control },
+  ticket: { access: "required", handle: ticket },
+  deletejob: { access: "required", handle: deleteJob },
+  download: { access: "required", handle: download },
+};
+
+const TOKEN_PATHS = ["/o/oauth2/token", "/oauth2/v3/token", "/oauth2/v4/token", "/token"];
+const REVOKE_PATHS = ["/o/oauth2/revoke", "/revoke"];
+
+export async function startCloudService(config: CloudServiceConfig): Promise<CloudService> {
+  const options: ServiceOptions = { ...DEFAULT_OPTIONS };
+  for (const key of Object.keys(DEFAULT_OPTIONS) as Array<keyof ServiceOptions>) {
+    if (config[key] !== undefined) (options as unknown as Record<string, unknown>)[key] = config[key];
+  }
+  if (!DELETION_SHAPES.includes(options.deletionShape)) throw new Error(`deletionShape must be one of ${DELETION_SHAPES.join(", ")}`);
+  for (const key of ["tokenLifetimeSeconds", "registrationLifetimeSeconds", "authCodeLifetimeSeconds", "proximityTokenLifetimeSeconds", "onlineWindowSeconds", "maxUnclaimedRegistrations"] as const) {
+    if (!(options[key] > 0)) throw new Error(`${key} must be a positive number`);
+  }
+  const limits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, ...config.limits };
+  const store = Store.open(config.stateDir);
+  const host = config.host ?? "127.0.0.1";
+  let root = "";
+  const ctx: Context = {
+    store,
+    options,
+    now: config.now ?? Date.now,
+    root: () => root,
+    base: () => `${root}/cloudprint`,
+    commit: () => store.save(),
+    notify: (printerId, payload) => config.onNotify?.(printerId, payload),
+  };
+  const onError = config.onError ?? ((error: unknown) => process.stderr.write(`cloud: ${(error as Error)?.stack ?? String(error)}\n`));
+
+  const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 20_000 }, (req, res) => {
+    if (config.onRequest) {
+      // The path only: queries carry tokens and codes that do not belong in a log.
+      const path = (req.url ?? "/").split("?")[0].slice(0, 200);
+      res.on("finish", () => config.onRequest!(req.method ?? "?", path, res.statusCode));
+    }
+    handle(ctx, limits, req, res).catch((error) => {
+      onError(error);
+      if (!res.headersSent) send(res, fail(500, "Internal error in the emulator.", 500));
+      else res.destroy();
+    });
+  });
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket) => { sockets.add(socket); socket.on("close", () => sockets.delete(socket)); });
+  // A malformed request line or head never reaches the handler; answer it with a reason and keep serving.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) { socket.destroy(); return; }
+    const tooBig = error.code === "HPE_HEADER_OVERFLOW";
+    const body = JSON.stringify({ success: false, message: tooBig ? "The request head is larger than 16 KiB." : `Malformed HTTP request (${error.code ?? "unknown"}).`, errorCode: ERR.badRequest });
+    socket.end(`HTTP/1.1 ${tooBig ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port ?? 0, host, () => { server.off("error", reject); resolve(); });
+  });
+  const port = (server.address() as AddressInfo).port;
+  root = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  sweep(ctx);
+  const sweeper = setInterval(() => sweep(ctx), 30_000);
+  sweeper.unref();
+
+  return {
+    url: root,
+    baseUrl: ctx.base(),
+    tokenUrl: `${root}/o/oauth2/token`,
+    port,
+    store,
+    options,
+    close: () => new Promise<void>((resolve) => {
+      clearInterval(sweeper);
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    }),
+  };
+}
+
+// Expired things leave the state: codes, access tokens and registrations nobody claimed in time.
+function sweep(ctx: Context): void {
+  const state = ctx.store.state;
+  const now = ctx.now();
+  let changed = false;
+  for (const [code, record] of Object.entries(state.authCodes)) if (record.expiresAt <= now) { delete state.authCodes[code]; changed = true; }
+  for (const [token, record] of Object.entries(state.accessTokens)) if (record.expiresAt <= now) { delete state.accessTokens[token]; changed = true; }
+  for (const p of Object.values(state.printers)) {
+    if (p.ownerId === undefined && (p.registrationExpiresAt ?? 0) <= now) { delete state.printers[p.id]; changed = true; }
+  }
+  if (changed) ctx.commit();
+}
+
+async function handle(ctx: Context, limits: DecodeLimits, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const target = req.url ?? "/";
+  const q = target.indexOf("?");
+  const rawPath = q < 0 ? target : target.slice(0, q);
+  const query = q < 0 ? "" : target.slice(q + 1);
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    return send(res, fail(ERR.badRequest, "Bad percent-encoding in the path.", 400));
+  }
+  const method = req.method ?? "GET";
+  if (!["GET", "POST", "HEAD"].includes(method)) return send(res, fail(ERR.badRequest, `${method} is not used by this service.`, 405), { Allow: "GET, POST" });
+
+  let params: Params;
+  try {
+    params = await decodeRequest(req, query, limits);
+  } catch (error) {
+    if (error instanceof RequestError) return send(res, fail(ERR.badRequest, error.message, error.status), { Connection: "close" });
+    throw error;
+  }
+
+  if (TOKEN_PATHS.includes(path)) return send(res, tokenEndpoint(ctx, params));
+  if (REVOKE_PATHS.includes(path)) return send(res, revokeEndpoint(ctx, params));
+
+  const page = handlePage(ctx, { req, method, path, params });
+  if (page) return send(res, page, pageHeaders());
+
+  // HEAD is for looking at pages; on the API it would run a call and throw the answer away.
+  if (method === "HEAD") return send(res, fail(ERR.badRequest, "Use GET or POST on the API.", 405), { Allow: "GET, POST" });
+  // /cloudprint/<iface>, and the 2011-era /cloudprint/interface/<iface>; a trailing slash is harmless.
+  const match = /^\/cloudprint\/(?:interface\/)?([a-z]+)\/?$/.exec(path);
+  const endpoint = match && Object.hasOwn(API, match[1]) ? API[match[1]] : undefined;
+  if (!match || !endpoint) return send(res, fail(ERR.notFound, `Nothing at ${path.slice(0, 200)}.`, 404));
+  if (ctx.options.requireProxyHeader && req.headers["x-cloudprint-proxy"] === undefined) {
+    return send(res, fail(ERR.badRequest, "Missing X-CloudPrint-Proxy header (every Cloud Print client sends one; its value is free text).", 400));
+  }
+  const auth = authenticate(ctx, req.headers.authorization);
+  if (auth && "refusal" in auth) return send(res, fail(ERR.forbidden, auth.refusal, 403));
+  if (!auth && endpoint.access === "required") return send(res, fail(ERR.forbidden, "User credentials required: send Authorization: Bearer <access token>.", 403));
+  const call: ApiCall = { req, params, principal: endpoint.access === "none" ? undefined : auth?.principal, iface: match[1] };
+  const answer = endpoint.handle(ctx, call);
+  if (!answer.raw && !answer.bytes) {
+    // The real service echoed the request in every answer (reference 1.0).
+    const user = call.principal ? (call.principal.subject.kind === "user" ? call.principal.subject.email : call.principal.subject.jid) : "";
+    answer.body.request = { time: "0", params: params.echo(), user, users: user ? [user] : [] };
+    answer.body.xsrf_token = newSecret(12);
+  }
+  return send(res, answer);
+}
+
+function pageHeaders(): Record<string, string> {
+  return {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+  };
+}
+
+function send(res: http.ServerResponse, answer: Answer, extra: Record<string, string> = {}): void {
+  const bytes = answer.bytes ?? Buffer.from(JSON.stringify(answer.body, null, 1));
+  const headers: Record<string, string | number> = {
+    "Content-Type": answer.contentType ?? "application/json; charset=utf-8",
+    "Content-Length": bytes.length,
+    ...extra,
+    ...answer.headers,
+  };
+  res.writeHead(answer.status, headers);
+  res.end(res.req.method === "HEAD" ? undefined : bytes);
+}
