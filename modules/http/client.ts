@@ -6,6 +6,7 @@ import type { Tls } from "../hal/tls.js";
 import { utf8Encode } from "../text/utf8.js";
 import { bytesSource, type BodySink, type BodySource } from "./body.js";
 import { CHUNK_END, ChunkedDecoder, ChunkedError, LAST_CHUNK, chunkHeader } from "./chunked.js";
+import { parseContentLength } from "./framing.js";
 import { HeadReader, type ResponseHead } from "./head.js";
 import { isLoopback, parseHttpUrl, type HttpUrl } from "./url.js";
 
@@ -438,13 +439,12 @@ class Exchange {
     }
     const length = head.headers["content-length"];
     if (length === undefined) return Framing.Close;
-    // Repeated fields arrive joined; identical repeats are allowed (RFC 9110 8.6).
-    const values = length.split(",").map((v) => v.trim());
-    if (!/^\d{1,15}$/.test(values[0]) || values.some((v) => v !== values[0])) {
+    const remaining = parseContentLength(length);
+    if (remaining === undefined) {
       this.fail("protocol", `malformed Content-Length ${JSON.stringify(length)}`);
       return undefined;
     }
-    this.remaining = Number(values[0]);
+    this.remaining = remaining;
     return this.remaining === 0 ? Framing.None : Framing.Length;
   }
 

@@ -2,6 +2,7 @@ import type { TimerId } from "../hal/clock.js";
 import type { TcpConnection } from "../hal/tcp.js";
 import { utf8Encode } from "../text/utf8.js";
 import { ChunkedDecoder, ChunkedError } from "./chunked.js";
+import { requestFraming } from "./framing.js";
 import { HeadReader, type HeadError } from "./head.js";
 import { HttpRequest, type BodyConsumer } from "./request.js";
 import { HttpResponse, encodeResponse } from "./response.js";
@@ -275,25 +276,10 @@ export class Connection {
   private dispatch(): void {
     const parsed = this.head.parse(this.server.options.maxHeaders);
     if ("status" in parsed) return this.fail(parsed);
+    const framing = requestFraming(parsed);
+    if ("status" in framing) return this.fail(framing);
+    const { contentLength, chunked } = framing;
     const headers = parsed.headers;
-    const codings = headers["transfer-encoding"];
-    const lengthText = headers["content-length"];
-    let contentLength = 0;
-    let chunked = false;
-    if (codings !== undefined) {
-      // RFC 9112 6.1-6.3: a body framed two ways is the stuff of request
-      // smuggling, and HTTP/1.0 has no transfer codings at all.
-      if (lengthText !== undefined) return this.fail(bad("both Transfer-Encoding and Content-Length; send one"));
-      if (parsed.version === "1.0") return this.fail(bad("Transfer-Encoding in an HTTP/1.0 request"));
-      const problem = checkCodings(codings);
-      if (problem) return this.fail(problem);
-      chunked = true;
-    } else if (lengthText !== undefined) {
-      // Repeated identical values are allowed (RFC 9110 8.6); anything else is ambiguous.
-      const values = lengthText.split(",").map((v) => v.trim());
-      if (!values.every((v) => v === values[0]) || !/^\d{1,15}$/.test(values[0])) return this.fail(bad("malformed Content-Length"));
-      contentLength = Number(values[0]);
-    }
     const connectionHeader = (headers["connection"] ?? "").toLowerCase();
     this.keepAlive = parsed.version === "1.1" ? !/\bclose\b/.test(connectionHeader) : /\bkeep-alive\b/.test(connectionHeader);
     this.expectContinue = parsed.version === "1.1" && (headers["expect"] ?? "").toLowerCase() === "100-continue";
@@ -475,22 +461,6 @@ export class Connection {
     request.consumer = undefined;
     request.notifyClose(this.server.log);
   }
-}
-
-function bad(detail: string): HeadError {
-  return { status: 400, reason: "Bad Request", detail };
-}
-
-// chunked must be the last coding, and once (RFC 9112 6.3, 7); any coding
-// before it is one this server does not implement (6.1).
-function checkCodings(value: string): HeadError | undefined {
-  const codings = value.split(",").map((c) => c.trim().toLowerCase()).filter((c) => c.length > 0);
-  if (codings.length === 0 || codings[codings.length - 1] !== "chunked") {
-    return bad("chunked must be the final transfer coding");
-  }
-  if (codings.indexOf("chunked") < codings.length - 1) return bad("chunked applied more than once");
-  if (codings.length > 1) return { status: 501, reason: "Not Implemented", detail: `the ${codings[0]} transfer coding is not supported` };
-  return undefined;
 }
 
 function describe(error: unknown): string {
