@@ -11,8 +11,9 @@ import type { HttpServer } from "./server.js";
 // One accepted connection, request after request: the head read into a fixed
 // buffer, the body streamed to the handler's consumer with pause and resume
 // passed back to the socket, the response written, and the timers that
-// decide when the peer has taken too long. The body path (pump, step,
-// deliver) is the print path: nothing in it allocates per chunk.
+// decide when the peer has taken too long. The body path (receive, pump,
+// step, deliver) is the print path: it passes the socket's chunks on as
+// views and binds its callbacks once, so keep per-chunk allocation out of it.
 
 const enum State { Head, Body, AwaitResponse, Discard, Closed }
 

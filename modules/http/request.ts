@@ -3,7 +3,8 @@ import type { Connection } from "./connection.js";
 import type { RequestHead } from "./head.js";
 
 // A request as a handler sees it: the parsed head, and its body as a stream
-// the handler starts, pauses and resumes.
+// the handler starts, pauses and resumes (or, when it is small, collects
+// whole with readSmallBody).
 
 export interface BodyConsumer {
   data(chunk: Uint8Array): void;
