@@ -1,18 +1,18 @@
-import type { Clock, TimerId } from "../hal/clock.js";
+import type { Clock } from "../hal/clock.js";
 import type { Log } from "../hal/log.js";
 import type { Random } from "../hal/random.js";
-import { MDNS_GROUP, type MdnsSocket, type UdpEndpoint } from "../hal/udp.js";
+import type { MdnsSocket, UdpEndpoint } from "../hal/udp.js";
 import { Answers } from "./answers.js";
 import { ClaimSet, NEVER, ServiceClaim, type Claim, type ServiceOwner } from "./claims.js";
 import {
-  FLAG_RESPONSE, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_SRV, TYPE_TXT,
-  canonicalRData, compareBytes, decodeMessage, nameKey, sameName,
-  type Message, type Name, type Question, type ResourceRecord,
+  FLAG_RESPONSE, TYPE_A, TYPE_AAAA, TYPE_SRV, TYPE_TXT, canonicalRData, compareBytes, decodeMessage, nameKey, sameName,
+  type Message, type Name, type ResourceRecord,
 } from "./message.js";
 import {
   SERVICES_META, expired, hostRecords, instanceRecords, ownRecord, sameRecord, txtRecord, type OwnRecord,
 } from "./records.js";
-import { MAX_PACKET_BYTES, MdnsSender, randomBelow } from "./sender.js";
+import { ClaimSchedule } from "./schedule.js";
+import { MdnsSender } from "./sender.js";
 import {
   MAX_SERVICES, checkService, fitLabel, nextHostName, nextInstanceName, serviceType, type MdnsService, type ServiceSpec,
 } from "./services.js";
@@ -23,19 +23,16 @@ import {
 // _print). The host name and its address records are shared; each service
 // instance name is claimed, defended and renamed on its own.
 //
-// This file is the behaviour: the public responder, probing, announcing,
-// conflicts and updates. The names it claims are claims.ts, their records
-// records.ts, answers to queries answers.ts, packets out sender.ts.
+// This file is the behaviour: the public responder, service updates, and
+// what a conflict or a competing probe does to a claim. The names it claims
+// are claims.ts, their records records.ts, probing and announcing on the
+// clock schedule.ts, answers to queries answers.ts, packets out sender.ts.
 export { MAX_SERVICES, MAX_SUBTYPES, nextHostName, nextInstanceName } from "./services.js";
 export type { MdnsService, ServiceSpec, ServiceState, TxtPairs } from "./services.js";
 export { TTL_OTHER } from "./records.js";
 
 export type ResponderState = "stopped" | "probing" | "announcing" | "ready";
 
-const PROBE_COUNT = 3;
-const PROBE_INTERVAL_MS = 250;
-const ANNOUNCE_COUNT = 2;
-const ANNOUNCE_INTERVAL_MS = 1000;
 const LOST_TIEBREAK_WAIT_MS = 1000;
 // RFC 6762 8.1: after 15 conflicts in 10 s, slow down to one probe set per 5 s.
 const CONFLICT_BURST = 15;
@@ -52,13 +49,12 @@ export class MdnsResponder {
   private readonly owner: ServiceOwner;
   private readonly sender: MdnsSender;
   private readonly answers: Answers;
-  private timer: TimerId | undefined;
-  private timerAt = NEVER;
+  private readonly schedule: ClaimSchedule;
   private conflictTimes: number[] = [];
 
   constructor(
     private readonly clock: Clock,
-    private readonly random: Random,
+    random: Random,
     private readonly log: Log,
     host: string,
   ) {
@@ -67,6 +63,7 @@ export class MdnsResponder {
     this.list = this.claims.services;
     this.sender = new MdnsSender(clock, log);
     this.answers = new Answers(this.claims, this.sender, clock, random);
+    this.schedule = new ClaimSchedule(this.claims, this.sender, clock, random, log);
     this.owner = {
       update: (service, changes) => this.updateService(service, changes),
       remove: (service) => this.removeService(service),
@@ -101,8 +98,8 @@ export class MdnsResponder {
     this.list.push(service);
     this.buildServiceRecords(service);
     if (this.running) {
-      this.startProbing([service]);
-      this.reschedule();
+      this.schedule.startProbing([service]);
+      this.schedule.reschedule();
     }
     return service;
   }
@@ -114,8 +111,8 @@ export class MdnsResponder {
       service.renames = 0;
       this.buildServiceRecords(service);
     }
-    this.startProbing([this.host, ...this.list]);
-    this.reschedule();
+    this.schedule.startProbing([this.host, ...this.list]);
+    this.schedule.reschedule();
   }
 
   // Sends a goodbye (TTL 0) for every record, then falls silent (Privet 3.2).
@@ -140,7 +137,7 @@ export class MdnsResponder {
   // ones that differ (Privet 3.3, RFC 6762 8.4).
   txtChanged(): void {
     for (const service of this.list) this.refreshTxt(service);
-    this.reschedule();
+    this.schedule.reschedule();
   }
 
   private get running(): boolean {
@@ -176,8 +173,8 @@ export class MdnsResponder {
       // Renamed within its type, the type itself stays listed in _services.
       if (wasAnnounced) this.goodbye(oldType, retyped ? before : before.filter((r) => !sameName(r.record.name, SERVICES_META)));
       this.buildServiceRecords(service);
-      if (this.running) this.startProbing([service]);
-      this.reschedule();
+      if (this.running) this.schedule.startProbing([service]);
+      this.schedule.reschedule();
       return;
     }
 
@@ -192,9 +189,9 @@ export class MdnsResponder {
     const gone = before.filter((old) => !old.unique && !after.some((r) => sameRecord(r, old)));
     if (gone.length > 0) this.sender.multicast(gone.map((r) => expired(r.record)), [], true);
     const srvAfter = service.records.find((r) => r.record.type === TYPE_SRV);
-    if (gone.length > 0 || after.length !== before.length || !sameRecord(srvBefore, srvAfter)) this.scheduleRefresh(service, "all");
-    else if (!sameRecord(txtBefore, service.records.find((r) => r.record.type === TYPE_TXT))) this.scheduleRefresh(service, "txt");
-    this.reschedule();
+    if (gone.length > 0 || after.length !== before.length || !sameRecord(srvBefore, srvAfter)) this.schedule.scheduleRefresh(service, "all");
+    else if (!sameRecord(txtBefore, service.records.find((r) => r.record.type === TYPE_TXT))) this.schedule.scheduleRefresh(service, "txt");
+    this.schedule.reschedule();
   }
 
   private removeService(service: ServiceClaim): void {
@@ -208,7 +205,7 @@ export class MdnsResponder {
     service.refreshLeft = 0;
     if (wasAnnounced) this.goodbye(service.typeName, records);
     this.log("info", `mdns: "${service.label}.${service.type}.local" withdrawn`);
-    this.reschedule();
+    this.schedule.reschedule();
   }
 
   // TTL 0 for the records of a service that is no longer announced; the
@@ -226,13 +223,7 @@ export class MdnsResponder {
     const fresh = ownRecord(txtRecord(service), true);
     if (sameRecord(old, fresh)) return;
     service.records = service.records.map((r) => (r === old ? fresh : r));
-    if (service.announced) this.scheduleRefresh(service, "txt");
-  }
-
-  private scheduleRefresh(service: ServiceClaim, kind: "txt" | "all"): void {
-    service.refresh = service.refreshLeft > 0 && service.refresh === "all" ? "all" : kind;
-    service.refreshLeft = ANNOUNCE_COUNT;
-    service.refreshDue = this.clock.monotonic();
+    if (service.announced) this.schedule.scheduleRefresh(service, "txt");
   }
 
   // ---- records ----
@@ -245,111 +236,7 @@ export class MdnsResponder {
     service.records = instanceRecords(service, this.host.name());
   }
 
-  // ---- probing and announcing (RFC 6762 8) ----
-
-  // Claims that start together share one random wait, so their probes and
-  // announcements travel in the same packets.
-  private startProbing(claims: Claim[], delayMs?: number): void {
-    const at = this.clock.monotonic() + (delayMs ?? randomBelow(this.random, 250));
-    for (const claim of claims) {
-      claim.phase = "probing";
-      claim.step = 0;
-      claim.due = at;
-      claim.refreshLeft = 0;
-      claim.refreshDue = NEVER;
-    }
-    this.claims.refreshMeta();
-  }
-
-  private beginAnnouncing(claim: Claim, now: number): void {
-    claim.phase = "announcing";
-    claim.step = 0;
-    claim.due = now;
-    if (claim === this.host) {
-      this.log("info", `mdns: host name ${this.host.label}.local is ours`);
-    } else {
-      const service = claim as ServiceClaim;
-      this.log("info", `mdns: "${service.label}.${service.type}.local" on ${this.host.label}.local:${service.port} is ours; announcing`);
-    }
-    this.claims.refreshMeta();
-  }
-
-  // One timer drives every claim: whatever is due goes out in one packet.
-  private tick(): void {
-    this.timer = undefined;
-    this.timerAt = NEVER;
-    const now = this.clock.monotonic();
-    const probes: Array<{ question: Question; authorities: ResourceRecord[] }> = [];
-    let hostProbe: (typeof probes)[number] | undefined;
-    const announce: ResourceRecord[] = [];
-    let hostInPacket = false, serviceInPacket = false;
-    // The host first: services that finished probing wait for its name.
-    for (const claim of [this.host, ...this.list]) {
-      if (claim.phase === "probing" && claim.due <= now) {
-        if (claim.step < PROBE_COUNT) {
-          const probe = { question: { name: claim.name(), type: TYPE_ANY, unicastResponse: claim.step === 0 }, authorities: claim.probeRecords().map((r) => r.record) };
-          if (claim === this.host) hostProbe = probe;
-          else probes.push(probe);
-          claim.step++;
-          claim.due = now + PROBE_INTERVAL_MS;
-          continue;
-        }
-        if (claim !== this.host && !this.host.announced) {
-          claim.phase = "waiting";
-          claim.due = NEVER;
-          continue;
-        }
-        this.beginAnnouncing(claim, now);
-        if (claim === this.host) for (const s of this.list) if (s.phase === "waiting") this.beginAnnouncing(s, now);
-      }
-      if (claim.phase === "announcing" && claim.due <= now) {
-        const records = claim === this.host ? claim.records : this.claims.serviceRecords(claim as ServiceClaim);
-        for (const r of records) if (!announce.includes(r.record)) announce.push(r.record);
-        if (claim === this.host) hostInPacket = true;
-        else serviceInPacket = true;
-        if (++claim.step < ANNOUNCE_COUNT) claim.due = now + ANNOUNCE_INTERVAL_MS;
-        else {
-          claim.phase = "ready";
-          claim.due = NEVER;
-        }
-      }
-      if (claim.refreshLeft > 0 && claim.refreshDue <= now && claim.announced) {
-        const records = claim.refresh === "txt" ? claim.records.filter((r) => r.record.type === TYPE_TXT) : this.claims.serviceRecords(claim as ServiceClaim);
-        for (const r of records) if (!announce.includes(r.record)) announce.push(r.record);
-        claim.refreshDue = --claim.refreshLeft > 0 ? now + ANNOUNCE_INTERVAL_MS : NEVER;
-      }
-    }
-    // The host's question goes last, as it always has, so a single-service
-    // probe reads as before.
-    if (hostProbe) probes.push(hostProbe);
-    if (probes.length > 0) this.sendProbes(probes);
-    // A service announced on its own brings the host's address along, so a
-    // browser can resolve it from this one packet.
-    const extra = serviceInPacket && !hostInPacket ? this.host.records.map((r) => r.record) : [];
-    if (announce.length > 0) this.sender.multicast(announce, extra, true);
-    this.reschedule();
-  }
-
-  private sendProbes(probes: Array<{ question: Question; authorities: ResourceRecord[] }>): void {
-    const probe = (parts: typeof probes): Message => ({
-      id: 0, flags: 0, questions: parts.map((p) => p.question), answers: [], authorities: parts.flatMap((p) => p.authorities), additionals: [],
-    });
-    const whole = probe(probes);
-    if (probes.length === 1 || this.sender.encodedSize(whole) <= MAX_PACKET_BYTES) return this.sender.send(whole, MDNS_GROUP);
-    // Too big for one packet: one per name, so each tie-break sees all of a name's records.
-    for (const part of probes) this.sender.send(probe([part]), MDNS_GROUP);
-  }
-
-  private reschedule(): void {
-    let at = NEVER;
-    for (const claim of [this.host, ...this.list]) at = Math.min(at, claim.due, claim.refreshLeft > 0 ? claim.refreshDue : NEVER);
-    if (at === this.timerAt && this.timer !== undefined) return;
-    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
-    this.timer = undefined;
-    this.timerAt = at;
-    if (at === NEVER) return;
-    this.timer = this.clock.setTimer(() => this.tick(), Math.max(0, at - this.clock.monotonic()));
-  }
+  // ---- conflicts (RFC 6762 8.1, 9) ----
 
   // Someone else holds a name we were probing: take the next one. The host's
   // name is in every SRV, so a new host name means every service probes again.
@@ -381,13 +268,13 @@ export class MdnsResponder {
       this.log("warn", `mdns: host name "${old}" is taken; trying "${this.host.label}"`);
       this.buildHostRecords();
       for (const s of this.list) this.buildServiceRecords(s);
-      this.startProbing([this.host, ...this.list.filter((s) => s.live)], delay);
+      this.schedule.startProbing([this.host, ...this.list.filter((s) => s.live)], delay);
     } else {
       const service = claim as ServiceClaim;
       service.label = this.claims.freeLabel(service, nextInstanceName(service.label));
       this.log("warn", `mdns: "${old}.${service.type}.local" is taken; trying "${service.label}"`);
       this.buildServiceRecords(service);
-      this.startProbing([service], delay);
+      this.schedule.startProbing([service], delay);
     }
   }
 
@@ -410,7 +297,7 @@ export class MdnsResponder {
       if (message.authorities.length > 0) this.receiveProbe(message);
       this.answers.receiveQuery(message, from);
     }
-    this.reschedule();
+    this.schedule.reschedule();
   }
 
   private receiveResponse(message: Message): void {
@@ -428,8 +315,8 @@ export class MdnsResponder {
       // Someone else claims a name we have announced: probe again, and the
       // other side's defence, if any, will make us rename (RFC 6762 9).
       this.log("warn", `mdns: another host answered for our name "${claim.label}"; probing again`);
-      if (claim === this.host) this.startProbing([this.host, ...this.list.filter((s) => s.live)]);
-      else this.startProbing([claim]);
+      if (claim === this.host) this.schedule.startProbing([this.host, ...this.list.filter((s) => s.live)]);
+      else this.schedule.startProbing([claim]);
     }
   }
 
@@ -466,7 +353,7 @@ export class MdnsResponder {
       if (claim.claiming) {
         if (order < 0) {
           this.log("info", `mdns: lost a simultaneous probe for "${claim.label}"; retrying in 1 s`);
-          this.startProbing([claim], LOST_TIEBREAK_WAIT_MS);
+          this.schedule.startProbing([claim], LOST_TIEBREAK_WAIT_MS);
         }
         continue;
       }
@@ -478,9 +365,7 @@ export class MdnsResponder {
   // ---- timers ----
 
   private cancelTimers(): void {
-    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
-    this.timer = undefined;
-    this.timerAt = NEVER;
+    this.schedule.cancel();
     this.answers.cancel();
   }
 }
