@@ -26,7 +26,8 @@ const SIM_PORT = 8631;
   const env = { ...process.env, PATH: `${path.join(root, "node_modules", ".bin")}:${process.env.PATH}:${tools}` };
   const build = spawnSync("mcconfig", ["-d", "-m", "-p", "lin", "-t", "build", "-o", out], { cwd: root, env, encoding: "utf8" });
   t.is(build.status, 0, build.stdout.slice(-2000) + build.stderr.slice(-2000));
-  const so = path.join(out, "bin", "lin", "mc", "debug", "main", "mc.so");
+  // mcconfig names the build after the folder the manifest is in.
+  const so = path.join(out, "bin", "lin", "mc", "debug", path.basename(root), "mc.so");
   t.true(existsSync(so));
 
   // Its own process group, so we can stop exactly what we started.
