@@ -158,7 +158,8 @@ export class ModdableTcpConnection implements TcpConnection {
   }
 }
 
-export const moddableTcp: Tcp = {
+// Frozen: preloaded, it then needs no RAM.
+export const moddableTcp: Tcp = Object.freeze({
   listen(options: TcpListenOptions, onConnection: (connection: TcpConnection) => void): Promise<TcpListener> {
     const listener = new Listener({
       port: options.port,
@@ -206,4 +207,4 @@ export const moddableTcp: Tcp = {
       }, options.timeoutMs);
     });
   },
-};
+});

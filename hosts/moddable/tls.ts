@@ -218,7 +218,8 @@ class ModdableTlsConnection implements TcpConnection {
   }
 }
 
-export const moddableTls: Tls = {
+// Frozen: preloaded, it then needs no RAM.
+export const moddableTls: Tls = Object.freeze({
   wrap(connection: TcpConnection, options: TlsOptions): Promise<TcpConnection> {
     return new Promise((resolve, reject) => {
       if (!(connection instanceof ModdableTcpConnection)) {
@@ -262,4 +263,4 @@ export const moddableTls: Tls = {
       }, options.timeoutMs);
     });
   },
-};
+});
