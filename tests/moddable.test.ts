@@ -150,6 +150,9 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
     // The line the device wrote arrived decrypted at the server.
     t.true(await waitFor(server.output, "privet outbound check", 5000), server.output().slice(-1500));
     const cipher = /CIPHER is (\S+)/.exec(server.output())?.[1];
+    // And the other way: a line typed into s_server arrives decrypted on the device.
+    server.process.stdin!.write("hello from the server\n");
+    t.true(await waitFor(output, "outbound check: received 22 bytes over TLS", 5000), output().slice(-1000));
 
     const info = JSON.parse((await get(SIM_PORT, "/privet/info", { "X-Privet-Token": "\"\"" })).body);
     t.is(info.version, "1.0");
