@@ -93,18 +93,21 @@ class ModdableTlsConnection implements TcpConnection {
 
   // Socket events, from the TCP connection that handed its socket over.
   readable(count: number): void {
+    if (this.closed) return;
     this.socket.available = count;
     if (!this.ready) this.handshake();
     if (this.ready) this.readAll();
   }
 
   writable(count: number): void {
+    if (this.closed) return;
     this.socket.free = count;
     if (!this.ready) this.handshake();
     else this.flush();
   }
 
   error(): void {
+    if (this.closed) return;
     if (!this.ready) this.abort(new Error("TLS: the connection closed during the handshake"));
     else this.finish(true);
   }
