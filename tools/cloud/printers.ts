@@ -117,7 +117,7 @@ export function removePrinter(ctx: Context, printer: PrinterRecord): void {
     if (job.document) ctx.store.removeDocument(job.document);
   }
   ctx.commit();
-  ctx.notify(printer.id, `${printer.id}/delete`);
+  ctx.notify(printer.id, `${printer.id}/delete`, printer.ownerId);
 }
 
 export function deletePrinter(ctx: Context, call: ApiCall): Answer {

@@ -9,6 +9,8 @@ import { handlePage } from "./pages.js";
 import { deletePrinter, list, printer, proximityToken, search, update } from "./printers.js";
 import { confirm, getAuthCode, register } from "./registration.js";
 import { Store } from "./store.js";
+import { startXmppServer, type XmppConfig, type XmppEndpoints, type XmppServer } from "./xmpp-server.js";
+import type { XmppIdentity } from "./xmpp-session.js";
 
 // The Cloud Print service emulator: one node:http server for the API under /cloudprint/,
 // the OAuth endpoints under /o/oauth2/ and the pages a person uses. Importing this file
@@ -23,6 +25,8 @@ export interface CloudServiceConfig extends Partial<ServiceOptions> {
   now?: () => number;
   // Called for every push the real service would have sent over XMPP (<id>, <id>/update_settings, <id>/delete).
   onNotify?: (printerId: string, payload: string) => void;
+  // The XMPP side (reference 3); absent, no XMPP listener runs and pushes only reach onNotify.
+  xmpp?: XmppConfig;
   // Called with every request that failed inside the emulator (an HTTP 500); defaults to stderr.
   onError?: (error: unknown) => void;
   // Called once each answer is sent (the CLI's --verbose log).
@@ -37,6 +41,8 @@ export interface CloudService {
   port: number;
   store: Store;
   options: ServiceOptions;
+  // Where a device connects for pushes (host, ports, domain), when config.xmpp was given.
+  xmpp?: XmppEndpoints;
   close(): Promise<void>;
 }
 
@@ -96,8 +102,12 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
     root: () => root,
     base: () => `${root}/cloudprint`,
     commit: () => store.save(),
-    notify: (printerId, payload) => config.onNotify?.(printerId, payload),
+    notify: (printerId, payload, ownerId) => {
+      config.onNotify?.(printerId, payload);
+      xmpp?.push(printerId, payload, ownerId);
+    },
   };
+  let xmpp: XmppServer | undefined;
   const onError = config.onError ?? ((error: unknown) => process.stderr.write(`cloud: ${(error as Error)?.stack ?? String(error)}\n`));
 
   const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 20_000 }, (req, res) => {
@@ -127,6 +137,14 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
     server.listen(config.port ?? 0, host, () => { server.off("error", reject); resolve(); });
   });
   const port = (server.address() as AddressInfo).port;
+  if (config.xmpp) {
+    try {
+      xmpp = await startXmppServer(host, config.xmpp, xmppHooks(ctx));
+    } catch (error) {
+      server.close();
+      throw error;
+    }
+  }
   root = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   sweep(ctx);
   const sweeper = setInterval(() => sweep(ctx), 30_000);
@@ -139,11 +157,43 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
     port,
     store,
     options,
-    close: () => new Promise<void>((resolve) => {
+    xmpp: xmpp && { host: xmpp.host, domain: xmpp.domain, port: xmpp.port, starttlsPort: xmpp.starttlsPort, directTlsPort: xmpp.directTlsPort },
+    close: async () => {
       clearInterval(sweeper);
-      server.close(() => resolve());
-      for (const socket of sockets) socket.destroy();
-    }),
+      await Promise.all([
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          for (const socket of sockets) socket.destroy();
+        }),
+        xmpp?.close(),
+      ]);
+    },
+  };
+}
+
+// The XMPP password is the OAuth access token (reference 3.2 step 3), checked against the
+// same store the HTTP API uses. authcid is the bare JID or only its local part, as clients differ.
+function xmppHooks(ctx: Context) {
+  return {
+    authenticate(authcid: string, token: string): XmppIdentity | undefined {
+      const tokens = ctx.store.state.accessTokens;
+      const record = Object.hasOwn(tokens, token) ? tokens[token] : undefined;
+      if (!record || record.expiresAt <= ctx.now()) return undefined;
+      const subject = record.subject;
+      const bareJid = subject.kind === "robot" ? subject.jid : subject.email;
+      if (authcid.toLowerCase() !== bareJid.toLowerCase() && authcid.toLowerCase() !== bareJid.split("@")[0].toLowerCase()) return undefined;
+      return subject.kind === "robot" ? { bareJid, printerId: subject.printerId } : { bareJid, email: subject.email };
+    },
+    concerns(identity: XmppIdentity, printerId: string, ownerId?: string): boolean {
+      if (identity.printerId !== undefined) return identity.printerId === printerId;
+      const printers = ctx.store.state.printers;
+      const owner = Object.hasOwn(printers, printerId) ? printers[printerId].ownerId : ownerId;
+      return owner !== undefined && owner === identity.email;
+    },
+    activity(identity: XmppIdentity): void {
+      const printers = ctx.store.state.printers;
+      if (identity.printerId !== undefined && Object.hasOwn(printers, identity.printerId)) printers[identity.printerId].robotSeenAt = ctx.now();
+    },
   };
 }
 
