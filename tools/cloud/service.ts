@@ -139,7 +139,7 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
   const port = (server.address() as AddressInfo).port;
   if (config.xmpp) {
     try {
-      xmpp = await startXmppServer(host, config.xmpp, xmppHooks(ctx));
+      xmpp = await startXmppServer(host, config.xmpp, { ...xmppHooks(ctx), onError });
     } catch (error) {
       server.close();
       throw error;

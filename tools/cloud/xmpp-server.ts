@@ -62,6 +62,7 @@ export interface XmppHooks {
   concerns(identity: XmppIdentity, printerId: string, ownerId?: string): boolean;
   // Any sign of life from an authenticated session: the service's stand-in for presence.
   activity?(identity: XmppIdentity): void;
+  onError?(error: unknown): void;
 }
 
 export async function startXmppServer(host: string, config: XmppConfig, hooks: XmppHooks): Promise<XmppServer> {
@@ -80,6 +81,7 @@ export async function startXmppServer(host: string, config: XmppConfig, hooks: X
     bound: () => {},
     activity: (session) => { if (session.identity) hooks.activity?.(session.identity); },
     closed: (session) => { sessions.delete(session); },
+    onError: (error) => (hooks.onError ?? ((e: unknown) => process.stderr.write(`cloud xmpp: ${(e as Error)?.stack ?? String(e)}\n`)))(error),
   });
 
   const accept = (mode: TransportMode) => (socket: net.Socket) => {

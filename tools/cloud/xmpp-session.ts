@@ -51,6 +51,7 @@ export interface SessionHost {
   bound(session: XmppSession): void;
   activity(session: XmppSession): void;
   closed(session: XmppSession): void;
+  onError(error: unknown): void;
 }
 
 type Phase = "tls" | "auth" | "bind" | "bound";
@@ -99,8 +100,9 @@ export class XmppSession {
       this.reader.write(chunk);
     } catch (error) {
       if (error instanceof XmlError) return this.streamError(error.condition, error.message);
+      // A bug of ours ends this session only: thrown from a socket handler it would end the whole emulator.
       this.streamError("internal-server-error", "");
-      throw error;
+      this.host.onError(error);
     }
   }
 

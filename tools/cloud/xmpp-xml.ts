@@ -108,6 +108,8 @@ export class XmppXmlReader {
     try {
       while (pos < text.length && !this.closed && this.generation === generation) {
         if (text[pos] === "<") {
+          // Refused at the "<!", before its length or content matter: a DTD is never read at all.
+          if (text[pos + 1] === "!") throw new XmlError("restricted-xml", "comments, CDATA sections and DTDs are not allowed on an XMPP stream");
           const end = tagEnd(text, pos);
           if (end < 0 ? text.length - pos > this.limits.maxTagLength : end + 1 - pos > this.limits.maxTagLength) {
             throw new XmlError("policy-violation", `a tag longer than ${this.limits.maxTagLength} characters`);
