@@ -1,4 +1,9 @@
 import test from "ava";
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import { call, registerAndClaim, startTestCloud, type TestCloud } from "./helpers/cloud.js";
 import { escapeRe, nextPush, RawXmpp, saslBody, STREAM_OPEN, testCertificate, xmppLogin, type Transport } from "./helpers/xmpp.js";
 
@@ -191,4 +196,42 @@ test("iqs the service does not serve get an error stanza, and the session goes o
   client.send(`<presence/><message to="x"><body>hi</body></message><iq type="get" id="&quot;q"><ping xmlns="urn:xmpp:ping"/></iq>`);
   await client.expect(new RegExp(`<iq type="result" id="&quot;q" from="gmail\\.com" to="${escapeRe(fullJid)}"/>`));
   t.false(client.closed);
+});
+
+const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "tools", "cloud", "cli.js");
+
+test("npm run cloud: --tls-cert/--tls-key add the STARTTLS and direct-TLS listeners, and the banner names all three", async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), "cloud-xmpp-cli-"));
+  writeFileSync(path.join(dir, "cert.pem"), certificate.cert);
+  writeFileSync(path.join(dir, "key.pem"), certificate.key);
+  const child = spawn(process.execPath, [cli, "--port", "0", "--xmpp-port", "0", "--xmpp-starttls-port", "0", "--xmpps-port", "0",
+    "--tls-cert", path.join(dir, "cert.pem"), "--tls-key", path.join(dir, "key.pem"), "--state-dir", path.join(dir, "state")], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  child.stdout.on("data", (c) => (stdout += c));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  try {
+    for (let i = 0; i < 500 && !/direct TLS/.test(stdout); i++) await new Promise((r) => setTimeout(r, 20));
+    const direct = /direct TLS {3}127\.0\.0\.1:(\d+)/.exec(stdout);
+    const starttls = /STARTTLS {5}127\.0\.0\.1:(\d+)/.exec(stdout);
+    t.truthy(direct && starttls && /plain text {3}127\.0\.0\.1:\d+/.test(stdout), stdout);
+    const client = await RawXmpp.connectTls(Number(direct![1]), certificate.cert);
+    t.teardown(() => client.destroy());
+    client.send(STREAM_OPEN);
+    await client.expect(/<mechanism>X-OAUTH2<\/mechanism>/);
+    const plain = await RawXmpp.connect(Number(starttls![1]));
+    t.teardown(() => plain.destroy());
+    plain.send(STREAM_OPEN);
+    await plain.expect(/<starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"><required\/><\/starttls>/);
+  } finally {
+    child.kill("SIGTERM");
+  }
+  t.is(await exited, 0);
+
+  for (const args of [["--tls-cert", "x.pem"], ["--xmpps-port", "5223"], ["--no-xmpp", "--xmpp-port", "1"], ["--xmpp-port", "70000"], ["--tls-cert", "/nonexistent", "--tls-key", "/nonexistent"]]) {
+    const bad = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    bad.stderr.on("data", (c) => (stderr += c));
+    t.is(await new Promise<number | null>((resolve) => bad.on("exit", (c) => resolve(c))), 2, args.join(" "));
+    t.regex(stderr, /Usage: npm run cloud/);
+  }
 });
