@@ -60,7 +60,7 @@ export const DEFAULT_OPTIONS: ServiceOptions = {
 export const DELETION_SHAPES: DeletionShape[] = ["success-false", "empty-printers"];
 
 type Access = "none" | "optional" | "required";
-const API: Record<string, { access: Access; handle: (ctx: Context, call: ApiCall) => Answer }> = {
+const API: Record<string, { access: Access; handle: (ctx: Context, call: ApiCall) => Answer | Promise<Answer> }> = {
   register: { access: "optional", handle: register },
   getauthcode: { access: "none", handle: getAuthCode },
   confirm: { access: "required", handle: confirm },
@@ -251,7 +251,7 @@ async function handle(ctx: Context, limits: DecodeLimits, req: http.IncomingMess
   if (auth && "refusal" in auth) return send(res, fail(ERR.forbidden, auth.refusal, 403));
   if (!auth && endpoint.access === "required") return send(res, fail(ERR.forbidden, "User credentials required: send Authorization: Bearer <access token>.", 403));
   const call: ApiCall = { req, params, principal: endpoint.access === "none" ? undefined : auth?.principal, iface: match[1] };
-  const answer = endpoint.handle(ctx, call);
+  const answer = await endpoint.handle(ctx, call);
   if (!answer.raw && !answer.bytes) {
     // The real service echoed the request in every answer (reference 1.0).
     const user = call.principal ? (call.principal.subject.kind === "user" ? call.principal.subject.email : call.principal.subject.jid) : "";
