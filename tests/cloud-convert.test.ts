@@ -188,3 +188,17 @@ maybe("what cannot be converted is a 415 with a reason, and the service goes on"
   const good = await download(p, wrongAccept.fileUrl, "image/pwg-raster");
   t.is(good.status, 200);
 });
+
+maybe("a document that never finishes rendering is killed at the conversion deadline, and the next one converts", async (t) => {
+  const cloud = await startTestCloud({ conversionTimeoutSeconds: 1 });
+  t.teardown(() => cloud.service.close());
+  const p = await printerWith(cloud, cdd(["image/pwg-raster"]));
+  // PostScript is a program: this one loops for ever inside Ghostscript's -dSAFER sandbox.
+  const endless = await submit(cloud, p, Buffer.from("%!PS\n{ 1 pop } loop\n"), "application/postscript");
+  const killed = await download(p, endless.fileUrl);
+  t.is(killed.status, 415);
+  t.regex(JSON.parse(killed.text).message, /longer than 1 s/);
+  t.is(cloud.service.store.state.jobs[endless.id].converted, undefined);
+  const next = await submit(cloud, p, readFileSync(TESTPAGE), "application/pdf");
+  t.is((await download(p, next.fileUrl)).status, 200);
+});

@@ -19,6 +19,7 @@ Options:
   --token-lifetime S      seconds an access token lives (default 3600)
   --registration-lifetime S  seconds an anonymous registration waits for its claim (default 900)
   --no-proxy-header-check accept /cloudprint/ calls without X-CloudPrint-Proxy
+  --conversion-timeout S  seconds one conversion to PWG raster may take (default 120)
   --xmpp-port N           XMPP push channel, plain text (default 5222; 0 picks a free one)
   --no-xmpp               no XMPP listener at all (pushes are only logged with --verbose)
   --tls-cert FILE --tls-key FILE
@@ -46,6 +47,7 @@ try {
       "token-lifetime": { type: "string" },
       "registration-lifetime": { type: "string" },
       "no-proxy-header-check": { type: "boolean" },
+      "conversion-timeout": { type: "string" },
       "xmpp-port": { type: "string" },
       "no-xmpp": { type: "boolean" },
       "tls-cert": { type: "string" },
@@ -100,6 +102,7 @@ try {
     deletionShape: shape as DeletionShape,
     tokenLifetimeSeconds: seconds("token-lifetime", values["token-lifetime"]),
     registrationLifetimeSeconds: seconds("registration-lifetime", values["registration-lifetime"]),
+    conversionTimeoutSeconds: seconds("conversion-timeout", values["conversion-timeout"]),
     requireProxyHeader: !values["no-proxy-header-check"],
     xmpp: values["no-xmpp"] ? undefined : { port: xmppPort, tls, starttlsPort, directTlsPort },
     onNotify: values.verbose ? (id, payload) => process.stdout.write(`push to ${id}: ${payload}\n`) : undefined,

@@ -19,6 +19,8 @@ export interface ServiceOptions {
   onlineWindowSeconds: number;
   // Anonymous registrations waiting for a claim at once; more are refused (errorCode 429).
   maxUnclaimedRegistrations: number;
+  // Seconds one document conversion may take before the renderer is killed and the download answers 415.
+  conversionTimeoutSeconds: number;
 }
 
 export interface Context {

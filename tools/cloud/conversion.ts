@@ -69,9 +69,9 @@ export function plan(job: JobRecord, printer: PrinterRecord, accept: string | un
   return { serve: "pwg", settings: renderSettings(printer, job.ticket) };
 }
 
-function run(command: string, args: string[]): Promise<void> {
+function run(command: string, args: string[], signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], signal, killSignal: "SIGKILL" });
     let stderr = "";
     child.stderr.on("data", (chunk) => { if (stderr.length < 4096) stderr += chunk; });
     child.on("error", reject);
@@ -86,7 +86,7 @@ let queue: Promise<unknown> = Promise.resolve();
 const inFlight = new Map<string, Promise<Buffer>>();
 
 // The job's document as PWG raster, converted once per settings and then read from the cache.
-export function pwgFor(store: Store, job: JobRecord, settings: RenderSettings, commit: () => void): Promise<Buffer> {
+export function pwgFor(store: Store, job: JobRecord, settings: RenderSettings, commit: () => void, timeoutSeconds: number): Promise<Buffer> {
   const key = JSON.stringify(settings);
   if (job.converted && job.converted.key === key) {
     try {
@@ -98,7 +98,7 @@ export function pwgFor(store: Store, job: JobRecord, settings: RenderSettings, c
   const flightKey = `${job.id} ${key}`;
   const running = inFlight.get(flightKey);
   if (running) return running;
-  const work = queue.then(() => convert(store, job, settings)).then((bytes) => {
+  const work = queue.then(() => convert(store, job, settings, timeoutSeconds)).then((bytes) => {
     // Deleted while converting: answer this download, keep nothing.
     if (!Object.hasOwn(store.state.jobs, job.id)) return bytes;
     if (job.converted) store.removeDocument(job.converted.document);
@@ -112,8 +112,10 @@ export function pwgFor(store: Store, job: JobRecord, settings: RenderSettings, c
   return work;
 }
 
-async function convert(store: Store, job: JobRecord, settings: RenderSettings): Promise<Buffer> {
+async function convert(store: Store, job: JobRecord, settings: RenderSettings, timeoutSeconds: number): Promise<Buffer> {
   if (!job.document) throw new ConversionError("the job has no document");
+  // One deadline for the whole conversion; past it the renderer is killed and the queue moves on.
+  const signal = AbortSignal.timeout(timeoutSeconds * 1000);
   if (!has("gs")) throw new ConversionError("Ghostscript (gs) is not installed, so nothing can be converted to PWG raster");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cloud-convert-"));
   try {
@@ -124,10 +126,12 @@ async function convert(store: Store, job: JobRecord, settings: RenderSettings): 
       const named = path.join(dir, job.contentType.toLowerCase() === "image/png" ? "image.png" : "image.jpg");
       fs.symlinkSync(input, named);
       const pdf = path.join(dir, "image.pdf");
-      await run("mutool", ["convert", "-o", pdf, named]);
+      await run("mutool", ["convert", "-o", pdf, named], signal);
       input = pdf;
     }
-    const out = await toPwg(input, settings).catch((error: Error) => { throw new ConversionError(error.message); });
+    const out = await toPwg(input, settings, signal).catch((error: Error) => {
+      throw new ConversionError(signal.aborted ? `it took longer than ${timeoutSeconds} s` : error.message);
+    });
     try {
       // Ghostscript exits 0 on a PDF it cannot read and writes no page: that is a failure too.
       const bytes = fs.existsSync(out.file) ? fs.readFileSync(out.file) : Buffer.alloc(0);

@@ -233,7 +233,7 @@ export async function download(ctx: Context, call: ApiCall): Promise<Answer> {
   if ("refuse" in chosen) return fail(ERR.unsupported, chosen.refuse, 415);
   if (chosen.serve === "stored") return { status: 200, body: {}, contentType: job.contentType, bytes: ctx.store.readDocument(job.document) };
   try {
-    const bytes = await pwgFor(ctx.store, job, chosen.settings, () => ctx.commit());
+    const bytes = await pwgFor(ctx.store, job, chosen.settings, () => ctx.commit(), ctx.options.conversionTimeoutSeconds);
     return { status: 200, body: {}, contentType: PWG, bytes };
   } catch (error) {
     // The service's own failure to convert is still a 415 to the device, which aborts the job (reference 5.4).

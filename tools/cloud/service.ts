@@ -55,6 +55,7 @@ export const DEFAULT_OPTIONS: ServiceOptions = {
   requireProxyHeader: true,
   onlineWindowSeconds: 600,
   maxUnclaimedRegistrations: 1000,
+  conversionTimeoutSeconds: 120,
 };
 
 export const DELETION_SHAPES: DeletionShape[] = ["success-false", "empty-printers"];
@@ -88,7 +89,7 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
     if (config[key] !== undefined) (options as unknown as Record<string, unknown>)[key] = config[key];
   }
   if (!DELETION_SHAPES.includes(options.deletionShape)) throw new Error(`deletionShape must be one of ${DELETION_SHAPES.join(", ")}`);
-  for (const key of ["tokenLifetimeSeconds", "registrationLifetimeSeconds", "authCodeLifetimeSeconds", "proximityTokenLifetimeSeconds", "onlineWindowSeconds", "maxUnclaimedRegistrations"] as const) {
+  for (const key of ["tokenLifetimeSeconds", "registrationLifetimeSeconds", "authCodeLifetimeSeconds", "proximityTokenLifetimeSeconds", "onlineWindowSeconds", "maxUnclaimedRegistrations", "conversionTimeoutSeconds"] as const) {
     if (!(options[key] > 0)) throw new Error(`${key} must be a positive number`);
   }
   const limits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, ...config.limits };
