@@ -2,7 +2,7 @@ import test from "ava";
 import { XmlError, XmppXmlReader, type XmlElement, type XmlFault } from "../tools/cloud/xmpp-xml.js";
 import { call, registerAndClaim, startTestCloud } from "./helpers/cloud.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
-import { nextPush, RawXmpp, saslBody, STREAM_OPEN, xmppLogin } from "./helpers/xmpp.js";
+import { nextPush, RawXmpp, saslBody, STREAM_OPEN, testCertificate, xmppLogin } from "./helpers/xmpp.js";
 
 // Hostile XML on the emulator's XMPP side: the stanza reader is bounded and refuses what
 // RFC 6120 forbids; one client's garbage ends that client's stream with a stream error and
@@ -194,4 +194,33 @@ test("server: a connection that never authenticates is timed out; past maxSessio
   const extra = await RawXmpp.connect(cloud.service.xmpp!.port);
   t.teardown(() => extra.destroy());
   t.true(await extra.waitClosed(), "the fourth connection is closed at once");
+});
+
+test("server: garbage instead of a TLS handshake, on the direct-TLS port and after <proceed/>, ends only that connection", async (t) => {
+  const certificate = testCertificate();
+  const cloud = await startTestCloud({ xmpp: { port: 0, tls: certificate } });
+  t.teardown(() => cloud.service.close());
+  const r = await registerAndClaim(cloud);
+  const x = cloud.service.xmpp!;
+  const watcher = await xmppLogin("tls", x, r.poll.xmpp_jid, r.access, certificate.cert);
+  t.teardown(() => watcher.client.destroy());
+  const random = new SeededRandom(7);
+
+  const direct = await RawXmpp.connect(x.directTlsPort!);
+  direct.socket.write(Buffer.from(random.bytes(2048)));
+  t.true(await direct.waitClosed(), "garbage on the TLS port");
+
+  const midway = await RawXmpp.connect(x.starttlsPort!);
+  midway.send(STREAM_OPEN + `<starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"/>`);
+  await midway.expect(/<proceed /);
+  midway.socket.write(Buffer.from(random.bytes(2048)));
+  t.true(await midway.waitClosed(), "garbage after <proceed/>");
+
+  // A plain-text client on the direct-TLS port: its stream header is no ClientHello.
+  const confused = await RawXmpp.connect(x.directTlsPort!);
+  confused.send(STREAM_OPEN);
+  t.true(await confused.waitClosed(), "plain text on the TLS port");
+
+  await call(cloud.service, "delete", { printerid: r.printerId }, { token: r.user });
+  t.is(await nextPush(watcher.client), `${r.printerId}/delete`);
 });

@@ -38,6 +38,9 @@ test("the service object tells where the XMPP listeners are; without a certifica
   const features = await client.expect(/<stream:features>.*?<\/stream:features>/);
   t.false(features[0].includes("starttls"), "no certificate, no STARTTLS offer");
   t.regex(features[0], /<mechanism>X-OAUTH2<\/mechanism><mechanism>X-GOOGLE-TOKEN<\/mechanism>/);
+  client.send(`<starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"/>`);
+  await client.expect(/<failure xmlns="urn:ietf:params:xml:ns:xmpp-tls"\/><\/stream:stream>/);
+  t.true(await client.waitClosed(), "asking for what was not offered ends the stream");
 
   const off = await startTestCloud();
   t.teardown(() => off.service.close());

@@ -181,6 +181,11 @@ export class XmppSession {
   }
 
   private onBeforeAuth(element: XmlElement): void {
+    if (element.local === "starttls" && element.ns === NS.tls) {
+      // Not offered here (no certificate, or already encrypted): RFC 6120 5.4.2.2's failure, then the end.
+      this.send(`<failure xmlns="${NS.tls}"/>`);
+      return this.end();
+    }
     if (element.local !== "auth" || element.ns !== NS.sasl) return this.streamError("not-authorized", "authenticate first");
     const mechanism = element.attrs.mechanism ?? "";
     const failure = (condition: string) => {
