@@ -224,3 +224,25 @@ test("server: garbage instead of a TLS handshake, on the direct-TLS port and aft
   await call(cloud.service, "delete", { printerid: r.printerId }, { token: r.user });
   t.is(await nextPush(watcher.client), `${r.printerId}/delete`);
 });
+
+test("server: a client that sends pings and never reads the answers is dropped once its answers pile up", async (t) => {
+  const cloud = await startTestCloud({ xmpp: { port: 0, limits: { maxQueuedBytes: 64 * 1024 } } });
+  t.teardown(() => cloud.service.close());
+  const r = await registerAndClaim(cloud);
+  const watcher = await xmppLogin("plain", cloud.service.xmpp!, r.poll.xmpp_jid, r.access);
+  t.teardown(() => watcher.client.destroy());
+  const greedy = await xmppLogin("plain", cloud.service.xmpp!, r.poll.xmpp_jid, r.access);
+  t.teardown(() => greedy.client.destroy());
+  greedy.client.socket.pause();
+  const pings = Array.from({ length: 2000 }, (_, i) => `<iq type="get" id="g${i}"><ping xmlns="urn:xmpp:ping"/></iq>`).join("");
+  // Bounded: at most 100 rounds of 2000 pings (about 12 MB of answers), far more than loopback buffers hold.
+  let rounds = 0;
+  while (!greedy.client.closed && rounds < 100) {
+    greedy.client.socket.write(pings);
+    rounds++;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  t.true(await greedy.client.waitClosed(10_000), `still open after ${rounds} rounds`);
+  await call(cloud.service, "delete", { printerid: r.printerId }, { token: r.user });
+  t.is(await nextPush(watcher.client), `${r.printerId}/delete`);
+});
