@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { call, registerAndClaim, startTestCloud, type TestCloud } from "./helpers/cloud.js";
+import { call, registerAndClaim, startTestCloud, userToken, type TestCloud } from "./helpers/cloud.js";
 import { escapeRe, nextPush, RawXmpp, saslBody, STREAM_OPEN, testCertificate, xmppLogin, type Transport } from "./helpers/xmpp.js";
 
 // The emulator's XMPP side driven by a raw socket, stanza by stanza as reference 3.2 has
@@ -166,7 +166,7 @@ test("bad tokens, another robot's JID, an expired token and broken SASL are refu
   await late.expect(/<failure xmlns="urn:ietf:params:xml:ns:xmpp-sasl"><not-authorized\/><\/failure>/);
 });
 
-test("the push in the captured push: prefix form, and pings keep the printer ONLINE", async (t) => {
+test("the push in the captured push: prefix form; a ping counts as a sign of life", async (t) => {
   const cloud = await cloudWithXmpp(t, { prefixedPush: true });
   const r = await registerAndClaim(cloud);
   const { client } = await xmppLogin("plain", cloud.service.xmpp!, r.poll.xmpp_jid, r.access);
@@ -175,14 +175,34 @@ test("the push in the captured push: prefix form, and pings keep the printer ONL
   const push = await client.expect(/<message [^>]*><push:push channel="cloudprint\.google\.com" xmlns:push="google:push"><push:recipient to="[^"]+"><\/push:recipient><push:data>([^<]+)<\/push:data><\/push:push><\/message>/);
   t.is(Buffer.from(push[1], "base64").toString(), r.printerId);
 
-  // Past the online window, the printer is OFFLINE until it is heard from again.
+  // A ping is a sign of life: after the session ends, the printer stays ONLINE for the window from its last ping.
   cloud.clock.now += 3000 * 1000;
-  const before = await call(cloud.service, "printer", { printerid: r.printerId }, { token: r.user });
-  t.is(before.json.printers[0].connectionStatus, "OFFLINE");
   client.send(`<iq type="get" id="p1"><ping xmlns="urn:xmpp:ping"/></iq>`);
   await client.expect(/id="p1"/);
-  const after = await call(cloud.service, "printer", { printerid: r.printerId }, { token: r.user });
-  t.is(after.json.printers[0].connectionStatus, "ONLINE");
+  client.send("</stream:stream>");
+  t.true(await client.waitClosed());
+  const user = await userToken(cloud.service, r.email);
+  const status = async () => (await call(cloud.service, "printer", { printerid: r.printerId }, { token: user })).json.printers[0].connectionStatus;
+  t.is(await status(), "ONLINE");
+  cloud.clock.now += 601 * 1000;
+  t.is(await status(), "OFFLINE");
+});
+
+test("a printer with a subscribed XMPP session is ONLINE however long it stays quiet, and not once the session ends", async (t) => {
+  const cloud = await cloudWithXmpp(t);
+  const r = await registerAndClaim(cloud);
+  const { client } = await xmppLogin("starttls", cloud.service.xmpp!, r.poll.xmpp_jid, r.access, certificate.cert);
+  t.teardown(() => client.destroy());
+  cloud.clock.now += 24 * 3600 * 1000;
+  // A day later the owner's old token has expired; a fresh one reads the state.
+  const user = await userToken(cloud.service, r.email);
+  const status = async () => (await call(cloud.service, "search", { connection_status: "ALL" }, { token: user })).json.printers[0].connectionStatus;
+  t.is(await status(), "ONLINE", "presence, not the last call, decides while connected");
+  client.send("</stream:stream>");
+  t.true(await client.waitClosed());
+  // The server learns of the close a moment after the client; bounded wait.
+  for (let i = 0; i < 100 && (await status()) === "ONLINE"; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.is(await status(), "OFFLINE");
 });
 
 test("iqs the service does not serve get an error stanza, and the session goes on", async (t) => {

@@ -107,6 +107,7 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
       config.onNotify?.(printerId, payload);
       xmpp?.push(printerId, payload, ownerId);
     },
+    xmppOnline: (printerId) => xmpp?.sessions().some((s) => s.subscribed && s.printerId === printerId) ?? false,
   };
   let xmpp: XmppServer | undefined;
   const onError = config.onError ?? ((error: unknown) => process.stderr.write(`cloud: ${(error as Error)?.stack ?? String(error)}\n`));
