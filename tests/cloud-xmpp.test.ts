@@ -84,6 +84,26 @@ for (const transport of ["plain", "starttls", "tls"] as Transport[]) {
   });
 }
 
+test("onLog tells a session's steps, for a person debugging a device, and never the token", async (t) => {
+  const lines: string[] = [];
+  const cloud = await cloudWithXmpp(t, { onLog: (line: string) => lines.push(line) });
+  const r = await registerAndClaim(cloud);
+  const bad = await RawXmpp.connect(cloud.service.xmpp!.port);
+  t.teardown(() => bad.destroy());
+  bad.send(STREAM_OPEN + `<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="X-OAUTH2">${saslBody(r.poll.xmpp_jid, "ya29.wrong")}</auth>`);
+  await bad.expect(/<failure/);
+  const { client, fullJid } = await xmppLogin("starttls", cloud.service.xmpp!, r.poll.xmpp_jid, r.access, certificate.cert);
+  t.teardown(() => client.destroy());
+  await call(cloud.service, "delete", { printerid: r.printerId }, { token: r.user });
+  await nextPush(client);
+  t.true(lines.some((l) => /^xmpp #1 connected \(plain\) from 127\.0\.0\.1:\d+$/.test(l)), lines.join("\n"));
+  t.true(lines.includes("xmpp #1 SASL X-OAUTH2 refused: not-authorized"));
+  for (const expected of ["STARTTLS: proceeding to the TLS handshake", `SASL X-OAUTH2 accepted for ${r.poll.xmpp_jid}`, `bound ${fullJid}`, "subscribed to cloudprint.google.com", `push ${r.printerId}/delete`]) {
+    t.true(lines.includes(`xmpp #2 ${expected}`), expected);
+  }
+  t.false(lines.some((l) => l.includes(r.access) || l.includes("ya29.wrong")), "tokens stay out of the log");
+});
+
 test("the STARTTLS listener refuses to authenticate before TLS", async (t) => {
   const cloud = await cloudWithXmpp(t);
   const r = await registerAndClaim(cloud);
@@ -227,7 +247,7 @@ test("npm run cloud: --tls-cert/--tls-key add the STARTTLS and direct-TLS listen
   const dir = mkdtempSync(path.join(tmpdir(), "cloud-xmpp-cli-"));
   writeFileSync(path.join(dir, "cert.pem"), certificate.cert);
   writeFileSync(path.join(dir, "key.pem"), certificate.key);
-  const child = spawn(process.execPath, [cli, "--port", "0", "--xmpp-port", "0", "--xmpp-starttls-port", "0", "--xmpps-port", "0",
+  const child = spawn(process.execPath, [cli, "--verbose", "--port", "0", "--xmpp-port", "0", "--xmpp-starttls-port", "0", "--xmpps-port", "0",
     "--tls-cert", path.join(dir, "cert.pem"), "--tls-key", path.join(dir, "key.pem"), "--state-dir", path.join(dir, "state")], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   child.stdout.on("data", (c) => (stdout += c));
@@ -245,6 +265,10 @@ test("npm run cloud: --tls-cert/--tls-key add the STARTTLS and direct-TLS listen
     t.teardown(() => plain.destroy());
     plain.send(STREAM_OPEN);
     await plain.expect(/<starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"><required\/><\/starttls>/);
+    // --verbose shows each session's steps.
+    for (let i = 0; i < 250 && !/xmpp #2 connected \(starttls\)/.test(stdout); i++) await new Promise((r) => setTimeout(r, 20));
+    t.regex(stdout, /xmpp #1 connected \(tls\) from 127\.0\.0\.1/);
+    t.regex(stdout, /xmpp #2 connected \(starttls\) from 127\.0\.0\.1/);
   } finally {
     child.kill("SIGTERM");
   }

@@ -26,7 +26,7 @@ Options:
                           PEM certificate and key: adds the STARTTLS and direct-TLS XMPP listeners
   --xmpp-starttls-port N  STARTTLS listener (default 5224; needs --tls-cert/--tls-key)
   --xmpps-port N          direct-TLS listener, as Google's connector used (default 5223; needs --tls-cert/--tls-key)
-  --verbose               log every request (method, path, status) and every push
+  --verbose               log every request (method, path, status), every push and each XMPP session's steps
   -h, --help              show this help
 `;
 
@@ -104,7 +104,10 @@ try {
     registrationLifetimeSeconds: seconds("registration-lifetime", values["registration-lifetime"]),
     conversionTimeoutSeconds: seconds("conversion-timeout", values["conversion-timeout"]),
     requireProxyHeader: !values["no-proxy-header-check"],
-    xmpp: values["no-xmpp"] ? undefined : { port: xmppPort, tls, starttlsPort, directTlsPort },
+    xmpp: values["no-xmpp"] ? undefined : {
+      port: xmppPort, tls, starttlsPort, directTlsPort,
+      onLog: values.verbose ? (line) => process.stdout.write(`${line}\n`) : undefined,
+    },
     onNotify: values.verbose ? (id, payload) => process.stdout.write(`push to ${id}: ${payload}\n`) : undefined,
     onRequest: values.verbose ? (method, path, status) => process.stdout.write(`${method} ${path} ${status}\n`) : undefined,
   });

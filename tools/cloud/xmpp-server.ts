@@ -22,6 +22,8 @@ export interface XmppConfig {
   // Send pushes as the captured <push:push xmlns:push="google:push"> form instead of the default prefix-free one.
   prefixedPush?: boolean;
   limits?: Partial<XmppLimits>;
+  // One line per session event (connected, SASL, bound, subscribed, push, stream error, closed); never a token.
+  onLog?: (line: string) => void;
 }
 
 export interface XmppLimits extends XmlLimits {
@@ -69,6 +71,9 @@ export async function startXmppServer(host: string, config: XmppConfig, hooks: X
   const limits: XmppLimits = { ...DEFAULT_XMPP_LIMITS, ...config.limits };
   const domain = config.domain ?? "gmail.com";
   const sessions = new Set<XmppSession>();
+  // Numbers tell the lines of concurrent sessions apart in a log.
+  const numbers = new WeakMap<XmppSession, number>();
+  let counter = 0;
   const secureContext = config.tls ? tls.createSecureContext({ key: config.tls.key, cert: config.tls.cert }) : undefined;
 
   const hostFor = (mode: TransportMode): SessionHost => ({
@@ -81,6 +86,11 @@ export async function startXmppServer(host: string, config: XmppConfig, hooks: X
     bound: () => {},
     activity: (session) => { if (session.identity) hooks.activity?.(session.identity); },
     closed: (session) => { sessions.delete(session); },
+    log: (session, message) => {
+      if (!config.onLog) return;
+      if (!numbers.has(session)) numbers.set(session, ++counter);
+      config.onLog(`xmpp #${numbers.get(session)} ${message}`);
+    },
     onError: (error) => (hooks.onError ?? ((e: unknown) => process.stderr.write(`cloud xmpp: ${(e as Error)?.stack ?? String(e)}\n`)))(error),
   });
 

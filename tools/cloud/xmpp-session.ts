@@ -52,6 +52,8 @@ export interface SessionHost {
   activity(session: XmppSession): void;
   closed(session: XmppSession): void;
   onError(error: unknown): void;
+  // A line about this session for a person debugging a device (npm run cloud -- --verbose); never a secret.
+  log(session: XmppSession, message: string): void;
 }
 
 type Phase = "tls" | "auth" | "bind" | "bound";
@@ -82,6 +84,7 @@ export class XmppSession {
     }, host.limits);
     this.attach(socket);
     this.arm(host.authTimeoutSeconds);
+    host.log(this, `connected (${host.mode}) from ${socket.remoteAddress}:${socket.remotePort}`);
   }
 
   get printerId(): string | undefined {
@@ -172,6 +175,7 @@ export class XmppSession {
     // Nothing readable arrives before the handshake is done, so the next stanza is already encrypted.
     this.secure = true;
     this.phase = "auth";
+    this.host.log(this, "STARTTLS: proceeding to the TLS handshake");
     this.restart();
   }
 
@@ -189,6 +193,7 @@ export class XmppSession {
     if (element.local !== "auth" || element.ns !== NS.sasl) return this.streamError("not-authorized", "authenticate first");
     const mechanism = element.attrs.mechanism ?? "";
     const failure = (condition: string) => {
+      this.host.log(this, `SASL ${mechanism || "(no mechanism)"} refused: ${condition}`);
       this.send(`<failure xmlns="${NS.sasl}"><${condition}/></failure>`);
       if (++this.authAttempts >= MAX_AUTH_ATTEMPTS) this.streamError("policy-violation", "too many failed authentication attempts");
     };
@@ -204,6 +209,7 @@ export class XmppSession {
     this.identity = identity;
     this.phase = "bind";
     this.send(`<success xmlns="${NS.sasl}"/>`);
+    this.host.log(this, `SASL ${mechanism} accepted for ${identity.bareJid}`);
     this.arm(this.host.idleTimeoutSeconds);
     this.host.activity(this);
     this.restart();
@@ -224,6 +230,7 @@ export class XmppSession {
       this.phase = "bound";
       this.send(`<iq ${idAttr} type="result"><bind xmlns="${NS.bind}"><jid>${escapeXml(this.fullJid)}</jid></bind></iq>`);
       this.host.bound(this);
+      this.host.log(this, `bound ${this.fullJid}`);
       return;
     }
     if (this.phase !== "bound") return this.iqError(iq, "not-authorized", "auth");
@@ -238,6 +245,7 @@ export class XmppSession {
       const channels = payload.children.filter((c) => c.local === "item").map((c) => c.attrs.channel);
       if (!channels.includes(CLOUD_PRINT_CHANNEL)) return this.iqError(iq, "item-not-found", "cancel");
       this.subscribed = true;
+      this.host.log(this, `subscribed to ${CLOUD_PRINT_CHANNEL}`);
       // The Go connector checks both: to is the full JID, from the bare one.
       return this.send(`<iq to="${escapeXml(this.fullJid)}" from="${escapeXml(this.identity!.bareJid)}" ${idAttr} type="result"/>`);
     }
@@ -253,6 +261,7 @@ export class XmppSession {
   push(payload: string): boolean {
     if (!this.subscribed || this.ending || !this.identity) return false;
     const data = Buffer.from(payload, "utf8").toString("base64");
+    this.host.log(this, `push ${payload}`);
     const to = escapeXml(this.fullJid);
     const bare = escapeXml(this.identity.bareJid);
     // The prefixed form is the one in a real capture; parsers must match by namespace, not by spelling.
@@ -271,6 +280,7 @@ export class XmppSession {
     // A stream error needs a stream to live in (RFC 6120 4.9.1.1): open one first if the client never did.
     const opening = this.streamOpen ? "" : `<?xml version='1.0'?><stream:stream from="${escapeXml(this.host.domain)}" id="${randomBytes(8).toString("hex").toUpperCase()}" version="1.0" xmlns:stream="${NS.streams}" xmlns="${NS.client}">`;
     const detail = text ? `<text xmlns="${NS.streamErrors}">${escapeXml(text.slice(0, 200))}</text>` : "";
+    this.host.log(this, `stream error ${condition}${text ? `: ${text.slice(0, 200)}` : ""}`);
     this.send(`${opening}<stream:error><${condition} xmlns="${NS.streamErrors}"/>${detail}</stream:error>`);
     this.end();
   }
@@ -295,6 +305,7 @@ export class XmppSession {
   private closedNow(): void {
     clearTimeout(this.timer);
     this.ending = true;
+    this.host.log(this, "closed");
     this.host.closed(this);
   }
 }
