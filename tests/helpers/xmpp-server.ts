@@ -1,8 +1,12 @@
+import { base64Decode, base64Encode } from "../../modules/crypto/base64.js";
+import { utf8Decode, utf8Encode } from "../../modules/text/utf8.js";
+
 // A scripted XMPP server for the client's tests: the stanzas of
 // cloud-print-service.md §3.2, read from the client's text with patterns
 // (the client's output is exact, so exact patterns are the check), with
 // knobs for what a test wants to go wrong. It speaks text only; the socket
-// (real, TLS or the in-memory fake) is the caller's.
+// (real, TLS or the in-memory fake) is the caller's. Plain ECMAScript, so
+// the XS tests use it too.
 
 export interface ScriptOptions {
   starttls: "none" | "offered" | "required";
@@ -84,7 +88,7 @@ export class ScriptedXmpp {
     }
     const auth = this.take(/^<auth [^>]*>([^<]*)<\/auth>/);
     if (auth) {
-      const [, authcid, token] = Buffer.from(auth[1], "base64").toString("utf8").split("\u0000");
+      const [, authcid, token] = utf8Decode(base64Decode(auth[1]) ?? new Uint8Array(0)).split("\u0000");
       if (authcid === o.jid && o.tokens.includes(token)) {
         this.authenticated = true;
         this.events.send(`<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>`);
@@ -124,6 +128,6 @@ export class ScriptedXmpp {
   push(payload: string, prefixed = false): void {
     const p = prefixed ? "push:" : "";
     this.events.send(`<message from="cloudprint.google.com" to="${this.fullJid}"><${p}push xmlns${prefixed ? ":push" : ""}="google:push" channel="cloudprint.google.com">`
-      + `<${p}recipient to="${this.options.jid}">x</${p}recipient><${p}data>${Buffer.from(payload).toString("base64")}</${p}data></${p}push></message>`);
+      + `<${p}recipient to="${this.options.jid}">x</${p}recipient><${p}data>${base64Encode(utf8Encode(payload))}</${p}data></${p}push></message>`);
   }
 }
