@@ -399,3 +399,25 @@ test("a server that accepts and says nothing: the handshake times out, and stop(
   t.is(silent.length, 1);
   t.is(clock.pending, 0);
 });
+
+test("a server that stops reading while it keeps pinging is dropped once the unsent answers pass the cap", async (t) => {
+  const clock = new FakeClock(), tcp = new FakeTcp();
+  const server = fakeServer(tcp, "127.0.0.1:5222", () => ({}));
+  const { client, errors } = startClient(t, fakeHal(clock, tcp), { transport: "plain", allowPlainText: true, backoffInitialMs: 60_000 });
+  await settle();
+  t.is(client.state, "online");
+  const connection = server.connections[0];
+  const write = connection.write;
+  let written = 0;
+  connection.write = (bytes: Uint8Array) => { written += bytes.length; write(bytes); return false; };
+  // A drain in between forgives what was sent before it.
+  for (let i = 0; i < 200; i++) connection.send(`<iq type="get" id="s${i}" from="gmail.com"><ping xmlns="urn:xmpp:ping"/></iq>`);
+  t.is(client.state, "online");
+  (connection as unknown as { events: { drain(): void } }).events.drain();
+  for (let i = 0; i < 1000 && client.state === "online"; i++) connection.send(`<iq type="get" id="t${i}" from="gmail.com"><ping xmlns="urn:xmpp:ping"/></iq>`);
+  t.is(client.state, "offline");
+  t.is(errors.at(-1)!.kind, "limit");
+  t.regex(errors.at(-1)!.message, /the server has not read \d+ bytes/);
+  t.true(written < 2 * 16_384 + 2_000, `${written} bytes written`);
+  t.true(connection.destroyed);
+});
