@@ -421,3 +421,50 @@ test("a server that stops reading while it keeps pinging is dropped once the uns
   t.true(written < 2 * 16_384 + 2_000, `${written} bytes written`);
   t.true(connection.destroyed);
 });
+
+test("fuzz: 300 sessions with the server's bytes mutated; nothing is thrown into the socket callbacks, every failure is an XmppError", async (t) => {
+  const random = new SeededRandom(4242);
+  const inserts = ["<", ">", "&", "/>", "</iq>", "<!DOCTYPE", "]]>", "\u0000", "<stream:stream>", "</stream:stream>", "<success/>", "<iq type='result' id='0'/>"];
+  const outcomes = new Map<string, number>();
+  for (let i = 0; i < 300; i++) {
+    const clock = new FakeClock(), tcp = new FakeTcp();
+    let thrown: unknown;
+    tcp.peers.set("127.0.0.1:5222", (connection) => {
+      const script = new ScriptedXmpp({
+        send: (text) => setImmediate(() => {
+          let bytes = Array.from(Buffer.from(text));
+          // One message in six is damaged, so sessions get some way before it.
+          for (let r = random.below(6) === 0 ? 1 + random.below(2) : 0; r > 0; r--) {
+            const at = random.below(bytes.length + 1);
+            if (random.below(2) === 0) bytes.splice(at, 1 + random.below(4));
+            else bytes.splice(at, 0, ...Buffer.from(inserts[random.below(inserts.length)]));
+          }
+          if (random.below(12) === 0) bytes = bytes.map((b) => (random.below(50) === 0 ? random.below(256) : b));
+          try { connection.send(Uint8Array.from(bytes)); } catch (error) { thrown = error; }
+        }),
+        upgrade: () => {},
+        close: () => setImmediate(() => { if (!connection.isClosed) connection.closeFromPeer(); }),
+      });
+      const write = connection.write.bind(connection);
+      connection.write = (bytes: Uint8Array) => { const ok = write(bytes); script.input(Buffer.from(bytes).toString("utf8")); return ok; };
+    });
+    const errors: unknown[] = [];
+    const client = new XmppClient(fakeHal(clock, tcp, i + 1), { host: "127.0.0.1", jid: JID, accessToken: "good-token", printerId: PRINTER, transport: "plain", allowPlainText: true, backoffInitialMs: 600_000 }, {
+      error: (error) => errors.push(error),
+      refreshAccessToken: () => Promise.resolve("good-token"),
+    });
+    client.start();
+    await settle();
+    clock.advance(30_000);
+    await settle();
+    t.is(thrown, undefined);
+    t.true(errors.every((e) => e instanceof Error && e.name === "XmppError"), String(errors.find((e) => !(e instanceof Error && e.name === "XmppError"))));
+    const outcome = errors.length > 0 ? (errors[0] as XmppError).kind : client.state;
+    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    client.stop();
+  }
+  t.log([...outcomes].map(([k, n]) => `${k}: ${n}`).join(", "));
+  // The mutations reach several kinds of failure, and some sessions survive them.
+  t.true(outcomes.size >= 4);
+  t.true((outcomes.get("online") ?? 0) > 10);
+});
