@@ -468,3 +468,34 @@ test("fuzz: 300 sessions with the server's bytes mutated; nothing is thrown into
   t.true(outcomes.size >= 4);
   t.true((outcomes.get("online") ?? 0) > 10);
 });
+
+test("a late answer to an earlier ping still counts; an owner's listener that throws is logged, not thrown into the socket", async (t) => {
+  const clock = new FakeClock(), tcp = new FakeTcp();
+  const server = fakeServer(tcp, "127.0.0.1:5222", () => ({ answerPings: false }));
+  const logged: string[] = [];
+  const hal = { ...fakeHal(clock, tcp), log: (_level: string, message: string) => { logged.push(message); } };
+  let calls = 0;
+  const { client, errors } = startClient(t, hal, { transport: "plain", allowPlainText: true }, {
+    push: () => { calls++; throw new Error("owner bug"); },
+  });
+  await settle();
+  const script = server.scripts[0];
+  const connection = server.connections[0];
+  await nextPing(clock, script, 400_000);
+  clock.advance(30_000);
+  await settle();
+  t.is(script.pings, 2);
+  const firstId = /id="(\d+)"/.exec(script.received.filter((s) => s.includes("urn:xmpp:ping"))[0])![1];
+  connection.send(`<iq type="result" id="${firstId}" from="gmail.com"/>`);
+  clock.advance(30_000);
+  await settle();
+  t.is(client.state, "online");
+  t.deepEqual(errors, []);
+
+  script.push(PRINTER);
+  script.push(PRINTER);
+  await settle();
+  t.is(calls, 2);
+  t.is(client.state, "online");
+  t.true(logged.includes("xmpp: the push listener threw: owner bug"));
+});

@@ -313,12 +313,24 @@ export class XmppClient {
 
   deliver(attempt: Attempt, kind: PushKind): void {
     if (attempt !== this.attempt) return;
-    this.listener.push?.({ kind, printerId: this.options.printerId });
+    const push = this.listener.push;
+    if (push) this.guard("push", () => push({ kind, printerId: this.options.printerId }));
   }
 
   report(error: XmppError): void {
     this.hal.log(error.kind === "closed" ? "info" : "warn", `xmpp: ${error.message}`);
-    this.listener.error?.(error);
+    const listener = this.listener.error;
+    if (listener) this.guard("error", () => listener(error));
+  }
+
+  // The owner's callbacks run inside socket and timer callbacks: a bug of
+  // theirs is logged here rather than thrown into the host's event loop.
+  private guard(what: string, call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      this.hal.log("error", `xmpp: the ${what} listener threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   // Uniform in [0, 1), from the platform's random source.
@@ -331,7 +343,8 @@ export class XmppClient {
   private setState(state: XmppConnectionState, error?: XmppError): void {
     if (state === this.currentState) return;
     this.currentState = state;
-    this.listener.state?.(state, error);
+    const listener = this.listener.state;
+    if (listener) this.guard("state", () => listener(state, error));
   }
 }
 
@@ -346,6 +359,8 @@ class Attempt {
   private streamOpen = false;
   private nextId = 0;
   private pendingId = "";
+  // The id of the first ping not yet answered, while pings go unanswered.
+  private firstUnanswered = 0;
   private fullJid = "";
   private handshakeTimer: TimerId | undefined;
   private pingTimer: TimerId | undefined;
@@ -576,7 +591,9 @@ class Attempt {
     }
     if (type !== "result" && type !== "error") return;
     if (this.phase === Phase.Online) {
-      if (id === this.pendingId && this.pongTimer !== undefined) this.pong();
+      // The answer to any ping of the unanswered run counts: a late pong still shows the server alive.
+      const n = Number(id);
+      if (this.pongTimer !== undefined && id !== "" && n >= this.firstUnanswered && n <= Number(this.pendingId)) this.pong();
       return;
     }
     if (id !== this.pendingId) return;
@@ -652,6 +669,7 @@ class Attempt {
   private ping(): void {
     if (this.phase !== Phase.Online) return;
     this.pendingId = this.id();
+    if (this.missedPongs === 0) this.firstUnanswered = Number(this.pendingId);
     this.send(pingIq(this.pendingId, this.options.pingTo));
     this.pongTimer = this.clock.setTimer(() => {
       this.pongTimer = undefined;
