@@ -499,3 +499,23 @@ test("a late answer to an earlier ping still counts; an owner's listener that th
   t.is(client.state, "online");
   t.true(logged.includes("xmpp: the push listener threw: owner bug"));
 });
+
+test("STARTTLS refused by the server is a TLS error; a push whose data is not base64 is reported and skipped", async (t) => {
+  const refusing = await realServer(t, "tcp", () => ({ starttls: "required", refuseStartTls: true }));
+  const refused = startClient(t, realHal, { port: refusing.port, transport: "starttls", trustSelfSigned: CERT, backoffInitialMs: 60_000 });
+  await until(t, "the error", () => refused.errors.length === 1);
+  t.is(refused.errors[0].kind, "tls");
+  t.is(refused.errors[0].message, "the server refused STARTTLS");
+  t.is(refused.client.state, "offline");
+
+  const server = await realServer(t, "tcp", () => ({}));
+  const { client, errors, pushes } = startClient(t, realHal, { port: server.port, transport: "plain", allowPlainText: true });
+  await until(t, "online", () => client.state === "online");
+  // bnet's bug: the payload sent raw. Then a good one.
+  server.sockets.forEach((s) => s.write(`<message from="cloudprint.google.com"><push xmlns="google:push"><data>${PRINTER}/delete</data></push></message>`));
+  server.scripts[0].push(PRINTER);
+  await until(t, "the good push", () => pushes.length === 1);
+  t.is(pushes[0].kind, "jobs");
+  t.deepEqual(errors.map((e) => e.message), ["a push whose data is not base64"]);
+  t.is(client.state, "online");
+});

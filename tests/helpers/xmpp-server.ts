@@ -18,6 +18,8 @@ export interface ScriptOptions {
   mechanisms: string[];
   // Sent instead of the first features, to test a hostile server.
   garbage?: string;
+  // Answer <starttls/> with the TLS namespace's <failure/> (RFC 6120 5.4.2.2).
+  refuseStartTls?: boolean;
 }
 
 export interface ScriptEvents {
@@ -81,6 +83,11 @@ export class ScriptedXmpp {
       return true;
     }
     if (this.take(/^<starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"\/>/)) {
+      if (o.refuseStartTls) {
+        this.events.send(`<failure xmlns="urn:ietf:params:xml:ns:xmpp-tls"/></stream:stream>`);
+        this.events.close();
+        return true;
+      }
       this.events.send(`<proceed xmlns="urn:ietf:params:xml:ns:xmpp-tls"/>`);
       this.tls = true;
       this.events.upgrade();
