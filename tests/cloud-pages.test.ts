@@ -1,5 +1,5 @@
 import test from "ava";
-import { call, registerParams, startTestCloud } from "./helpers/cloud.js";
+import { call, registerAndClaim, registerParams, startTestCloud } from "./helpers/cloud.js";
 
 // The pages at the HTTP level, where a browser would hide the details: cookie flags,
 // redirects that stay on this server, CSRF, escaping. (cloud-browser drives them in chromium.)
@@ -88,4 +88,44 @@ test("the settings form refuses a bad number and only offers what the device sup
   t.deepEqual(cloud.pushes.map((p) => p.payload), [`${r.printers[0].id}/update_settings`]);
   const stored = service.store.state.printers[r.printers[0].id].localSettings;
   t.deepEqual(stored.pending, { local_discovery: false, xmpp_timeout_value: 300 }, "an unchecked box asks for false");
+});
+
+test("My printers lists each printer's recent jobs with their state, and the owner can delete one", async (t) => {
+  const cloud = await startTestCloud();
+  const { service } = cloud;
+  t.teardown(() => service.close());
+  const r = await registerAndClaim(cloud, "Jobs printer", "jo@example.com");
+  const pdf = Buffer.from("%PDF-1.4\n%%EOF\n");
+  const ids: string[] = [];
+  for (const title of ["first <b>job</b>", "second job", "third job"]) {
+    const answer = await call(service, "submit", { printerid: r.printerId, title, contentType: "application/pdf" }, { encoding: "multipart", token: r.user, files: [{ name: "content", filename: "a.pdf", contentType: "application/pdf", data: pdf }] });
+    ids.push(answer.json.job.id);
+    cloud.clock.now += 1000;
+  }
+  await call(service, "control", { jobid: ids[0], semantic_state_diff: JSON.stringify({ state: { type: "DONE" }, pages_printed: 2 }) }, { token: r.access });
+  await call(service, "control", { jobid: ids[1], semantic_state_diff: JSON.stringify({ state: { type: "ABORTED", device_action_cause: { error_code: "DOWNLOAD_FAILURE" } } }) }, { token: r.access });
+
+  const { cookie } = await signIn(service.url, "jo@example.com");
+  const session = cookie!.split(";")[0];
+  const page = async () => (await fetch(`${service.baseUrl}/printers`, { headers: { Cookie: session } })).text();
+  const html = await page();
+  const rows = [...html.matchAll(/<tr class="job" data-job-id="([^"]+)"><td>([^<]*(?:<[^t][^<]*)*)<\/td><td class="job-state">([^<]+)<\/td><td>([^<]*)<\/td>/g)].map((m) => [m[1], m[3], m[4]]);
+  t.deepEqual(rows, [[ids[2], "QUEUED", ""], [ids[1], "ABORTED (DOWNLOAD_FAILURE)", ""], [ids[0], "DONE", "2"]], "newest first, with state, cause and pages");
+  t.true(html.includes("first &#60;b&#62;job&#60;/b&#62;"), "titles are escaped");
+
+  const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1];
+  const forged = await fetch(`${service.baseUrl}/printers/deletejob`, { method: "POST", headers: { Cookie: session }, body: new URLSearchParams({ jobid: ids[2], csrf: "x" }), redirect: "manual" });
+  t.is(forged.status, 403);
+  const deleted = await fetch(`${service.baseUrl}/printers/deletejob`, { method: "POST", headers: { Cookie: session }, body: new URLSearchParams({ jobid: ids[2], csrf }), redirect: "manual" });
+  t.is(deleted.status, 303);
+  t.false(Object.hasOwn(service.store.state.jobs, ids[2]));
+  t.false((await page()).includes(ids[2]));
+
+  // Someone else's session cannot delete this owner's jobs.
+  const other = (await signIn(service.url, "eve@example.com")).cookie!.split(";")[0];
+  const otherHtml = await (await fetch(`${service.baseUrl}/printers`, { headers: { Cookie: other } })).text();
+  const otherCsrf = /name="csrf" value="([^"]+)"/.exec(otherHtml)![1];
+  const refused = await fetch(`${service.baseUrl}/printers/deletejob`, { method: "POST", headers: { Cookie: other }, body: new URLSearchParams({ jobid: ids[0], csrf: otherCsrf }), redirect: "manual" });
+  t.is(refused.status, 404);
+  t.true(Object.hasOwn(service.store.state.jobs, ids[0]));
 });
