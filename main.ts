@@ -1,5 +1,6 @@
 import config from "mc/config";
 import { clock, moddableHal } from "./hosts/moddable/hal.js";
+import { startOutboundCheck } from "./hosts/moddable/outbound-check.js";
 import { Printer } from "./modules/printer/printer.js";
 import type { PrintEngine } from "./modules/hal/engine.js";
 import type { Udp } from "./modules/hal/udp.js";
@@ -24,7 +25,8 @@ async function board(): Promise<{ engine?: PrintEngine; udp?: Udp }> {
 }
 
 board().then(async (parts) => {
-  const printer = new Printer(moddableHal(parts), {
+  const hal = moddableHal({ ...parts, dnsServers: settings.dns?.servers });
+  const printer = new Printer(hal, {
     host: "0.0.0.0",
     port: settings.port ?? 80,
     name: settings.name ?? "Privet Printer",
@@ -33,4 +35,6 @@ board().then(async (parts) => {
   });
   const port = await printer.start();
   log(`listening on port ${port}`);
+  // Optional: DNS, a route out, trust anchors and the clock, checked once (README).
+  if (settings.outboundCheck) startOutboundCheck(hal, settings.outboundCheck, log);
 }).catch((error) => log(`failed to start: ${String(error)}`));

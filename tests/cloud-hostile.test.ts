@@ -109,6 +109,9 @@ test("broken requests get a 400 with a reason", async (t) => {
   }
   const badHead = await rawExchange(service.port, "GARBAGE\r\n\r\n", "");
   t.regex(badHead, /^HTTP\/1\.1 400 /);
+  t.regex(badHead, /Malformed HTTP request/);
+  const longQuery = await rawExchange(service.port, `GET /cloudprint/search?q=${"q".repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, "");
+  t.regex(longQuery, /^HTTP\/1\.1 431 /);
   const badMethod = await fetch(`${service.url}/cloudprint/register`, { method: "PUT" });
   t.is(badMethod.status, 405);
 });
@@ -168,4 +171,15 @@ test("thousands of random requests never crash it or get a 500, and it still reg
   // The fuzz may well have deleted the first printer with its own token; a whole new registration must work.
   const again = await registerAndClaim(cloud, "second", "second@example.com");
   t.true((await call(service, "printer", { printerid: again.printerId }, { token: again.access })).json.success);
+});
+
+test("names outside ASCII arrive intact whether percent-encoded, raw in a form (curl -d) or in multipart", async (t) => {
+  const { service } = await startTestCloud();
+  t.teardown(() => service.close());
+  const name = "Café printer ☕";
+  const viaForm = await fetch(`${service.baseUrl}/register`, { method: "POST", headers: { "X-CloudPrint-Proxy": "t", "Content-Type": "application/x-www-form-urlencoded" }, body: Buffer.from(`name=${name}&proxy=p`, "utf8") });
+  t.is(((await viaForm.json()) as { printers: Array<{ name: string }> }).printers[0].name, name);
+  for (const encoding of ["get", "form", "multipart"] as const) {
+    t.is((await call(service, "register", { name, proxy: "p" }, { encoding })).json.printers[0].name, name, encoding);
+  }
 });

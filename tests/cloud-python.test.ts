@@ -68,7 +68,8 @@ test("what the Python client submitted is stored byte for byte: a data: URL PDF 
   for (const [jobId, type, bytes] of expect) {
     const job = byId.get(jobId)!;
     t.is(job.contentType, type);
-    const file = await fetch(job.fileUrl, { headers: { Authorization: `OAuth ${token}`, "X-CloudPrint-Proxy": "t" } });
+    // Accept names the type, so the stored bytes come back rather than a conversion for the PWG-only CDD.
+    const file = await fetch(job.fileUrl, { headers: { Authorization: `OAuth ${token}`, "X-CloudPrint-Proxy": "t", Accept: type } });
     t.is(file.status, 200);
     t.deepEqual(Buffer.from(await file.arrayBuffer()), bytes, type);
   }

@@ -1,4 +1,8 @@
 import test from "ava";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { startCloudService } from "../tools/cloud/index.js";
 import { call, registerParams, startTestCloud, tokenRequest, userToken, CURRENT_SETTINGS } from "./helpers/cloud.js";
 
 // The registration a device drives (reference 2.1, Privet 4.3 and 6.1), step by step, with
@@ -142,4 +146,34 @@ test("the token endpoint refuses what Google refused", async (t) => {
   const multi = await tokenRequest(service, { grant_type: "urn:cloudprint-emulator:user", email: "dave@example.com" }, "multipart");
   t.is(multi.status, 200);
   t.is(multi.json.token_type, "Bearer");
+});
+
+test("on the real clock too, a short-lived access token stops working and a refresh brings it back", async (t) => {
+  // No injected clock here: the emulator's own Date.now decides, with a one-second lifetime.
+  const service = await startCloudService({ port: 0, stateDir: mkdtempSync(path.join(tmpdir(), "cloud-realclock-")), tokenLifetimeSeconds: 1 });
+  t.teardown(() => service.close());
+  const granted = (await tokenRequest(service, { grant_type: "urn:cloudprint-emulator:user", email: "kim@example.com" })).json;
+  t.is(granted.expires_in, 1);
+  t.is((await call(service, "search", {}, { token: granted.access_token })).status, 200);
+  let status = 200;
+  // Bounded: at most 30 tries of 100 ms, well past the one second.
+  for (let i = 0; i < 30 && status === 200; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    status = (await call(service, "search", {}, { token: granted.access_token })).status;
+  }
+  t.is(status, 403);
+  const refreshed = (await tokenRequest(service, { grant_type: "refresh_token", refresh_token: granted.refresh_token, client_id: "c" })).json;
+  t.is((await call(service, "search", {}, { token: refreshed.access_token })).status, 200);
+});
+
+test("anonymous registrations waiting for a claim are capped, and room comes back as they expire", async (t) => {
+  const { service, clock } = await startTestCloud({ maxUnclaimedRegistrations: 2, registrationLifetimeSeconds: 60 });
+  t.teardown(() => service.close());
+  t.true((await call(service, "register", registerParams("one"))).json.success);
+  t.true((await call(service, "register", registerParams("two"))).json.success);
+  const third = await call(service, "register", registerParams("three"));
+  t.false(third.json.success);
+  t.is(third.json.errorCode, 429);
+  clock.now += 61_000;
+  t.true((await call(service, "register", registerParams("four"))).json.success);
 });

@@ -30,7 +30,8 @@ test("users, printers, settings, tokens and jobs survive close and start with th
   t.is(refreshed.status, 200);
   const fetched = (await call(service, "fetch", { printerid: reg.printerId }, { token: reg.access })).json;
   t.is(fetched.jobs[0].id, job.id);
-  const file = await fetch(fetched.jobs[0].fileUrl, { headers: { Authorization: `Bearer ${reg.access}`, "X-CloudPrint-Proxy": "t" } });
+  // Accept names the stored type: the printer's CDD takes only PWG, and text/plain cannot be converted.
+  const file = await fetch(fetched.jobs[0].fileUrl, { headers: { Authorization: `Bearer ${reg.access}`, "X-CloudPrint-Proxy": "t", Accept: "text/plain" } });
   t.is(await file.text(), "bytes that must survive");
   // The file URLs name the new port, not the old one.
   t.true(fetched.jobs[0].fileUrl.startsWith(service.baseUrl));
@@ -81,7 +82,7 @@ const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "tools
 
 test("npm run cloud: says where it listens and how to use it, serves, keeps its state, stops on SIGTERM", async (t) => {
   const stateDir = fs.mkdtempSync(path.join(tmpdir(), "cloud-cli-"));
-  const child = spawn(process.execPath, [cli, "--port", "0", "--state-dir", stateDir, "--deletion-shape", "empty-printers", "--token-lifetime", "5"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [cli, "--port", "0", "--xmpp-port", "0", "--state-dir", stateDir, "--deletion-shape", "empty-printers", "--token-lifetime", "5", "--verbose"], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   child.stdout.on("data", (c) => (stdout += c));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
@@ -95,8 +96,12 @@ test("npm run cloud: says where it listens and how to use it, serves, keeps its 
     });
     t.regex(stdout, /curl .*\/cloudprint\/register/);
     t.regex(stdout, /urn:cloudprint-emulator:user/);
+    t.regex(stdout, /plain text {3}127\.0\.0\.1:\d+/);
     const token = await fetch(`${url}/o/oauth2/token`, { method: "POST", body: new URLSearchParams({ grant_type: "urn:cloudprint-emulator:user", email: "cli@example.com" }) });
     t.is(((await token.json()) as { expires_in: number }).expires_in, 5, "--token-lifetime reaches the token endpoint");
+    // --verbose logs the request once answered, without its query or body.
+    for (let i = 0; i < 50 && !stdout.includes("POST /o/oauth2/token 200"); i++) await new Promise((r) => setTimeout(r, 20));
+    t.regex(stdout, /POST \/o\/oauth2\/token 200/);
   } finally {
     child.kill("SIGTERM");
   }

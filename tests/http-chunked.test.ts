@@ -1,11 +1,11 @@
 import test from "ava";
 import { ChunkedDecoder, ChunkedError } from "../modules/http/chunked.js";
-import { HttpServer, readSmallBody, type HttpHandler, type HttpRequest, type HttpServerOptions } from "../modules/http/server.js";
+import { readSmallBody, type HttpHandler, type HttpRequest } from "../modules/http/server.js";
 import { Printer } from "../modules/printer/printer.js";
 import { nodeHal } from "../hosts/node/hal.js";
 import { get, rawRequest } from "./helpers/client.js";
-import { FakeClock } from "./helpers/fake-clock.js";
-import { FakeTcp, parseResponses } from "./helpers/fake-tcp.js";
+import { startFakeServer } from "./helpers/fake-server.js";
+import { parseResponses } from "./helpers/fake-tcp.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
 import { TestEngine } from "./helpers/test-engine.js";
 
@@ -203,14 +203,7 @@ test("decoder: thousands of random mutations never throw anything but ChunkedErr
 
 // ---- the server reading chunked bodies ----
 
-async function setup(handler: HttpHandler, options: Partial<HttpServerOptions> = {}) {
-  const tcp = new FakeTcp();
-  const clock = new FakeClock();
-  const logs: string[] = [];
-  const server = new HttpServer(tcp, clock, (level, message) => logs.push(`${level} ${message}`), options, handler);
-  await server.start();
-  return { tcp, clock, server, logs };
-}
+const setup = startFakeServer;
 
 // Reads every body into a string and answers with what it saw.
 const collect: HttpHandler = (request, response) => {

@@ -5,6 +5,7 @@ import { Printer } from "../modules/printer/printer.js";
 import { nodeHal } from "../hosts/node/hal.js";
 import { rawRequest } from "./helpers/client.js";
 import { FakeClock } from "./helpers/fake-clock.js";
+import { startFakeServer } from "./helpers/fake-server.js";
 import { FakeTcp, parseResponses } from "./helpers/fake-tcp.js";
 import { TestEngine } from "./helpers/test-engine.js";
 
@@ -20,14 +21,7 @@ const handler: HttpHandler = (request, response) => {
   response.json({ path: request.path });
 };
 
-async function setup(options: Partial<HttpServerOptions> = {}) {
-  const tcp = new FakeTcp();
-  const clock = new FakeClock();
-  const logs: string[] = [];
-  const server = new HttpServer(tcp, clock, (level, message) => logs.push(`${level} ${message}`), options, handler);
-  await server.start();
-  return { tcp, clock, server, logs };
-}
+const setup = (options: Partial<HttpServerOptions> = {}) => startFakeServer(handler, options);
 
 test("a head has a total deadline from its first byte, however steadily it trickles in", async (t) => {
   const { tcp, clock, server } = await setup({ idleTimeoutMs: 1000, headTimeoutMs: 3000 });

@@ -1,7 +1,7 @@
 import test from "ava";
-import { HttpServer, type BodyConsumer, type HttpHandler, type HttpRequest, type HttpServerOptions } from "../modules/http/server.js";
-import { FakeClock } from "./helpers/fake-clock.js";
-import { FakeTcp, parseResponses } from "./helpers/fake-tcp.js";
+import type { BodyConsumer, HttpHandler, HttpRequest, HttpServerOptions } from "../modules/http/server.js";
+import { startFakeServer } from "./helpers/fake-server.js";
+import { parseResponses } from "./helpers/fake-tcp.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
 
 const enc = (text: string) => new TextEncoder().encode(text);
@@ -17,14 +17,7 @@ const echo: HttpHandler = (request, response) => {
   request.readBody({ data: (c) => chunks.push(Uint8Array.from(c)), end: reply, abort: () => {} });
 };
 
-async function setup(handler: HttpHandler = echo, options: Partial<HttpServerOptions> = {}) {
-  const tcp = new FakeTcp();
-  const clock = new FakeClock();
-  const logs: string[] = [];
-  const server = new HttpServer(tcp, clock, (level, message) => logs.push(`${level} ${message}`), options, handler);
-  await server.start();
-  return { tcp, clock, server, logs };
-}
+const setup = (handler: HttpHandler = echo, options: Partial<HttpServerOptions> = {}) => startFakeServer(handler, options);
 
 const REQUESTS = [
   "GET /privet/info HTTP/1.1\r\nHost: printer.local\r\nX-Privet-Token: \"\"\r\n\r\n",

@@ -1,7 +1,8 @@
 import test from "ava";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import * as dgram from "node:dgram";
 import * as net from "node:net";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,32 +12,148 @@ import { encodeDocument, testPage } from "./helpers/pwg.js";
 // Builds main.ts with the Moddable SDK and runs it in mcsim. The SDK is not on
 // npm, so this runs only where MODDABLE points at a built SDK; elsewhere it is
 // a visible skip that says why.
+//
+// The build is of a test manifest (in a temp folder) that includes ours and
+// adds a config: the outbound check (resolve a name through a DNS server of
+// the test's, connect to an openssl s_server, TLS against a CA the test made
+// with openssl) and, when PRIVET_XS_HEAP="chunkBytes,slots" is set, another
+// XS heap, to try sizes. The committed manifest is not touched.
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const sdk = process.env.MODDABLE;
 const tools = sdk ? path.join(sdk, "build", "bin", "lin", "release") : "";
-const hasXvfb = spawnSync("sh", ["-c", "command -v xvfb-run"]).status === 0;
+const has = (command: string) => spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
 const missing = !sdk ? "MODDABLE is not set (no Moddable SDK here)"
   : !existsSync(path.join(tools, "mcconfig")) ? `no mcconfig in ${tools}`
-  : !hasXvfb ? "xvfb-run is not installed" : "";
+  : !has("xvfb-run") ? "xvfb-run is not installed"
+  : !has("openssl") ? "openssl is not installed" : "";
 const SIM_PORT = 8631;
+const SERVER_NAME = "printer-check.test";
 
-(missing ? test.skip : test)(`the firmware builds for lin, answers /privet/info and prints a PWG job in mcsim${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
-  t.timeout(300_000);
-  const out = mkdtempSync(path.join(tmpdir(), "privet-mc-"));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function openssl(dir: string, args: string[]): void {
+  const run = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${run.stderr}`);
+}
+
+// A CA made with openssl req -x509, and a server certificate for SERVER_NAME
+// signed by it; the server sends both (the SDK needs the chain, see tls.ts).
+function makeChain(dir: string, prefix: string): void {
+  openssl(dir, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${prefix}-ca.key`, "-out", `${prefix}-ca.pem`, "-days", "2", "-subj", `/CN=${prefix} test CA`]);
+  openssl(dir, ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${prefix}.key`, "-out", `${prefix}.csr`, "-subj", `/CN=${SERVER_NAME}`]);
+  writeFileSync(path.join(dir, `${prefix}.ext`), `subjectAltName=DNS:${SERVER_NAME}\nauthorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n`);
+  openssl(dir, ["x509", "-req", "-in", `${prefix}.csr`, "-CA", `${prefix}-ca.pem`, "-CAkey", `${prefix}-ca.key`, "-CAcreateserial", "-days", "2", "-extfile", `${prefix}.ext`, "-out", `${prefix}.pem`]);
+}
+
+// Answers every A query with 127.0.0.1, like a LAN's DNS server for a test name.
+function dnsServer(): Promise<{ port: number; queries: string[]; close(): void }> {
+  const socket = dgram.createSocket("udp4");
+  const queries: string[] = [];
+  socket.on("message", (query, from) => {
+    let end = 12;
+    const labels: string[] = [];
+    while (query[end] !== 0) {
+      labels.push(query.subarray(end + 1, end + 1 + query[end]).toString());
+      end += query[end] + 1;
+    }
+    queries.push(labels.join("."));
+    const question = query.subarray(12, end + 5);
+    const header = Buffer.from([query[0], query[1], 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]);
+    const answer = Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1]);
+    socket.send(Buffer.concat([header, question, answer]), from.port, from.address);
+  });
+  return new Promise((resolve) => socket.bind(0, "127.0.0.1", () => resolve({
+    port: socket.address().port, queries, close: () => socket.close(),
+  })));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// openssl s_server with a chain; stdin stays open so it keeps the connection.
+function tlsServer(dir: string, port: number, prefix: string): { process: ChildProcess; output: () => string } {
+  const child = spawn("openssl", ["s_server", "-accept", `127.0.0.1:${port}`, "-cert", `${prefix}.pem`, "-key", `${prefix}.key`, "-cert_chain", `${prefix}-ca.pem`], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (c) => (output += c));
+  child.stderr!.on("data", (c) => (output += c));
+  return { process: child, output: () => output };
+}
+
+async function waitFor(read: () => string, text: string | RegExp, ms: number): Promise<boolean> {
+  const found = () => (typeof text === "string" ? read().includes(text) : text.test(read()));
+  for (let i = 0; i < ms / 100 && !found(); i++) await sleep(100);
+  return found();
+}
+
+(missing ? test.skip : test)(`the firmware builds for lin, checks a TLS server through the HAL, answers /privet/info and prints a PWG job in mcsim${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
+  t.timeout(400_000);
+  // PRIVET_MC_DIR keeps the build in one folder, so repeated runs build incrementally.
+  const dir = process.env.PRIVET_MC_DIR ?? mkdtempSync(path.join(tmpdir(), "privet-mc-"));
+  const out = path.join(dir, "build");
+  const project = path.join(dir, "check");
+  mkdirSync(out, { recursive: true });
+  mkdirSync(project, { recursive: true });
+  makeChain(dir, "trusted");
+  makeChain(dir, "rogue");
+  const dns = await dnsServer();
+  const tlsPort = await freePort();
+  const heap = process.env.PRIVET_XS_HEAP?.split(",").map(Number);
+  const lin: Record<string, unknown> = {};
+  if (heap) lin.creation = { static: 0, chunk: { initial: heap[0], incremental: 0 }, heap: { initial: heap[1], incremental: 0 }, stack: 512 };
+  writeFileSync(path.join(project, "manifest.json"), JSON.stringify({
+    include: [path.join(root, "manifest.json")],
+    config: {
+      privet: {
+        dns: { servers: [`127.0.0.1:${dns.port}`] },
+        outboundCheck: { host: SERVER_NAME, port: tlsPort, trustAnchors: [readFileSync(path.join(dir, "trusted-ca.pem"), "utf8")], timeoutMs: 20_000 },
+      },
+    },
+    platforms: { lin },
+  }, null, 1));
+
   const env = { ...process.env, PATH: `${path.join(root, "node_modules", ".bin")}:${process.env.PATH}:${tools}` };
-  const build = spawnSync("mcconfig", ["-d", "-m", "-p", "lin", "-t", "build", "-o", out], { cwd: root, env, encoding: "utf8" });
+  const build = spawnSync("mcconfig", ["-d", "-m", "-p", "lin", "-t", "build", "-o", out, path.join(project, "manifest.json")], { cwd: root, env, encoding: "utf8" });
   t.is(build.status, 0, build.stdout.slice(-2000) + build.stderr.slice(-2000));
-  const so = path.join(out, "bin", "lin", "mc", "debug", "main", "mc.so");
+  // mcconfig names the build after the folder the top manifest is in.
+  const so = path.join(out, "bin", "lin", "mc", "debug", path.basename(project), "mc.so");
   t.true(existsSync(so));
 
-  // Its own process group, so we can stop exactly what we started.
-  const sim = spawn("xvfb-run", ["-a", "stdbuf", "-oL", path.join(tools, "mcsim"), so], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  sim.stdout.on("data", (c) => (output += c));
-  sim.stderr.on("data", (c) => (output += c));
+  const started: ChildProcess[] = [];
+  const boot = () => {
+    // Its own process group, so we can stop exactly what we started.
+    const sim = spawn("xvfb-run", ["-a", "stdbuf", "-oL", path.join(tools, "mcsim"), so], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    started.push(sim);
+    let output = "";
+    sim.stdout!.on("data", (c) => (output += c));
+    sim.stderr!.on("data", (c) => (output += c));
+    return { sim, output: () => output };
+  };
+  const stop = (sim: ChildProcess) => { try { process.kill(-sim.pid!, "SIGTERM"); } catch {} };
+  let server = tlsServer(dir, tlsPort, "trusted");
+  let current = () => "";
   try {
-    for (let i = 0; i < 100 && !output.includes("privet: listening"); i++) await new Promise((r) => setTimeout(r, 100));
-    t.true(output.includes(`privet: listening on port ${SIM_PORT}`), output.slice(-1000));
+    // Boot 1: the server's chain leads to the configured CA.
+    await waitFor(server.output, "ACCEPT", 5000);
+    const first = boot();
+    const output = current = first.output;
+    t.true(await waitFor(output, `privet: listening on port ${SIM_PORT}`, 10_000), output().slice(-1000));
+    t.true(await waitFor(output, /outbound check: (TLS certificate verified|failed)/, 30_000), output().slice(-2000));
+    t.regex(output(), new RegExp(`outbound check: ${SERVER_NAME.replace(/\./g, "\\.")} is 127\\.0\\.0\\.1`));
+    t.deepEqual(dns.queries.slice(0, 1), [SERVER_NAME]);
+    t.regex(output(), new RegExp(`outbound check: TLS certificate verified for ${SERVER_NAME.replace(/\./g, "\\.")}`));
+    // The line the device wrote arrived decrypted at the server.
+    t.true(await waitFor(server.output, "privet outbound check", 5000), server.output().slice(-1500));
+    const cipher = /CIPHER is (\S+)/.exec(server.output())?.[1];
+    // And the other way: a line typed into s_server arrives decrypted on the device.
+    server.process.stdin!.write("hello from the server\n");
+    t.true(await waitFor(output, "outbound check: received 22 bytes over TLS", 5000), output().slice(-1000));
+
     const info = JSON.parse((await get(SIM_PORT, "/privet/info", { "X-Privet-Token": "\"\"" })).body);
     t.is(info.version, "1.0");
     t.is(info.connection_state, "not-configured");
@@ -51,16 +168,17 @@ const SIM_PORT = 8631;
     const state = JSON.parse((await get(SIM_PORT, `/privet/printer/jobstate?job_id=${job.job_id}`, { "X-Privet-Token": info["x-privet-token"] })).body);
     t.like(state, { state: "done", semantic_state: { pages_printed: 2 } });
     // Device memory: the instruments line (once a second) idle, then while a
-    // long job prints slowly enough to be sampled, in a heap of fixed size.
-    const keys = /instruments key: (.*)/.exec(output)?.[1].split(",") ?? [];
-    const samples = (from: number) => [...output.slice(from).matchAll(/instruments: ([\d,]+)/g)].map((m) => m[1].split(",").map(Number));
-    const peak = (rows: number[][], name: string) => Math.max(...rows.map((r) => r[keys.indexOf(name)]));
-    await new Promise((r) => setTimeout(r, 2500));
+    // long job prints slowly enough to be sampled, in a heap of fixed size,
+    // all with the TLS connection open.
+    const keys = /instruments key: (.*)/.exec(output())?.[1].split(",") ?? [];
+    const samples = (from: number) => [...output().slice(from).matchAll(/instruments: ([\d,]+)/g)].map((m) => m[1].split(",").map(Number));
+    const column = (rows: number[][], name: string) => rows.map((r) => r[keys.indexOf(name)]);
+    await sleep(2500);
     const idle = samples(0).slice(-2);
     const printJob = async (pages: number) => {
       // Small pages: mcsim's Linux sockets hand over 1 KB per main-loop turn.
       const body = Buffer.from(encodeDocument(Array.from({ length: pages }, (_, i) => testPage(240, 60, i % 2 ? "sgray_8" : "srgb_8", i))));
-      const from = output.length;
+      const from = output().length;
       const socket = net.connect(SIM_PORT, "127.0.0.1");
       socket.on("error", () => {});
       let answer = "";
@@ -70,9 +188,9 @@ const SIM_PORT = 8631;
       const step = Math.ceil(body.length / 40);
       for (let o = 0; o < body.length; o += step) {
         socket.write(body.subarray(o, o + step));
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
-      for (let i = 0; i < 600 && !answer.includes("job_id"); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 600 && !answer.includes("job_id"); i++) await sleep(100);
       socket.destroy();
       return { answer, rows: samples(from), bytes: body.length };
     };
@@ -80,11 +198,40 @@ const SIM_PORT = 8631;
     const long = await printJob(16);
     t.regex(short.answer, /"job_id"/);
     t.regex(long.answer, /"job_id"/);
-    const figures = (rows: number[][]) => `chunks ${peak(rows, "Chunk used")} of ${rows[0][keys.indexOf("Chunk available")]} B, slots ${peak(rows, "Slot used")} of ${rows[0][keys.indexOf("Slot available")]} B`;
-    t.log(`XS heap in mcsim (fixed: ${figures(idle).replace(/\d+ of /g, "")}) — idle: ${figures(idle)}`);
-    t.log(`printing 4 pages (${(short.bytes / 1024).toFixed(0)} KB): peak ${figures(short.rows)}; 16 pages (${(long.bytes / 1024).toFixed(0)} KB): peak ${figures(long.rows)}`);
+    t.false(output().includes("outbound check: connection closed"), "the TLS connection stayed open while printing");
+    t.false(output().includes("memory full"), output().slice(-1000));
+    // "used" counts garbage until XS collects, so the peak sits near the
+    // limit; the lowest sample is an upper bound on what is live.
+    const figures = (rows: number[][]) => {
+      const chunks = column(rows, "Chunk used"), slots = column(rows, "Slot used");
+      return `chunks peak ${Math.max(...chunks)} low ${Math.min(...chunks)}, slots peak ${Math.max(...slots)} low ${Math.min(...slots)} B, ${column(rows, "Garbage collections").reduce((a, b) => a + b, 0)} GCs`;
+    };
+    const all = samples(0);
+    t.log(`XS heap in mcsim: chunks ${all[0][keys.indexOf("Chunk available")]} B, slots ${all[0][keys.indexOf("Slot available")]} B (${heap ? "PRIVET_XS_HEAP" : "manifest"}); TLS ${cipher ?? "?"} to 127.0.0.1 open throughout`);
+    t.log(`idle: ${figures(idle)}`);
+    t.log(`printing 4 pages (${(short.bytes / 1024).toFixed(0)} KB): ${figures(short.rows)}`);
+    t.log(`printing 16 pages (${(long.bytes / 1024).toFixed(0)} KB): ${figures(long.rows)}`);
     t.true(long.rows.length >= 3, "sampled while printing");
+    stop(first.sim);
+    server.process.kill();
+
+    // Boot 2: the same name, but a chain from a CA nobody configured.
+    await sleep(500);
+    server = tlsServer(dir, tlsPort, "rogue");
+    await waitFor(server.output, "ACCEPT", 5000);
+    const second = boot();
+    current = second.output;
+    t.true(await waitFor(second.output, /outbound check: (TLS certificate verified|failed)/, 30_000), second.output().slice(-2000));
+    t.regex(second.output(), /outbound check: failed: TLS handshake: certificate: auth err/);
+    t.false(server.output().includes("privet outbound check"), "nothing was sent to the untrusted server");
+    // The printer itself is unaffected.
+    t.is(JSON.parse((await get(SIM_PORT, "/privet/info", { "X-Privet-Token": "\"\"" })).body).version, "1.0");
+  } catch (error) {
+    t.log(`mcsim said:\n${current().replace(/instruments: .*\n/g, "").slice(-3000)}`);
+    throw error;
   } finally {
-    try { process.kill(-sim.pid!, "SIGTERM"); } catch {}
+    for (const sim of started) stop(sim);
+    server.process.kill();
+    dns.close();
   }
 });

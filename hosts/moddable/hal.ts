@@ -8,7 +8,9 @@ import type { Hal } from "../../modules/hal/hal.js";
 import type { Storage } from "../../modules/hal/storage.js";
 import { NullEngine } from "../../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
+import { moddableResolver } from "./resolver.js";
 import { moddableTcp } from "./tcp.js";
+import { moddableTls } from "./tls.js";
 
 const DOMAIN = "privet";
 
@@ -39,14 +41,22 @@ const storage: Storage = {
   },
 };
 
-export function moddableHal(options: { engine?: PrintEngine; udp?: Udp } = {}): Hal {
+export interface ModdableHalOptions {
+  engine?: PrintEngine;
+  udp?: Udp;
+  // DNS servers ("a.b.c.d" or "a.b.c.d:port"); the ones DHCP gave when absent.
+  dnsServers?: string[];
+}
+
+export function moddableHal(options: ModdableHalOptions = {}): Hal {
   return {
     clock,
     // XS's Math.random reads esp_random() on the ESP32, the hardware RNG.
     random: { fill: (bytes) => { for (let i = 0; i < bytes.length; i++) bytes[i] = (Math.random() * 256) | 0; } },
     storage,
     tcp: moddableTcp,
-    resolver: { resolve: (name) => Promise.reject(new Error(`name resolution of ${name} is not available on this host yet`)) },
+    resolver: moddableResolver(options.dnsServers),
+    tls: moddableTls,
     log: (level, message) => trace(`${level} ${message}\n`),
     // Without a mechanism (the desktop simulators), pages are decoded and dropped.
     engine: options.engine ?? new NullEngine(OFFICE_CAPABILITIES),

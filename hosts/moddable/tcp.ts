@@ -1,34 +1,79 @@
 import Listener from "embedded:io/socket/listener";
 import TCP from "embedded:io/socket/tcp";
+import Timer from "timer";
 import type { Tcp, TcpConnectOptions, TcpConnection, TcpConnectionEvents, TcpListener, TcpListenOptions } from "../../modules/hal/tcp.js";
 
 // TCP on ECMA-419 sockets. Received data stays in the socket until read(),
 // and a socket whose buffer is full stops reading from the network, so
 // pause() really closes the TCP window: a slow engine holds the client back
-// (Privet 5.2) without the firmware buffering anything.
+// (Privet 5.2) without the firmware buffering anything. Outbound connections
+// are the same class, so a paused download closes the window the same way.
 
-class ModdableTcpConnection implements TcpConnection {
+// What a layer that takes over the socket (TLS) receives instead of the
+// connection: the socket's own events, with the counts ECMA-419 reports.
+export interface SocketSink {
+  readable(count: number): void;
+  writable(count: number): void;
+  error(): void;
+}
+
+// The raw socket, as handed to the layer that took it over.
+export interface RawSocket {
+  read(into: Uint8Array): void;
+  write(bytes: Uint8Array): void;
+  close(): void;
+}
+
+type Target = { from: TCP } | { address: string; port: number };
+
+export class ModdableTcpConnection implements TcpConnection {
   readonly remoteAddress: string;
   readonly remotePort: number;
   private readonly socket: TCP;
   private events: TcpConnectionEvents | undefined;
+  private sink: SocketSink | undefined;
   private readonly queue: Uint8Array[] = [];
   private writable = 0;
   private paused = false;
   private ending = false;
   private closed = false;
+  // Outbound only: told once, at the first writable (connected) or error.
+  private opened: ((error?: Error) => void) | undefined;
 
-  constructor(from: TCP) {
+  constructor(target: Target, opened?: (error?: Error) => void) {
     const self = this;
+    this.opened = opened;
     this.socket = new TCP({
-      from,
+      ...target,
       format: "buffer",
-      onReadable() { self.readAll(); },
-      onWritable(count: number) { self.writable = count; self.flush(); },
-      onError() { self.finish(true); },
+      onReadable(count: number) { if (self.sink) self.sink.readable(count); else self.readAll(); },
+      onWritable(count: number) {
+        if (self.sink) return self.sink.writable(count);
+        self.writable = count;
+        self.open();
+        self.flush();
+      },
+      onError() {
+        if (self.sink) return self.sink.error();
+        self.open(new Error("connection failed"));
+        self.finish(true);
+      },
     });
-    this.remoteAddress = String(this.socket.remoteAddress ?? "");
-    this.remotePort = Number(this.socket.remotePort ?? 0);
+    // An outbound socket reports its peer only once connected (and lin's
+    // getpeername is not reliable before), so keep what was asked for.
+    if ("address" in target) {
+      this.remoteAddress = target.address;
+      this.remotePort = target.port;
+    } else {
+      this.remoteAddress = String(this.socket.remoteAddress ?? "");
+      this.remotePort = Number(this.socket.remotePort ?? 0);
+    }
+  }
+
+  private open(error?: Error): void {
+    const opened = this.opened;
+    this.opened = undefined;
+    opened?.(error);
   }
 
   private readAll(): void {
@@ -49,7 +94,7 @@ class ModdableTcpConnection implements TcpConnection {
       if (n === head.length) this.queue.shift();
       else this.queue[0] = head.subarray(n);
     }
-    if (this.queue.length > 0) return;
+    if (this.queue.length > 0 || this.closed) return;
     if (this.ending) this.destroy();
     else this.events?.drain();
   }
@@ -86,6 +131,26 @@ class ModdableTcpConnection implements TcpConnection {
     this.finish(false);
   }
 
+  // Hands the socket to another layer (TLS): from now on its events go to
+  // sink, and this connection is spent without a close event. Only a
+  // connection with nothing left to send can be taken over.
+  takeOver(sink: SocketSink): RawSocket | undefined {
+    if (this.closed || this.sink || this.queue.length > 0) return undefined;
+    this.sink = sink;
+    this.closed = true;
+    this.events = undefined;
+    const socket = this.socket;
+    const writable = this.writable;
+    // The socket reports writable only when that changes: tell the new owner
+    // what is free now, outside this call so it is not re-entered.
+    Timer.set(() => sink.writable(writable), 0);
+    return {
+      read: (into) => { socket.read(into); },
+      write: (bytes) => { socket.write(bytes); },
+      close: () => socket.close(),
+    };
+  }
+
   private finish(hadError: boolean): void {
     if (this.closed) return;
     this.closed = true;
@@ -93,14 +158,15 @@ class ModdableTcpConnection implements TcpConnection {
   }
 }
 
-export const moddableTcp: Tcp = {
+// Frozen: preloaded, it then needs no RAM.
+export const moddableTcp: Tcp = Object.freeze({
   listen(options: TcpListenOptions, onConnection: (connection: TcpConnection) => void): Promise<TcpListener> {
     const listener = new Listener({
       port: options.port,
       onReadable(count: number) {
         for (let i = 0; i < count; i++) {
           const from = this.read();
-          if (from) onConnection(new ModdableTcpConnection(from));
+          if (from) onConnection(new ModdableTcpConnection({ from }));
         }
       },
     });
@@ -109,7 +175,36 @@ export const moddableTcp: Tcp = {
     return Promise.resolve({ port: options.port, close: () => closable.close() });
   },
   connect(options: TcpConnectOptions): Promise<TcpConnection> {
-    // Outbound sockets on the board are the next step (issue 9); say so plainly.
-    return Promise.reject(new Error(`outbound TCP to ${options.address}:${options.port} is not available on this host yet`));
+    // ECMA-419 TCP with address and port connects in the background: the
+    // first onWritable means connected, onError before it means refused or
+    // unreachable. (On lin the socket is polled, and a refused connection can
+    // show up as writable first and then as an error: the connection then
+    // closes with hadError right after it opened.)
+    return new Promise((resolve, reject) => {
+      const where = `${options.address}:${options.port}`;
+      let timer: Timer | undefined;
+      let settled = false;
+      let connection: ModdableTcpConnection | undefined;
+      const opened = (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        Timer.clear(timer);
+        if (error) reject(new Error(`connect to ${where}: refused or unreachable`));
+        else resolve(connection!);
+      };
+      try {
+        connection = new ModdableTcpConnection({ address: options.address, port: options.port }, opened);
+      } catch (error) {
+        // The SDK throws for an address that is not an IPv4 literal or a port out of range.
+        reject(new Error(`connect to ${where}: ${String(error)}`));
+        return;
+      }
+      timer = Timer.set(() => {
+        if (settled) return;
+        settled = true;
+        connection!.destroy();
+        reject(new Error(`connect to ${where}: timed out after ${options.timeoutMs} ms`));
+      }, options.timeoutMs);
+    });
   },
-};
+});

@@ -8,6 +8,7 @@ import sys
 import time
 
 from zeroconf import ServiceBrowser, ServiceInfo, Zeroconf
+from zeroconf_listener import Listener
 
 interface = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
 wanted_name = sys.argv[2] if len(sys.argv) > 2 else None
@@ -19,20 +20,6 @@ zc = Zeroconf(interfaces=[interface])
 found = {t: [] for t in types}
 
 
-class Listener:
-    def __init__(self, type_):
-        self.type_ = type_
-
-    def add_service(self, zc, type_, name):
-        found[self.type_].append(name)
-
-    def update_service(self, zc, type_, name):
-        pass
-
-    def remove_service(self, zc, type_, name):
-        pass
-
-
 def _txt_entries(raw):
     out, i = [], 0
     while i < len(raw):
@@ -42,7 +29,7 @@ def _txt_entries(raw):
     return out
 
 
-browsers = [ServiceBrowser(zc, t, Listener(t)) for t in types]
+browsers = [ServiceBrowser(zc, t, Listener(t, found)) for t in types]
 result = {"types": {}, "elapsed_s": None}
 deadline = start + limit_s
 try:

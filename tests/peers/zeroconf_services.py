@@ -15,6 +15,7 @@ import sys
 import time
 
 from zeroconf import ServiceBrowser, ServiceInfo, Zeroconf, ZeroconfServiceTypes
+from zeroconf_listener import Listener
 
 args = sys.argv[1:]
 until_removed = None
@@ -31,20 +32,6 @@ found = {t: [] for t in types}
 removed = {t: [] for t in types}
 
 
-class Listener:
-    def __init__(self, type_):
-        self.type_ = type_
-
-    def add_service(self, zc, type_, name):
-        found[self.type_].append(name)
-
-    def update_service(self, zc, type_, name):
-        pass
-
-    def remove_service(self, zc, type_, name):
-        removed[self.type_].append(name)
-
-
 def ours(names):
     return [n for n in names if n.startswith(wanted + ".")]
 
@@ -59,7 +46,7 @@ def emit(obj):
     print(json.dumps(obj), flush=True)
 
 
-browsers = [ServiceBrowser(zc, t, Listener(t)) for t in types]
+browsers = [ServiceBrowser(zc, t, Listener(t, found, removed)) for t in types]
 try:
     while time.monotonic() < deadline and not all(ours(found[t]) for t in types):
         time.sleep(0.02)

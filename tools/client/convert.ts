@@ -37,9 +37,10 @@ export function has(command: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
 }
 
-function run(command: string, args: string[]): Promise<void> {
+function run(command: string, args: string[], signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+    // The signal kills the renderer: a service converting for others must not wait on a PDF that never ends.
+    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], signal, killSignal: "SIGKILL" });
     let stderr = "";
     child.stderr.on("data", (c) => (stderr += c));
     child.on("error", reject);
@@ -59,7 +60,7 @@ function pageAspect(file: string): number {
 }
 
 // Returns a PWG file: the input itself, or a temporary conversion of it.
-export async function toPwg(file: string, settings: RenderSettings): Promise<{ file: string; converted: boolean }> {
+export async function toPwg(file: string, settings: RenderSettings, signal?: AbortSignal): Promise<{ file: string; converted: boolean }> {
   const kind = sniff(file);
   if (kind === "pwg") return { file, converted: false };
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "privet-print-")), "document.pwg");
@@ -75,12 +76,12 @@ export async function toPwg(file: string, settings: RenderSettings): Promise<{ f
     await run("gs", ["-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pwgraster", `-r${settings.dpi}`,
       `-dcupsColorSpace=${settings.color ? 19 : 18}`, "-dcupsBitsPerColor=8",
       `-dDEVICEWIDTHPOINTS=${points(settings.paper.widthMicrons)}`, `-dDEVICEHEIGHTPOINTS=${points(height)}`,
-      "-dFIXEDMEDIA", "-dPDFFitPage", `-sOutputFile=${out}`, file]);
+      "-dFIXEDMEDIA", "-dPDFFitPage", `-sOutputFile=${out}`, file], signal);
     return { file: out, converted: true };
   }
   if (kind === "image") {
     if (!has("mutool")) throw new Error("MuPDF's mutool is needed to print an image; install mupdf-tools or send PDF or PWG raster");
-    await run("mutool", ["draw", "-q", "-r", String(settings.dpi), "-c", settings.color ? "rgb" : "gray", "-o", out, file]);
+    await run("mutool", ["draw", "-q", "-r", String(settings.dpi), "-c", settings.color ? "rgb" : "gray", "-o", out, file], signal);
     return { file: out, converted: true };
   }
   throw new Error(`${path.basename(file)} is not PWG raster, PDF, PostScript, PNG or JPEG`);

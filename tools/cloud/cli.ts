@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-import { writeSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { EMULATOR_USER_GRANT } from "./oauth.js";
 import { DELETION_SHAPES, startCloudService } from "./service.js";
 import type { DeletionShape } from "./context.js";
+import type { XmppEndpoints } from "./xmpp-server.js";
 
 const USAGE = `cloud: a Cloud Print service emulator for Privet printers
 
@@ -18,6 +19,14 @@ Options:
   --token-lifetime S      seconds an access token lives (default 3600)
   --registration-lifetime S  seconds an anonymous registration waits for its claim (default 900)
   --no-proxy-header-check accept /cloudprint/ calls without X-CloudPrint-Proxy
+  --conversion-timeout S  seconds one conversion to PWG raster may take (default 120)
+  --xmpp-port N           XMPP push channel, plain text (default 5222; 0 picks a free one)
+  --no-xmpp               no XMPP listener at all (pushes are only logged with --verbose)
+  --tls-cert FILE --tls-key FILE
+                          PEM certificate and key: adds the STARTTLS and direct-TLS XMPP listeners
+  --xmpp-starttls-port N  STARTTLS listener (default 5224; needs --tls-cert/--tls-key)
+  --xmpps-port N          direct-TLS listener, as Google's connector used (default 5223; needs --tls-cert/--tls-key)
+  --verbose               log every request (method, path, status), every push and each XMPP session's steps
   -h, --help              show this help
 `;
 
@@ -38,6 +47,14 @@ try {
       "token-lifetime": { type: "string" },
       "registration-lifetime": { type: "string" },
       "no-proxy-header-check": { type: "boolean" },
+      "conversion-timeout": { type: "string" },
+      "xmpp-port": { type: "string" },
+      "no-xmpp": { type: "boolean" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "xmpp-starttls-port": { type: "string" },
+      "xmpps-port": { type: "string" },
+      verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   }));
@@ -55,8 +72,25 @@ function seconds(flag: string, text: string | undefined): number | undefined {
   return Number(text);
 }
 
-const port = values.port === undefined ? 8632 : Number(values.port);
-if (!/^\d{1,5}$/.test(values.port ?? "8632") || port > 65535) die("--port must be a number from 0 to 65535");
+function portFlag(flag: string, text: string | undefined, fallback: number): number {
+  const value = text ?? String(fallback);
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) die(`--${flag} must be a number from 0 to 65535`);
+  return Number(value);
+}
+
+const port = portFlag("port", values.port, 8632);
+const xmppPort = portFlag("xmpp-port", values["xmpp-port"], 5222);
+const starttlsPort = portFlag("xmpp-starttls-port", values["xmpp-starttls-port"], 5224);
+const directTlsPort = portFlag("xmpps-port", values["xmpps-port"], 5223);
+if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) die("--tls-cert and --tls-key go together");
+if (values["tls-cert"] === undefined && (values["xmpp-starttls-port"] !== undefined || values["xmpps-port"] !== undefined)) die("the TLS listeners need --tls-cert and --tls-key");
+if (values["no-xmpp"] && [values["xmpp-port"], values["tls-cert"]].some((v) => v !== undefined)) die("--no-xmpp contradicts the other XMPP flags");
+let tls: { key: Buffer; cert: Buffer } | undefined;
+try {
+  if (values["tls-cert"] !== undefined) tls = { cert: readFileSync(values["tls-cert"]), key: readFileSync(values["tls-key"]!) };
+} catch (error) {
+  die((error as Error).message);
+}
 const shape = values["deletion-shape"] ?? "success-false";
 if (!DELETION_SHAPES.includes(shape as DeletionShape)) die(`--deletion-shape must be ${DELETION_SHAPES.join(" or ")}`);
 
@@ -68,15 +102,21 @@ try {
     deletionShape: shape as DeletionShape,
     tokenLifetimeSeconds: seconds("token-lifetime", values["token-lifetime"]),
     registrationLifetimeSeconds: seconds("registration-lifetime", values["registration-lifetime"]),
+    conversionTimeoutSeconds: seconds("conversion-timeout", values["conversion-timeout"]),
     requireProxyHeader: !values["no-proxy-header-check"],
-    onNotify: (id, payload) => process.stdout.write(`push to ${id}: ${payload}\n`),
+    xmpp: values["no-xmpp"] ? undefined : {
+      port: xmppPort, tls, starttlsPort, directTlsPort,
+      onLog: values.verbose ? (line) => process.stdout.write(`${line}\n`) : undefined,
+    },
+    onNotify: values.verbose ? (id, payload) => process.stdout.write(`push to ${id}: ${payload}\n`) : undefined,
+    onRequest: values.verbose ? (method, path, status) => process.stdout.write(`${method} ${path} ${status}\n`) : undefined,
   });
   process.stdout.write(`Cloud Print emulator listening on ${service.url}/
   Cloud Print base URL (give it to a printer): ${service.baseUrl}
   OAuth token endpoint: ${service.tokenUrl}
   My printers (sign in with any email address): ${service.url}/cloudprint/printers
   State: ${values["state-dir"] ?? "./cloud-state"}
-
+${xmppLines(service.xmpp)}
 Try it:
   curl -H 'X-CloudPrint-Proxy: demo' -F name='Demo printer' -F proxy=demo ${service.baseUrl}/register
   curl -d grant_type=${EMULATOR_USER_GRANT} -d email=you@example.com ${service.tokenUrl}
@@ -87,4 +127,12 @@ Try it:
 } catch (error) {
   writeSync(2, `cloud: ${(error as Error).message}\n`);
   process.exit(1);
+}
+
+function xmppLines(x: XmppEndpoints | undefined): string {
+  if (!x) return "  XMPP: off (--no-xmpp)\n";
+  const lines = [`  XMPP push channel (domain ${x.domain}; SASL X-OAUTH2 with the robot's JID and access token):`, `    plain text   ${x.host}:${x.port}`];
+  if (x.starttlsPort !== undefined) lines.push(`    STARTTLS     ${x.host}:${x.starttlsPort}`);
+  if (x.directTlsPort !== undefined) lines.push(`    direct TLS   ${x.host}:${x.directTlsPort}`);
+  return `${lines.join("\n")}\n`;
 }

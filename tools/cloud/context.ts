@@ -15,8 +15,12 @@ export interface ServiceOptions {
   deletionShape: DeletionShape;
   // Refuse /cloudprint/ calls without X-CloudPrint-Proxy (HTTP 400), to catch device bugs.
   requireProxyHeader: boolean;
-  // A printer whose robot called within this many seconds counts as ONLINE (there is no XMPP yet).
+  // A printer whose robot called, or spoke on XMPP, within this many seconds counts as ONLINE.
   onlineWindowSeconds: number;
+  // Anonymous registrations waiting for a claim at once; more are refused (errorCode 429).
+  maxUnclaimedRegistrations: number;
+  // Seconds one document conversion may take before the renderer is killed and the download answers 415.
+  conversionTimeoutSeconds: number;
 }
 
 export interface Context {
@@ -28,8 +32,11 @@ export interface Context {
   base(): string;
   // Writes the state now: every handler that changed it calls this before answering.
   commit(): void;
-  // Learns of changes a device should hear about (XMPP-style pushes, later); tests observe them.
-  notify(printerId: string, payload: string): void;
+  // Learns of changes a device should hear about: the XMPP push, and the embedder's onNotify.
+  // ownerId is given when the printer is already gone from the state (deletion), so its owner's sessions still hear of it.
+  notify(printerId: string, payload: string, ownerId?: string): void;
+  // Whether the printer's robot holds a subscribed XMPP session now: the service's presence.
+  xmppOnline(printerId: string): boolean;
 }
 
 export interface Principal { subject: Subject; token: string }
@@ -62,6 +69,7 @@ export const ERR = {
   notClaimed: 428,
   noJobs: 413,
   unsupported: 415,
+  tooMany: 429,
 } as const;
 
 export function ok(fields: Record<string, unknown> = {}, message = ""): Answer {

@@ -127,8 +127,8 @@ export async function decodeRequest(req: IncomingMessage, query: string, limits:
   const contentType = (req.headers["content-type"] ?? "").trim();
   const mediaType = contentType.split(";")[0].trim().toLowerCase();
   if (mediaType === "application/x-www-form-urlencoded") {
-    // Percent-escapes carry the UTF-8; a raw byte outside ASCII is a client bug, kept as latin1 rather than refused.
-    addUrlEncoded(params, body.toString("latin1"), limits, "urlencoded body");
+    // Percent-escapes carry UTF-8, but curl -d sends raw UTF-8 too; reading the body as UTF-8 serves both.
+    addUrlEncoded(params, body.toString("utf8"), limits, "urlencoded body");
   } else if (mediaType === "multipart/form-data") {
     let parts: Part[];
     try {

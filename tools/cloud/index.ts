@@ -3,3 +3,5 @@
 export { startCloudService, DEFAULT_OPTIONS, DELETION_SHAPES, type CloudService, type CloudServiceConfig } from "./service.js";
 export { EMULATOR_USER_GRANT } from "./oauth.js";
 export type { DeletionShape, ServiceOptions } from "./context.js";
+export { DEFAULT_XMPP_LIMITS, type XmppConfig, type XmppEndpoints, type XmppLimits } from "./xmpp-server.js";
+export { CLOUD_PRINT_CHANNEL, MECHANISMS as XMPP_MECHANISMS } from "./xmpp-session.js";

@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { ERR, fail, ok, type Answer, type ApiCall, type Context } from "./context.js";
+import { ConversionError, plan, pwgFor, PWG } from "./conversion.js";
 import { lookupPrinter } from "./printers.js";
 import type { JobRecord } from "./store.js";
 import { jobView, legacyStatus, queuedJobs } from "./views.js";
 
 // Jobs (reference 1.1 and 5): submit, jobs, fetch, ticket, control, deletejob and the
-// fileUrl download. Documents are kept as submitted; converting them is later work, so a
-// device that accepts none of the stored type gets 415, as the real service answered.
+// fileUrl download. Documents are kept as submitted and converted for the printer when it
+// downloads them (conversion.ts); what cannot be converted is a 415, as the service answered.
 
 const STATES = ["DRAFT", "HELD", "QUEUED", "IN_PROGRESS", "STOPPED", "DONE", "ABORTED"];
 const FINAL = ["DONE", "ABORTED"];
@@ -216,28 +217,27 @@ export function deleteJob(ctx: Context, call: ApiCall): Answer {
   if ("refusal" in found) return found.refusal;
   delete ctx.store.state.jobs[found.job.id];
   if (found.job.document) ctx.store.removeDocument(found.job.document);
+  if (found.job.converted) ctx.store.removeDocument(found.job.converted.document);
   ctx.commit();
   return ok({}, "Print job deleted successfully.");
 }
 
-function accepts(accept: string | undefined, type: string): boolean {
-  if (!accept || accept.trim() === "") return true;
-  const [major] = type.split("/");
-  return accept.split(",").some((item) => {
-    const range = item.split(";")[0].trim().toLowerCase();
-    return range === "*/*" || range === type.toLowerCase() || range === `${major}/*`;
-  });
-}
-
-export function download(ctx: Context, call: ApiCall): Answer {
+export async function download(ctx: Context, call: ApiCall): Promise<Answer> {
   const found = lookupJob(ctx, call);
   if ("refusal" in found) return found.refusal;
   const job = found.job;
   if (!job.document) return fail(ERR.notFound, "This job was printed locally and has no document.", 404);
-  const wantsPwg = call.params.get("forcepwg") === "1";
-  const acceptable = wantsPwg ? job.contentType === "image/pwg-raster" : accepts(call.req.headers.accept, job.contentType);
-  if (!acceptable) {
-    return fail(ERR.unsupported, `The document is ${job.contentType}, and the emulator does not convert documents yet.`, 415);
+  const printer = ctx.store.state.printers[job.printerId];
+  if (!printer) return fail(ERR.notFound, "Unknown printer.", 404);
+  const chosen = plan(job, printer, call.req.headers.accept, call.params.get("forcepwg") === "1");
+  if ("refuse" in chosen) return fail(ERR.unsupported, chosen.refuse, 415);
+  if (chosen.serve === "stored") return { status: 200, body: {}, contentType: job.contentType, bytes: ctx.store.readDocument(job.document) };
+  try {
+    const bytes = await pwgFor(ctx.store, job, chosen.settings, () => ctx.commit(), ctx.options.conversionTimeoutSeconds);
+    return { status: 200, body: {}, contentType: PWG, bytes };
+  } catch (error) {
+    // The service's own failure to convert is still a 415 to the device, which aborts the job (reference 5.4).
+    if (error instanceof ConversionError) return fail(ERR.unsupported, `Conversion to ${PWG} failed: ${error.message.slice(0, 300)}`, 415);
+    throw error;
   }
-  return { status: 200, body: {}, contentType: job.contentType, bytes: ctx.store.readDocument(job.document) };
 }

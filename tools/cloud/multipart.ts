@@ -55,12 +55,15 @@ export function parseMultipart(body: Buffer, boundary: string, limits: Multipart
     at += 2;
     if (parts.length === limits.maxParts) throw new MultipartError(`more than ${limits.maxParts} multipart parts`);
 
-    const headerEnd = body.indexOf(HEADER_END, at);
+    // Look for the blank line only as far as headers may reach, so a hostile body costs one pass, not one per part.
+    const window = body.subarray(at, at + limits.maxPartHeaderBytes + HEADER_END.length);
+    const found = window.indexOf(HEADER_END);
+    const headerEnd = found < 0 ? -1 : at + found;
     // A part with no headers at all starts with the blank line straight away.
     const emptyHeaders = body.subarray(at, at + 2).equals(CRLF);
     const headersStop = emptyHeaders ? at : headerEnd;
     if (headersStop < 0 || headersStop - at > limits.maxPartHeaderBytes) {
-      throw new MultipartError(headersStop < 0 ? "a multipart part's headers never end" : `a multipart part's headers exceed ${limits.maxPartHeaderBytes} bytes`);
+      throw new MultipartError(headersStop < 0 && window.length < limits.maxPartHeaderBytes ? "a multipart part's headers never end" : `a multipart part's headers exceed ${limits.maxPartHeaderBytes} bytes`);
     }
     const headerText = body.subarray(at, headersStop).toString("latin1");
     const contentStart = emptyHeaders ? at + 2 : headerEnd + 4;

@@ -7,7 +7,7 @@ import { settingsKind } from "./fields.js";
 import { esc, layout } from "./html.js";
 import { removePrinter } from "./printers.js";
 import { claim, findUnclaimed } from "./registration.js";
-import type { LocalSettingsValues, PrinterRecord, SessionRecord } from "./store.js";
+import type { JobRecord, LocalSettingsValues, PrinterRecord, SessionRecord } from "./store.js";
 import { ensureUser, validEmail } from "./users.js";
 import { connectionStatus, printerState } from "./views.js";
 
@@ -41,14 +41,15 @@ function csrfOk(session: SessionRecord, params: Params): boolean {
   return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
 
-// Only paths on this server: an open redirect after sign-in would be a phishing aid.
+// Only paths on this server: an open redirect after sign-in would be a phishing aid. Printable
+// ASCII only, since browsers drop tabs and newlines ("/\t/evil" becomes "//evil") and a
+// Location header cannot carry anything else.
 function safeContinue(value: string | undefined): string {
-  return value && value.startsWith("/") && !value.startsWith("//") && !value.includes("\\") ? value : "/cloudprint/printers";
+  return value !== undefined && /^\/(?![/\\])[\x21-\x7e]*$/.test(value) && !value.includes("\\") ? value : "/cloudprint/printers";
 }
 
-function toSignIn(path: string, req: IncomingMessage): Answer {
-  const here = `${path}${req.url?.includes("?") ? req.url.slice(req.url.indexOf("?")) : ""}`;
-  return redirect(`/signin?continue=${encodeURIComponent(here)}`);
+function toSignIn(req: IncomingMessage): Answer {
+  return redirect(`/signin?continue=${encodeURIComponent(safeContinue(req.url))}`);
 }
 
 export function handlePage(ctx: Context, page: PageRequest): Answer | undefined {
@@ -62,10 +63,10 @@ export function handlePage(ctx: Context, page: PageRequest): Answer | undefined 
     case "GET /cloudprint/regtokenpage": return regTokenPage(ctx, page.params);
     case "GET /cloudprint/regconfirmpage": return html(200, layout("Registered", `<h1>Printer registered</h1><div class="card"><p><b>${esc(page.params.get("printername"))}</b> is now registered to <b>${esc(page.params.get("email"))}</b>.</p></div>`));
   }
-  const pages = ["/cloudprint/claimprinter.html", "/cloudprint/printers", "/cloudprint/printers/settings", "/cloudprint/printers/delete"];
+  const pages = ["/cloudprint/claimprinter.html", "/cloudprint/printers", "/cloudprint/printers/settings", "/cloudprint/printers/delete", "/cloudprint/printers/deletejob"];
   if (!pages.includes(path)) return undefined;
   const session = sessionOf(ctx, page.req);
-  if (!session) return method === "GET" ? toSignIn(path, page.req) : html(403, layout("Signed out", `<div class="error">Your session has ended. <a href="/signin">Sign in</a> again.</div>`));
+  if (!session) return method === "GET" ? toSignIn(page.req) : html(403, layout("Signed out", `<div class="error">Your session has ended. <a href="/signin">Sign in</a> again.</div>`));
   if (method === "POST" && !csrfOk(session, page.params)) {
     return html(403, layout("Refused", `<div class="error">This form is stale or did not come from this site. Go back, reload and try again.</div>`, session));
   }
@@ -79,6 +80,7 @@ export function handlePage(ctx: Context, page: PageRequest): Answer | undefined 
     }
     case "GET /cloudprint/printers": return printersPage(ctx, session, page.params);
     case "POST /cloudprint/printers/settings": return editSettings(ctx, session, page.params);
+    case "POST /cloudprint/printers/deletejob": return deleteJobPage(ctx, session, page.params);
     case "POST /cloudprint/printers/delete": {
       const printer = owned(ctx, session, page.params.get("printerid"));
       if (!printer) return html(404, layout("Not found", `<div class="error">No such printer among yours.</div>`, session));
@@ -192,11 +194,49 @@ function printersPage(ctx: Context, session: SessionRecord, params: Params): Ans
     const status = connectionStatus(ctx, printer);
     return `<div class="card printer" data-printer-id="${esc(printer.id)}"><h2>${esc(printer.displayName || printer.defaultDisplayName || printer.name)} <span class="badge ${esc(status)}">${esc(status)}</span></h2>
 ${details(printer, [["State", printerState(printer), "state"], ["Connection", status, "connection"]])}
+${jobsTable(ctx, printer, session)}
 ${settingsForm(printer, session)}
 <form method="post" action="/cloudprint/printers/delete" class="row"><input type="hidden" name="csrf" value="${esc(session.csrf)}"><input type="hidden" name="printerid" value="${esc(printer.id)}"><button type="submit" class="danger">Delete</button></form></div>`;
   }).join("\n");
   const empty = `<div class="card"><p>No printers yet. Start a registration on a printer, then open the link it gives you, or <a href="/cloudprint/claimprinter.html">type its token</a>.</p></div>`;
   return html(200, layout("My printers", `<h1>My printers</h1>${notices.map((n) => `<div class="notice">${esc(n)}</div>`).join("")}${cards || empty}`, session));
+}
+
+const RECENT_JOBS = 10;
+
+// The state as a person reads it: the type, and the cause when there is one (ABORTED and STOPPED have one).
+function stateText(job: JobRecord): string {
+  const state = job.semanticState.state as Record<string, unknown>;
+  const causes = ["device_state_cause", "device_action_cause", "user_action_cause", "service_action_cause"];
+  const cause = causes.map((c) => state[c] as Record<string, unknown> | undefined).find((c) => c !== undefined);
+  const code = cause?.error_code ?? cause?.action_code;
+  return code === undefined ? String(state.type) : `${String(state.type)} (${String(code)})`;
+}
+
+function jobsTable(ctx: Context, printer: PrinterRecord, session: SessionRecord): string {
+  const all = Object.values(ctx.store.state.jobs).filter((j) => j.printerId === printer.id).sort((a, b) => b.createTime - a.createTime);
+  if (all.length === 0) return `<p class="muted jobs-empty">No jobs yet.</p>`;
+  const rows = all.slice(0, RECENT_JOBS).map((job) => {
+    const type = job.converted ? `${job.contentType} → ${job.converted.contentType}` : job.contentType;
+    const pages = job.semanticState.pages_printed ?? "";
+    return `<tr class="job" data-job-id="${esc(job.id)}"><td>${esc(job.title)}</td><td class="job-state">${esc(stateText(job))}</td><td>${esc(pages)}</td><td>${esc(type)}</td><td>${esc(new Date(job.createTime).toISOString().replace("T", " ").slice(0, 19))}</td>`
+      + `<td><form class="inline" method="post" action="/cloudprint/printers/deletejob"><input type="hidden" name="csrf" value="${esc(session.csrf)}"><input type="hidden" name="jobid" value="${esc(job.id)}"><button type="submit" class="secondary">Delete</button></form></td></tr>`;
+  }).join("");
+  const more = all.length > RECENT_JOBS ? `<p class="muted">and ${all.length - RECENT_JOBS} older jobs.</p>` : "";
+  return `<table class="settings jobs"><tr><th>Job</th><th>State</th><th>Pages</th><th>Type</th><th>Submitted (UTC)</th><th></th></tr>${rows}</table>${more}`;
+}
+
+function deleteJobPage(ctx: Context, session: SessionRecord, params: Params): Answer {
+  const jobs = ctx.store.state.jobs;
+  const id = params.get("jobid") ?? "";
+  const job = Object.hasOwn(jobs, id) ? jobs[id] : undefined;
+  // A person may remove the jobs on their own printers, as /deletejob allows the owner.
+  if (!job || !owned(ctx, session, job.printerId)) return html(404, layout("Not found", `<div class="error">No such job on your printers.</div>`, session));
+  delete jobs[job.id];
+  if (job.document) ctx.store.removeDocument(job.document);
+  if (job.converted) ctx.store.removeDocument(job.converted.document);
+  ctx.commit();
+  return redirect("/cloudprint/printers");
 }
 
 function editSettings(ctx: Context, session: SessionRecord, params: Params): Answer {

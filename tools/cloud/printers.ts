@@ -115,9 +115,10 @@ export function removePrinter(ctx: Context, printer: PrinterRecord): void {
     if (job.printerId !== printer.id) continue;
     delete state.jobs[job.id];
     if (job.document) ctx.store.removeDocument(job.document);
+    if (job.converted) ctx.store.removeDocument(job.converted.document);
   }
   ctx.commit();
-  ctx.notify(printer.id, `${printer.id}/delete`);
+  ctx.notify(printer.id, `${printer.id}/delete`, printer.ownerId);
 }
 
 export function deletePrinter(ctx: Context, call: ApiCall): Answer {

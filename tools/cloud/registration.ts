@@ -19,6 +19,11 @@ export function register(ctx: Context, call: ApiCall): Answer {
   if ((params.get("name") ?? params.get("printer")) === undefined) return fail(ERR.badRequest, "Missing parameter: name.");
   if (params.get("proxy") === undefined) return fail(ERR.badRequest, "Missing parameter: proxy.");
 
+  // Anonymous registration needs no credentials, so only a cap keeps a loop of them from filling the state.
+  const waiting = Object.values(ctx.store.state.printers).filter((p) => p.ownerId === undefined && (p.registrationExpiresAt ?? 0) > ctx.now()).length;
+  const cap = ctx.options.maxUnclaimedRegistrations;
+  if (!user && waiting >= cap) return fail(ERR.tooMany, `${cap} registrations are already waiting for a claim; try again once some expire.`);
+
   const now = ctx.now();
   const id = randomUUID();
   const printer: PrinterRecord = {

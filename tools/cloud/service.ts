@@ -1,6 +1,6 @@
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { authenticate } from "./auth.js";
+import { authenticate, newSecret } from "./auth.js";
 import { ERR, fail, type Answer, type ApiCall, type Context, type DeletionShape, type ServiceOptions } from "./context.js";
 import { decodeRequest, DEFAULT_DECODE_LIMITS, RequestError, type DecodeLimits, type Params } from "./decode.js";
 import { control, deleteJob, download, fetchJobs, jobs, submit, ticket } from "./jobs.js";
@@ -9,7 +9,8 @@ import { handlePage } from "./pages.js";
 import { deletePrinter, list, printer, proximityToken, search, update } from "./printers.js";
 import { confirm, getAuthCode, register } from "./registration.js";
 import { Store } from "./store.js";
-import { newSecret } from "./auth.js";
+import { startXmppServer, type XmppConfig, type XmppEndpoints, type XmppServer } from "./xmpp-server.js";
+import type { XmppIdentity } from "./xmpp-session.js";
 
 // The Cloud Print service emulator: one node:http server for the API under /cloudprint/,
 // the OAuth endpoints under /o/oauth2/ and the pages a person uses. Importing this file
@@ -24,8 +25,12 @@ export interface CloudServiceConfig extends Partial<ServiceOptions> {
   now?: () => number;
   // Called for every push the real service would have sent over XMPP (<id>, <id>/update_settings, <id>/delete).
   onNotify?: (printerId: string, payload: string) => void;
+  // The XMPP side (reference 3); absent, no XMPP listener runs and pushes only reach onNotify.
+  xmpp?: XmppConfig;
   // Called with every request that failed inside the emulator (an HTTP 500); defaults to stderr.
   onError?: (error: unknown) => void;
+  // Called once each answer is sent (the CLI's --verbose log).
+  onRequest?: (method: string, path: string, status: number) => void;
 }
 
 export interface CloudService {
@@ -36,6 +41,8 @@ export interface CloudService {
   port: number;
   store: Store;
   options: ServiceOptions;
+  // Where a device connects for pushes (host, ports, domain), when config.xmpp was given.
+  xmpp?: XmppEndpoints;
   close(): Promise<void>;
 }
 
@@ -47,12 +54,14 @@ export const DEFAULT_OPTIONS: ServiceOptions = {
   deletionShape: "success-false",
   requireProxyHeader: true,
   onlineWindowSeconds: 600,
+  maxUnclaimedRegistrations: 1000,
+  conversionTimeoutSeconds: 120,
 };
 
 export const DELETION_SHAPES: DeletionShape[] = ["success-false", "empty-printers"];
 
 type Access = "none" | "optional" | "required";
-const API: Record<string, { access: Access; handle: (ctx: Context, call: ApiCall) => Answer }> = {
+const API: Record<string, { access: Access; handle: (ctx: Context, call: ApiCall) => Answer | Promise<Answer> }> = {
   register: { access: "optional", handle: register },
   getauthcode: { access: "none", handle: getAuthCode },
   confirm: { access: "required", handle: confirm },
@@ -80,8 +89,8 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
     if (config[key] !== undefined) (options as unknown as Record<string, unknown>)[key] = config[key];
   }
   if (!DELETION_SHAPES.includes(options.deletionShape)) throw new Error(`deletionShape must be one of ${DELETION_SHAPES.join(", ")}`);
-  for (const key of ["tokenLifetimeSeconds", "registrationLifetimeSeconds", "authCodeLifetimeSeconds", "proximityTokenLifetimeSeconds"] as const) {
-    if (!(options[key] > 0)) throw new Error(`${key} must be a positive number of seconds`);
+  for (const key of ["tokenLifetimeSeconds", "registrationLifetimeSeconds", "authCodeLifetimeSeconds", "proximityTokenLifetimeSeconds", "onlineWindowSeconds", "maxUnclaimedRegistrations", "conversionTimeoutSeconds"] as const) {
+    if (!(options[key] > 0)) throw new Error(`${key} must be a positive number`);
   }
   const limits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, ...config.limits };
   const store = Store.open(config.stateDir);
@@ -94,11 +103,21 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
     root: () => root,
     base: () => `${root}/cloudprint`,
     commit: () => store.save(),
-    notify: (printerId, payload) => config.onNotify?.(printerId, payload),
+    notify: (printerId, payload, ownerId) => {
+      config.onNotify?.(printerId, payload);
+      xmpp?.push(printerId, payload, ownerId);
+    },
+    xmppOnline: (printerId) => xmpp?.sessions().some((s) => s.subscribed && s.printerId === printerId) ?? false,
   };
+  let xmpp: XmppServer | undefined;
   const onError = config.onError ?? ((error: unknown) => process.stderr.write(`cloud: ${(error as Error)?.stack ?? String(error)}\n`));
 
   const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 20_000 }, (req, res) => {
+    if (config.onRequest) {
+      // The path only: queries carry tokens and codes that do not belong in a log.
+      const path = (req.url ?? "/").split("?")[0].slice(0, 200);
+      res.on("finish", () => config.onRequest!(req.method ?? "?", path, res.statusCode));
+    }
     handle(ctx, limits, req, res).catch((error) => {
       onError(error);
       if (!res.headersSent) send(res, fail(500, "Internal error in the emulator.", 500));
@@ -107,10 +126,12 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
   });
   const sockets = new Set<Socket>();
   server.on("connection", (socket) => { sockets.add(socket); socket.on("close", () => sockets.delete(socket)); });
-  // A malformed request line or head never reaches the handler; answer it as a 400 and keep serving.
-  server.on("clientError", (_error, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-    else socket.destroy();
+  // A malformed request line or head never reaches the handler; answer it with a reason and keep serving.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) { socket.destroy(); return; }
+    const tooBig = error.code === "HPE_HEADER_OVERFLOW";
+    const body = JSON.stringify({ success: false, message: tooBig ? "The request head is larger than 16 KiB." : `Malformed HTTP request (${error.code ?? "unknown"}).`, errorCode: ERR.badRequest });
+    socket.end(`HTTP/1.1 ${tooBig ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -118,6 +139,14 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
     server.listen(config.port ?? 0, host, () => { server.off("error", reject); resolve(); });
   });
   const port = (server.address() as AddressInfo).port;
+  if (config.xmpp) {
+    try {
+      xmpp = await startXmppServer(host, config.xmpp, { ...xmppHooks(ctx), onError });
+    } catch (error) {
+      server.close();
+      throw error;
+    }
+  }
   root = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   sweep(ctx);
   const sweeper = setInterval(() => sweep(ctx), 30_000);
@@ -130,11 +159,43 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
     port,
     store,
     options,
-    close: () => new Promise<void>((resolve) => {
+    xmpp: xmpp && { host: xmpp.host, domain: xmpp.domain, port: xmpp.port, starttlsPort: xmpp.starttlsPort, directTlsPort: xmpp.directTlsPort },
+    close: async () => {
       clearInterval(sweeper);
-      server.close(() => resolve());
-      for (const socket of sockets) socket.destroy();
-    }),
+      await Promise.all([
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          for (const socket of sockets) socket.destroy();
+        }),
+        xmpp?.close(),
+      ]);
+    },
+  };
+}
+
+// The XMPP password is the OAuth access token (reference 3.2 step 3), checked against the
+// same store the HTTP API uses. authcid is the bare JID or only its local part, as clients differ.
+function xmppHooks(ctx: Context) {
+  return {
+    authenticate(authcid: string, token: string): XmppIdentity | undefined {
+      const tokens = ctx.store.state.accessTokens;
+      const record = Object.hasOwn(tokens, token) ? tokens[token] : undefined;
+      if (!record || record.expiresAt <= ctx.now()) return undefined;
+      const subject = record.subject;
+      const bareJid = subject.kind === "robot" ? subject.jid : subject.email;
+      if (authcid.toLowerCase() !== bareJid.toLowerCase() && authcid.toLowerCase() !== bareJid.split("@")[0].toLowerCase()) return undefined;
+      return subject.kind === "robot" ? { bareJid, printerId: subject.printerId } : { bareJid, email: subject.email };
+    },
+    concerns(identity: XmppIdentity, printerId: string, ownerId?: string): boolean {
+      if (identity.printerId !== undefined) return identity.printerId === printerId;
+      const printers = ctx.store.state.printers;
+      const owner = Object.hasOwn(printers, printerId) ? printers[printerId].ownerId : ownerId;
+      return owner !== undefined && owner === identity.email;
+    },
+    activity(identity: XmppIdentity): void {
+      const printers = ctx.store.state.printers;
+      if (identity.printerId !== undefined && Object.hasOwn(printers, identity.printerId)) printers[identity.printerId].robotSeenAt = ctx.now();
+    },
   };
 }
 
@@ -179,6 +240,8 @@ async function handle(ctx: Context, limits: DecodeLimits, req: http.IncomingMess
   const page = handlePage(ctx, { req, method, path, params });
   if (page) return send(res, page, pageHeaders());
 
+  // HEAD is for looking at pages; on the API it would run a call and throw the answer away.
+  if (method === "HEAD") return send(res, fail(ERR.badRequest, "Use GET or POST on the API.", 405), { Allow: "GET, POST" });
   // /cloudprint/<iface>, and the 2011-era /cloudprint/interface/<iface>; a trailing slash is harmless.
   const match = /^\/cloudprint\/(?:interface\/)?([a-z]+)\/?$/.exec(path);
   const endpoint = match && Object.hasOwn(API, match[1]) ? API[match[1]] : undefined;
@@ -190,7 +253,7 @@ async function handle(ctx: Context, limits: DecodeLimits, req: http.IncomingMess
   if (auth && "refusal" in auth) return send(res, fail(ERR.forbidden, auth.refusal, 403));
   if (!auth && endpoint.access === "required") return send(res, fail(ERR.forbidden, "User credentials required: send Authorization: Bearer <access token>.", 403));
   const call: ApiCall = { req, params, principal: endpoint.access === "none" ? undefined : auth?.principal, iface: match[1] };
-  const answer = endpoint.handle(ctx, call);
+  const answer = await endpoint.handle(ctx, call);
   if (!answer.raw && !answer.bytes) {
     // The real service echoed the request in every answer (reference 1.0).
     const user = call.principal ? (call.principal.subject.kind === "user" ? call.principal.subject.email : call.principal.subject.jid) : "";

@@ -55,6 +55,8 @@ export interface JobRecord {
   contentType: string;
   // File name under documents/, absent for a reported local job (no content).
   document?: string;
+  // The document converted for the printer (reference 5.4), and the render settings it was made with.
+  converted?: { document: string; contentType: string; key: string; size: number };
   size: number;
   ticket: unknown;
   tags: string[];
@@ -143,6 +145,12 @@ export class Store {
   readDocument(name: string): Buffer {
     if (!/^[0-9a-f]{24}$/.test(name)) throw new StateError("bad document name");
     return fs.readFileSync(path.join(this.dir, DOCUMENTS, name));
+  }
+
+  // For tools that read a file by name (Ghostscript); the name is checked as in readDocument.
+  documentPath(name: string): string {
+    if (!/^[0-9a-f]{24}$/.test(name)) throw new StateError("bad document name");
+    return path.join(this.dir, DOCUMENTS, name);
   }
 
   removeDocument(name: string): void {

@@ -5,6 +5,7 @@ import type { JobRecord, PrinterRecord } from "./store.js";
 // as in captured answers (reference 0.1): devices parse them with GetString + StringToInt64.
 
 export function connectionStatus(ctx: Context, printer: PrinterRecord): "ONLINE" | "OFFLINE" | "UNKNOWN" {
+  if (ctx.xmppOnline(printer.id)) return "ONLINE";
   if (printer.robotSeenAt === undefined) return "UNKNOWN";
   return ctx.now() - printer.robotSeenAt <= ctx.options.onlineWindowSeconds * 1000 ? "ONLINE" : "OFFLINE";
 }

@@ -1,7 +1,8 @@
 // The few Moddable SDK modules hosts/moddable uses, declared from the SDK's
-// documentation (documentation/network/network.md, base/timer, files/preference)
-// so CI can type-check this host without the SDK. A real build uses the SDK's
-// own typings instead.
+// documentation (documentation/network/network.md, io/io.md, base/timer,
+// files/preference) so CI can type-check this host without the SDK. A real
+// build uses the SDK's own typings instead (and hosts/moddable/ssl-session.d.ts
+// for the TLS session, which has none in the SDK).
 
 declare function trace(...values: unknown[]): void;
 
@@ -61,14 +62,15 @@ declare module "embedded:io/serial" {
 }
 
 declare module "net" {
-  const Net: { get(property: string, ...args: unknown[]): string | number | undefined };
+  // "IP" is a string; "DNS" the servers DHCP gave the board (lwIP platforms).
+  const Net: { get(property: string, ...args: unknown[]): string | number | string[] | undefined };
   export default Net;
 }
 
 declare module "embedded:io/socket/tcp" {
   class TCP {
-    constructor(options: {
-      from: TCP;
+    // Either take over a socket (from), or connect to an IPv4 address and port.
+    constructor(options: ({ from: TCP } | { address: string; port: number }) & {
       format?: "buffer" | "number";
       onReadable?: (this: TCP, bytes: number) => void;
       onWritable?: (this: TCP, bytes: number) => void;
@@ -77,10 +79,27 @@ declare module "embedded:io/socket/tcp" {
     readonly remoteAddress: string | undefined;
     readonly remotePort: number | undefined;
     read(): ArrayBuffer | number | undefined;
+    // Fills the whole view; it must not be longer than what is readable.
+    read(into: Uint8Array): void;
     write(data: ArrayBuffer | Uint8Array): void;
     close(): void;
   }
   export default TCP;
+}
+
+declare module "embedded:io/socket/udp" {
+  class UDP {
+    constructor(options: {
+      port?: number;
+      format?: "buffer";
+      onReadable?: (this: UDP, packets: number) => void;
+      onError?: (this: UDP) => void;
+    });
+    // One datagram, with the sender's address and port.
+    read(): (ArrayBuffer & { address: string; port: number }) | undefined;
+    write(data: ArrayBuffer | Uint8Array, address: string, port: number): void;
+  }
+  export default UDP;
 }
 
 declare module "embedded:io/socket/listener" {
