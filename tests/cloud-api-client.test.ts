@@ -19,6 +19,7 @@ function service(reply: (request: string) => Reply) {
       const text = connection.output();
       const end = text.indexOf("\r\n\r\n");
       const length = Number(/content-length: (\d+)/i.exec(text)?.[1] ?? 0);
+      if (connection.isClosed) return;
       if (end < 0 || text.length < end + 4 + length) return void setImmediate(answer);
       requests.push(text);
       const r = reply(text);
@@ -27,7 +28,8 @@ function service(reply: (request: string) => Reply) {
       connection.send(`HTTP/1.1 ${r.status ?? 200} X\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
       connection.send(body);
       // The fake delivers close at once, so wait until the client has taken what it paused on.
-      const closeWhenRead = () => connection.queuedBytes > 0 ? void setImmediate(closeWhenRead) : connection.closeFromPeer();
+      // (A client that gave up has destroyed its end: nothing more to wait for.)
+      const closeWhenRead = () => connection.isClosed ? undefined : connection.queuedBytes > 0 ? void setImmediate(closeWhenRead) : connection.closeFromPeer();
       closeWhenRead();
     };
     setImmediate(answer);
