@@ -3,6 +3,7 @@ import { clock, moddableHal } from "./hosts/moddable/hal.js";
 import { startOutboundCheck } from "./hosts/moddable/outbound-check.js";
 import { Printer } from "./modules/printer/printer.js";
 import type { PrintEngine } from "./modules/hal/engine.js";
+import type { Panel } from "./modules/hal/panel.js";
 import type { Udp } from "./modules/hal/udp.js";
 
 // Moddable entry point: the same Printer the Node host runs, on the board's
@@ -11,8 +12,10 @@ import type { Udp } from "./modules/hal/udp.js";
 const settings = config.privet ?? {};
 const log = (message: string) => trace(`privet: ${message}\n`);
 
-async function board(): Promise<{ engine?: PrintEngine; udp?: Udp }> {
-  const parts: { engine?: PrintEngine; udp?: Udp } = {};
+type BoardParts = { engine?: PrintEngine; udp?: Udp; panel?: Panel };
+
+async function board(): Promise<BoardParts> {
+  const parts: BoardParts = {};
   // Loaded only where configured: the simulators have neither a UART nor multicast.
   if (settings.thermal) {
     const { ModdableSerial } = await import("./hosts/moddable/serial.js");
@@ -21,6 +24,8 @@ async function board(): Promise<{ engine?: PrintEngine; udp?: Udp }> {
     parts.engine = new ThermalEngine(uart, clock, (level, message) => trace(`${level} ${message}\n`), settings.thermal);
   }
   if (settings.mdns) parts.udp = (await import("./hosts/moddable/udp.js")).moddableUdp;
+  // The registration button and LED (Privet 6.1's physical confirmation).
+  if (settings.panel) parts.panel = new (await import("./hosts/moddable/panel.js")).GpioPanel(settings.panel, log);
   return parts;
 }
 
@@ -32,6 +37,9 @@ board().then(async (parts) => {
     name: settings.name ?? "Privet Printer",
     // A device budget: each connection owns one head buffer.
     http: settings.http,
+    // A Cloud Print service to register with; local-only without one.
+    url: settings.cloud?.url ?? "",
+    cloud: settings.cloud,
   });
   const port = await printer.start();
   log(`listening on port ${port}`);

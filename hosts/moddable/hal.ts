@@ -6,6 +6,7 @@ import type { PrintEngine } from "../../modules/hal/engine.js";
 import type { Udp } from "../../modules/hal/udp.js";
 import type { Hal } from "../../modules/hal/hal.js";
 import type { Storage } from "../../modules/hal/storage.js";
+import type { Panel } from "../../modules/hal/panel.js";
 import { NullEngine } from "../../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
 import { moddableResolver } from "./resolver.js";
@@ -44,6 +45,8 @@ const storage: Storage = {
 export interface ModdableHalOptions {
   engine?: PrintEngine;
   udp?: Udp;
+  // The OK/Cancel buttons and LED, where the board has them (registration).
+  panel?: Panel;
   // DNS servers ("a.b.c.d" or "a.b.c.d:port"); the ones DHCP gave when absent.
   dnsServers?: string[];
 }
@@ -61,5 +64,6 @@ export function moddableHal(options: ModdableHalOptions = {}): Hal {
     // Without a mechanism (the desktop simulators), pages are decoded and dropped.
     engine: options.engine ?? new NullEngine(OFFICE_CAPABILITIES),
     udp: options.udp,
+    panel: options.panel,
   };
 }
