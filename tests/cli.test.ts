@@ -31,13 +31,36 @@ function run(args: string[]) {
 test("the simulator starts on loopback, says where, answers /privet/info and stops on SIGTERM", async (t) => {
   const state = mkdtempSync(path.join(tmpdir(), "privet-cli-"));
   // mDNS stays off: tests/mdns-interop.test.ts owns loopback discovery.
-  const proc = run(["--port", "0", "--name", "Lobby", "--state-dir", state, "--no-mdns"]);
+  const proc = run(["--port", "0", "--name", "Lobby", "--state-dir", state, "--no-mdns", "--cloud-port", "0"]);
   try {
     const port = await proc.listening;
     t.regex(proc.output().stdout, /mDNS: off/);
     t.regex(proc.output().stdout, /curl -H 'X-Privet-Token: ""' http:\/\/127\.0\.0\.1:\d+\/privet\/info/);
     const info = JSON.parse((await get(port, "/privet/info", { "X-Privet-Token": "\"\"" })).body);
     t.is(info.name, "Lobby");
+    // Out of the box it brings its own Cloud Print service and says how to register with it.
+    const cloud = /embedded Cloud Print emulator at (http:\/\/127\.0\.0\.1:\d+)/.exec(proc.output().stdout);
+    t.truthy(cloud, proc.output().stdout);
+    t.is(info.url, `${cloud![1]}/cloudprint`);
+    t.deepEqual(info.api, ["/privet/register"]);
+    t.regex(proc.output().stdout, /npm run privet -- register --user you@example.com --auto-claim/);
+    const page = await fetch(`${cloud![1]}/signin`);
+    t.is(page.status, 200, "the emulator's pages are up");
+  } finally {
+    proc.child.kill("SIGTERM");
+  }
+  t.is(await proc.exited, 0);
+});
+
+test("--no-cloud is local-only: printing out of the box, no emulator", async (t) => {
+  const state = mkdtempSync(path.join(tmpdir(), "privet-cli-"));
+  const proc = run(["--port", "0", "--state-dir", state, "--no-mdns", "--no-cloud"]);
+  try {
+    const port = await proc.listening;
+    t.notRegex(proc.output().stdout, /emulator/);
+    const info = JSON.parse((await get(port, "/privet/info", { "X-Privet-Token": "\"\"" })).body);
+    t.is(info.connection_state, "not-configured");
+    t.true(info.api.includes("/privet/printer/submitdoc"));
   } finally {
     proc.child.kill("SIGTERM");
   }

@@ -45,7 +45,7 @@ test("npm start -- --cloud URL --confirm auto, then `privet register --auto-clai
   t.teardown(async () => { proc.child.kill("SIGTERM"); await proc.exited; await cloud.service.close(); });
   await until("listening", () => /listening on http:\/\/127\.0\.0\.1:\d+\//.test(proc.output().stdout), 10_000);
   const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(proc.output().stdout)![1]);
-  t.regex(proc.output().stdout, /not registered: register with a Privet client/);
+  t.regex(proc.output().stdout, /not registered: until then only \/privet\/info and \/privet\/register are offered/);
   const before = await info(port);
   t.is(before.url, cloud.service.baseUrl, "a bare origin gets /cloudprint");
   t.deepEqual(before.api, ["/privet/register"]);

@@ -30,7 +30,7 @@ function browseLines(stdout: string, name: string): string[][] {
     await sandbox.startAvahi(PEER, `${PEER}i`);
 
     const name = `Avahi Printer ${tag}`;
-    const printer = sandbox.spawn(["ip", "netns", "exec", DEV, process.execPath, cli, "--port", "8631", "--host", DEV_ADDR, "--mdns-interface", DEV_ADDR,
+    const printer = sandbox.spawn(["ip", "netns", "exec", DEV, process.execPath, cli, "--port", "8631", "--no-cloud", "--host", DEV_ADDR, "--mdns-interface", DEV_ADDR,
       "--name", name, "--state-dir", path.join(sandbox.dir, "state"), "--out", path.join(sandbox.dir, "out")]);
     await waitForOutput(printer, /is ours; announcing/, 15_000);
 

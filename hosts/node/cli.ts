@@ -12,6 +12,7 @@ import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js"
 import { thermalSimulator } from "./thermal-sim.js";
 import { firstLanAddress } from "./udp.js";
 import { ConsolePanel } from "./panel.js";
+import { startCloudService, type CloudService } from "../../tools/cloud/index.js";
 
 const USAGE = `Privet printer simulator
 
@@ -34,11 +35,12 @@ Usage: npm start -- [options]
                      null decodes and drops pages (to measure the pipeline) (default png)
   --baud N           with --engine thermal: the UART's speed (default 115200)
   --max-document-mb N  refuse larger documents with document_too_large (default 8192)
-  --cloud URL        register with the Cloud Print service at URL (e.g. the emulator's
-                     http://127.0.0.1:8080/cloudprint); until registered only /privet/info
-                     and /privet/register are offered (Privet 6.1)
-  --no-cloud         local-only: print without registering, connection_state
-                     not-configured (the default for now)
+  --cloud URL        register with the Cloud Print service at URL instead of the embedded
+                     emulator (e.g. https://cloud.example/cloudprint); until registered only
+                     /privet/info and /privet/register are offered (Privet 6.1)
+  --cloud-port N     where the embedded Cloud Print emulator listens (default 8632; 0 picks)
+  --no-cloud         local-only: no cloud at all, local printing out of the box,
+                     connection_state not-configured
   --confirm MODE     how registration is confirmed on the "panel": console (type ok or
                      cancel, the default) or auto (OK presses itself, for demos)
 
@@ -74,6 +76,7 @@ try {
       "max-document-mb": { type: "string" },
       cloud: { type: "string" },
       "no-cloud": { type: "boolean" },
+      "cloud-port": { type: "string" },
       confirm: { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -118,7 +121,23 @@ if (values.fault) {
 }
 
 if (values.cloud !== undefined && values["no-cloud"]) fail("--cloud and --no-cloud exclude each other");
-const cloudUrl = values["no-cloud"] || values.cloud === undefined ? "" : cloudBaseUrl(values.cloud);
+const cloudPort = values["cloud-port"] === undefined ? 8632 : Number(values["cloud-port"]);
+if (!Number.isInteger(cloudPort) || cloudPort < 0 || cloudPort > 65535) fail(`--cloud-port must be a number from 0 to 65535, not ${values["cloud-port"]}`);
+if (values["cloud-port"] !== undefined && (values.cloud !== undefined || values["no-cloud"])) fail("--cloud-port is for the embedded emulator; it goes with neither --cloud nor --no-cloud");
+// Without --cloud or --no-cloud the simulator brings its own Cloud Print
+// service, so registration works on a machine with nothing else running.
+const embedded = values["no-cloud"] || values.cloud !== undefined ? undefined : await startEmbeddedCloud();
+const cloudUrl = embedded ? embedded.baseUrl : values["no-cloud"] || values.cloud === undefined ? "" : cloudBaseUrl(values.cloud);
+
+async function startEmbeddedCloud(): Promise<CloudService> {
+  try {
+    return await startCloudService({ host: "127.0.0.1", port: cloudPort, stateDir: path.join(stateDir, "cloud"), xmpp: { port: 0 } });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") fail(`port ${cloudPort} for the embedded Cloud Print emulator is in use; pick another with --cloud-port, point at a running one with --cloud URL, or run local-only with --no-cloud`);
+    throw error;
+  }
+}
 const confirmMode = values.confirm ?? "console";
 if (confirmMode !== "console" && confirmMode !== "auto") fail(`--confirm must be console or auto, not ${values.confirm}`);
 const panel = new ConsolePanel({ write: (line) => process.stdout.write(`${line}\n`), auto: confirmMode === "auto" });
@@ -162,8 +181,12 @@ try {
     (pngEngine ? `  pages go to ${outDir} (${ppm > 0 ? `${ppm} pages per minute` : "as fast as data comes"})\n`
       : thermal ? `  engine: ESC/POS thermal receipt printer, 384 dots at 203 dpi on a ${baud} baud UART; receipts go to ${outDir}\n`
       : "  engine: null (pages are decoded and dropped)\n") +
+    (embedded ? `  cloud: the embedded Cloud Print emulator at ${embedded.url} (state in ${path.join(stateDir, "cloud")}); ` +
+      `sign in and see your printers at ${embedded.url}/cloudprint/printers\n` : "") +
     (printer.cloud ? `  cloud: ${cloudUrl}, ${printer.cloud.registered ? `registered as ${printer.cloud.printerId} for ${printer.cloud.owner}`
-      : "not registered: register with a Privet client (npm run privet -- register --user you@example.com), then type ok here"}\n`
+      : "not registered: until then only /privet/info and /privet/register are offered. Register with\n" +
+        "    npm run privet -- register --user you@example.com --auto-claim\n" +
+        `  in a second terminal, then type ok here${confirmMode === "auto" ? " (or not: --confirm auto presses it)" : ""}; --no-cloud prints without registering`}\n`
       : "  cloud: none (local-only; --cloud URL to register with a Cloud Print service)\n") +
     `  type empty, jam, door, clear or status and Enter to play with the engine; ok, cancel or reset for the panel; stop with Ctrl-C\n`);
 } catch (error) {
@@ -180,7 +203,7 @@ function shutdown(signal: string): void {
   log("info", `${signal}: stopping`);
   // Let the mDNS goodbye and closing sockets flush, but never hang on a stuck client.
   setTimeout(() => process.exit(0), 1000).unref();
-  printer.stop().then(() => process.exit(0));
+  Promise.all([printer.stop(), embedded?.close()]).then(() => process.exit(0));
 }
 process.on("SIGINT", () => shutdown("SIGINT"));
 process.on("SIGTERM", () => shutdown("SIGTERM"));

@@ -98,7 +98,7 @@ function cupsDecoder(): string | undefined {
 interface Started { child: ChildProcess; port: number }
 
 function startSimulator(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [simulator, "--port", "0", "--state-dir", path.join(out, "state"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [simulator, "--port", "0", "--no-cloud", "--state-dir", path.join(out, "state"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {
     let text = "";
     child.stdout!.on("data", (c) => {
