@@ -21,10 +21,11 @@ const enum Phase { Sync, Header, LineRepeat, LineData, Failed }
 const SYNC = [0x52, 0x61, 0x53, 0x32]; // "RaS2"
 // Literal runs up to this many bytes are copied in a loop rather than with set.
 const SHORT_RUN = 48;
-// A repeat run's pattern repeats every 12 bytes: a multiple of every unit
-// checkHeader accepts (1 and 3 bytes) and of a 32-bit word.
+// A repeat run's pattern repeats every 12 bytes, 3 words: a multiple of
+// every unit checkHeader accepts (1 and 3 bytes) and of a 32-bit word.
 const PATTERN_BYTES = 12;
-const PATTERN_WORDS = PATTERN_BYTES / 4;
+// Runs of a 1-byte unit at least this long are one fill (see repeatUnit).
+const FILL_BYTES = 64;
 
 export class PwgDecoder {
   private phase = Phase.Sync;
@@ -254,28 +255,43 @@ export class PwgDecoder {
 
   // The unit at line[at] has arrived; repeats it up to line[at + total].
   //
-  // By hand, not with fill or copyWithin: in V8 every call of a typed-array
+  // RGB runs by hand, not with copyWithin: in V8 every call of a typed-array
   // method from optimized code goes out to a C++ builtin, about 250
-  // instructions before the first byte moves, and an RGB run (at most 128
-  // pixels, 384 bytes) took up to 7 copyWithin calls to double its pattern.
-  // That overhead was half of the MuPDF RGB decode (see the bench notes).
+  // instructions before the first byte moves, and doubling the pattern of a
+  // 128-pixel RGB run took up to 7 calls. That overhead was half of the
+  // MuPDF RGB decode (see the bench notes). Bytes go one at a time until
+  // PATTERN_BYTES of the run are in and the position is 4-aligned; from there
+  // the pattern is the 3 words just before, written out 3 words per turn from
+  // locals (the line buffer is sized to whole words; words is a view of it).
+  // Word copies keep the bytes as they are whatever the machine's byte order.
   //
-  // Bytes go one at a time until PATTERN_BYTES of the run are in and the
-  // position is 4-aligned; from there the pattern repeats every 3 words, so
-  // whole 32-bit words are copied from 3 words back (the line buffer is sized
-  // to whole words, and words is a view of it). Word copies keep the bytes
-  // as they are whatever the machine's byte order.
+  // Long gray and 1-bit runs still take one fill: one call costs V8 about
+  // what the word loop does, and in XS (the board, which takes only gray and
+  // 1-bit) a native fill is far cheaper than any interpreted loop.
   private repeatUnit(at: number, total: number): void {
     const line = this.line;
     const unit = this.unitBytes;
     const stop = at + total;
+    if (unit === 1 && total >= FILL_BYTES) {
+      line.fill(line[at], at + 1, stop);
+      return;
+    }
     const wordStart = (at + PATTERN_BYTES + 3) & ~3;
     const wordStop = stop & ~3;
     let k = at + unit;
     if (wordStart < wordStop) {
       for (; k < wordStart; k++) line[k] = line[k - unit];
       const words = this.words;
-      for (let w = wordStart >> 2, last = wordStop >> 2; w < last; w++) words[w] = words[w - PATTERN_WORDS];
+      let w = wordStart >> 2;
+      const last = wordStop >> 2;
+      const a = words[w - 3], b = words[w - 2], c = words[w - 1];
+      for (; w + 3 <= last; w += 3) {
+        words[w] = a;
+        words[w + 1] = b;
+        words[w + 2] = c;
+      }
+      if (w < last) words[w++] = a;
+      if (w < last) words[w] = b;
       k = wordStop;
     }
     for (; k < stop; k++) line[k] = line[k - unit];
