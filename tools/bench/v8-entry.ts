@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import { runTask, type Task } from "./measure.js";
 
-const request = JSON.parse(process.argv[2]) as { task: Task; warmups: number; runs: number };
+const request = JSON.parse(process.argv[2]) as { task: Task; warmups: number; runs: number; repeat?: number };
 const file = process.argv[3];
 const bytes = file ? new Uint8Array(fs.readFileSync(file)) : undefined;
-process.stdout.write(JSON.stringify(runTask(request.task, bytes, request.warmups, request.runs, () => performance.now())) + "\n");
+process.stdout.write(JSON.stringify(runTask(request.task, bytes, request.warmups, request.runs, () => performance.now(), request.repeat)) + "\n");

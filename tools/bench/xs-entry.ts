@@ -33,7 +33,7 @@ function reply(s: string): ArrayBuffer {
     filled += bytes.length - 1;
     return reply("ok");
   }
-  const request = JSON.parse(text(bytes.subarray(1))) as { task: Task; warmups: number; runs: number };
-  const times = runTask(request.task, input.subarray(0, filled), request.warmups, request.runs, () => performance.now());
+  const request = JSON.parse(text(bytes.subarray(1))) as { task: Task; warmups: number; runs: number; repeat?: number };
+  const times = runTask(request.task, input.subarray(0, filled), request.warmups, request.runs, () => performance.now(), request.repeat);
   return reply(JSON.stringify(times));
 };
