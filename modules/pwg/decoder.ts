@@ -259,7 +259,7 @@ export class PwgDecoder {
   // method from optimized code goes out to a C++ builtin, about 250
   // instructions before the first byte moves, and doubling the pattern of a
   // 128-pixel RGB run took up to 7 calls. That overhead was half of the
-  // MuPDF RGB decode (see the bench notes). Bytes go one at a time until
+  // MuPDF RGB decode (callgrind, issue 14). Bytes go one at a time until
   // PATTERN_BYTES of the run are in and the position is 4-aligned; from there
   // the pattern is the 3 words just before, written out 3 words per turn from
   // locals (the line buffer is sized to whole words; words is a view of it).
