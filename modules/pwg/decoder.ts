@@ -21,9 +21,6 @@ const enum Phase { Sync, Header, LineRepeat, LineData, Failed }
 const SYNC = [0x52, 0x61, 0x53, 0x32]; // "RaS2"
 // Literal runs up to this many bytes are copied in a loop rather than with set.
 const SHORT_RUN = 48;
-// A repeat run's pattern repeats every 12 bytes, 3 words: a multiple of
-// every unit checkHeader accepts (1 and 3 bytes) and of a 32-bit word.
-const PATTERN_BYTES = 12;
 // Runs of a 1-byte unit at least this long are one fill (see repeatUnit).
 const FILL_BYTES = 64;
 
@@ -259,11 +256,12 @@ export class PwgDecoder {
   // method from optimized code goes out to a C++ builtin, about 250
   // instructions before the first byte moves, and doubling the pattern of a
   // 128-pixel RGB run took up to 7 calls. That overhead was half of the
-  // MuPDF RGB decode (callgrind, issue 14). Bytes go one at a time until
-  // PATTERN_BYTES of the run are in and the position is 4-aligned; from there
-  // the pattern is the 3 words just before, written out 3 words per turn from
-  // locals (the line buffer is sized to whole words; words is a view of it).
-  // Word copies keep the bytes as they are whatever the machine's byte order.
+  // MuPDF RGB decode (callgrind, issue 14). Instead: bytes one at a time up
+  // to a 4-aligned position, then whole 32-bit words through words (a view
+  // of the line buffer, which is sized to whole words). Seen from an aligned
+  // position the pattern repeats every 12 bytes, 3 words, whose bytes are
+  // the unit's rotated by the phase r; the words are built from those bytes
+  // in the machine's byte order and written 3 per turn.
   //
   // Long gray and 1-bit runs still take one fill: one call costs V8 about
   // what the word loop does, and in XS (the board, which takes only gray and
@@ -276,15 +274,23 @@ export class PwgDecoder {
       line.fill(line[at], at + 1, stop);
       return;
     }
-    const wordStart = (at + PATTERN_BYTES + 3) & ~3;
-    const wordStop = stop & ~3;
     let k = at + unit;
-    if (wordStart < wordStop) {
+    const wordStart = (k + 3) & ~3;
+    const wordStop = stop & ~3;
+    if (wordStart + 12 <= wordStop) {
       for (; k < wordStart; k++) line[k] = line[k - unit];
+      // The bytes from wordStart on are p0 p1 p2 p0 p1 p2 ...
+      let p0 = line[at], p1 = p0, p2 = p0;
+      if (unit === 3) {
+        const r = (wordStart - at) % 3;
+        p0 = line[at + r];
+        p1 = line[at + (r === 2 ? 0 : r + 1)];
+        p2 = line[at + (r === 0 ? 2 : r - 1)];
+      }
+      const a = word(p0, p1, p2, p0), b = word(p1, p2, p0, p1), c = word(p2, p0, p1, p2);
       const words = this.words;
       let w = wordStart >> 2;
       const last = wordStop >> 2;
-      const a = words[w - 3], b = words[w - 2], c = words[w - 1];
       for (; w + 3 <= last; w += 3) {
         words[w] = a;
         words[w + 1] = b;
@@ -296,4 +302,12 @@ export class PwgDecoder {
     }
     for (; k < stop; k++) line[k] = line[k - unit];
   }
+}
+
+// The 32-bit word whose bytes in memory are b0 b1 b2 b3, in this machine's
+// byte order (the runs are bytes; words only move them faster).
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+function word(b0: number, b1: number, b2: number, b3: number): number {
+  return LITTLE_ENDIAN ? b0 | (b1 << 8) | (b2 << 16) | (b3 << 24) : (b0 << 24) | (b1 << 16) | (b2 << 8) | b3;
 }
