@@ -305,6 +305,8 @@ async function main(): Promise<void> {
   results.discovery_ms = found.some((p) => p.instance === name) ? performance.now() - t0 : null;
   sim.child.kill();
 
+  // The load at the end beside the load at the start: a machine that got busy meanwhile shows here.
+  (results.machine as Record<string, unknown>).load_at_end = os.loadavg().map((l) => Number(l.toFixed(2)));
   results.notes = notes;
   fs.writeFileSync(path.join(out, "results.json"), JSON.stringify(results, null, 2) + "\n");
   printTable(results);
@@ -454,7 +456,7 @@ function mmm(x: Spread, digits: number, unit = ""): string {
 function printTable(results: Record<string, any>): void {
   const m = results.machine;
   const rows: string[] = [
-    `machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gb} GB, load ${m.load_at_start.join(" ")} at the start; Node ${m.node} (V8 ${m.v8}); ${new Date(results.date).toISOString().slice(0, 16)} UTC`,
+    `machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gb} GB, load ${m.load_at_start.join(" ")} at the start, ${m.load_at_end.join(" ")} at the end; Node ${m.node} (V8 ${m.v8}); ${new Date(results.date).toISOString().slice(0, 16)} UTC`,
     `each figure: median (min–max) of ${ROUNDS} rounds after warm-up (big job: ${BIG_ROUNDS} rounds); decoder and libcups in turn`,
     "",
     "| measure | value | target |", "|---|---|---|",
