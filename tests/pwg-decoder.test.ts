@@ -172,3 +172,65 @@ test("the decoder keeps one line buffer whatever the number of pages", (t) => {
   t.is(decoder.pages, 200);
   t.is(buffers.size, 1, "every line of every page came out of the same buffer");
 });
+
+// One-line pages built run by run: a literal of `lead` units puts the repeat
+// run that follows at every offset modulo 4 (repeat runs copy whole words
+// once 12 bytes are in and the position is word-aligned), then a repeat run
+// of 1 to 128 units, then a literal unit to end the line.
+function oneLinePage(space: Space, lead: number, count: number): { head: Uint8Array; data: Uint8Array; expected: Uint8Array } {
+  const unit = space === "srgb_8" ? 3 : 1;
+  const units = lead + count + 1;
+  const width = space === "black_1" ? 8 * units : units;
+  let value = lead * 131 + count;
+  const next = () => (value = (value * 73 + 41) % 251);
+  // A single unit has no literal form (257 - 1 is not a byte): it is a repeat of one.
+  const literal = (n: number) => (n === 1 ? 0 : 257 - n);
+  const expected: number[] = [];
+  const data: number[] = [0];
+  if (lead > 0) data.push(literal(lead));
+  for (let k = 0; k < lead * unit; k++) { data.push(next()); expected.push(value); }
+  const pattern = Array.from({ length: unit }, () => next());
+  data.push(count - 1, ...pattern);
+  for (let r = 0; r < count; r++) expected.push(...pattern);
+  data.push(literal(1));
+  for (let k = 0; k < unit; k++) { data.push(next()); expected.push(value); }
+  const header = pageHeader({ width, height: 1, space, pixels: new Uint8Array() });
+  return { head: Uint8Array.from([0x52, 0x61, 0x53, 0x32, ...header]), data: Uint8Array.from(data), expected: Uint8Array.from(expected) };
+}
+
+class LastLine implements RasterSink {
+  last = new Uint8Array(0);
+  beginPage(): void {}
+  line(data: Uint8Array): boolean {
+    this.last = Uint8Array.from(data);
+    return true;
+  }
+  endPage(): void {}
+}
+
+test("repeat runs of every length, at every word offset, split at every byte boundary", (t) => {
+  let cases = 0;
+  const failures: string[] = [];
+  for (const space of spaces) {
+    for (let lead = 0; lead < 4; lead++) {
+      for (let count = 1; count <= 128; count++) {
+        const { head, data, expected } = oneLinePage(space, lead, count);
+        // Whole, one byte at a time, and cut in two at every byte of the line.
+        const splits: number[][] = [[data.length], Array.from(data, () => 1)];
+        for (let cut = 1; cut < data.length; cut++) splits.push([cut, data.length - cut]);
+        for (const split of splits) {
+          const sink = new LastLine();
+          const decoder = new PwgDecoder(sink, LIMITS);
+          decoder.write(head);
+          let at = 0;
+          for (const size of split) { decoder.write(data.subarray(at, at + size)); at += size; }
+          decoder.end();
+          cases++;
+          if (sink.last.length !== expected.length || !sink.last.every((b, k) => b === expected[k])) failures.push(`${space} lead ${lead} count ${count} split ${split.slice(0, 2).join("+")}`);
+        }
+      }
+    }
+  }
+  t.deepEqual(failures.slice(0, 5), []);
+  t.true(cases > 10_000);
+});

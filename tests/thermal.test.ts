@@ -169,3 +169,47 @@ test("an open cover is a door-open fault with its own words", async (t) => {
   runUntil(() => get("/privet/info").device_state === "idle", 5000);
   t.is(get("/privet/info").device_state, "idle");
 });
+
+// Floyd–Steinberg as the driver first wrote it (every share added into the
+// error arrays): the driver's faster loop must give the same dots.
+function referenceDither(lines: Uint8Array[], width: number, headDots: number): Uint8Array[] {
+  const offset = Math.max(0, Math.floor((headDots - width) / 2));
+  let here = new Int16Array(headDots + 2), below = new Int16Array(headDots + 2);
+  return lines.map((data) => {
+    const row = new Uint8Array(headDots / 8);
+    below.fill(0);
+    for (let x = 0; x < width; x++) {
+      const value = data[x] + (here[x + 1] >> 4);
+      const black = value < 128;
+      if (black) row[(x + offset) >> 3] |= 0x80 >> ((x + offset) & 7);
+      const error = value - (black ? 0 : 255);
+      here[x + 2] += error * 7;
+      below[x] += error * 3;
+      below[x + 1] += error * 5;
+      below[x + 2] += error;
+    }
+    [here, below] = [below, here];
+    return row;
+  });
+}
+
+test("dithering gives exactly the dots of textbook Floyd–Steinberg, band by band", (t) => {
+  const random = new SeededRandom(58);
+  const sent: number[] = [];
+  const serial = { setEvents() {}, write(bytes: Uint8Array) { sent.push(...bytes); return true; }, flush(done: () => void) { done(); } };
+  const clock = { monotonic: () => 0, wall: () => 0, setTimer: () => 0, defer() {}, clearTimer() {} };
+  for (const width of [384, 301, 8]) {
+    const engine = new ThermalEngine(serial, clock, () => {}, { headDots: 384, bandRows: 24, dither: true });
+    const height = 48;
+    // Ramps, noise and near-black and near-white: every error size, no white line.
+    const lines = Array.from({ length: height }, (_, y) => Uint8Array.from({ length: width }, (_, x) => (y % 3 === 0 ? (x * 255) / width : y % 3 === 1 ? random.below(256) : x % 2 ? 3 : 252) & 0xff));
+    engine.beginJob("dither");
+    engine.beginPage({ width, height, xDpi: 203, yDpi: 203, colorSpace: "sgray_8", bytesPerLine: width });
+    sent.length = 0;
+    for (const line of lines) engine.line(line, 1);
+    const rows = referenceDither(lines, width, 384);
+    const band = (b: number) => [0x1d, 0x76, 0x30, 0, 48, 0, 24, 0, ...rows.slice(b * 24, b * 24 + 24).flatMap((r) => Array.from(r))];
+    t.deepEqual(sent, [...band(0), ...band(1)], `width ${width}`);
+    engine.close();
+  }
+});

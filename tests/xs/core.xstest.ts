@@ -131,6 +131,51 @@ test("the PWG decoder on XS: exact pixels in small chunks, errors as RasterError
   t.true(error instanceof RasterError);
 });
 
+// Repeat runs of 1 to 128 units after a literal lead of 0 to 3 units (every
+// word offset: RGB runs copy whole 32-bit words through a Uint32Array view,
+// long gray runs are one fill), one line per run, then literals to the end.
+test("the PWG decoder on XS: repeat runs of every length at every word offset, gray and RGB", (t) => {
+  for (const [space, unit] of [[18, 1], [19, 3]]) {
+    const units = 3 + 128 + 1;
+    const header = new Uint8Array(1796);
+    const put = (o: number, v: number) => { header[o] = v >>> 24; header[o + 1] = (v >>> 16) & 255; header[o + 2] = (v >>> 8) & 255; header[o + 3] = v & 255; };
+    put(276, 300); put(280, 300); put(372, units); put(376, 4 * 128); put(384, 8); put(388, 8 * unit); put(392, units * unit); put(400, space); put(420, unit);
+    let value = 7;
+    const next = () => (value = (value * 73 + 41) % 251);
+    const literal = (n: number) => (n === 1 ? 0 : 257 - n);
+    const body: number[] = [];
+    const expected: number[] = [];
+    for (let lead = 0; lead < 4; lead++) {
+      for (let count = 1; count <= 128; count++) {
+        body.push(0);
+        if (lead > 0) body.push(literal(lead));
+        for (let k = 0; k < lead * unit; k++) { body.push(next()); expected.push(value); }
+        const pattern: number[] = [];
+        for (let k = 0; k < unit; k++) pattern.push(next());
+        body.push(count - 1, ...pattern);
+        for (let r = 0; r < count; r++) expected.push(...pattern);
+        // The rest of the line as literals of at most 128 units.
+        for (let rest = units - lead - count; rest > 0; rest -= 128) {
+          body.push(literal(Math.min(rest, 128)));
+          for (let k = 0; k < Math.min(rest, 128) * unit; k++) { body.push(next()); expected.push(value); }
+        }
+      }
+    }
+    const doc = new Uint8Array(4 + 1796 + body.length);
+    doc.set(ascii("RaS2"), 0);
+    doc.set(header, 4);
+    doc.set(body, 1800);
+    for (const size of [doc.length, 97, 1]) {
+      const out = new Uint8Array(expected.length);
+      let at = 0;
+      const decoder = new PwgDecoder({ beginPage() {}, line(data, repeat) { for (let r = 0; r < repeat; r++, at += data.length) out.set(data, at); return true; }, endPage() {} }, { maxWidth: 1000, maxHeight: 1000 });
+      for (let o = 0; o < doc.length; o += size) decoder.write(doc.subarray(o, o + size));
+      decoder.end();
+      t.deepEqual(out, Uint8Array.from(expected), `color space ${space}, chunks of ${size}`);
+    }
+  }
+});
+
 test("the two-slot journal on XS survives a torn write", (t) => {
   const values = new Map<string, string>();
   let tear = false;

@@ -1,7 +1,8 @@
-// The part of @agoric/xsnap's JavaScript API that tools/xs/run.ts uses.
+// The part of @agoric/xsnap's JavaScript API that tools/xs/run.ts and tools/bench/xs-driver.ts use.
 declare module "@agoric/xsnap" {
   export interface XsnapWorker {
     evaluate(code: string): Promise<unknown>;
+    issueCommand(message: Uint8Array): Promise<{ reply: Uint8Array }>;
     close(): Promise<void>;
   }
   export function xsnap(options: {
