@@ -25,7 +25,9 @@ async function board(): Promise<BoardParts> {
   }
   if (settings.mdns) parts.udp = (await import("./hosts/moddable/udp.js")).moddableUdp;
   // The registration button and LED (Privet 6.1's physical confirmation).
-  if (settings.panel) parts.panel = new (await import("./hosts/moddable/panel.js")).GpioPanel(settings.panel, log);
+  // The desktop simulators have no buttons: privet.panel.auto confirms by itself.
+  if (settings.panel?.auto) parts.panel = new (await import("./hosts/moddable/auto-panel.js")).AutoPanel(settings.panel, log);
+  else if (settings.panel) parts.panel = new (await import("./hosts/moddable/panel.js")).GpioPanel(settings.panel, log);
   return parts;
 }
 

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { get, rawRequest } from "./helpers/client.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
+import { call, startTestCloud, userToken } from "./helpers/cloud.js";
 
 // Builds main.ts with the Moddable SDK and runs it in mcsim. The SDK is not on
 // npm, so this runs only where MODDABLE points at a built SDK; elsewhere it is
@@ -16,7 +17,7 @@ import { encodeDocument, testPage } from "./helpers/pwg.js";
 // The build is of a test manifest (in a temp folder) that includes ours and
 // adds a config: the outbound check (resolve a name through a DNS server of
 // the test's, connect to an openssl s_server, TLS against a CA the test made
-// with openssl) and, when PRIVET_XS_HEAP="chunkBytes,slots" is set, another
+// with openssl) and, when PRIVET_XS_HEAP="chunkBytes,slots[,stackSlots]" is set, another
 // XS heap, to try sizes. The committed manifest is not touched.
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const sdk = process.env.MODDABLE;
@@ -28,6 +29,7 @@ const missing = !sdk ? "MODDABLE is not set (no Moddable SDK here)"
   : !has("openssl") ? "openssl is not installed" : "";
 const SIM_PORT = 8631;
 const SERVER_NAME = "printer-check.test";
+const USER = "maker@example.com";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -91,7 +93,7 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
   return found();
 }
 
-(missing ? test.skip : test)(`the firmware builds for lin, checks a TLS server through the HAL, answers /privet/info and prints a PWG job in mcsim${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
+(missing ? test.skip : test)(`the firmware builds for lin, checks a TLS server through the HAL, registers with the emulator, answers /privet/info and prints a PWG job in mcsim${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
   t.timeout(400_000);
   // PRIVET_MC_DIR keeps the build in one folder, so repeated runs build incrementally.
   const dir = process.env.PRIVET_MC_DIR ?? mkdtempSync(path.join(tmpdir(), "privet-mc-"));
@@ -103,15 +105,20 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
   makeChain(dir, "rogue");
   const dns = await dnsServer();
   const tlsPort = await freePort();
+  // The Cloud Print emulator the firmware registers with (plain HTTP on loopback).
+  const cloud = await startTestCloud();
   const heap = process.env.PRIVET_XS_HEAP?.split(",").map(Number);
   const lin: Record<string, unknown> = {};
-  if (heap) lin.creation = { static: 0, chunk: { initial: heap[0], incremental: 0 }, heap: { initial: heap[1], incremental: 0 }, stack: 512 };
+  if (heap) lin.creation = { static: 0, chunk: { initial: heap[0], incremental: 0 }, heap: { initial: heap[1], incremental: 0 }, stack: heap[2] ?? 512 };
   writeFileSync(path.join(project, "manifest.json"), JSON.stringify({
     include: [path.join(root, "manifest.json")],
     config: {
       privet: {
         dns: { servers: [`127.0.0.1:${dns.port}`] },
         outboundCheck: { host: SERVER_NAME, port: tlsPort, trustAnchors: [readFileSync(path.join(dir, "trusted-ca.pem"), "utf8")], timeoutMs: 20_000 },
+        cloud: { url: cloud.service.baseUrl, allowPlainText: true },
+        // mcsim has no buttons: OK presses itself once the printer asks.
+        panel: { auto: true, delayMs: 300 },
       },
     },
     platforms: { lin },
@@ -154,10 +161,42 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
     server.process.stdin!.write("hello from the server\n");
     t.true(await waitFor(output, "outbound check: received 22 bytes over TLS", 5000), output().slice(-1000));
 
+    const keys = /instruments key: (.*)/.exec(output())?.[1].split(",") ?? [];
+    const samples = (from: number) => [...output().slice(from).matchAll(/instruments: ([\d,]+)/g)].map((m) => m[1].split(",").map(Number));
+    const column = (rows: number[][], name: string) => rows.map((r) => r[keys.indexOf(name)]);
+
+    // Out of the box with a cloud URL: only info and register (Privet 6.1).
+    const fresh = JSON.parse((await get(SIM_PORT, "/privet/info", { "X-Privet-Token": "\"\"" })).body);
+    t.deepEqual(fresh.api, ["/privet/register"]);
+    t.is(fresh.url, cloud.service.baseUrl);
+    // Registration on XS: start, the (auto) panel's OK, getClaimToken, the
+    // user's claim at the emulator, complete; sampled all along.
+    const registrationFrom = output().length;
+    const register = async (action: string) => JSON.parse((await rawRequest(SIM_PORT,
+      `POST /privet/register?action=${action}&user=${encodeURIComponent(USER)} HTTP/1.1\r\nX-Privet-Token: ${fresh["x-privet-token"]}\r\nContent-Length: 0\r\n\r\n`, 30_000)).body);
+    t.like(await register("start"), { action: "start", user: USER });
+    let claim: any;
+    for (let i = 0; i < 60; i++) {
+      claim = await register("getClaimToken");
+      if (claim.error !== "pending_user_action") break;
+      await sleep(500);
+    }
+    t.truthy(claim.automated_claim_url, JSON.stringify(claim));
+    t.regex(output(), /OK pressed by itself/);
+    const user = await userToken(cloud.service, USER);
+    t.true((await call(cloud.service, claim.automated_claim_url, {}, { encoding: "get", token: user })).json.success);
+    const complete = await register("complete");
+    t.truthy(complete.device_id, JSON.stringify(complete));
+    // The instruments line comes once a second: take the one after complete too.
+    await sleep(1200);
+    const registration = samples(registrationFrom);
+    t.true(registration.length >= 1, "sampled while registering");
+
     const info = JSON.parse((await get(SIM_PORT, "/privet/info", { "X-Privet-Token": "\"\"" })).body);
     t.is(info.version, "1.0");
-    t.is(info.connection_state, "not-configured");
-    t.true(info.uptime < 60, "uptime counts from this boot");
+    t.is(info.id, complete.device_id);
+    t.true(info.api.includes("/privet/printer/submitdoc"), "local printing once registered");
+    t.true(info.uptime < 120, "uptime counts from this boot");
     t.is((await get(SIM_PORT, "/privet/info")).status, 400);
     t.is((await get(SIM_PORT, "/privet/other", { "X-Privet-Token": info["x-privet-token"] })).status, 404);
     // A two-page job through the XS decoder into the null engine.
@@ -170,9 +209,6 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
     // Device memory: the instruments line (once a second) idle, then while a
     // long job prints slowly enough to be sampled, in a heap of fixed size,
     // all with the TLS connection open.
-    const keys = /instruments key: (.*)/.exec(output())?.[1].split(",") ?? [];
-    const samples = (from: number) => [...output().slice(from).matchAll(/instruments: ([\d,]+)/g)].map((m) => m[1].split(",").map(Number));
-    const column = (rows: number[][], name: string) => rows.map((r) => r[keys.indexOf(name)]);
     await sleep(2500);
     const idle = samples(0).slice(-2);
     const printJob = async (pages: number) => {
@@ -208,7 +244,8 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
     };
     const all = samples(0);
     t.log(`XS heap in mcsim: chunks ${all[0][keys.indexOf("Chunk available")]} B, slots ${all[0][keys.indexOf("Slot available")]} B (${heap ? "PRIVET_XS_HEAP" : "manifest"}); TLS ${cipher ?? "?"} to 127.0.0.1 open throughout`);
-    t.log(`idle: ${figures(idle)}`);
+    t.log(`registering (start to complete, ${registration.length} samples): ${figures(registration)}`);
+    t.log(`idle, registered: ${figures(idle)}`);
     t.log(`printing 4 pages (${(short.bytes / 1024).toFixed(0)} KB): ${figures(short.rows)}`);
     t.log(`printing 16 pages (${(long.bytes / 1024).toFixed(0)} KB): ${figures(long.rows)}`);
     t.true(long.rows.length >= 3, "sampled while printing");
@@ -233,5 +270,6 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
     for (const sim of started) stop(sim);
     server.process.kill();
     dns.close();
+    await cloud.service.close();
   }
 });

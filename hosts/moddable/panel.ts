@@ -24,7 +24,7 @@ const BLINK_MS = 400;
 export class GpioPanel implements Panel {
   private readonly listeners: Array<(button: PanelButton) => void> = [];
   private readonly led: Digital | undefined;
-  private readonly ledOn: number;
+  private readonly ledOn: 0 | 1;
   private blinkTimer: Timer | undefined;
   private lit = false;
   private readonly inputs: Digital[] = [];
@@ -33,7 +33,7 @@ export class GpioPanel implements Panel {
     this.ledOn = config.ledActiveLow ? 0 : 1;
     if (config.led !== undefined) {
       this.led = new Digital({ pin: config.led, mode: Digital.Output });
-      this.led.write(1 - this.ledOn);
+      this.led.write(this.ledOn === 1 ? 0 : 1);
     }
     this.watch(config.ok, "ok");
     if (config.cancel !== undefined) this.watch(config.cancel, "cancel");
@@ -60,7 +60,7 @@ export class GpioPanel implements Panel {
 
   private light(on: boolean): void {
     this.lit = on;
-    this.led?.write(on ? this.ledOn : 1 - this.ledOn);
+    this.led?.write(on === (this.ledOn === 1) ? 1 : 0);
   }
 
   private emit(button: PanelButton): void {

@@ -121,7 +121,7 @@ declare module "embedded:io/digital" {
     static readonly Falling: number;
     constructor(options: { pin: number; mode: number; edge?: number; onReadable?: (this: Digital) => void });
     read(): number;
-    write(value: number): void;
+    write(value: 0 | 1): void;
     close(): void;
   }
   export default Digital;
