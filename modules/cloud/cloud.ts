@@ -8,6 +8,7 @@ import { CredentialStore, type Credentials } from "./credentials.js";
 import { DEFAULT_LOCAL_SETTINGS, localSettingsParam, mergeLocalSettings, sameLocalSettings, type LocalSettings } from "./local-settings.js";
 import { failureError, registerError, RegistrationMachine, wallClockPlausible, type RegisterAnswer, type RegistrationOptions, type RegistrationResult } from "./registration.js";
 import { AccessTokens } from "./tokens.js";
+import type { Channel, ChannelFactory, ChannelPushKind, ChannelState } from "./channel.js";
 
 // The printer's tie to the Cloud Print service: registered or not, the
 // credentials, the access token, local settings kept in step with the
@@ -54,6 +55,9 @@ export interface CloudDeps {
   log: Log;
   panel: Panel | undefined;
   host: CloudHost;
+  // Builds the notification channel (XMPP) once registered; absent, the
+  // printer learns of jobs and settings only at its /printer checks.
+  channel?: ChannelFactory;
 }
 
 export class Cloud {
@@ -66,6 +70,13 @@ export class Cloud {
   private syncing: Promise<void> | undefined;
   private state: CloudConnectionState = "connecting";
   private stopped = false;
+  private syncAgain = false;
+  private channel: Channel | undefined;
+  // Bumped whenever the channel is torn down, so a start still waiting for
+  // its access token knows it is no longer wanted.
+  private channelGeneration = 0;
+  // Told when jobs may be waiting (a push, the channel online, a check done).
+  onJobsDue: () => void = () => {};
   // When the next /printer check is due (monotonic ms), for status and tests.
   nextSyncAt = 0;
 
@@ -74,7 +85,11 @@ export class Cloud {
     this.store = new CredentialStore(deps.storage);
     this.credentials = this.store.load();
     if (this.credentials) this.tokens = new AccessTokens(deps.api, deps.clock, this.credentials.refreshToken);
-    deps.api.onReachable = (reachable) => this.setState(reachable ? "online" : "offline");
+    // Without a channel, connection_state is whether the service answers;
+    // with one, it is the channel's state (Privet 2.2.7: the XMPP connection).
+    deps.api.onReachable = (reachable) => {
+      if (!this.channelWanted) this.setState(reachable ? "online" : "offline");
+    };
     this.registration = new RegistrationMachine({
       clock: deps.clock,
       api: deps.api,
@@ -109,13 +124,75 @@ export class Cloud {
   // 4.1.2); one out of the box only learns whether the service is there.
   start(): void {
     this.stopped = false;
-    void this.sync();
+    if (this.channelWanted) this.setState("connecting");
+    void this.sync().then(() => this.onJobsDue());
+    void this.startChannel();
   }
 
   stop(): void {
     this.stopped = true;
     this.registration.reset();
     this.clearSyncTimer();
+    this.stopChannel();
+  }
+
+  private get channelWanted(): boolean {
+    return this.deps.channel !== undefined && this.credentials !== undefined;
+  }
+
+  // The channel runs for as long as the printer is registered and started;
+  // its first connection needs an access token, the password of XMPP.
+  private async startChannel(): Promise<void> {
+    const factory = this.deps.channel;
+    const credentials = this.credentials;
+    if (!factory || !credentials || this.stopped || this.channel) return;
+    const generation = ++this.channelGeneration;
+    const token = await this.authorized((value) => Promise.resolve({ ok: true, value }));
+    if (generation !== this.channelGeneration || this.stopped || this.channel || this.credentials !== credentials) return;
+    if (!token.ok) {
+      // The service is out of reach: try again with the next check.
+      this.setState("offline");
+      if (token.failure.kind !== "revoked") this.deps.clock.setTimer(() => {
+        if (generation === this.channelGeneration) void this.startChannel();
+      }, this.options.retryMs);
+      return;
+    }
+    this.channel = factory({
+      jid: credentials.xmppJid, accessToken: token.value, printerId: credentials.printerId,
+      pingIntervalSeconds: this.deps.host.localSettings().xmpp_timeout_value,
+    }, {
+      state: (state) => this.channelState(state),
+      push: (kind) => this.pushed(kind),
+      refreshAccessToken: async () => {
+        this.tokens?.invalidate();
+        const fresh = await this.authorized((value) => Promise.resolve({ ok: true, value }));
+        if (!fresh.ok) throw new Error(fresh.failure.message);
+        return fresh.value;
+      },
+    });
+    this.channel.start();
+  }
+
+  private stopChannel(): void {
+    this.channelGeneration++;
+    const channel = this.channel;
+    this.channel = undefined;
+    channel?.stop();
+  }
+
+  // Every time the channel comes up (first and each reconnect) pushes may
+  // have been missed: check /printer, then fetch (reference 2.1 step 7).
+  private channelState(state: ChannelState): void {
+    if (!this.channel) return;
+    this.setState(state);
+    if (state === "online") void this.sync().then(() => this.onJobsDue());
+  }
+
+  private pushed(kind: ChannelPushKind): void {
+    this.deps.log("info", `cloud: push ${kind}`);
+    if (kind === "jobs") this.onJobsDue();
+    // Both a settings change and a deletion are learned from /printer.
+    else void this.sync();
   }
 
   // /privet/register (Privet 4.3).
@@ -148,10 +225,20 @@ export class Cloud {
   // Checks /printer now: deletion, pending local settings, connection state.
   // Calls that overlap share one check.
   sync(): Promise<void> {
-    if (!this.syncing) {
-      this.clearSyncTimer();
-      this.syncing = this.syncOnce().finally(() => { this.syncing = undefined; });
+    if (this.syncing) {
+      // A push that comes in while a check is under way may be about a
+      // change that check has already missed: look once more after it.
+      this.syncAgain = true;
+      return this.syncing;
     }
+    this.clearSyncTimer();
+    this.syncing = this.syncOnce().finally(() => {
+      this.syncing = undefined;
+      if (this.syncAgain && !this.stopped) {
+        this.syncAgain = false;
+        void this.sync();
+      }
+    });
     return this.syncing;
   }
 
@@ -189,6 +276,7 @@ export class Cloud {
       if (!sameLocalSettings(applied, this.deps.host.localSettings())) {
         this.deps.log("info", `cloud: applying local settings ${JSON.stringify(applied)}`);
         this.deps.host.applyLocalSettings(applied);
+        this.channel?.setPingInterval(applied.xmpp_timeout_value);
       }
       // Confirm with current only (Privet 4.1.3); on failure the pending set
       // is still there at the next check.
@@ -239,11 +327,16 @@ export class Cloud {
     this.tokens.seed(result.tokens.accessToken, result.tokens.expiresIn);
     this.deps.log("info", `cloud: registered as ${credentials.printerId} for ${credentials.user}`);
     this.deps.host.idChanged(credentials.printerId);
-    this.setState("online");
-    if (!this.stopped) void this.sync();
+    if (this.channelWanted) this.setState("connecting");
+    else this.setState("online");
+    if (!this.stopped) {
+      void this.sync().then(() => this.onJobsDue());
+      void this.startChannel();
+    }
   }
 
   private eraseCredentials(): void {
+    this.stopChannel();
     this.store.erase();
     const had = this.credentials !== undefined;
     this.credentials = undefined;
