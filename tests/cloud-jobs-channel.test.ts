@@ -77,6 +77,7 @@ test("the XMPP server goes away: connection_state offline; back: online again, /
   const checks = () => requests.filter((path) => path.endsWith("/printer")).length;
   await until("online again", () => p.printer.device.connectionState === "online", 10_000);
   await until("the reconnect checked /printer", () => checks() > 0, 5000);
+  await until("and fetched", () => requests.some((path) => path.endsWith("/fetch")), 5000);
   t.is((await p.privet.info()).connection_state, "online");
   t.is(hits(second, p, "push"), before);
 });

@@ -9,6 +9,7 @@ import { DEFAULT_LOCAL_SETTINGS, localSettingsParam, mergeLocalSettings, sameLoc
 import { failureError, registerError, RegistrationMachine, wallClockPlausible, type RegisterAnswer, type RegistrationOptions, type RegistrationResult } from "./registration.js";
 import { AccessTokens } from "./tokens.js";
 import type { Channel, ChannelFactory, ChannelPushKind, ChannelState } from "./channel.js";
+import { CloudJobs, type CloudJobsOptions, type CloudPrintPath } from "./jobs.js";
 
 // The printer's tie to the Cloud Print service: registered or not, the
 // credentials, the access token, local settings kept in step with the
@@ -37,6 +38,7 @@ export interface CloudOptions extends RegistrationOptions {
   syncMaxMs: number;
   // While the service cannot be reached (or failed), retry this often.
   retryMs: number;
+  jobs?: Partial<CloudJobsOptions>;
 }
 
 export const DEFAULT_CLOUD_OPTIONS: CloudOptions = {
@@ -58,6 +60,8 @@ export interface CloudDeps {
   // Builds the notification channel (XMPP) once registered; absent, the
   // printer learns of jobs and settings only at its /printer checks.
   channel?: ChannelFactory;
+  // Where cloud jobs print; absent, the printer fetches no jobs.
+  print?: CloudPrintPath;
 }
 
 export class Cloud {
@@ -75,14 +79,18 @@ export class Cloud {
   // Bumped whenever the channel is torn down, so a start still waiting for
   // its access token knows it is no longer wanted.
   private channelGeneration = 0;
-  // Told when jobs may be waiting (a push, the channel online, a check done).
-  onJobsDue: () => void = () => {};
+  readonly jobs: CloudJobs | undefined;
   // When the next /printer check is due (monotonic ms), for status and tests.
   nextSyncAt = 0;
 
   constructor(private readonly deps: CloudDeps, options: Partial<CloudOptions> = {}) {
     this.options = { ...DEFAULT_CLOUD_OPTIONS, ...options };
     this.store = new CredentialStore(deps.storage);
+    this.jobs = deps.print && new CloudJobs({
+      api: deps.api, clock: deps.clock, log: deps.log, print: deps.print,
+      printerId: () => this.printerId,
+      authorized: (call) => this.authorized(call),
+    }, this.options.jobs);
     this.credentials = this.store.load();
     if (this.credentials) this.tokens = new AccessTokens(deps.api, deps.clock, this.credentials.refreshToken);
     // Without a channel, connection_state is whether the service answers;
@@ -124,8 +132,9 @@ export class Cloud {
   // 4.1.2); one out of the box only learns whether the service is there.
   start(): void {
     this.stopped = false;
+    this.jobs?.start();
     if (this.channelWanted) this.setState("connecting");
-    void this.sync().then(() => this.onJobsDue());
+    void this.sync().then(() => this.jobsDue());
     void this.startChannel();
   }
 
@@ -134,6 +143,12 @@ export class Cloud {
     this.registration.reset();
     this.clearSyncTimer();
     this.stopChannel();
+    this.jobs?.stop();
+  }
+
+  // Jobs may be waiting at the service.
+  private jobsDue(): void {
+    if (this.registered && !this.stopped) this.jobs?.due();
   }
 
   private get channelWanted(): boolean {
@@ -185,12 +200,12 @@ export class Cloud {
   private channelState(state: ChannelState): void {
     if (!this.channel) return;
     this.setState(state);
-    if (state === "online") void this.sync().then(() => this.onJobsDue());
+    if (state === "online") void this.sync().then(() => this.jobsDue());
   }
 
   private pushed(kind: ChannelPushKind): void {
     this.deps.log("info", `cloud: push ${kind}`);
-    if (kind === "jobs") this.onJobsDue();
+    if (kind === "jobs") this.jobsDue();
     // Both a settings change and a deletion are learned from /printer.
     else void this.sync();
   }
@@ -330,7 +345,7 @@ export class Cloud {
     if (this.channelWanted) this.setState("connecting");
     else this.setState("online");
     if (!this.stopped) {
-      void this.sync().then(() => this.onJobsDue());
+      void this.sync().then(() => this.jobsDue());
       void this.startChannel();
     }
   }

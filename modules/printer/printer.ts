@@ -24,6 +24,7 @@ import { DEFAULT_LOCAL_SETTINGS, type LocalSettings } from "../cloud/local-setti
 import { registerRoute } from "../privet/register.js";
 import { accessTokenRoute } from "../privet/accesstoken.js";
 import { cloudDeviceDescription } from "../privet/cdd.js";
+import { checkTicket } from "../privet/ticket.js";
 import type { ChannelFactory } from "../cloud/channel.js";
 import { XmppClient } from "../xmpp/client.js";
 
@@ -122,6 +123,11 @@ export class Printer {
     const cloud = new Cloud({
       api, clock: hal.clock, random: hal.random, storage: this.storage, log: hal.log, panel: hal.panel, host: this.cloudHost(),
       channel: this.xmppChannel(),
+      // Cloud jobs take the same path as local ones, checked as createjob checks a ticket.
+      print: {
+        lifecycle: this.lifecycle, spooler: this.spooler, accept: "image/pwg-raster",
+        checkTicket: (text) => checkTicket(text, hal.engine.capabilities),
+      },
     }, options);
     this.device.id = cloud.printerId;
     this.api.add(registerRoute({ exposed: () => !cloud.registered, register: (action, user) => cloud.register(action, user) }));
