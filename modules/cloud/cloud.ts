@@ -9,6 +9,8 @@ import { DEFAULT_LOCAL_SETTINGS, localSettingsParam, mergeLocalSettings, sameLoc
 import { failureError, registerError, RegistrationMachine, wallClockPlausible, type RegisterAnswer, type RegistrationOptions, type RegistrationResult } from "./registration.js";
 import { AccessTokens } from "./tokens.js";
 import type { Channel, ChannelFactory, ChannelPushKind, ChannelState } from "./channel.js";
+import { sha1 } from "../crypto/sha1.js";
+import { utf8Encode } from "../text/utf8.js";
 import { CloudJobs, type CloudJobsOptions, type CloudPrintPath } from "./jobs.js";
 
 // The printer's tie to the Cloud Print service: registered or not, the
@@ -64,6 +66,18 @@ export interface CloudDeps {
   print?: CloudPrintPath;
 }
 
+// The hash of the CDD last uploaded (seed 001: compare, upload what changed).
+// Short: NVS keys hold at most 15 characters with the journal's suffix.
+const CAPS_HASH_KEY = "capshash";
+
+// SHA-1 of the CDD text, lower-case hex, sent as capsHash.
+export function capsHash(cdd: string): string {
+  const digest = sha1(utf8Encode(cdd));
+  let hex = "";
+  for (let i = 0; i < digest.length; i++) hex += (digest[i] < 16 ? "0" : "") + digest[i].toString(16);
+  return hex;
+}
+
 export class Cloud {
   readonly registration: RegistrationMachine;
   readonly options: CloudOptions;
@@ -102,7 +116,12 @@ export class Cloud {
       clock: deps.clock,
       api: deps.api,
       panel: deps.panel,
-      describe: () => [...deps.host.describe(), ["local_settings", localSettingsParam(deps.host.localSettings())]],
+      describe: () => {
+        const fields = deps.host.describe();
+        const caps = fields.find(([name]) => name === "capabilities");
+        if (caps) fields.push(["capsHash", capsHash(caps[1])]);
+        return [...fields, ["local_settings", localSettingsParam(deps.host.localSettings())]];
+      },
       wallClockSet: () => wallClockPlausible(deps.clock),
       completed: (result) => this.completed(result),
     }, this.options);
@@ -302,7 +321,32 @@ export class Cloud {
         return;
       }
     }
+    if (!(await this.syncCapabilities(credentials, answer.value.capsHash))) {
+      if (!this.stopped && this.credentials === credentials) this.schedule(this.options.retryMs);
+      return;
+    }
     this.schedule(this.dailyDelay());
+  }
+
+  // Seed 001: the service's copy of the CDD follows the printer's (say the
+  // engine changed between two starts). Its capsHash is compared when it has
+  // one; otherwise the hash of what this printer last uploaded. False when
+  // an upload was needed and failed.
+  private async syncCapabilities(credentials: Credentials, serviceHash: string | undefined): Promise<boolean> {
+    const cdd = this.deps.host.describe().find(([name]) => name === "capabilities")?.[1];
+    if (cdd === undefined) return true;
+    const hash = capsHash(cdd);
+    const known = serviceHash ?? this.deps.storage.read(CAPS_HASH_KEY);
+    if (known !== undefined && known.toLowerCase() === hash) {
+      if (this.deps.storage.read(CAPS_HASH_KEY) !== hash) this.deps.storage.write(CAPS_HASH_KEY, hash);
+      return true;
+    }
+    this.deps.log("info", `cloud: the service's capabilities (${known ?? "unknown"}) differ from the printer's (${hash}); uploading them`);
+    const uploaded = await this.authorized((token) => this.deps.api.update(credentials.printerId, token,
+      [["use_cdd", "true"], ["capabilities", cdd], ["capsHash", hash]]));
+    if (!uploaded.ok) return false;
+    this.deps.storage.write(CAPS_HASH_KEY, hash);
+    return true;
   }
 
   // A call with the access token: a refusal of the token (HTTP 403) gets one
