@@ -150,7 +150,10 @@ export class CloudApi {
     const printer = Array.isArray(json.printers) ? asObject(json.printers[0]) : undefined;
     if (json.success !== true || !printer) return { ok: true, value: undefined };
     const settings = asObject(printer.local_settings);
-    return { ok: true, value: { current: settings?.current, pending: settings?.pending, capsHash: asString(printer.capsHash) } };
+    const state: PrinterState = { current: settings?.current, pending: settings?.pending };
+    const hash = asString(printer.capsHash);
+    if (hash !== undefined) state.capsHash = hash;
+    return { ok: true, value: state };
   }
 
   // The queue, oldest first. No jobs is success false with errorCode 413
