@@ -131,6 +131,8 @@ export class CloudJobs {
     const ticket = print.checkTicket(ticketText.value);
     if (typeof ticket === "string") return this.final(job, { state: { type: "ABORTED", ...INVALID_TICKET } }, `ticket refused: ${ticket}`);
 
+    // IN_PROGRESS goes to the service once, however many tries the download takes.
+    const progress = { reported: false };
     for (let attempt = 1; ; attempt++) {
       if (!(await this.idle())) return "stop";
       const download = await this.deps.authorized((token) => api.download(job.fileUrl, token, print.accept));
@@ -153,7 +155,7 @@ export class CloudJobs {
         attempt--;
         continue;
       }
-      const end = await this.print(job, download.value, ticket);
+      const end = await this.print(job, download.value, ticket, progress);
       const broken = end.to === "aborted" && end.cause?.device_action_cause?.error_code === "DOWNLOAD_FAILURE";
       if (broken && end.pagesPrinted === 0 && attempt < this.options.downloadAttempts && !this.stopped) {
         log("info", `cloud job ${job.id}: the download broke off before any page (${end.job.description ?? ""}); try ${attempt + 1} of ${this.options.downloadAttempts} soon`);
@@ -169,7 +171,7 @@ export class CloudJobs {
 
   // The document into the print path as a local job; resolves with the
   // job's last event (done or aborted). The reports follow its events.
-  private print(cloudJob: CloudJob, response: HttpResponse, ticket: Record<string, unknown>): Promise<JobEvent> {
+  private print(cloudJob: CloudJob, response: HttpResponse, ticket: Record<string, unknown>, progress: { reported: boolean }): Promise<JobEvent> {
     const { lifecycle, spooler } = this.deps.print;
     return new Promise((resolve) => {
       const source = new ResponseSource(response);
@@ -178,13 +180,12 @@ export class CloudJobs {
       job.jobType = (response.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase() || undefined;
       job.jobSize = response.contentLength;
       this.printed.push({ cloudId: cloudJob.id, localId: job.id });
-      let reportedInProgress = false;
       const unlisten = lifecycle.listen((event) => {
         if (event.job !== job) return;
         if (event.to === "in_progress") {
-          // Once per attempt is enough for the service; a resume after a stop says it again.
-          if (!reportedInProgress || event.from === "stopped") this.report(cloudJob, { state: { type: "IN_PROGRESS" } });
-          reportedInProgress = true;
+          // A resume after a stop says it again.
+          if (!progress.reported || event.from === "stopped") this.report(cloudJob, { state: { type: "IN_PROGRESS" } });
+          progress.reported = true;
         } else if (event.to === "stopped") {
           this.report(cloudJob, { state: { type: "STOPPED", ...(event.cause ?? { device_state_cause: { error_code: "OTHER" } }) } });
         } else if (event.to === "done" || event.to === "aborted") {
