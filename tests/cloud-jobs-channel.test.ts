@@ -1,6 +1,6 @@
 import test from "ava";
 import { MemoryStorage } from "../hosts/node/hal.js";
-import { call, startTestCloud, type TestCloud } from "./helpers/cloud.js";
+import { call, startTestCloud, userToken, type TestCloud } from "./helpers/cloud.js";
 import { registerPrinter, startCloudPrinter, until, type CloudPrinter } from "./helpers/cloud-printer.js";
 
 // The printer's XMPP channel to the emulator, wired by the Printer: the
@@ -40,8 +40,7 @@ test("registered: the channel comes online; connection_state and TXT cs follow i
   t.true(states.includes("online"), JSON.stringify(states));
 });
 
-async function registeredUser(cloud: TestCloud): Promise<string> {
-  const { userToken } = await import("./helpers/cloud.js");
+function registeredUser(cloud: TestCloud): Promise<string> {
   return userToken(cloud.service, "alice@example.com");
 }
 
@@ -93,4 +92,36 @@ test("a deletion pushed over XMPP takes the printer back to out of the box and s
   t.true(p.logs.some((l) => l.includes("push delete")));
   const info = await p.privet.info();
   t.deepEqual(info.api, ["/privet/register"]);
+});
+
+test("the server refuses the access token on a reconnect: the channel gets a fresh one from the refresh token and comes back online", async (t) => {
+  const first = await startTestCloud({ xmpp: { port: 0 } });
+  const { p } = await registeredPrinter(t, first);
+  await until("online", () => p.printer.cloud!.connectionState === "online", 10_000);
+  const { port } = first.service;
+  const xmppPort = first.service.xmpp!.port;
+  await first.service.close();
+  await until("offline", () => p.printer.device.connectionState !== "online", 10_000);
+  const requests: string[] = [];
+  const second = await startTestCloud({ port, stateDir: first.stateDir, xmpp: { port: xmppPort }, onRequest: (_m, path) => requests.push(path) });
+  t.teardown(() => second.service.close());
+  // Two hours on at the service: the token the printer holds has expired there.
+  second.clock.now += 2 * 3600_000;
+  await until("online again", () => p.printer.device.connectionState === "online", 10_000);
+  t.true(requests.some((path) => path.endsWith("/token")), JSON.stringify(requests));
+  t.true(p.printer.cloud!.registered);
+});
+
+test("a factory reset on the panel stops the channel and erases the registration", async (t) => {
+  const sessionLog: string[] = [];
+  const cloud = await startTestCloud({ xmpp: { port: 0, onLog: (line) => sessionLog.push(line) } });
+  t.teardown(() => cloud.service.close());
+  const { p } = await registeredPrinter(t, cloud);
+  await until("online", () => p.printer.cloud!.connectionState === "online", 10_000);
+  const closedBefore = sessionLog.filter((line) => line.endsWith("closed")).length;
+  p.panel.press("reset");
+  t.is(p.printer.device.id, "");
+  await until("the session is closed", () => sessionLog.filter((line) => line.endsWith("closed")).length > closedBefore, 5000);
+  await new Promise((r) => setTimeout(r, 300));
+  t.is(sessionLog.filter((line) => line.includes("subscribed")).length, 1, "no new session after the reset");
 });
