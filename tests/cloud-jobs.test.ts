@@ -257,3 +257,17 @@ test("jobs submitted while the printer is off print at the next start", async (t
   t.is(s.engine.pages.length, 3);
   t.deepEqual(second.printer.cloud!.jobs!.printed.map((j) => j.cloudId), ids, "in the order they were submitted");
 });
+
+test("without an XMPP channel the printer polls /fetch, so a submitted job still prints", async (t) => {
+  const cloud = await startTestCloud();
+  t.teardown(() => cloud.service.close());
+  const engine = new TestEngine();
+  const p = await startCloudPrinter({ url: cloud.service.baseUrl, engine, cloud: { jobs: JOBS, jobsPollMs: 200 } });
+  t.teardown(() => p.stop());
+  const r = await registerPrinter(cloud, p);
+  const s = { cloud, p, engine, deviceId: r.deviceId, user: r.userToken, url: cloud.service.baseUrl };
+  const id = await submit(s, "polled", pwgDocument(1), "image/pwg-raster");
+  const done = await untilState(s, id, "DONE", 10_000);
+  t.is(done.semanticState.pages_printed, 1);
+  t.is(p.printer.device.connectionState, "online");
+});

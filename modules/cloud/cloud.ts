@@ -40,6 +40,9 @@ export interface CloudOptions extends RegistrationOptions {
   syncMaxMs: number;
   // While the service cannot be reached (or failed), retry this often.
   retryMs: number;
+  // Without a channel online, /fetch this often, so jobs still arrive
+  // (Chrome's connector polled every 5-8 min while XMPP was down).
+  jobsPollMs: number;
   jobs?: Partial<CloudJobsOptions>;
 }
 
@@ -49,6 +52,7 @@ export const DEFAULT_CLOUD_OPTIONS: CloudOptions = {
   syncMinMs: 24 * 3600_000,
   syncMaxMs: 32 * 3600_000,
   retryMs: 5 * 60_000,
+  jobsPollMs: 6 * 60_000,
 };
 
 export interface CloudDeps {
@@ -93,6 +97,7 @@ export class Cloud {
   // Bumped whenever the channel is torn down, so a start still waiting for
   // its access token knows it is no longer wanted.
   private channelGeneration = 0;
+  private pollTimer: TimerId | undefined;
   readonly jobs: CloudJobs | undefined;
   // When the next /printer check is due (monotonic ms), for status and tests.
   nextSyncAt = 0;
@@ -163,11 +168,24 @@ export class Cloud {
     this.clearSyncTimer();
     this.stopChannel();
     this.jobs?.stop();
+    this.schedulePoll();
   }
 
-  // Jobs may be waiting at the service.
+  // Jobs may be waiting at the service; the poll restarts from here.
   private jobsDue(): void {
     if (this.registered && !this.stopped) this.jobs?.due();
+    this.schedulePoll();
+  }
+
+  // The next poll, while registered and started with no channel online.
+  private schedulePoll(): void {
+    if (this.pollTimer !== undefined) this.deps.clock.clearTimer(this.pollTimer);
+    this.pollTimer = undefined;
+    if (!this.jobs || this.stopped || !this.registered || this.channel && this.state === "online") return;
+    this.pollTimer = this.deps.clock.setTimer(() => {
+      this.pollTimer = undefined;
+      this.jobsDue();
+    }, this.options.jobsPollMs);
   }
 
   private get channelWanted(): boolean {
@@ -220,6 +238,7 @@ export class Cloud {
     if (!this.channel) return;
     this.setState(state);
     if (state === "online") void this.sync().then(() => this.jobsDue());
+    else this.schedulePoll();
   }
 
   private pushed(kind: ChannelPushKind): void {
@@ -401,6 +420,7 @@ export class Cloud {
     this.credentials = undefined;
     this.tokens = undefined;
     this.deps.host.applyLocalSettings(DEFAULT_LOCAL_SETTINGS);
+    this.schedulePoll();
     if (had) this.deps.host.idChanged("");
     this.clearSyncTimer();
     if (!this.stopped) this.schedule(0);
