@@ -50,7 +50,13 @@ export interface CloudJobsDeps {
   authorized<T>(call: (token: string) => Promise<CloudResult<T>>): Promise<CloudResult<T>>;
 }
 
-type Outcome = "reported" | "stop";
+// reported: the job is done with here; skipped: nothing new happened (no
+// need to fetch again for it); stop: leave the rest for the next round.
+type Outcome = "reported" | "skipped" | "stop";
+
+// Finished jobs remembered, with their last report: a job whose report
+// never reached the service is still QUEUED there and must not print twice.
+const FINISHED_KEPT = 10;
 
 const DOWNLOAD_FAILURE: JobCause = { device_action_cause: { error_code: "DOWNLOAD_FAILURE" } };
 const INVALID_TICKET: JobCause = { device_action_cause: { error_code: "INVALID_TICKET" } };
@@ -64,6 +70,7 @@ export class CloudJobs {
   private wake: (() => void) | undefined;
   // Reports of the job in hand go out in order, one after the other.
   private reports: Promise<unknown> = Promise.resolve();
+  private readonly finished: Array<{ id: string; diff: Json }> = [];
   // Cloud job id -> local job id of what this printer took (tests, logs).
   readonly printed: Array<{ cloudId: string; localId: string }> = [];
 
@@ -108,10 +115,11 @@ export class CloudJobs {
         }
         for (const job of fetched.value) {
           if (this.stopped || this.deps.printerId() !== printerId) break;
-          if ((await this.handle(job)) === "stop") break;
+          const outcome = await this.handle(job);
+          if (outcome === "stop") break;
           // Jobs handled here are no longer QUEUED at the service: look again
           // afterwards for any that came in meanwhile ([C] querymore).
-          this.again = true;
+          if (outcome === "reported") this.again = true;
         }
       } while (this.again && !this.stopped);
     } finally {
@@ -121,6 +129,15 @@ export class CloudJobs {
 
   private async handle(job: CloudJob): Promise<Outcome> {
     const { api, print, log } = this.deps;
+    const done = this.finished.find((entry) => entry.id === job.id);
+    if (done) {
+      // Handled here already; only the report went missing. Send it again,
+      // but do not fetch again for it (a service refusing it must not make
+      // the printer spin).
+      log("info", `cloud job ${job.id}: finished here before; reporting it again`);
+      await this.report(job, done.diff);
+      return "skipped";
+    }
     const ticketText = await this.deps.authorized((token) => api.ticket(job.id, token));
     if (this.stopped) return "stop";
     if (!ticketText.ok) {
@@ -211,6 +228,8 @@ export class CloudJobs {
   private async final(job: CloudJob, diff: Json, why: string): Promise<Outcome> {
     this.deps.log("info", `cloud job ${job.id}: ${why}`);
     await this.report(job, diff);
+    this.finished.push({ id: job.id, diff });
+    if (this.finished.length > FINISHED_KEPT) this.finished.shift();
     return "reported";
   }
 

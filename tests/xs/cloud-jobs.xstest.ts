@@ -89,7 +89,8 @@ async function scenario(): Promise<void> {
   const responses: ScriptedResponse[] = [];
   let fetches = 0;
   const api = {
-    fetch: async (): Promise<CloudResult<CloudJob[]>> => ({ ok: true, value: fetches++ === 0 ? queue : [] }),
+    // The second round still lists "good": its DONE report was lost.
+    fetch: async (): Promise<CloudResult<CloudJob[]>> => ({ ok: true, value: [queue, [queue[1]]][fetches++] ?? [] }),
     ticket: async (id: string): Promise<CloudResult<string>> => ({ ok: true, value: tickets[id] }),
     download: async (url: string): Promise<CloudResult<HttpResponse>> => {
       const response = new ScriptedResponse(clock, doc, url === "u:cut" ? 700 : undefined);
@@ -97,7 +98,11 @@ async function scenario(): Promise<void> {
       return { ok: true, value: response };
     },
     control: async (id: string, _token: string, diff: Record<string, unknown>) => {
-      reports.push(`${id} ${JSON.stringify(diff)}`);
+      const line = `${id} ${JSON.stringify(diff)}`;
+      reports.push(line);
+      if (line.includes("DONE") && reports.filter((r) => r === line).length === 1) {
+        return { ok: false as const, failure: { kind: "offline" as const, api: "/control", message: "lost" } };
+      }
       return { ok: true as const, value: {} };
     },
   } as unknown as CloudApi;
@@ -115,19 +120,22 @@ async function scenario(): Promise<void> {
   results.reports = reports;
   results.fetches = fetches;
   results.downloads = responses.length;
-  results.pages = engine.pagesPrinted;
+  results.lines = engine.linesTaken;
 }
 
-test("the fetcher on XS: INVALID_TICKET, a job printed with IN_PROGRESS then DONE, a cut download retried then DOWNLOAD_FAILURE", (t) => {
+test("the fetcher on XS: INVALID_TICKET, a job printed with IN_PROGRESS then DONE, a cut download retried then DOWNLOAD_FAILURE, a lost report sent again without printing twice", (t) => {
   t.deepEqual(results.reports, [
     "bad {\"state\":{\"type\":\"ABORTED\",\"device_action_cause\":{\"error_code\":\"INVALID_TICKET\"}}}",
     "good {\"state\":{\"type\":\"IN_PROGRESS\"}}",
     "good {\"state\":{\"type\":\"DONE\"},\"pages_printed\":2}",
     "cut {\"state\":{\"type\":\"IN_PROGRESS\"}}",
     "cut {\"state\":{\"type\":\"ABORTED\",\"device_action_cause\":{\"error_code\":\"DOWNLOAD_FAILURE\"}},\"pages_printed\":0}",
+    "good {\"state\":{\"type\":\"DONE\"},\"pages_printed\":2}",
   ]);
-  // One download for the good job, two tries for the cut one; a second fetch after the round.
+  // One download for the good job (not printed twice), two tries for the cut one.
   t.is(results.downloads, 3);
+  t.is(results.lines, 2 * 160, "two pages of 160 lines, once");
+  // The round, once more after jobs were handled, and the lost report's round is not followed by another.
   t.is(results.fetches, 2);
 });
 
