@@ -271,3 +271,54 @@ test("without an XMPP channel the printer polls /fetch, so a submitted job still
   t.is(done.semanticState.pages_printed, 1);
   t.is(p.printer.device.connectionState, "online");
 });
+
+// A TCP relay in front of the emulator's XMPP port that the test can cut.
+async function xmppRelay(port: number): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
+  const net = await import("node:net");
+  const pairs = new Set<Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, "127.0.0.1");
+    pairs.add(client);
+    pairs.add(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = () => { client.destroy(); upstream.destroy(); pairs.delete(client); pairs.delete(upstream); };
+    client.on("error", end).on("close", end);
+    upstream.on("error", end).on("close", end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    cut: () => { for (const sock of pairs) sock.destroy(); },
+    close: () => new Promise((resolve) => { server.close(() => resolve()); for (const sock of pairs) sock.destroy(); }),
+  };
+}
+
+test("the XMPP connection dropped mid-job: the job finishes, the channel comes back online", async (t) => {
+  const cloud = await startTestCloud({ xmpp: { port: 0 } });
+  t.teardown(() => cloud.service.close());
+  const relay = await xmppRelay(cloud.service.xmpp!.port);
+  t.teardown(() => relay.close());
+  const engine = new TestEngine();
+  const p = await startCloudPrinter({
+    url: cloud.service.baseUrl, engine,
+    cloud: { jobs: JOBS, xmpp: { host: "127.0.0.1", port: relay.port, transport: "plain", allowPlainText: true, backoffInitialMs: 100, backoffMaxMs: 400 } },
+  });
+  t.teardown(() => p.stop());
+  const r = await registerPrinter(cloud, p);
+  await until("online", () => p.printer.cloud!.connectionState === "online", 10_000);
+  const s = { cloud, p, engine, deviceId: r.deviceId, user: r.userToken, url: cloud.service.baseUrl };
+  engine.capacity = 20;
+  const id = await submit(s, "through a drop", pwgDocument(2, 300, 400, 5), "image/pwg-raster");
+  await until("the engine is full", () => engine.full, 10_000);
+  relay.cut();
+  await until("the channel noticed", () => p.printer.device.connectionState !== "online", 5000);
+  const end = Date.now() + 20_000;
+  while ((await cloudJob(s, id)).semanticState.state.type !== "DONE" && Date.now() < end) {
+    engine.release();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  t.is((await cloudJob(s, id)).semanticState.pages_printed, 2);
+  await until("online again", () => p.printer.device.connectionState === "online", 10_000);
+  t.is(engine.jobs.length, 1, "printed once");
+});
