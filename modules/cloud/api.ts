@@ -1,5 +1,5 @@
 import type { Random } from "../hal/random.js";
-import { HttpClientError, type HttpClient } from "../http/client.js";
+import { HttpClientError, type HttpClient, type HttpResponse } from "../http/client.js";
 import { requestText } from "../http/collect.js";
 import { multipartForm, urlEncodeComponent, urlEncodeForm } from "../http/form.js";
 import { asNumber, asObject, asString, text, type Json } from "./values.js";
@@ -58,6 +58,17 @@ export interface PrinterState {
   // Absent when the answer had none (then the device keeps what it has).
   current?: unknown;
   pending?: unknown;
+  // The service's hash of the CDD it holds; undefined when the answer had none.
+  capsHash?: string;
+}
+
+// A job from /fetch, with only what the device uses.
+export interface CloudJob {
+  id: string;
+  title: string;
+  fileUrl: string;
+  // Milliseconds; a string in real answers (reference §0.1), 0 when unreadable.
+  createTime: number;
 }
 
 // Small documents only: a /printer answer carries the CDD back and is a few
@@ -139,7 +150,74 @@ export class CloudApi {
     const printer = Array.isArray(json.printers) ? asObject(json.printers[0]) : undefined;
     if (json.success !== true || !printer) return { ok: true, value: undefined };
     const settings = asObject(printer.local_settings);
-    return { ok: true, value: { current: settings?.current, pending: settings?.pending } };
+    const state: PrinterState = { current: settings?.current, pending: settings?.pending };
+    const hash = asString(printer.capsHash);
+    if (hash !== undefined) state.capsHash = hash;
+    return { ok: true, value: state };
+  }
+
+  // The queue, oldest first. No jobs is success false with errorCode 413
+  // (reference 1.1); any other refusal is a failure. A job without id or
+  // fileUrl cannot be printed and is left out.
+  async fetch(printerId: string, accessToken: string): Promise<CloudResult<CloudJob[]>> {
+    const body = urlEncodeForm([["printerid", printerId]]);
+    const answer = await this.call("/fetch", "POST", `${this.endpoint.url}/fetch`, body, "application/x-www-form-urlencoded", accessToken, true);
+    if (!answer.ok) return answer;
+    const json = answer.value;
+    if (json.success !== true) {
+      const code = asNumber(json.errorCode);
+      if (code === 413) return { ok: true, value: [] };
+      return { ok: false, failure: { kind: "refused", api: "/fetch", httpStatus: 200, code, message: asString(json.message) ?? "success is not true" } };
+    }
+    const jobs: CloudJob[] = [];
+    for (const item of Array.isArray(json.jobs) ? json.jobs : []) {
+      const job = asObject(item);
+      const id = job ? text(job, "id") : undefined;
+      const fileUrl = job ? text(job, "fileUrl") : undefined;
+      if (!job || !id || !fileUrl) continue;
+      jobs.push({ id, fileUrl, title: asString(job.title) ?? "", createTime: asNumber(job.createTime) ?? 0 });
+    }
+    jobs.sort((a, b) => a.createTime - b.createTime);
+    return { ok: true, value: jobs };
+  }
+
+  // The CJT as text, for the same checker createjob uses. The answer is the
+  // ticket itself, not wrapped in success; an object with success false is
+  // the standard error ([G] Ticket).
+  async ticket(jobId: string, accessToken: string): Promise<CloudResult<string>> {
+    const url = `${this.endpoint.url}/ticket?jobid=${urlEncodeComponent(jobId)}&use_cjt=true`;
+    const result = await this.exchange("/ticket", "GET", url, undefined, undefined, accessToken);
+    if (!result.ok) return result;
+    const { status, json } = result.value;
+    if (status === 401 || status === 403) return { ok: false, failure: { kind: "auth", api: "/ticket", httpStatus: status, message: `HTTP ${status}` } };
+    if (status !== 200) return { ok: false, failure: { kind: "server", api: "/ticket", httpStatus: status, message: asString(json.message) ?? `HTTP ${status}` } };
+    if (json.success === false) return { ok: false, failure: { kind: "refused", api: "/ticket", httpStatus: status, code: asNumber(json.errorCode), message: asString(json.message) ?? "success is false" } };
+    return { ok: true, value: JSON.stringify(json) };
+  }
+
+  // A job's state report (reference 5.5): a PrintJobStateDiff.
+  control(jobId: string, accessToken: string, diff: Json): Promise<CloudResult<Json>> {
+    const body = urlEncodeForm([["jobid", jobId], ["semantic_state_diff", JSON.stringify(diff)]]);
+    return this.call("/control", "POST", `${this.endpoint.url}/control`, body, "application/x-www-form-urlencoded", accessToken);
+  }
+
+  // The document (reference 5.4): the response once its head is in, its
+  // body still in the connection for the print path to read at its own
+  // pace. Anything but 200 is a failure (415: the service cannot convert).
+  async download(fileUrl: string, accessToken: string, accept: string): Promise<CloudResult<HttpResponse>> {
+    const headers: Record<string, string> = { "X-CloudPrint-Proxy": this.endpoint.proxy, Accept: accept, Authorization: `Bearer ${accessToken}` };
+    let response: HttpResponse;
+    try {
+      response = await this.http.request({ method: "GET", url: fileUrl, headers });
+    } catch (error) {
+      const kind: FailureKind = error instanceof HttpClientError && OFFLINE_KINDS.includes(error.kind) ? "offline" : "server";
+      return { ok: false, failure: { kind, api: "/download", message: error instanceof Error ? error.message : String(error) } };
+    }
+    if (response.status === 200) return { ok: true, value: response };
+    response.abort();
+    const status = response.status;
+    const kind: FailureKind = status === 401 || status === 403 ? "auth" : status === 415 ? "refused" : "server";
+    return { ok: false, failure: { kind, api: "/download", httpStatus: status, message: `HTTP ${status} ${response.reason}` } };
   }
 
   async update(printerId: string, accessToken: string, fields: Array<[string, string]>): Promise<CloudResult<Json>> {

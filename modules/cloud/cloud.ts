@@ -8,6 +8,10 @@ import { CredentialStore, type Credentials } from "./credentials.js";
 import { DEFAULT_LOCAL_SETTINGS, localSettingsParam, mergeLocalSettings, sameLocalSettings, type LocalSettings } from "./local-settings.js";
 import { failureError, registerError, RegistrationMachine, wallClockPlausible, type RegisterAnswer, type RegistrationOptions, type RegistrationResult } from "./registration.js";
 import { AccessTokens } from "./tokens.js";
+import type { Channel, ChannelFactory, ChannelPushKind, ChannelState } from "./channel.js";
+import { sha1 } from "../crypto/sha1.js";
+import { utf8Encode } from "../text/utf8.js";
+import { CloudJobs, type CloudJobsOptions, type CloudPrintPath } from "./jobs.js";
 
 // The printer's tie to the Cloud Print service: registered or not, the
 // credentials, the access token, local settings kept in step with the
@@ -36,6 +40,10 @@ export interface CloudOptions extends RegistrationOptions {
   syncMaxMs: number;
   // While the service cannot be reached (or failed), retry this often.
   retryMs: number;
+  // Without a channel online, /fetch this often, so jobs still arrive
+  // (Chrome's connector polled every 5-8 min while XMPP was down).
+  jobsPollMs: number;
+  jobs?: Partial<CloudJobsOptions>;
 }
 
 export const DEFAULT_CLOUD_OPTIONS: CloudOptions = {
@@ -44,6 +52,7 @@ export const DEFAULT_CLOUD_OPTIONS: CloudOptions = {
   syncMinMs: 24 * 3600_000,
   syncMaxMs: 32 * 3600_000,
   retryMs: 5 * 60_000,
+  jobsPollMs: 6 * 60_000,
 };
 
 export interface CloudDeps {
@@ -54,6 +63,23 @@ export interface CloudDeps {
   log: Log;
   panel: Panel | undefined;
   host: CloudHost;
+  // Builds the notification channel (XMPP) once registered; absent, the
+  // printer learns of jobs and settings only at its /printer checks.
+  channel?: ChannelFactory;
+  // Where cloud jobs print; absent, the printer fetches no jobs.
+  print?: CloudPrintPath;
+}
+
+// The hash of the CDD last uploaded (seed 001: compare, upload what changed).
+// Short: NVS keys hold at most 15 characters with the journal's suffix.
+const CAPS_HASH_KEY = "capshash";
+
+// SHA-1 of the CDD text, lower-case hex, sent as capsHash.
+export function capsHash(cdd: string): string {
+  const digest = sha1(utf8Encode(cdd));
+  let hex = "";
+  for (let i = 0; i < digest.length; i++) hex += (digest[i] < 16 ? "0" : "") + digest[i].toString(16);
+  return hex;
 }
 
 export class Cloud {
@@ -66,20 +92,41 @@ export class Cloud {
   private syncing: Promise<void> | undefined;
   private state: CloudConnectionState = "connecting";
   private stopped = false;
+  private syncAgain = false;
+  private channel: Channel | undefined;
+  // Bumped whenever the channel is torn down, so a start still waiting for
+  // its access token knows it is no longer wanted.
+  private channelGeneration = 0;
+  private pollTimer: TimerId | undefined;
+  readonly jobs: CloudJobs | undefined;
   // When the next /printer check is due (monotonic ms), for status and tests.
   nextSyncAt = 0;
 
   constructor(private readonly deps: CloudDeps, options: Partial<CloudOptions> = {}) {
     this.options = { ...DEFAULT_CLOUD_OPTIONS, ...options };
     this.store = new CredentialStore(deps.storage);
+    this.jobs = deps.print && new CloudJobs({
+      api: deps.api, clock: deps.clock, log: deps.log, print: deps.print,
+      printerId: () => this.printerId,
+      authorized: (call) => this.authorized(call),
+    }, this.options.jobs);
     this.credentials = this.store.load();
     if (this.credentials) this.tokens = new AccessTokens(deps.api, deps.clock, this.credentials.refreshToken);
-    deps.api.onReachable = (reachable) => this.setState(reachable ? "online" : "offline");
+    // Without a channel, connection_state is whether the service answers;
+    // with one, it is the channel's state (Privet 2.2.7: the XMPP connection).
+    deps.api.onReachable = (reachable) => {
+      if (!this.channelWanted) this.setState(reachable ? "online" : "offline");
+    };
     this.registration = new RegistrationMachine({
       clock: deps.clock,
       api: deps.api,
       panel: deps.panel,
-      describe: () => [...deps.host.describe(), ["local_settings", localSettingsParam(deps.host.localSettings())]],
+      describe: () => {
+        const fields = deps.host.describe();
+        const caps = fields.find(([name]) => name === "capabilities");
+        if (caps) fields.push(["capsHash", capsHash(caps[1])]);
+        return [...fields, ["local_settings", localSettingsParam(deps.host.localSettings())]];
+      },
       wallClockSet: () => wallClockPlausible(deps.clock),
       completed: (result) => this.completed(result),
     }, this.options);
@@ -109,13 +156,96 @@ export class Cloud {
   // 4.1.2); one out of the box only learns whether the service is there.
   start(): void {
     this.stopped = false;
-    void this.sync();
+    this.jobs?.start();
+    if (this.channelWanted) this.setState("connecting");
+    void this.sync().then(() => this.jobsDue());
+    void this.startChannel();
   }
 
   stop(): void {
     this.stopped = true;
     this.registration.reset();
     this.clearSyncTimer();
+    this.stopChannel();
+    this.jobs?.stop();
+    this.schedulePoll();
+  }
+
+  // Jobs may be waiting at the service; the poll restarts from here.
+  private jobsDue(): void {
+    if (this.registered && !this.stopped) this.jobs?.due();
+    this.schedulePoll();
+  }
+
+  // The next poll, while registered and started with no channel online.
+  private schedulePoll(): void {
+    if (this.pollTimer !== undefined) this.deps.clock.clearTimer(this.pollTimer);
+    this.pollTimer = undefined;
+    if (!this.jobs || this.stopped || !this.registered || this.channel && this.state === "online") return;
+    this.pollTimer = this.deps.clock.setTimer(() => {
+      this.pollTimer = undefined;
+      this.jobsDue();
+    }, this.options.jobsPollMs);
+  }
+
+  private get channelWanted(): boolean {
+    return this.deps.channel !== undefined && this.credentials !== undefined;
+  }
+
+  // The channel runs for as long as the printer is registered and started;
+  // its first connection needs an access token, the password of XMPP.
+  private async startChannel(): Promise<void> {
+    const factory = this.deps.channel;
+    const credentials = this.credentials;
+    if (!factory || !credentials || this.stopped || this.channel) return;
+    const generation = ++this.channelGeneration;
+    const token = await this.authorized((value) => Promise.resolve({ ok: true, value }));
+    if (generation !== this.channelGeneration || this.stopped || this.channel || this.credentials !== credentials) return;
+    if (!token.ok) {
+      // The service is out of reach: try again with the next check.
+      this.setState("offline");
+      if (token.failure.kind !== "revoked") this.deps.clock.setTimer(() => {
+        if (generation === this.channelGeneration) void this.startChannel();
+      }, this.options.retryMs);
+      return;
+    }
+    this.channel = factory({
+      jid: credentials.xmppJid, accessToken: token.value, printerId: credentials.printerId,
+      pingIntervalSeconds: this.deps.host.localSettings().xmpp_timeout_value,
+    }, {
+      state: (state) => this.channelState(state),
+      push: (kind) => this.pushed(kind),
+      refreshAccessToken: async () => {
+        this.tokens?.invalidate();
+        const fresh = await this.authorized((value) => Promise.resolve({ ok: true, value }));
+        if (!fresh.ok) throw new Error(fresh.failure.message);
+        return fresh.value;
+      },
+    });
+    this.channel.start();
+  }
+
+  private stopChannel(): void {
+    this.channelGeneration++;
+    const channel = this.channel;
+    this.channel = undefined;
+    channel?.stop();
+  }
+
+  // Every time the channel comes up (first and each reconnect) pushes may
+  // have been missed: check /printer, then fetch (reference 2.1 step 7).
+  private channelState(state: ChannelState): void {
+    if (!this.channel) return;
+    this.setState(state);
+    if (state === "online") void this.sync().then(() => this.jobsDue());
+    else this.schedulePoll();
+  }
+
+  private pushed(kind: ChannelPushKind): void {
+    this.deps.log("info", `cloud: push ${kind}`);
+    if (kind === "jobs") this.jobsDue();
+    // Both a settings change and a deletion are learned from /printer.
+    else void this.sync();
   }
 
   // /privet/register (Privet 4.3).
@@ -148,10 +278,20 @@ export class Cloud {
   // Checks /printer now: deletion, pending local settings, connection state.
   // Calls that overlap share one check.
   sync(): Promise<void> {
-    if (!this.syncing) {
-      this.clearSyncTimer();
-      this.syncing = this.syncOnce().finally(() => { this.syncing = undefined; });
+    if (this.syncing) {
+      // A push that comes in while a check is under way may be about a
+      // change that check has already missed: look once more after it.
+      this.syncAgain = true;
+      return this.syncing;
     }
+    this.clearSyncTimer();
+    this.syncing = this.syncOnce().finally(() => {
+      this.syncing = undefined;
+      if (this.syncAgain && !this.stopped) {
+        this.syncAgain = false;
+        void this.sync();
+      }
+    });
     return this.syncing;
   }
 
@@ -189,6 +329,7 @@ export class Cloud {
       if (!sameLocalSettings(applied, this.deps.host.localSettings())) {
         this.deps.log("info", `cloud: applying local settings ${JSON.stringify(applied)}`);
         this.deps.host.applyLocalSettings(applied);
+        this.channel?.setPingInterval(applied.xmpp_timeout_value);
       }
       // Confirm with current only (Privet 4.1.3); on failure the pending set
       // is still there at the next check.
@@ -199,7 +340,32 @@ export class Cloud {
         return;
       }
     }
+    if (!(await this.syncCapabilities(credentials, answer.value.capsHash))) {
+      if (!this.stopped && this.credentials === credentials) this.schedule(this.options.retryMs);
+      return;
+    }
     this.schedule(this.dailyDelay());
+  }
+
+  // Seed 001: the service's copy of the CDD follows the printer's (say the
+  // engine changed between two starts). Its capsHash is compared when it has
+  // one; otherwise the hash of what this printer last uploaded. False when
+  // an upload was needed and failed.
+  private async syncCapabilities(credentials: Credentials, serviceHash: string | undefined): Promise<boolean> {
+    const cdd = this.deps.host.describe().find(([name]) => name === "capabilities")?.[1];
+    if (cdd === undefined) return true;
+    const hash = capsHash(cdd);
+    const known = serviceHash ?? this.deps.storage.read(CAPS_HASH_KEY);
+    if (known !== undefined && known.toLowerCase() === hash) {
+      if (this.deps.storage.read(CAPS_HASH_KEY) !== hash) this.deps.storage.write(CAPS_HASH_KEY, hash);
+      return true;
+    }
+    this.deps.log("info", `cloud: the service's capabilities (${known ?? "unknown"}) differ from the printer's (${hash}); uploading them`);
+    const uploaded = await this.authorized((token) => this.deps.api.update(credentials.printerId, token,
+      [["use_cdd", "true"], ["capabilities", cdd], ["capsHash", hash]]));
+    if (!uploaded.ok) return false;
+    this.deps.storage.write(CAPS_HASH_KEY, hash);
+    return true;
   }
 
   // A call with the access token: a refusal of the token (HTTP 403) gets one
@@ -239,16 +405,22 @@ export class Cloud {
     this.tokens.seed(result.tokens.accessToken, result.tokens.expiresIn);
     this.deps.log("info", `cloud: registered as ${credentials.printerId} for ${credentials.user}`);
     this.deps.host.idChanged(credentials.printerId);
-    this.setState("online");
-    if (!this.stopped) void this.sync();
+    if (this.channelWanted) this.setState("connecting");
+    else this.setState("online");
+    if (!this.stopped) {
+      void this.sync().then(() => this.jobsDue());
+      void this.startChannel();
+    }
   }
 
   private eraseCredentials(): void {
+    this.stopChannel();
     this.store.erase();
     const had = this.credentials !== undefined;
     this.credentials = undefined;
     this.tokens = undefined;
     this.deps.host.applyLocalSettings(DEFAULT_LOCAL_SETTINGS);
+    this.schedulePoll();
     if (had) this.deps.host.idChanged("");
     this.clearSyncTimer();
     if (!this.stopped) this.schedule(0);

@@ -2,6 +2,12 @@ import type { HttpServerOptions } from "../http/server.js";
 import type { CloudOptions } from "../cloud/cloud.js";
 import type { HttpClientOptions } from "../http/client.js";
 import type { DeviceDescription } from "../privet/device.js";
+import type { XmppClientOptions } from "../xmpp/client.js";
+
+// Where the service's XMPP notification channel is (cloud-print-service.md
+// §3.1); the rest of the client's options (timeouts, pings) may be tuned too.
+export type PrinterXmppConfig = Pick<XmppClientOptions, "host" | "port" | "transport">
+  & Partial<Omit<XmppClientOptions, "host" | "port" | "transport" | "jid" | "accessToken" | "printerId">>;
 
 // How the printer reaches the Cloud Print service named by url.
 export interface PrinterCloudConfig extends Partial<CloudOptions> {
@@ -16,6 +22,9 @@ export interface PrinterCloudConfig extends Partial<CloudOptions> {
   allowPlainText?: boolean;
   // The HTTP client's timeouts and limits (tests shorten them).
   http?: Partial<HttpClientOptions>;
+  // The notification channel; without it the printer learns of jobs only at
+  // startup and its /printer checks.
+  xmpp?: PrinterXmppConfig;
 }
 
 export interface PrinterConfig extends DeviceDescription {

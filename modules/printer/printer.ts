@@ -24,6 +24,9 @@ import { DEFAULT_LOCAL_SETTINGS, type LocalSettings } from "../cloud/local-setti
 import { registerRoute } from "../privet/register.js";
 import { accessTokenRoute } from "../privet/accesstoken.js";
 import { cloudDeviceDescription } from "../privet/cdd.js";
+import { checkTicket } from "../privet/ticket.js";
+import type { ChannelFactory } from "../cloud/channel.js";
+import { XmppClient } from "../xmpp/client.js";
 
 // What a person or the cloud can change (Privet 4.1), kept across restarts.
 export type DeviceSettings = {
@@ -117,7 +120,15 @@ export class Printer {
       clientSecret: options.clientSecret ?? "",
       proxy: options.proxy ?? `privet-${this.device.serialNumber}`,
     }, hal.random);
-    const cloud = new Cloud({ api, clock: hal.clock, random: hal.random, storage: this.storage, log: hal.log, panel: hal.panel, host: this.cloudHost() }, options);
+    const cloud = new Cloud({
+      api, clock: hal.clock, random: hal.random, storage: this.storage, log: hal.log, panel: hal.panel, host: this.cloudHost(),
+      channel: this.xmppChannel(),
+      // Cloud jobs take the same path as local ones, checked as createjob checks a ticket.
+      print: {
+        lifecycle: this.lifecycle, spooler: this.spooler, accept: "image/pwg-raster",
+        checkTicket: (text) => checkTicket(text, hal.engine.capabilities),
+      },
+    }, options);
     this.device.id = cloud.printerId;
     this.api.add(registerRoute({ exposed: () => !cloud.registered, register: (action, user) => cloud.register(action, user) }));
     this.api.add(accessTokenRoute({
@@ -125,6 +136,27 @@ export class Printer {
       accessToken: (user) => cloud.accessToken(user),
     }));
     return cloud;
+  }
+
+  // The cloud's notification channel is the XMPP client: the two modules
+  // stay apart and meet here.
+  private xmppChannel(): ChannelFactory | undefined {
+    const xmpp = this.config.cloud?.xmpp;
+    if (!xmpp) return undefined;
+    const hal = this.hal;
+    return (params, listener) => new XmppClient(
+      { tcp: hal.tcp, resolver: hal.resolver, tls: hal.tls, clock: hal.clock, random: hal.random, log: hal.log },
+      { resource: `privet-${this.device.serialNumber.slice(0, 8)}`, ...xmpp, ...params },
+      {
+        state: (state, error) => {
+          if (error) hal.log("info", `xmpp: ${state}: ${error.message}`);
+          listener.state(state);
+        },
+        push: (push) => listener.push(push.kind, push.printerId),
+        error: (error) => hal.log("info", `xmpp: ${error.message}`),
+        refreshAccessToken: () => listener.refreshAccessToken(),
+      },
+    );
   }
 
   // What the cloud module may see and change of the device.

@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Clock } from "../../modules/hal/clock.js";
+import type { PrintEngine } from "../../modules/hal/engine.js";
 import type { IndicatorMode, Panel, PanelButton } from "../../modules/hal/panel.js";
 import type { Udp } from "../../modules/hal/udp.js";
 import type { PrinterCloudConfig } from "../../modules/printer/config.js";
@@ -92,6 +93,7 @@ export interface CloudPrinterOptions {
   udp?: Udp;
   cloud?: PrinterCloudConfig;
   noPanel?: boolean;
+  engine?: PrintEngine;
 }
 
 export async function startCloudPrinter(options: CloudPrinterOptions): Promise<CloudPrinter> {
@@ -104,6 +106,7 @@ export async function startCloudPrinter(options: CloudPrinterOptions): Promise<C
     panel: options.noPanel ? undefined : panel,
     udp: options.udp,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.engine ? { engine: options.engine } : {}),
   };
   const printer = new Printer(hal, {
     port: 0, url: options.url, name: "Cloud Test Printer",

@@ -1,0 +1,263 @@
+import type { Clock, TimerId } from "../hal/clock.js";
+import type { Log } from "../hal/log.js";
+import type { HttpResponse } from "../http/client.js";
+import type { JobCause } from "../jobs/job.js";
+import type { JobEvent, JobLifecycle } from "../print/lifecycle.js";
+import type { Spooler } from "../print/spooler.js";
+import type { CloudApi, CloudJob, CloudResult } from "./api.js";
+import { ResponseSource } from "./document.js";
+import type { Json } from "./values.js";
+
+// The printer's side of the cloud's job queue (cloud-print-service.md §5):
+// fetch, then for each job in order the ticket (checked as createjob checks
+// one), the document streamed into the same print path as a local job, and
+// state reports (/control with semantic_state_diff) that follow the job's
+// lifecycle events. One cloud job is handled at a time; while a local job
+// prints, the cloud job waits in the service's queue (QUEUED there).
+
+export interface CloudPrintPath {
+  lifecycle: JobLifecycle;
+  spooler: Spooler;
+  // The parsed ticket, or why this printer cannot honour it.
+  checkTicket(text: string): Record<string, unknown> | string;
+  // The Accept header of a download: the types the print path takes.
+  accept: string;
+}
+
+export interface CloudJobsOptions {
+  // Tries of one download before the job is reported ABORTED; a failure
+  // after pages came out is not retried (they would print twice).
+  downloadAttempts: number;
+  // The wait before the second try, doubled for each next one.
+  downloadRetryMs: number;
+  // How often to look whether the printer is free again.
+  busyRetryMs: number;
+}
+
+export const DEFAULT_CLOUD_JOBS_OPTIONS: CloudJobsOptions = {
+  downloadAttempts: 3,
+  downloadRetryMs: 2_000,
+  busyRetryMs: 2_000,
+};
+
+export interface CloudJobsDeps {
+  api: CloudApi;
+  clock: Clock;
+  log: Log;
+  print: CloudPrintPath;
+  printerId(): string;
+  // A call with the access token, refreshed on a 403 (the Cloud's).
+  authorized<T>(call: (token: string) => Promise<CloudResult<T>>): Promise<CloudResult<T>>;
+}
+
+// reported: the job is done with here; skipped: nothing new happened (no
+// need to fetch again for it); stop: leave the rest for the next round.
+type Outcome = "reported" | "skipped" | "stop";
+
+// Finished jobs remembered, with their last report: a job whose report
+// never reached the service is still QUEUED there and must not print twice.
+const FINISHED_KEPT = 10;
+
+const DOWNLOAD_FAILURE: JobCause = { device_action_cause: { error_code: "DOWNLOAD_FAILURE" } };
+const INVALID_TICKET: JobCause = { device_action_cause: { error_code: "INVALID_TICKET" } };
+
+export class CloudJobs {
+  readonly options: CloudJobsOptions;
+  private running = false;
+  private again = false;
+  private stopped = true;
+  private waitTimer: TimerId | undefined;
+  private wake: (() => void) | undefined;
+  // Reports of the job in hand go out in order, one after the other.
+  private reports: Promise<unknown> = Promise.resolve();
+  private readonly finished: Array<{ id: string; diff: Json }> = [];
+  // Cloud job id -> local job id of what this printer took (tests, logs).
+  readonly printed: Array<{ cloudId: string; localId: string }> = [];
+
+  constructor(private readonly deps: CloudJobsDeps, options: Partial<CloudJobsOptions> = {}) {
+    this.options = { ...DEFAULT_CLOUD_JOBS_OPTIONS, ...options };
+  }
+
+  start(): void {
+    this.stopped = false;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.again = false;
+    this.wakeUp();
+  }
+
+  // Jobs may be waiting (a push, the channel online, startup): fetch now, or
+  // once more after the round under way.
+  due(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      do {
+        this.again = false;
+        const printerId = this.deps.printerId();
+        if (printerId === "") break;
+        const fetched = await this.deps.authorized((token) => this.deps.api.fetch(printerId, token));
+        if (this.stopped) break;
+        if (!fetched.ok) {
+          // The next push, reconnection or check fetches again.
+          this.deps.log("info", `cloud jobs: fetch failed: ${fetched.failure.message}`);
+          break;
+        }
+        for (const job of fetched.value) {
+          if (this.stopped || this.deps.printerId() !== printerId) break;
+          const outcome = await this.handle(job);
+          if (outcome === "stop") break;
+          // Jobs handled here are no longer QUEUED at the service: look again
+          // afterwards for any that came in meanwhile ([C] querymore).
+          if (outcome === "reported") this.again = true;
+        }
+      } while (this.again && !this.stopped);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async handle(job: CloudJob): Promise<Outcome> {
+    const { api, print, log } = this.deps;
+    const done = this.finished.find((entry) => entry.id === job.id);
+    if (done) {
+      // Handled here already; only the report went missing. Send it again,
+      // but do not fetch again for it (a service refusing it must not make
+      // the printer spin).
+      log("info", `cloud job ${job.id}: finished here before; reporting it again`);
+      await this.report(job, done.diff);
+      return "skipped";
+    }
+    const ticketText = await this.deps.authorized((token) => api.ticket(job.id, token));
+    if (this.stopped) return "stop";
+    if (!ticketText.ok) {
+      // Unreachable: the job stays queued at the service for the next round.
+      if (ticketText.failure.kind === "offline" || ticketText.failure.kind === "auth" || ticketText.failure.kind === "revoked") return "stop";
+      return this.final(job, { state: { type: "ABORTED", ...INVALID_TICKET } }, `the ticket could not be had: ${ticketText.failure.message}`);
+    }
+    const ticket = print.checkTicket(ticketText.value);
+    if (typeof ticket === "string") return this.final(job, { state: { type: "ABORTED", ...INVALID_TICKET } }, `ticket refused: ${ticket}`);
+
+    // IN_PROGRESS goes to the service once, however many tries the download takes.
+    const progress = { reported: false };
+    for (let attempt = 1; ; attempt++) {
+      if (!(await this.idle())) return "stop";
+      const download = await this.deps.authorized((token) => api.download(job.fileUrl, token, print.accept));
+      if (this.stopped) {
+        if (download.ok) download.value.abort();
+        return "stop";
+      }
+      if (!download.ok) {
+        // 415: the service cannot make a document this printer takes; trying again will not help.
+        if (download.failure.kind !== "refused" && attempt < this.options.downloadAttempts) {
+          log("info", `cloud job ${job.id}: download failed (${download.failure.message}); try ${attempt + 1} of ${this.options.downloadAttempts} soon`);
+          if (!(await this.sleep(this.options.downloadRetryMs * 2 ** (attempt - 1)))) return "stop";
+          continue;
+        }
+        return this.final(job, { state: { type: "ABORTED", ...DOWNLOAD_FAILURE } }, `download failed: ${download.failure.message}`);
+      }
+      if (print.spooler.active) {
+        // A local job took the printer while the head was on its way.
+        download.value.abort();
+        attempt--;
+        continue;
+      }
+      const end = await this.print(job, download.value, ticket, progress);
+      const broken = end.to === "aborted" && end.cause?.device_action_cause?.error_code === "DOWNLOAD_FAILURE";
+      if (broken && end.pagesPrinted === 0 && attempt < this.options.downloadAttempts && !this.stopped) {
+        log("info", `cloud job ${job.id}: the download broke off before any page (${end.job.description ?? ""}); try ${attempt + 1} of ${this.options.downloadAttempts} soon`);
+        if (!(await this.sleep(this.options.downloadRetryMs * 2 ** (attempt - 1)))) return "stop";
+        continue;
+      }
+      const diff: Json = end.to === "done"
+        ? { state: { type: "DONE" }, pages_printed: end.pagesPrinted }
+        : { state: { type: "ABORTED", ...(end.cause ?? { device_action_cause: { error_code: "OTHER" } }) }, pages_printed: end.pagesPrinted };
+      return this.final(job, diff, end.to === "done" ? `done, ${end.pagesPrinted} page(s)` : `aborted: ${end.job.description ?? ""}`);
+    }
+  }
+
+  // The document into the print path as a local job; resolves with the
+  // job's last event (done or aborted). The reports follow its events.
+  private print(cloudJob: CloudJob, response: HttpResponse, ticket: Record<string, unknown>, progress: { reported: boolean }): Promise<JobEvent> {
+    const { lifecycle, spooler } = this.deps.print;
+    return new Promise((resolve) => {
+      const source = new ResponseSource(response);
+      const job = lifecycle.createQueued(ticket);
+      job.jobName = cloudJob.title;
+      job.jobType = (response.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase() || undefined;
+      job.jobSize = response.contentLength;
+      this.printed.push({ cloudId: cloudJob.id, localId: job.id });
+      const unlisten = lifecycle.listen((event) => {
+        if (event.job !== job) return;
+        if (event.to === "in_progress") {
+          // A resume after a stop says it again.
+          if (!progress.reported || event.from === "stopped") this.report(cloudJob, { state: { type: "IN_PROGRESS" } });
+          progress.reported = true;
+        } else if (event.to === "stopped") {
+          this.report(cloudJob, { state: { type: "STOPPED", ...(event.cause ?? { device_state_cause: { error_code: "OTHER" } }) } });
+        } else if (event.to === "done" || event.to === "aborted") {
+          unlisten();
+          // The rest of an aborted document is not wanted.
+          if (event.to === "aborted") source.close();
+          resolve(event);
+        }
+      });
+      this.deps.log("info", `cloud job ${cloudJob.id}: printing as job ${job.id}`);
+      spooler.start(job, source, () => {});
+    });
+  }
+
+  private report(job: CloudJob, diff: Json): Promise<unknown> {
+    this.reports = this.reports.then(async () => {
+      const answer = await this.deps.authorized((token) => this.deps.api.control(job.id, token, diff));
+      if (!answer.ok) this.deps.log("warn", `cloud job ${job.id}: report ${JSON.stringify(diff)} failed: ${answer.failure.message}`);
+    });
+    return this.reports;
+  }
+
+  private async final(job: CloudJob, diff: Json, why: string): Promise<Outcome> {
+    this.deps.log("info", `cloud job ${job.id}: ${why}`);
+    await this.report(job, diff);
+    this.finished.push({ id: job.id, diff });
+    if (this.finished.length > FINISHED_KEPT) this.finished.shift();
+    return "reported";
+  }
+
+  // Resolves true once the spooler is free, false when stopped first.
+  private async idle(): Promise<boolean> {
+    while (this.deps.print.spooler.active) {
+      if (!(await this.sleep(this.options.busyRetryMs))) return false;
+    }
+    return !this.stopped;
+  }
+
+  private sleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve(false);
+      this.wake = () => resolve(false);
+      this.waitTimer = this.deps.clock.setTimer(() => {
+        this.waitTimer = undefined;
+        this.wake = undefined;
+        resolve(!this.stopped);
+      }, ms);
+    });
+  }
+
+  private wakeUp(): void {
+    if (this.waitTimer !== undefined) this.deps.clock.clearTimer(this.waitTimer);
+    this.waitTimer = undefined;
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}
