@@ -39,6 +39,9 @@ Usage: npm start -- [options]
                      emulator (e.g. https://cloud.example/cloudprint); until registered only
                      /privet/info and /privet/register are offered (Privet 6.1)
   --cloud-port N     where the embedded Cloud Print emulator listens (default 8632; 0 picks)
+  --xmpp HOST:PORT   with --cloud: the service's XMPP push channel (plain text; the embedded
+                     emulator's is used by itself). Without it the printer polls for jobs
+                     every 6 minutes
   --no-cloud         local-only: no cloud at all, local printing out of the box,
                      connection_state not-configured
   --confirm MODE     how registration is confirmed on the "panel": console (type ok or
@@ -77,6 +80,7 @@ try {
       cloud: { type: "string" },
       "no-cloud": { type: "boolean" },
       "cloud-port": { type: "string" },
+      xmpp: { type: "string" },
       confirm: { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -142,6 +146,19 @@ const confirmMode = values.confirm ?? "console";
 if (confirmMode !== "console" && confirmMode !== "auto") fail(`--confirm must be console or auto, not ${values.confirm}`);
 const panel = new ConsolePanel({ write: (line) => process.stdout.write(`${line}\n`), auto: confirmMode === "auto" });
 
+// Where jobs are announced: the embedded emulator's own listener, or --xmpp.
+const xmppFlag: string | undefined = values.xmpp;
+const cloudFlag: string | undefined = values.cloud;
+function xmppChannel() {
+  const plain = { transport: "plain" as const, allowPlainText: true };
+  if (embedded?.xmpp) return { host: embedded.xmpp.host, port: embedded.xmpp.port, ...plain };
+  if (xmppFlag === undefined) return undefined;
+  if (cloudFlag === undefined) fail("--xmpp goes with --cloud (the embedded emulator brings its own)");
+  const match = /^([^:\s]+):(\d{1,5})$/.exec(xmppFlag);
+  if (!match || Number(match[2]) > 65535) fail(`--xmpp takes HOST:PORT, not ${xmppFlag}`);
+  return { host: match[1], port: Number(match[2]), ...plain };
+}
+
 // The service base as Privet 4.2 shows it (with its protocol); a bare origin
 // gets the /cloudprint path every Cloud Print service had.
 function cloudBaseUrl(text: string): string {
@@ -158,8 +175,8 @@ function cloudBaseUrl(text: string): string {
 
 const printer = new Printer(nodeHal({ stateDir, log, mdnsInterface, engine, panel }), {
   url: cloudUrl,
-  // The emulator on another machine of the LAN speaks plain HTTP.
-  cloud: { allowPlainText: true },
+  // The emulator on another machine of the LAN speaks plain HTTP (and XMPP).
+  cloud: { allowPlainText: true, xmpp: xmppChannel() },
   maxDocumentBytes: Math.floor(maxDocumentMb * 1024 * 1024),
   port,
   host,
