@@ -25,14 +25,14 @@ function start(args: string[]) {
   return { child, exited, output: () => ({ stdout, stderr }) };
 }
 
-function runClient(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+// The result once it exits; progress() reads its stderr while it runs.
+function runClient(args: string[], progress: { stderr: string } = { stderr: "" }): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [client, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
-    let stderr = "";
     child.stdout.on("data", (c) => (stdout += c));
-    child.stderr.on("data", (c) => (stderr += c));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+    child.stderr.on("data", (c) => (progress.stderr += c));
+    child.on("exit", (code) => resolve({ code, stdout, stderr: progress.stderr }));
   });
 }
 
@@ -76,9 +76,12 @@ test("the console's ok confirms a registration; --cloud and --no-cloud exclude e
   t.teardown(async () => { proc.child.kill("SIGTERM"); await proc.exited; await cloud.service.close(); });
   await until("listening", () => /listening on http:\/\/127\.0\.0\.1:\d+\//.test(proc.output().stdout), 10_000);
   const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(proc.output().stdout)![1]);
-  const registering = runClient(["register", "--printer", `http://127.0.0.1:${port}`, "--user", "dan@example.com", "--auto-claim"]);
+  const live = { stderr: "" };
+  const registering = runClient(["register", "--printer", `http://127.0.0.1:${port}`, "--user", "dan@example.com", "--auto-claim"], live);
   await until("the panel asks", () => /Press OK to continue/.test(proc.output().stdout), 10_000);
   t.regex(proc.output().stdout, /indicator blinking/);
+  // The client counts down while the printer waits for its button.
+  await until("the client's countdown", () => /waiting for OK on the printer, \d+ s left/.test(live.stderr), 10_000);
   proc.child.stdin.write("ok\n");
   const done = await registering;
   t.is(done.code, 0, done.stderr);
