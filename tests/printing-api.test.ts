@@ -1,4 +1,4 @@
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import * as net from "node:net";
 import { Printer } from "../modules/printer/printer.js";
 import { nodeHal } from "../hosts/node/hal.js";
@@ -8,10 +8,13 @@ import { TestEngine } from "./helpers/test-engine.js";
 
 const quiet = () => {};
 
-async function setup(config: Record<string, unknown> = {}) {
+async function setup(t: ExecutionContext, config: Record<string, unknown> = {}) {
   const engine = new TestEngine();
   const printer = new Printer(nodeHal({ log: quiet, engine }), { port: 0, ...config });
   const port = await printer.start();
+  // A test that fails half-way must not leave its printer listening: the
+  // worker would never exit.
+  t.teardown(() => printer.stop());
   const token = JSON.parse((await get(port, "/privet/info", { "X-Privet-Token": "\"\"" })).body)["x-privet-token"];
   const api = async (path: string) => JSON.parse((await get(port, path, { "X-Privet-Token": token })).body);
   const post = async (path: string, body: Uint8Array | string, headers: Record<string, string> = {}) => {
@@ -42,7 +45,7 @@ const until = async (check: () => boolean, ms = 5000) => {
 };
 
 test("/privet/info lists the printing APIs in local-only mode; with a cloud URL they are hidden until registration", async (t) => {
-  const local = await setup();
+  const local = await setup(t);
   const info = JSON.parse((await get(local.port, "/privet/info", { "X-Privet-Token": "\"\"" })).body);
   t.deepEqual(info.api, ["/privet/capabilities", "/privet/printer/createjob", "/privet/printer/submitdoc", "/privet/printer/jobstate"]);
   t.is(info.connection_state, "not-configured");
@@ -50,7 +53,7 @@ test("/privet/info lists the printing APIs in local-only mode; with a cloud URL 
 
   // Out of the box, a printer with a cloud URL offers registration only (Privet 6.1).
   // (A loopback port nothing listens on: its startup probe stays on this machine.)
-  const cloud = await setup({ url: "https://127.0.0.1:1/cloudprint" });
+  const cloud = await setup(t, { url: "https://127.0.0.1:1/cloudprint" });
   const cloudInfo = JSON.parse((await get(cloud.port, "/privet/info", { "X-Privet-Token": "\"\"" })).body);
   t.deepEqual(cloudInfo.api, ["/privet/register"]);
   t.is(cloudInfo.url, "https://127.0.0.1:1/cloudprint");
@@ -60,7 +63,7 @@ test("/privet/info lists the printing APIs in local-only mode; with a cloud URL 
 });
 
 test("every printing API wants the token: 400 without the header, invalid_x_privet_token with a bad one", async (t) => {
-  const { port, printer } = await setup();
+  const { port, printer } = await setup(t);
   for (const path of ["/privet/capabilities", "/privet/printer/jobstate?job_id=1"]) {
     t.is((await get(port, path)).status, 400);
     const bad = await get(port, path, { "X-Privet-Token": "bogus" });
@@ -72,7 +75,7 @@ test("every printing API wants the token: 400 without the header, invalid_x_priv
 });
 
 test("/privet/capabilities is a CDD of what the engine takes; offline=1 answers too", async (t) => {
-  const { api, printer } = await setup();
+  const { api, printer } = await setup(t);
   const cdd = await api("/privet/capabilities");
   t.is(cdd.version, "1.0");
   t.deepEqual(cdd.printer.supported_content_type, [{ content_type: "image/pwg-raster" }]);
@@ -84,7 +87,7 @@ test("/privet/capabilities is a CDD of what the engine takes; offline=1 answers 
 });
 
 test("createjob checks the ticket and answers job_id and expires_in", async (t) => {
-  const { post, printer } = await setup();
+  const { post, printer } = await setup(t);
   const ok = await post("/privet/printer/createjob", JSON.stringify({ version: "1.0", print: { color: { type: "STANDARD_MONOCHROME" }, dpi: { horizontal_dpi: 300, vertical_dpi: 300 }, media_size: { width_microns: 210000, height_microns: 297000 }, vendor_ticket_item: [] } }));
   t.regex(ok.json.job_id, /^[0-9a-f]{12}$/);
   t.true(ok.json.expires_in >= 300);
@@ -108,7 +111,7 @@ test("createjob checks the ticket and answers job_id and expires_in", async (t) 
 });
 
 test("simple printing: submitdoc prints every pixel and answers the Privet 5.2 fields", async (t) => {
-  const { post, engine, api, printer } = await setup();
+  const { post, engine, api, printer } = await setup(t);
   const pages: Page[] = [testPage(300, 200, "srgb_8", 1), { ...testPage(250, 100, "black_1", 2), dpi: 300 }];
   const doc = encodeDocument(pages);
   const answer = await post("/privet/printer/submitdoc?job_name=Two%20pages&user_name=ann&client_name=test", doc, PWG);
@@ -125,7 +128,7 @@ test("simple printing: submitdoc prints every pixel and answers the Privet 5.2 f
 });
 
 test("advanced printing: createjob, submitdoc with the job_id, jobstate; a used, unknown or replaced job_id is invalid_print_job", async (t) => {
-  const { post, api, printer } = await setup();
+  const { post, api, printer } = await setup(t);
   const doc = encodeDocument([testPage(100, 50, "sgray_8", 4)]);
   const created = (await post("/privet/printer/createjob", JSON.stringify({ version: "1.0", print: {} }))).json;
   t.like(await api(`/privet/printer/jobstate?job_id=${created.job_id}`), { state: "draft", semantic_state: { state: { type: "DRAFT" } } });
@@ -143,7 +146,7 @@ test("advanced printing: createjob, submitdoc with the job_id, jobstate; a used,
 });
 
 test("submitdoc refuses a wrong type, a missing or zero length, and a document over the limit", async (t) => {
-  const { post, port, token, printer } = await setup({ maxDocumentBytes: 1000 });
+  const { post, port, token, printer } = await setup(t, { maxDocumentBytes: 1000 });
   t.is((await post("/privet/printer/submitdoc", "%PDF-1.4", { "Content-Type": "application/pdf" })).json.error, "invalid_document_type");
   t.is((await post("/privet/printer/submitdoc", "RaS2")).json.error, "invalid_document_type", "no Content-Type");
   t.is((await post("/privet/printer/submitdoc", "", PWG)).json.error, "invalid_document");
@@ -155,7 +158,7 @@ test("submitdoc refuses a wrong type, a missing or zero length, and a document o
 });
 
 test("an invalid document aborts its job with a description, and the printer takes the next one", async (t) => {
-  const { post, api, engine, printer } = await setup();
+  const { post, api, engine, printer } = await setup(t);
   const doc = encodeDocument([testPage(100, 50, "sgray_8", 4)]);
   const broken = Uint8Array.from(doc);
   broken[4 + 400] = 77; // ColorSpace := 77 * 2^24 + 18
@@ -172,7 +175,7 @@ test("an invalid document aborts its job with a description, and the printer tak
 });
 
 test("while a document streams, /privet/info and jobstate answer, and a second submitdoc gets printer_busy", async (t) => {
-  const { port, token, api, post, engine, printer } = await setup();
+  const { port, token, api, post, engine, printer } = await setup(t);
   const doc = encodeDocument([testPage(400, 300, "srgb_8", 7)]);
   const created = (await post("/privet/printer/createjob", "{\"version\":\"1.0\"}")).json.job_id;
   const open = openSubmit(port, token, doc, `?job_id=${created}`);
@@ -195,7 +198,7 @@ test("while a document streams, /privet/info and jobstate answer, and a second s
 
 // (That the socket itself is paused, so TCP holds the client, is asserted in http.test.ts.)
 test("a full engine stops the decoder mid-document and it resumes without losing a byte", async (t) => {
-  const { port, token, engine, printer } = await setup();
+  const { port, token, engine, printer } = await setup(t);
   engine.capacity = 10;
   const page = testPage(600, 400, "srgb_8", 9);
   const doc = encodeDocument([page]);
@@ -212,7 +215,7 @@ test("a full engine stops the decoder mid-document and it resumes without losing
 });
 
 test("a fault stops the job and is reported; submitdoc and createjob get printer_error; clearing it finishes the job", async (t) => {
-  const { port, token, api, post, engine, printer } = await setup();
+  const { port, token, api, post, engine, printer } = await setup(t);
   const doc = encodeDocument([testPage(200, 300, "sgray_8", 3)]);
   const open = openSubmit(port, token, doc, "?job_name=paper");
   open.send(doc.subarray(0, 8000));
@@ -239,7 +242,7 @@ test("a fault stops the job and is reported; submitdoc and createjob get printer
 });
 
 test("a client that disconnects mid-document leaves an aborted job and an idle printer", async (t) => {
-  const { port, token, api, post, engine, printer } = await setup();
+  const { port, token, api, post, engine, printer } = await setup(t);
   const doc = encodeDocument([testPage(300, 300, "srgb_8", 2)]);
   const open = openSubmit(port, token, doc);
   open.send(doc.subarray(0, 30_000));
