@@ -1,4 +1,9 @@
 import test from "ava";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import { MemoryStorage, nodeHal } from "../hosts/node/hal.js";
 import { JobStore } from "../modules/jobs/store.js";
 import { JobLifecycle } from "../modules/print/lifecycle.js";
@@ -17,6 +22,8 @@ import { TestEngine } from "./helpers/test-engine.js";
 // 6-8): local jobs once finished (reference 5.6), its own state as it
 // changes, and the emulator's submit command a person uses from a shell.
 
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+const PDF_TESTPAGE = "/usr/share/cups/data/default-testpage.pdf";
 
 interface Setup { cloud: TestCloud; p: CloudPrinter; engine: TestEngine; deviceId: string; user: string; updates: string[] }
 
@@ -183,4 +190,42 @@ test("a local job report that keeps failing is tried a bounded number of times, 
   t.deepEqual(JSON.parse(String(fields.final_semantic_state)), { version: "1.0", state: { type: "DONE" }, pages_printed: 1 });
   t.is(fields.content, undefined);
   f.reports.stop();
+});
+
+function spawnNode(script: string, args: string[]) {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ["pipe", "pipe", "pipe"], cwd: root });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c) => (stdout += c));
+  child.stderr.on("data", (c) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, exited, output: () => ({ stdout, stderr }) };
+}
+
+test("`npm run cloud -- submit FILE --printer ID` prints a PDF on a running `npm start`: a PNG in its out dir", async (t) => {
+  if (!existsSync(PDF_TESTPAGE)) return t.pass("no CUPS test page on this machine");
+  const state = mkdtempSync(path.join(tmpdir(), "cloud-report-state-"));
+  const out = mkdtempSync(path.join(tmpdir(), "cloud-report-out-"));
+  const sim = spawnNode(path.join(root, "hosts", "node", "cli.js"), ["--port", "0", "--cloud-port", "0", "--confirm", "auto", "--no-mdns", "--state-dir", state, "--out", out]);
+  t.teardown(async () => { sim.child.kill("SIGTERM"); await sim.exited; });
+  await until("the simulator listens", () => /embedded Cloud Print emulator at http:\/\/127\.0\.0\.1:\d+/.test(sim.output().stdout), 15_000);
+  const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(sim.output().stdout)![1]);
+  const emulator = /embedded Cloud Print emulator at (http:\/\/127\.0\.0\.1:\d+)/.exec(sim.output().stdout)![1];
+
+  const register = spawnNode(path.join(root, "tools", "client", "cli.js"), ["register", "--printer", `http://127.0.0.1:${port}`, "--user", "erin@example.com", "--auto-claim"]);
+  t.is(await register.exited, 0, register.output().stderr);
+  const id = /device id ([0-9a-f-]{36})/.exec(register.output().stdout)![1];
+
+  const submit = spawnNode(path.join(root, "tools", "cloud", "cli.js"), ["submit", PDF_TESTPAGE, "--printer", id, "--url", emulator]);
+  const code = await submit.exited;
+  const { stdout, stderr } = submit.output();
+  t.is(code, 0, `${stdout}\n${stderr}\n${sim.output().stdout}\n${sim.output().stderr}`);
+  t.regex(stdout, new RegExp(`job [0-9a-f-]{36} submitted to printer ${id} as erin@example\\.com \\(application/pdf`));
+  t.regex(stdout, /state DONE, 1 page\(s\) printed/);
+  t.true(readdirSync(out).some((name) => name.endsWith(".png")), readdirSync(out).join(", "));
+
+  // Without an owner to act as, it says what to give.
+  const unknown = spawnNode(path.join(root, "tools", "cloud", "cli.js"), ["submit", PDF_TESTPAGE, "--printer", "no-such-printer", "--url", emulator]);
+  t.is(await unknown.exited, 2);
+  t.regex(unknown.output().stderr, /--user/);
 });
