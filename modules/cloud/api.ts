@@ -220,6 +220,17 @@ export class CloudApi {
     return { ok: false, failure: { kind, api: "/download", httpStatus: status, message: `HTTP ${status} ${response.reason}` } };
   }
 
+  // A job printed locally, reported finished (reference 5.6): multipart as
+  // /submit is, with final_semantic_state and no content part.
+  async submitLocal(printerId: string, accessToken: string, fields: Array<[string, string]>): Promise<CloudResult<{ jobId: string }>> {
+    const all: Array<[string, string]> = [["printerid", printerId], ...fields];
+    const body = multipartForm(all.map(([name, value]) => ({ name, value })), { random: this.random });
+    const answer = await this.call("/submit", "POST", `${this.endpoint.url}/submit`, body, body.contentType, accessToken);
+    if (!answer.ok) return answer;
+    const job = asObject(answer.value.job);
+    return { ok: true, value: { jobId: (job && asString(job.id)) ?? "" } };
+  }
+
   async update(printerId: string, accessToken: string, fields: Array<[string, string]>): Promise<CloudResult<Json>> {
     const body = urlEncodeForm([["printerid", printerId], ...fields]);
     return this.call("/update", "POST", `${this.endpoint.url}/update`, body, "application/x-www-form-urlencoded", accessToken);

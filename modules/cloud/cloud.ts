@@ -12,6 +12,7 @@ import type { Channel, ChannelFactory, ChannelPushKind, ChannelState } from "./c
 import { sha1 } from "../crypto/sha1.js";
 import { utf8Encode } from "../text/utf8.js";
 import { CloudJobs, type CloudJobsOptions, type CloudPrintPath } from "./jobs.js";
+import { CloudReports, type ReportsOptions } from "./reports.js";
 
 // The printer's tie to the Cloud Print service: registered or not, the
 // credentials, the access token, local settings kept in step with the
@@ -31,6 +32,9 @@ export interface CloudHost {
   // The device id changed: registered (the cloud's id) or back to out of the box ("").
   idChanged(printerId: string): void;
   connectionChanged(state: CloudConnectionState): void;
+  // The printer's semantic_state (CDS: {version, printer:{state, ...}});
+  // without it the service is not told of state changes.
+  semanticState?(): unknown;
 }
 
 export interface CloudOptions extends RegistrationOptions {
@@ -44,6 +48,7 @@ export interface CloudOptions extends RegistrationOptions {
   // (Chrome's connector polled every 5-8 min while XMPP was down).
   jobsPollMs: number;
   jobs?: Partial<CloudJobsOptions>;
+  reports?: Partial<ReportsOptions>;
 }
 
 export const DEFAULT_CLOUD_OPTIONS: CloudOptions = {
@@ -99,6 +104,7 @@ export class Cloud {
   private channelGeneration = 0;
   private pollTimer: TimerId | undefined;
   readonly jobs: CloudJobs | undefined;
+  readonly reports: CloudReports;
   // When the next /printer check is due (monotonic ms), for status and tests.
   nextSyncAt = 0;
 
@@ -110,6 +116,14 @@ export class Cloud {
       printerId: () => this.printerId,
       authorized: (call) => this.authorized(call),
     }, this.options.jobs);
+    const semanticState = deps.host.semanticState;
+    this.reports = new CloudReports({
+      api: deps.api, clock: deps.clock, log: deps.log,
+      printerId: () => this.printerId,
+      authorized: (call) => this.authorized(call),
+      semanticState: semanticState && (() => semanticState.call(deps.host)),
+      fromCloud: (localId) => this.jobs?.printed.some((entry) => entry.localId === localId) ?? false,
+    }, deps.print?.lifecycle, this.options.reports);
     this.credentials = this.store.load();
     if (this.credentials) this.tokens = new AccessTokens(deps.api, deps.clock, this.credentials.refreshToken);
     // Without a channel, connection_state is whether the service answers;
@@ -157,6 +171,7 @@ export class Cloud {
   start(): void {
     this.stopped = false;
     this.jobs?.start();
+    this.reports.start();
     if (this.channelWanted) this.setState("connecting");
     void this.sync().then(() => this.jobsDue());
     void this.startChannel();
@@ -168,6 +183,7 @@ export class Cloud {
     this.clearSyncTimer();
     this.stopChannel();
     this.jobs?.stop();
+    this.reports.stop();
     this.schedulePoll();
   }
 
@@ -246,6 +262,11 @@ export class Cloud {
     if (kind === "jobs") this.jobsDue();
     // Both a settings change and a deletion are learned from /printer.
     else void this.sync();
+  }
+
+  // The device's state may have changed: the service hears of it, rate-limited.
+  stateChanged(): void {
+    this.reports.stateChanged();
   }
 
   // /privet/register (Privet 4.3).
@@ -405,6 +426,7 @@ export class Cloud {
     this.tokens.seed(result.tokens.accessToken, result.tokens.expiresIn);
     this.deps.log("info", `cloud: registered as ${credentials.printerId} for ${credentials.user}`);
     this.deps.host.idChanged(credentials.printerId);
+    this.reports.registered();
     if (this.channelWanted) this.setState("connecting");
     else this.setState("online");
     if (!this.stopped) {

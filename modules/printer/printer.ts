@@ -186,6 +186,10 @@ export class Printer {
         device.connectionState = state;
         device.changed();
       },
+      semanticState: () => {
+        this.refreshDeviceState();
+        return device.semanticState();
+      },
     };
   }
 
@@ -234,6 +238,11 @@ export class Printer {
 
   // device_state and semantic_state follow the engine and the spooler.
   private updateDeviceState(): void {
+    this.refreshDeviceState();
+    this.cloud?.stateChanged();
+  }
+
+  private refreshDeviceState(): void {
     const engine = this.hal.engine;
     this.device.deviceState = engine.fault ? "stopped" : this.spooler.active ? "processing" : "idle";
     this.device.fault = engine.fault ? { code: engine.fault, description: engine.faultDescription } : undefined;

@@ -65,6 +65,11 @@ export class FakeCloudApi {
     return Promise.resolve({ ok: true, value: { success: true } });
   }
 
+  submitLocal(): Promise<CloudResult<{ jobId: string }>> {
+    this.record("submit");
+    return Promise.resolve({ ok: true, value: { jobId: "local-1" } });
+  }
+
   proximityToken(_id: string, user: string): Promise<CloudResult<Json>> {
     this.record("proximitytoken");
     return Promise.resolve({ ok: true, value: { user, token: "prox", expires_in: 600, extra: "kept" } });

@@ -5,10 +5,13 @@ import { EMULATOR_USER_GRANT } from "./oauth.js";
 import { DELETION_SHAPES, startCloudService } from "./service.js";
 import type { DeletionShape } from "./context.js";
 import type { XmppEndpoints } from "./xmpp-server.js";
+import { submitCommand } from "./submit.js";
 
 const USAGE = `cloud: a Cloud Print service emulator for Privet printers
 
 Usage: npm run cloud -- [options]
+       npm run cloud -- submit FILE --printer ID [--user EMAIL] [--url URL] [--title T]
+                          (send a document to a printer; submit --help for more)
 
 Options:
   --port N                TCP port (default 8632; 0 picks a free one)
@@ -35,6 +38,10 @@ function die(message: string): never {
   writeSync(2, `cloud: ${message}\n\n${USAGE}`);
   process.exit(2);
 }
+
+// A subcommand is a client of a running emulator, not a service; its
+// output is written synchronously, so leaving at once loses none of it.
+if (process.argv[2] === "submit") process.exit(await submitCommand(process.argv.slice(3)));
 
 let values;
 try {

@@ -138,3 +138,15 @@ export function proximityToken(ctx: Context, call: ApiCall): Answer {
   const expiresIn = ctx.options.proximityTokenLifetimeSeconds;
   return ok({ proximity_token: { user, token: newSecret(18), expires_in: expiresIn } });
 }
+
+// Emulator only: whose a claimed printer is, so the submit command can act as
+// its owner without being told. The emulator hands any user a token for the
+// asking, so this gives nothing away that was not open already.
+export function emulatorOwner(ctx: Context, call: ApiCall): Answer {
+  const id = call.params.get("printerid");
+  if (!id) return fail(ERR.badRequest, "Missing parameter: printerid.");
+  const printers = ctx.store.state.printers;
+  const owner = Object.hasOwn(printers, id) ? printers[id].ownerId : undefined;
+  if (owner === undefined) return fail(ERR.notFound, "Unknown printer.");
+  return ok({ owner });
+}

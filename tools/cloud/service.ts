@@ -6,7 +6,7 @@ import { decodeRequest, DEFAULT_DECODE_LIMITS, RequestError, type DecodeLimits, 
 import { control, deleteJob, download, fetchJobs, jobs, submit, ticket } from "./jobs.js";
 import { revokeEndpoint, tokenEndpoint } from "./oauth.js";
 import { handlePage } from "./pages.js";
-import { deletePrinter, list, printer, proximityToken, search, update } from "./printers.js";
+import { deletePrinter, emulatorOwner, list, printer, proximityToken, search, update } from "./printers.js";
 import { confirm, getAuthCode, register } from "./registration.js";
 import { Store } from "./store.js";
 import { startXmppServer, type XmppConfig, type XmppEndpoints, type XmppServer } from "./xmpp-server.js";
@@ -78,6 +78,7 @@ const API: Record<string, { access: Access; handle: (ctx: Context, call: ApiCall
   ticket: { access: "required", handle: ticket },
   deletejob: { access: "required", handle: deleteJob },
   download: { access: "required", handle: download },
+  emulatorowner: { access: "none", handle: emulatorOwner },
 };
 
 const TOKEN_PATHS = ["/o/oauth2/token", "/oauth2/v3/token", "/oauth2/v4/token", "/token"];
