@@ -105,8 +105,9 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
   makeChain(dir, "rogue");
   const dns = await dnsServer();
   const tlsPort = await freePort();
-  // The Cloud Print emulator the firmware registers with (plain HTTP on loopback).
-  const cloud = await startTestCloud();
+  // The Cloud Print emulator the firmware registers with (plain HTTP on
+  // loopback), with its XMPP side in plain text for the printer's channel.
+  const cloud = await startTestCloud({ xmpp: { port: 0 } });
   const heap = process.env.PRIVET_XS_HEAP?.split(",").map(Number);
   const lin: Record<string, unknown> = {};
   if (heap) lin.creation = { static: 0, chunk: { initial: heap[0], incremental: 0 }, heap: { initial: heap[1], incremental: 0 }, stack: heap[2] ?? 512 };
@@ -116,7 +117,10 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
       privet: {
         dns: { servers: [`127.0.0.1:${dns.port}`] },
         outboundCheck: { host: SERVER_NAME, port: tlsPort, trustAnchors: [readFileSync(path.join(dir, "trusted-ca.pem"), "utf8")], timeoutMs: 20_000 },
-        cloud: { url: cloud.service.baseUrl, allowPlainText: true },
+        cloud: {
+          url: cloud.service.baseUrl, allowPlainText: true,
+          xmpp: { host: "127.0.0.1", port: cloud.service.xmpp!.port, transport: "plain", allowPlainText: true },
+        },
         // mcsim has no buttons: OK presses itself once the printer asks.
         panel: { auto: true, delayMs: 300 },
       },
@@ -249,6 +253,37 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
     t.log(`printing 4 pages (${(short.bytes / 1024).toFixed(0)} KB): ${figures(short.rows)}`);
     t.log(`printing 16 pages (${(long.bytes / 1024).toFixed(0)} KB): ${figures(long.rows)}`);
     t.true(long.rows.length >= 3, "sampled while printing");
+
+    // A cloud job on XS: the channel online over XMPP, a PWG document
+    // submitted on the emulator, pushed, fetched, downloaded and printed.
+    t.true(await waitFor(output, /xmpp: online as /, 30_000), output().slice(-2000));
+    t.is(JSON.parse((await get(SIM_PORT, "/privet/info", { "X-Privet-Token": "\"\"" })).body).connection_state, "online");
+    const cloudDoc = Buffer.from(encodeDocument(Array.from({ length: 16 }, (_, i) => testPage(240, 60, i % 2 ? "sgray_8" : "srgb_8", 40 + i))));
+    const cloudFrom = output().length;
+    const sent = await call(cloud.service, "submit", { printerid: complete.device_id, title: "from the cloud", contentType: "image/pwg-raster" }, {
+      encoding: "multipart", token: user, files: [{ name: "content", filename: "cloud.pwg", contentType: "image/pwg-raster", data: cloudDoc }],
+    });
+    t.true(sent.json?.success, sent.text);
+    const cloudId: string = sent.json.job.id;
+    const startedAt = Date.now();
+    let cloudJob: any;
+    for (let i = 0; i < 600; i++) {
+      cloudJob = (await call(cloud.service, "jobs", { printerid: complete.device_id }, { token: user })).json.jobs.find((j: any) => j.id === cloudId);
+      const type = cloudJob?.semanticState?.state?.type;
+      if (type === "DONE" || type === "ABORTED" || output().includes("memory full")) break;
+      await sleep(100);
+    }
+    const cloudSeconds = (Date.now() - startedAt) / 1000;
+    t.is(cloudJob?.semanticState?.state?.type, "DONE", JSON.stringify(cloudJob?.semanticState));
+    t.is(cloudJob?.semanticState?.pages_printed, 16);
+    const localId = new RegExp(`cloud job ${cloudId}: printing as job (\\w+)`).exec(output())?.[1];
+    t.truthy(localId, output().slice(cloudFrom).replace(/instruments: .*\n/g, "").slice(-1500));
+    t.regex(output(), new RegExp(`job ${localId}: done, 16 page\\(s\\) printed`));
+    await sleep(1200);
+    const cloudRows = samples(cloudFrom);
+    t.true(cloudRows.length >= 1, "sampled during the cloud job");
+    t.false(output().includes("memory full"), output().slice(-1000));
+    t.log(`cloud job over XMPP, 16 pages (${(cloudDoc.length / 1024).toFixed(0)} KB), DONE on the service ${cloudSeconds.toFixed(1)} s after /submit (${cloudRows.length} samples): ${figures(cloudRows)}`);
     stop(first.sim);
     server.process.kill();
 

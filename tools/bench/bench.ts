@@ -10,6 +10,12 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { PwgDecoder, type RasterSink } from "../../modules/pwg/decoder.js";
+import { NullEngine } from "../../modules/print/null-engine.js";
+import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
+// The tests' own harness for a registered cloud printer on loopback: the
+// emulator, a Printer in this process, and the Privet registration.
+import { call, startTestCloud } from "../../tests/helpers/cloud.js";
+import { registerPrinter, startCloudPrinter, until } from "../../tests/helpers/cloud-printer.js";
 import { discover } from "../client/discover.js";
 import { PrivetClient } from "../client/privet-client.js";
 import { Sandbox, sandboxUnavailable } from "../netns/sandbox.js";
@@ -23,6 +29,9 @@ const BIG_BYTES = Number(process.env.BENCH_BIG_MB ?? 600) * 1048576;
 // Timed rounds per figure (after untimed warm-up runs); each figure is their median.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const BIG_ROUNDS = Number(process.env.BENCH_BIG_ROUNDS ?? 3);
+// The cloud download's job, in MB, and BENCH_ONLY=cloud to run that section alone.
+const CLOUD_BYTES = Number(process.env.BENCH_CLOUD_MB ?? 128) * 1048576;
+const ONLY = process.env.BENCH_ONLY;
 const notes: string[] = [];
 
 function say(message: string): void {
@@ -187,7 +196,8 @@ async function main(): Promise<void> {
   // runs, then rounds of ours and libcups in turn (A B A B), so a machine
   // that drifts while the bench runs moves both; each figure is the median.
   const decoderRows: Array<Record<string, unknown>> = [];
-  if (!has("gs") || !has("mutool")) notes.push("Ghostscript or MuPDF is missing: no decoder comparison (apt-get install ghostscript mupdf-tools)");
+  if (ONLY) notes.push(`BENCH_ONLY=${ONLY}: the other sections were skipped`);
+  else if (!has("gs") || !has("mutool")) notes.push("Ghostscript or MuPDF is missing: no decoder comparison (apt-get install ghostscript mupdf-tools)");
   else {
     const cups = cupsDecoder();
     if (!cups) notes.push("libcups headers or a C compiler are missing: no C decoder to compare with (apt-get install libcups2-dev)");
@@ -229,7 +239,7 @@ async function main(): Promise<void> {
   results.decoder = decoderRows;
 
   // 2. the core in XS beside V8: the same code (measure.ts) on the same bytes.
-  if (fs.existsSync(path.join(inputs, "MuPDF RGB.pwg"))) {
+  if (!ONLY && fs.existsSync(path.join(inputs, "MuPDF RGB.pwg"))) {
     const xs = await xsAndV8(makeThermalInput());
     if (typeof xs === "string") notes.push(`no XS figures: ${xs}`);
     else results.xs = xs;
@@ -240,7 +250,7 @@ async function main(): Promise<void> {
   // fresh simulator that first takes an 8 MB job (its warm-up).
   const rgb = path.join(inputs, "Ghostscript RGB 24.pwg");
   const big = path.join(out, "big.pwg");
-  if (fs.existsSync(rgb)) {
+  if (!ONLY && fs.existsSync(rgb)) {
     const onePass = fs.statSync(rgb).size - 4;
     const copies = Math.ceil(BIG_BYTES / onePass);
     if (!fs.existsSync(big) || fs.statSync(big).size !== 4 + onePass * copies) repeatPages(rgb, big, copies);
@@ -298,18 +308,164 @@ async function main(): Promise<void> {
   }
 
   // 4. time to discovery: from starting the simulator until our mDNS client finds it.
-  const name = `Bench Printer ${process.pid}`;
-  const t0 = performance.now();
-  const sim = await startSimulator(["--engine", "null", "--name", name]);
-  const found = await discover({ timeoutMs: 10_000, until: (list) => list.some((p) => p.instance === name) });
-  results.discovery_ms = found.some((p) => p.instance === name) ? performance.now() - t0 : null;
-  sim.child.kill();
+  if (!ONLY) {
+    const name = `Bench Printer ${process.pid}`;
+    const t0 = performance.now();
+    const sim = await startSimulator(["--engine", "null", "--name", name]);
+    const found = await discover({ timeoutMs: 10_000, until: (list) => list.some((p) => p.instance === name) });
+    results.discovery_ms = found.some((p) => p.instance === name) ? performance.now() - t0 : null;
+    sim.child.kill();
+  }
+
+  // 5. cloud jobs: /submit on the emulator to the first line at the engine,
+  // and the download path's throughput beside a local submitdoc of the same bytes.
+  if (!ONLY || ONLY === "cloud") {
+    if (ONLY && has("gs") && has("mutool")) makeInputs();
+    const gray = path.join(inputs, "Ghostscript gray 8-2.pwg");
+    if (!ONLY && !fs.existsSync(gray)) notes.push("no cloud figures: the Ghostscript inputs are missing");
+    else results.cloud = await cloudJobs(fs.existsSync(gray) ? gray : undefined);
+  }
 
   // The load at the end beside the load at the start: a machine that got busy meanwhile shows here.
   (results.machine as Record<string, unknown>).load_at_end = os.loadavg().map((l) => Number(l.toFixed(2)));
   results.notes = notes;
   fs.writeFileSync(path.join(out, "results.json"), JSON.stringify(results, null, 2) + "\n");
   printTable(results);
+}
+
+// The null engine, timing each job: when its first line arrives and when it ends.
+class TimedEngine extends NullEngine {
+  firstLine: number | undefined;
+  ended: number | undefined;
+  aborted = false;
+
+  override beginJob(jobId: string): void {
+    this.firstLine = undefined;
+    this.ended = undefined;
+    super.beginJob(jobId);
+  }
+
+  override line(data: Uint8Array, repeat: number): boolean {
+    if (this.firstLine === undefined) this.firstLine = performance.now();
+    return super.line(data, repeat);
+  }
+
+  override endJob(aborted: boolean): void {
+    this.ended = performance.now();
+    this.aborted = aborted;
+    super.endJob(aborted);
+  }
+}
+
+// A registered Printer in this process (null engine, XMPP to the emulator on
+// loopback), the emulator beside it. Latency: a small PWG document (the gray
+// pages, or a generated page when Ghostscript is missing) from the start of
+// its /submit until the engine's first line, ROUNDS times after a warm-up.
+// Throughput: a CLOUD_BYTES job, from /submit's answer (the emulator holds
+// the document) until the engine ends it: push, /fetch, ticket, download,
+// decode; in turn with the same bytes through Privet createjob + submitdoc,
+// from the first request until the engine ends it.
+async function cloudJobs(small: string | undefined): Promise<Record<string, unknown>> {
+  // The emulator takes uploads up to 16 MB unless told otherwise.
+  const cloud = await startTestCloud({ xmpp: { port: 0 }, limits: { maxBodyBytes: CLOUD_BYTES * 2 + 16 * 1048576 }, onError: (error) => say(`emulator: ${String(error)}`) });
+  const engine = new TimedEngine(OFFICE_CAPABILITIES);
+  const p = await startCloudPrinter({
+    url: cloud.service.baseUrl, engine,
+    cloud: { xmpp: { host: "127.0.0.1", port: cloud.service.xmpp!.port, transport: "plain", allowPlainText: true } },
+  });
+  try {
+    const { deviceId, userToken } = await registerPrinter(cloud, p);
+    await until("the channel is online", () => p.printer.cloud!.connectionState === "online", 10_000);
+    const ended = async (what: string) => {
+      await until(what, () => engine.ended !== undefined, 300_000);
+      if (engine.aborted) throw new Error(`${what}: the job was aborted`);
+    };
+    const submit = async (title: string, data: Buffer) => {
+      engine.ended = undefined;
+      const start = performance.now();
+      const answer = await call(cloud.service, "submit", { printerid: deviceId, title, contentType: "image/pwg-raster" }, {
+        encoding: "multipart", token: userToken, files: [{ name: "content", filename: title, contentType: "image/pwg-raster", data }],
+      });
+      if (!answer.json?.success) throw new Error(`submit: ${answer.text.slice(0, 200)}`);
+      return { start, answered: performance.now() };
+    };
+
+    const smallDoc = small ? fs.readFileSync(small) : syntheticPwg(2550, 3300, 1);
+    say(`cloud: /submit to the first line, ${ROUNDS} rounds of a ${(smallDoc.length / 1048576).toFixed(1)} MB document`);
+    const fromSubmit: number[] = [], fromAnswer: number[] = [];
+    for (let round = -1; round < ROUNDS; round++) {
+      const s = await submit(`latency ${round}`, smallDoc);
+      await ended("the small cloud job ends");
+      if (round < 0) continue;
+      fromSubmit.push(engine.firstLine! - s.start);
+      fromAnswer.push(engine.firstLine! - s.answered);
+    }
+
+    const rgb = path.join(inputs, "Ghostscript RGB 24.pwg");
+    const big = path.join(out, "cloud.pwg");
+    if (fs.existsSync(rgb)) {
+      const onePass = fs.statSync(rgb).size - 4;
+      const copies = Math.max(1, Math.round(CLOUD_BYTES / onePass));
+      if (!fs.existsSync(big) || fs.statSync(big).size !== 4 + onePass * copies) repeatPages(rgb, big, copies);
+    } else fs.writeFileSync(big, syntheticPwg(2550, 3300, CLOUD_BYTES));
+    let bigBytes: Buffer | undefined = fs.readFileSync(big);
+    const mb = bigBytes.length / 1048576;
+    say(`cloud: a ${mb.toFixed(0)} MB job ${BIG_ROUNDS} times through the cloud download and through submitdoc, in turn`);
+    const client = new PrivetClient({ baseUrl: `http://127.0.0.1:${p.port}` });
+    const cloudS: number[] = [], localS: number[] = [], downloadS: number[] = [];
+    for (let round = 0; round < BIG_ROUNDS; round++) {
+      const s = await submit(`throughput ${round}`, bigBytes);
+      await ended("the big cloud job ends");
+      cloudS.push((engine.ended! - s.answered) / 1000);
+      downloadS.push((engine.ended! - engine.firstLine!) / 1000);
+      global.gc?.();
+      engine.ended = undefined;
+      const start = performance.now();
+      await client.print({ file: big, jobName: `local ${round}` });
+      await ended("the big local job ends");
+      localS.push((engine.ended! - start) / 1000);
+      say(`cloud round ${round + 1}: cloud ${cloudS[round].toFixed(2)} s, submitdoc ${localS[round].toFixed(2)} s`);
+      global.gc?.();
+    }
+    bigBytes = undefined;
+    const c = spread(cloudS), l = spread(localS);
+    return {
+      small_mb: smallDoc.length / 1048576, submit_to_first_line_ms: spread(fromSubmit), answer_to_first_line_ms: spread(fromAnswer),
+      big_mb: mb, cloud_s: c, cloud_first_line_to_end_s: spread(downloadS), local_submitdoc_s: l,
+      cloud_mb_per_s: mb / c.median, local_mb_per_s: mb / l.median, cloud_vs_local: c.median / l.median,
+    };
+  } finally {
+    await p.stop();
+    await cloud.service.close();
+    fs.rmSync(cloud.stateDir, { recursive: true, force: true });
+  }
+}
+
+// Gray pages of literal runs (little for the encoder to squeeze), at least
+// `bytes` long, for when Ghostscript is not installed.
+function syntheticPwg(width: number, height: number, bytes: number): Buffer {
+  const header = Buffer.alloc(1796);
+  header.write("PwgRaster", 0);
+  const put = (offset: number, value: number) => header.writeUInt32BE(value, offset);
+  put(276, 300); put(280, 300); put(372, width); put(376, height); put(384, 8); put(388, 8); put(392, width); put(400, 18); put(420, 1);
+  const lines: Buffer[] = [];
+  for (let v = 0; v < 16; v++) {
+    const line: number[] = [0];
+    for (let x = 0; x < width; x += 128) {
+      const n = Math.min(128, width - x);
+      line.push(257 - n);
+      for (let i = 0; i < n; i++) line.push((x + i * 7 + v * 31) & 255);
+    }
+    lines.push(Buffer.from(line));
+  }
+  const parts: Buffer[] = [Buffer.from("RaS2")];
+  let size = 4;
+  do {
+    parts.push(header);
+    for (let y = 0; y < height; y++) { parts.push(lines[y & 15]); size += lines[y & 15].length; }
+    size += header.length;
+  } while (size < bytes);
+  return Buffer.concat(parts);
 }
 
 // The core's decoder and the thermal driver inside XS (xsnap) beside V8 (a
@@ -461,7 +617,7 @@ function printTable(results: Record<string, any>): void {
     "",
     "| measure | value | target |", "|---|---|---|",
   ];
-  for (const d of results.decoder as any[]) {
+  for (const d of (results.decoder ?? []) as any[]) {
     const target = d.input.startsWith("Ghostscript") ? "ratio ≤ 0.6" : "ratio ≤ 1";
     rows.push(`| decode ${d.input} (${d.mb.toFixed(1)} MB in, ${d.out_mb.toFixed(0)} MB of lines out) | ours ${mmm(d.ours_s, 3, " s")}` +
       (d.libcups_s ? `, libcups ${mmm(d.libcups_s, 3, " s")}, **ratio ${d.ratio.toFixed(2)}** (rounds ${d.ratio_rounds.min.toFixed(2)}–${d.ratio_rounds.max.toFixed(2)}); lines out ${d.out_mb_per_s.ours.toFixed(0)} vs ${d.out_mb_per_s.libcups.toFixed(0)} MB/s |` : " |") + ` ${target} |`);
@@ -475,7 +631,12 @@ function printTable(results: Record<string, any>): void {
     rows.push(`| /privet/info latency while the job streams (${p.info_samples.median.toFixed(0)} requests a round) | p50 ${mmm(p.info_p50_ms, 1, " ms")}, **p99 ${mmm(p.info_p99_ms, 1, " ms")}** | p99 < 10 ms |`);
     rows.push(`| simulator RSS after a warm-up job / peak while streaming | ${mmm(p.rss_idle_mb, 0, " MB")} / ${mmm(p.rss_peak_mb, 0, " MB")}, **growth ${mmm(p.rss_growth_mb, 1, " MB")}** | growth < 16 MB |`);
   }
-  rows.push(`| time from start until our mDNS client finds the printer | ${results.discovery_ms === null ? "not found" : `${results.discovery_ms.toFixed(0)} ms`} | context |`);
+  if (results.discovery_ms !== undefined) rows.push(`| time from start until our mDNS client finds the printer | ${results.discovery_ms === null ? "not found" : `${results.discovery_ms.toFixed(0)} ms`} | context |`);
+  const c = results.cloud;
+  if (c) {
+    rows.push(`| cloud job (${c.small_mb.toFixed(1)} MB PWG): from /submit on the emulator to the first line at the engine (from /submit's answer) | **${mmm(c.submit_to_first_line_ms, 1, " ms")}** (${mmm(c.answer_to_first_line_ms, 1, " ms")}) | context |`);
+    rows.push(`| ${c.big_mb.toFixed(0)} MB job: cloud download (push, /fetch, ticket, download, decode; from /submit's answer to the job's end) vs the same bytes by Privet submitdoc | ${mmm(c.cloud_s, 2, " s")} (${c.cloud_mb_per_s.toFixed(0)} MB/s) vs ${mmm(c.local_submitdoc_s, 2, " s")} (${c.local_mb_per_s.toFixed(0)} MB/s), **ratio ${c.cloud_vs_local.toFixed(2)}** | context |`);
+  }
   if (results.xs) {
     rows.push("", `The core in XS (${results.xs.engine}) beside V8, same code and bytes; median (min–max) of 3 XS runs after 1 warm-up, 9 V8 runs (each the mean of 20 passes) after 10:`, "",
       "| task | input | XS lines/s | V8 lines/s | XS time / V8 time |", "|---|---|---|---|---|");
