@@ -57,6 +57,9 @@ type Outcome = "reported" | "skipped" | "stop";
 // Finished jobs remembered, with their last report: a job whose report
 // never reached the service is still QUEUED there and must not print twice.
 const FINISHED_KEPT = 10;
+// Enough to tell a finishing job's origin (the job in hand is always the
+// newest entry) and more than the 3 slots and the 10-entry ring hold.
+const PRINTED_KEPT = 16;
 
 const DOWNLOAD_FAILURE: JobCause = { device_action_cause: { error_code: "DOWNLOAD_FAILURE" } };
 const INVALID_TICKET: JobCause = { device_action_cause: { error_code: "INVALID_TICKET" } };
@@ -71,7 +74,8 @@ export class CloudJobs {
   // Reports of the job in hand go out in order, one after the other.
   private reports: Promise<unknown> = Promise.resolve();
   private readonly finished: Array<{ id: string; diff: Json }> = [];
-  // Cloud job id -> local job id of what this printer took (tests, logs).
+  // Cloud job id -> local job id of the last jobs this printer took: how a
+  // finished job is known to be a cloud one (tests and logs read it too).
   readonly printed: Array<{ cloudId: string; localId: string }> = [];
 
   constructor(private readonly deps: CloudJobsDeps, options: Partial<CloudJobsOptions> = {}) {
@@ -197,6 +201,7 @@ export class CloudJobs {
       job.jobType = (response.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase() || undefined;
       job.jobSize = response.contentLength;
       this.printed.push({ cloudId: cloudJob.id, localId: job.id });
+      if (this.printed.length > PRINTED_KEPT) this.printed.shift();
       const unlisten = lifecycle.listen((event) => {
         if (event.job !== job) return;
         if (event.to === "in_progress") {
