@@ -60,19 +60,29 @@ test("a settings change pushed over XMPP is applied and confirmed; xmpp_timeout_
   t.true(p.logs.some((l) => l.includes("push update_settings")));
 });
 
-test("the XMPP server goes away: connection_state offline; back: online again, /printer checked on the reconnect", async (t) => {
-  const first = await startTestCloud({ xmpp: { port: 0 } });
-  const { p } = await registeredPrinter(t, first);
-  await until("online", () => p.printer.cloud!.connectionState === "online", 10_000);
+// Takes the service down, waits until the printer sees it gone, and starts
+// it again on the same ports and state, recording the paths it is asked for.
+async function restartService(t: any, first: TestCloud, p: CloudPrinter, whileDown: () => Promise<void> = async () => {}) {
   const { port } = first.service;
   const xmppPort = first.service.xmpp!.port;
   await first.service.close();
   await until("offline", () => p.printer.device.connectionState !== "online", 10_000);
-  t.not((await p.privet.info()).connection_state, "online");
-  const before = hits(first, p, "push");
+  await whileDown();
   const requests: string[] = [];
   const second = await startTestCloud({ port, stateDir: first.stateDir, xmpp: { port: xmppPort }, onRequest: (_m, path) => requests.push(path) });
   t.teardown(() => second.service.close());
+  return { second, requests };
+}
+
+test("the XMPP server goes away: connection_state offline; back: online again, /printer checked on the reconnect", async (t) => {
+  const first = await startTestCloud({ xmpp: { port: 0 } });
+  const { p } = await registeredPrinter(t, first);
+  await until("online", () => p.printer.cloud!.connectionState === "online", 10_000);
+  let before = 0;
+  const { second, requests } = await restartService(t, first, p, async () => {
+    t.not((await p.privet.info()).connection_state, "online");
+    before = hits(first, p, "push");
+  });
   const checks = () => requests.filter((path) => path.endsWith("/printer")).length;
   await until("online again", () => p.printer.device.connectionState === "online", 10_000);
   await until("the reconnect checked /printer", () => checks() > 0, 5000);
@@ -98,13 +108,7 @@ test("the server refuses the access token on a reconnect: the channel gets a fre
   const first = await startTestCloud({ xmpp: { port: 0 } });
   const { p } = await registeredPrinter(t, first);
   await until("online", () => p.printer.cloud!.connectionState === "online", 10_000);
-  const { port } = first.service;
-  const xmppPort = first.service.xmpp!.port;
-  await first.service.close();
-  await until("offline", () => p.printer.device.connectionState !== "online", 10_000);
-  const requests: string[] = [];
-  const second = await startTestCloud({ port, stateDir: first.stateDir, xmpp: { port: xmppPort }, onRequest: (_m, path) => requests.push(path) });
-  t.teardown(() => second.service.close());
+  const { second, requests } = await restartService(t, first, p);
   // Two hours on at the service: the token the printer holds has expired there.
   second.clock.now += 2 * 3600_000;
   await until("online again", () => p.printer.device.connectionState === "online", 10_000);

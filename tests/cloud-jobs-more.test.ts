@@ -3,7 +3,7 @@ import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import { MemoryStorage } from "../hosts/node/hal.js";
 import { call, startTestCloud, type TestCloud } from "./helpers/cloud.js";
-import { registerPrinter, startCloudPrinter, until, type CloudPrinter } from "./helpers/cloud-printer.js";
+import { registerPrinter, serviceJob, startCloudPrinter, submitJob, until, type CloudPrinter } from "./helpers/cloud-printer.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { TestEngine } from "./helpers/test-engine.js";
 
@@ -34,24 +34,11 @@ async function setup(t: any, options: { cloud?: TestCloud; xmppPort?: number } =
   return { cloud, p, engine, deviceId: r.deviceId, user: r.userToken };
 }
 
-async function submit(s: Setup, title: string, data: Uint8Array, contentType = "image/pwg-raster"): Promise<string> {
-  const answer = await call(s.cloud.service, "submit", { printerid: s.deviceId, title, contentType }, {
-    encoding: "multipart", token: s.user,
-    files: [{ name: "content", filename: title, contentType, data: Buffer.from(data) }],
-  });
-  if (!answer.json?.success) throw new Error(`submit: ${answer.text}`);
-  return answer.json.job.id;
-}
-
-async function cloudJob(s: Setup, id: string): Promise<any> {
-  const answer = await call(s.cloud.service, "jobs", { printerid: s.deviceId }, { token: s.user });
-  return answer.json.jobs.find((j: any) => j.id === id);
-}
 
 async function untilFinal(s: Setup, id: string, ms = 15_000): Promise<any> {
   let job: any;
   await until(`cloud job ${id} finished`, async () => {
-    job = await cloudJob(s, id);
+    job = await serviceJob(s, id);
     const type = job?.semanticState?.state?.type;
     return type === "DONE" || type === "ABORTED";
   }, ms);
@@ -65,7 +52,7 @@ function pwg(pages = 1, width = 64, height = 64, seed = 1): Uint8Array {
 test.serial("the emulator restarted on the same port and state: the channel goes offline, comes back online, and a job submitted after the restart prints", async (t) => {
   const first = await startTestCloud({ xmpp: { port: 0 } });
   const s = await setup(t, { cloud: first });
-  const before = await submit(s, "before", pwg(1));
+  const before = await submitJob(s, "before", pwg(1));
   t.is((await untilFinal(s, before)).semanticState.state.type, "DONE");
   const { port } = first.service;
   const xmppPort = first.service.xmpp!.port;
@@ -77,13 +64,13 @@ test.serial("the emulator restarted on the same port and state: the channel goes
   s.cloud = second;
   await until("online again", () => s.p.printer.cloud!.connectionState === "online", 15_000);
   t.is((await s.p.privet.info()).connection_state, "online");
-  const after = await submit(s, "after the restart", pwg(2, 64, 64, 5));
+  const after = await submitJob(s, "after the restart", pwg(2, 64, 64, 5));
   const done = await untilFinal(s, after);
   t.is(done.semanticState.state.type, "DONE");
   t.is(done.semanticState.pages_printed, 2);
   t.is(s.engine.jobs.length, 2, "each job printed once");
   // The job from before the restart is still DONE in the restarted service, not printed again.
-  t.is((await cloudJob(s, before)).semanticState.state.type, "DONE");
+  t.is((await serviceJob(s, before)).semanticState.state.type, "DONE");
 });
 
 test.serial("a PWG document with a broken header: ABORTED with PRINT_FAILURE and the cause logged; the next job prints", async (t) => {
@@ -94,7 +81,7 @@ test.serial("a PWG document with a broken header: ABORTED with PRINT_FAILURE and
   const view = new DataView(broken.buffer);
   view.setUint32(4 + 388, 13);
   view.setUint32(4 + 372, 0);
-  const id = await submit(s, "broken header", broken);
+  const id = await submitJob(s, "broken header", broken);
   const aborted = await untilFinal(s, id);
   t.is(aborted.semanticState.state.type, "ABORTED");
   t.deepEqual(aborted.semanticState.state.device_action_cause, { error_code: "PRINT_FAILURE" });
@@ -105,9 +92,9 @@ test.serial("a PWG document with a broken header: ABORTED with PRINT_FAILURE and
   t.truthy(record.description, "the local job says why");
   t.true(s.p.logs.some((l) => l.includes(`cloud job ${id}:`) && !l.includes("printing as")), s.p.logs.join("\n"));
   // Garbage that is not PWG at all.
-  const garbage = await submit(s, "garbage", new TextEncoder().encode("this is not a raster at all ".repeat(20)));
+  const garbage = await submitJob(s, "garbage", new TextEncoder().encode("this is not a raster at all ".repeat(20)));
   t.is((await untilFinal(s, garbage)).semanticState.state.type, "ABORTED");
-  const next = await submit(s, "next", pwg(1, 64, 64, 3));
+  const next = await submitJob(s, "next", pwg(1, 64, 64, 3));
   const done = await untilFinal(s, next);
   t.is(done.semanticState.state.type, "DONE");
   t.is(done.semanticState.pages_printed, 1);
@@ -117,7 +104,7 @@ test.serial("a PWG document with a broken header: ABORTED with PRINT_FAILURE and
 test.serial("a PDF the emulator cannot convert: ABORTED and reported with a cause; the printer prints the next job", async (t) => {
   const s = await setup(t);
   const pdf = new TextEncoder().encode("%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nendobj\nthis is no PDF\n%%EOF\n");
-  const id = await submit(s, "corrupt.pdf", pdf, "application/pdf");
+  const id = await submitJob(s, "corrupt.pdf", pdf, "application/pdf");
   const aborted = await untilFinal(s, id, 40_000);
   t.is(aborted.semanticState.state.type, "ABORTED");
   // The emulator answers the download with 415; the printer does not retry that and reports it.
@@ -126,7 +113,7 @@ test.serial("a PDF the emulator cannot convert: ABORTED and reported with a caus
   t.log(`reported: ${JSON.stringify(aborted.semanticState.state)}; printer: ${s.p.logs.filter((l) => l.includes(`cloud job ${id}:`)).join(" | ")}`);
   t.is(s.engine.pagesPrinted, 0);
   t.true(s.p.logs.some((l) => l.includes(`cloud job ${id}:`)), s.p.logs.join("\n"));
-  const next = await submit(s, "next", pwg(1));
+  const next = await submitJob(s, "next", pwg(1));
   t.is((await untilFinal(s, next)).semanticState.state.type, "DONE");
 });
 
@@ -148,13 +135,13 @@ test.serial("a hundred jobs in a row: all DONE, the heap does not grow with them
   s.engine.keepRows = false;
   const doc = pwg(1, 64, 32);
   // Warm up: first-time allocations are not growth.
-  for (let i = 0; i < 10; i++) t.is((await untilFinal(s, await submit(s, `warm ${i}`, doc))).semanticState.state.type, "DONE");
+  for (let i = 0; i < 10; i++) t.is((await untilFinal(s, await submitJob(s, `warm ${i}`, doc))).semanticState.state.type, "DONE");
   await new Promise((r) => setTimeout(r, 200));
   const heapBefore = heapAfterGc();
   const resourcesBefore = counts();
   const ids: string[] = [];
   for (let i = 0; i < 100; i++) {
-    const id = await submit(s, `job ${i}`, doc);
+    const id = await submitJob(s, `job ${i}`, doc);
     ids.push(id);
     const job = await untilFinal(s, id);
     if (job.semanticState.state.type !== "DONE") t.fail(`job ${i}: ${JSON.stringify(job.semanticState)}`);
@@ -239,6 +226,6 @@ test.serial("an XMPP server turning hostile after the handshake: each attack end
   }
   t.true(heapAfterGc() - heapBefore < 8_000_000, "nothing hostile was buffered whole");
   // And it still prints what the service sends.
-  const id = await submit({ ...s, cloud }, "after the attacks", pwg(1));
+  const id = await submitJob({ ...s, cloud }, "after the attacks", pwg(1));
   t.is((await untilFinal(s, id)).semanticState.state.type, "DONE");
 });

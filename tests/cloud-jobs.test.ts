@@ -6,7 +6,7 @@ import { MemoryStorage } from "../hosts/node/hal.js";
 import { ResponseSource } from "../modules/cloud/document.js";
 import type { DocumentConsumer, DocumentSource } from "../modules/print/source.js";
 import { call, startTestCloud, type TestCloud } from "./helpers/cloud.js";
-import { registerPrinter, startCloudPrinter, until, type CloudPrinter } from "./helpers/cloud-printer.js";
+import { registerPrinter, serviceJob, startCloudPrinter, submitJob, until, type CloudPrinter } from "./helpers/cloud-printer.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { TestEngine } from "./helpers/test-engine.js";
 
@@ -39,26 +39,11 @@ async function setup(t: any, options: { url?: (cloud: TestCloud) => Promise<stri
   return { cloud, p, engine, deviceId: r.deviceId, user: r.userToken, url };
 }
 
-async function submit(s: Setup, title: string, data: Buffer | Uint8Array, contentType: string, ticket?: unknown): Promise<string> {
-  const params: Record<string, string> = { printerid: s.deviceId, title, contentType };
-  if (ticket !== undefined) params.ticket = JSON.stringify(ticket);
-  const answer = await call(s.cloud.service, "submit", params, {
-    encoding: "multipart", token: s.user,
-    files: [{ name: "content", filename: title, contentType, data: Buffer.from(data) }],
-  });
-  if (!answer.json?.success) throw new Error(`submit: ${answer.text}`);
-  return answer.json.job.id;
-}
-
-async function cloudJob(s: Setup, id: string): Promise<any> {
-  const answer = await call(s.cloud.service, "jobs", { printerid: s.deviceId }, { token: s.user });
-  return answer.json.jobs.find((j: any) => j.id === id);
-}
 
 async function untilState(s: Setup, id: string, type: string, ms = 15_000): Promise<any> {
   let job: any;
   await until(`cloud job ${type}`, async () => {
-    job = await cloudJob(s, id);
+    job = await serviceJob(s, id);
     return job?.semanticState?.state?.type === type;
   }, ms);
   return job;
@@ -71,7 +56,7 @@ function pwgDocument(pages: number, width = 200, height = 300, seed = 1): Uint8A
 test("a PWG job submitted on the service prints on the engine; the service shows IN_PROGRESS then DONE with pages", async (t) => {
   const s = await setup(t);
   const doc = pwgDocument(2);
-  const id = await submit(s, "two pages", doc, "image/pwg-raster");
+  const id = await submitJob(s, "two pages", doc, "image/pwg-raster");
   const done = await untilState(s, id, "DONE");
   t.is(done.semanticState.pages_printed, 2);
   t.is(s.engine.pages.length, 2);
@@ -91,7 +76,7 @@ test("a PWG job submitted on the service prints on the engine; the service shows
 
 test("a PDF (the CUPS test page) is converted by the service to PWG at the CDD's default and prints one page", async (t) => {
   const s = await setup(t);
-  const id = await submit(s, "testpage.pdf", fs.readFileSync(PDF_TESTPAGE), "application/pdf");
+  const id = await submitJob(s, "testpage.pdf", fs.readFileSync(PDF_TESTPAGE), "application/pdf");
   const done = await untilState(s, id, "DONE", 40_000);
   t.is(done.semanticState.pages_printed, 1);
   t.is(s.engine.pages.length, 1);
@@ -112,7 +97,7 @@ test("a full engine holds the download: the spooler pauses the response, and the
   // Noise compresses badly: megabytes on the wire, more than the sockets buffer.
   const doc = pwgDocument(4, 2000, 2000, 7);
   t.true(doc.length > 4_000_000, String(doc.length));
-  const id = await submit(s, "big", doc, "image/pwg-raster");
+  const id = await submitJob(s, "big", doc, "image/pwg-raster");
   await until("the engine is full", () => s.engine.full, 15_000);
   await untilState(s, id, "IN_PROGRESS");
   const held = s.engine.linesTaken;
@@ -121,11 +106,11 @@ test("a full engine holds the download: the spooler pauses the response, and the
   t.true(paused > 0, "the download was paused");
   t.is(s.p.printer.spooler.active?.state, "in_progress");
   const end = Date.now() + 30_000;
-  while ((await cloudJob(s, id)).semanticState.state.type !== "DONE" && Date.now() < end) {
+  while ((await serviceJob(s, id)).semanticState.state.type !== "DONE" && Date.now() < end) {
     s.engine.release();
     await new Promise((r) => setTimeout(r, 5));
   }
-  const done = await cloudJob(s, id);
+  const done = await serviceJob(s, id);
   t.is(done.semanticState.state.type, "DONE");
   t.is(done.semanticState.pages_printed, 4);
   t.is(s.engine.linesTaken, 4 * 2000);
@@ -133,12 +118,12 @@ test("a full engine holds the download: the spooler pauses the response, and the
 
 test("a ticket the CDD cannot honour: ABORTED with INVALID_TICKET, nothing printed", async (t) => {
   const s = await setup(t);
-  const id = await submit(s, "copies", pwgDocument(1), "image/pwg-raster", { version: "1.0", print: { copies: { copies: 5 } } });
+  const id = await submitJob(s, "copies", pwgDocument(1), "image/pwg-raster", { version: "1.0", print: { copies: { copies: 5 } } });
   const aborted = await untilState(s, id, "ABORTED");
   t.deepEqual(aborted.semanticState.state.device_action_cause, { error_code: "INVALID_TICKET" });
   t.is(s.engine.jobs.length, 0);
   // The next job is not held up by it.
-  const next = await submit(s, "after", pwgDocument(1), "image/pwg-raster", { version: "1.0", print: { copies: { copies: 1 } } });
+  const next = await submitJob(s, "after", pwgDocument(1), "image/pwg-raster", { version: "1.0", print: { copies: { copies: 1 } } });
   await untilState(s, next, "DONE");
 });
 
@@ -146,7 +131,7 @@ test("the document gone from the service: the download is retried, then the job 
   const s = await setup(t, { quiet: true });
   // Held back so the document can be removed before the printer asks for it.
   s.p.printer.cloud!.jobs!.stop();
-  const id = await submit(s, "gone", pwgDocument(1), "image/pwg-raster");
+  const id = await submitJob(s, "gone", pwgDocument(1), "image/pwg-raster");
   const record = s.cloud.service.store.state.jobs[id];
   s.cloud.service.store.removeDocument(record.document!);
   s.p.printer.cloud!.jobs!.start();
@@ -197,14 +182,14 @@ test("a download cut mid-body: retried while no page came out, then ABORTED with
   const s = await setup(t, { url: async (cloud) => { proxy = await cuttingProxy(cloud); return proxy.url; } });
   t.teardown(() => proxy!.close());
   proxy!.cut.bytes = 3000;
-  const id = await submit(s, "cut", pwgDocument(1, 400, 400, 3), "image/pwg-raster");
+  const id = await submitJob(s, "cut", pwgDocument(1, 400, 400, 3), "image/pwg-raster");
   const aborted = await untilState(s, id, "ABORTED");
   t.deepEqual(aborted.semanticState.state.device_action_cause, { error_code: "DOWNLOAD_FAILURE" });
   t.is(proxy!.cut.count, 3, "three tries");
   t.is(s.engine.pagesPrinted, 0);
   // With the connection whole again the next job prints.
   proxy!.cut.bytes = undefined;
-  const next = await submit(s, "whole", pwgDocument(1), "image/pwg-raster");
+  const next = await submitJob(s, "whole", pwgDocument(1), "image/pwg-raster");
   await untilState(s, next, "DONE");
 });
 
@@ -225,10 +210,10 @@ test("a local job printing when a cloud job arrives: the cloud job waits QUEUED,
   const local = lifecycle.createQueued();
   const source = new HeldSource(pwgDocument(1));
   s.p.printer.spooler.start(local, source, () => {});
-  const id = await submit(s, "waits", pwgDocument(1, 200, 300, 9), "image/pwg-raster");
+  const id = await submitJob(s, "waits", pwgDocument(1, 200, 300, 9), "image/pwg-raster");
   await until("the push arrived", () => s.p.logs.some((l) => l.includes("push jobs")), 5000);
   await new Promise((r) => setTimeout(r, 300));
-  t.is((await cloudJob(s, id)).semanticState.state.type, "QUEUED");
+  t.is((await serviceJob(s, id)).semanticState.state.type, "QUEUED");
   t.is(s.p.printer.cloud!.jobs!.printed.length, 0);
   source.send();
   await untilState(s, id, "DONE");
@@ -249,7 +234,7 @@ test("jobs submitted while the printer is off print at the next start", async (t
   const r = await registerPrinter(cloud, first);
   await first.stop();
   const s = { cloud, p: first, engine: new TestEngine(), deviceId: r.deviceId, user: r.userToken, url: cloud.service.baseUrl };
-  const ids = [await submit(s, "one", pwgDocument(1), "image/pwg-raster"), await submit(s, "two", pwgDocument(2), "image/pwg-raster")];
+  const ids = [await submitJob(s, "one", pwgDocument(1), "image/pwg-raster"), await submitJob(s, "two", pwgDocument(2), "image/pwg-raster")];
   const second = await startCloudPrinter({ url: cloud.service.baseUrl, storage, engine: s.engine, cloud: config });
   t.teardown(() => second.stop());
   s.p = second;
@@ -266,7 +251,7 @@ test("without an XMPP channel the printer polls /fetch, so a submitted job still
   t.teardown(() => p.stop());
   const r = await registerPrinter(cloud, p);
   const s = { cloud, p, engine, deviceId: r.deviceId, user: r.userToken, url: cloud.service.baseUrl };
-  const id = await submit(s, "polled", pwgDocument(1), "image/pwg-raster");
+  const id = await submitJob(s, "polled", pwgDocument(1), "image/pwg-raster");
   const done = await untilState(s, id, "DONE", 10_000);
   t.is(done.semanticState.pages_printed, 1);
   t.is(p.printer.device.connectionState, "online");
@@ -309,16 +294,16 @@ test("the XMPP connection dropped mid-job: the job finishes, the channel comes b
   await until("online", () => p.printer.cloud!.connectionState === "online", 10_000);
   const s = { cloud, p, engine, deviceId: r.deviceId, user: r.userToken, url: cloud.service.baseUrl };
   engine.capacity = 20;
-  const id = await submit(s, "through a drop", pwgDocument(2, 300, 400, 5), "image/pwg-raster");
+  const id = await submitJob(s, "through a drop", pwgDocument(2, 300, 400, 5), "image/pwg-raster");
   await until("the engine is full", () => engine.full, 10_000);
   relay.cut();
   await until("the channel noticed", () => p.printer.device.connectionState !== "online", 5000);
   const end = Date.now() + 20_000;
-  while ((await cloudJob(s, id)).semanticState.state.type !== "DONE" && Date.now() < end) {
+  while ((await serviceJob(s, id)).semanticState.state.type !== "DONE" && Date.now() < end) {
     engine.release();
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  t.is((await cloudJob(s, id)).semanticState.pages_printed, 2);
+  t.is((await serviceJob(s, id)).semanticState.pages_printed, 2);
   await until("online again", () => p.printer.device.connectionState === "online", 10_000);
   t.is(engine.jobs.length, 1, "printed once");
 });

@@ -10,6 +10,7 @@ import { MemoryStorage } from "../hosts/node/hal.js";
 import { FakeClock } from "./helpers/fake-clock.js";
 import { FakeCloudApi, settle } from "./helpers/fake-cloud-api.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
+import { TearingStorage } from "./helpers/tearing-storage.js";
 
 // The timing rules of registration and sync on a fake clock: the 60 s
 // confirmation window, polls at least 5 s apart, the 24-32 h /printer check,
@@ -207,19 +208,6 @@ test("the access token is refreshed before it expires, and refreshes are shared"
   t.not((await tokens.get() as { value: string }).value, "short");
 });
 
-// A flash that loses power in the middle of a write (as tests/safe-storage.test.ts).
-class TearingStorage extends MemoryStorage {
-  tearNext: ((value: string) => string | undefined) | undefined;
-  override write(key: string, value: string): void {
-    const tear = this.tearNext;
-    this.tearNext = undefined;
-    if (!tear) return super.write(key, value);
-    const left = tear(value);
-    if (left === undefined) this.values.delete(key);
-    else super.write(key, left);
-    throw new Error("power lost");
-  }
-}
 
 test("a power cut at any byte of saving or erasing credentials leaves the old registration or the new one, never half", (t) => {
   const old = { printerId: "old-id", refreshToken: "1/old", xmppJid: "old@robot", user: "a@x" };

@@ -3,21 +3,8 @@ import { crc32 as nodeCrc32 } from "node:zlib";
 import { SafeStorage, crc32 } from "../modules/storage/safe-storage.js";
 import { MemoryStorage } from "../hosts/node/hal.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
+import { TearingStorage } from "./helpers/tearing-storage.js";
 
-// A flash that loses power in the middle of some writes: the slot keeps
-// only a prefix of what was being written, or nothing at all.
-class TearingStorage extends MemoryStorage {
-  tearNext: ((value: string) => string | undefined) | undefined;
-  override write(key: string, value: string): void {
-    const tear = this.tearNext;
-    this.tearNext = undefined;
-    if (!tear) return super.write(key, value);
-    const left = tear(value);
-    if (left === undefined) this.values.delete(key);
-    else super.write(key, left);
-    throw new Error("power lost");
-  }
-}
 
 test("crc32 is the standard one", (t) => {
   const random = new SeededRandom(1);

@@ -149,6 +149,26 @@ export type Fault = "500" | "garbage" | "slow" | "close" | "not-json-200" | "mis
 // A service between the printer and the emulator that breaks one interface
 // on demand: it forwards everything else, and rewrites the emulator's own
 // URLs in answers so the polling URL comes through it too.
+// What a user does at the service: submit a document for the printer, and
+// look its job up. `at` is the service, its printer and the user's token.
+export interface ServiceUser { cloud: TestCloud; deviceId: string; user: string }
+
+export async function submitJob(at: ServiceUser, title: string, data: Buffer | Uint8Array, contentType = "image/pwg-raster", ticket?: unknown): Promise<string> {
+  const params: Record<string, string> = { printerid: at.deviceId, title, contentType };
+  if (ticket !== undefined) params.ticket = JSON.stringify(ticket);
+  const answer = await call(at.cloud.service, "submit", params, {
+    encoding: "multipart", token: at.user,
+    files: [{ name: "content", filename: title, contentType, data: Buffer.from(data) }],
+  });
+  if (!answer.json?.success) throw new Error(`submit: ${answer.text}`);
+  return answer.json.job.id;
+}
+
+export async function serviceJob(at: ServiceUser, id: string): Promise<any> {
+  const answer = await call(at.cloud.service, "jobs", { printerid: at.deviceId }, { token: at.user });
+  return answer.json.jobs.find((j: any) => j.id === id);
+}
+
 export async function startFaultyProxy(target: string): Promise<{ url: string; faults: Map<string, Fault>; hits: string[]; close(): Promise<void> }> {
   const faults = new Map<string, Fault>();
   const hits: string[] = [];
