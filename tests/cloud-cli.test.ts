@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { get } from "./helpers/client.js";
 import { startTestCloud } from "./helpers/cloud.js";
 import { until } from "./helpers/cloud-printer.js";
+import { spawnNode } from "./helpers/spawn.js";
 
 // What a person does: the simulator started with --cloud, the reference
 // client's register and accesstoken, and the console's ok and reset.
@@ -16,13 +17,7 @@ const simulator = path.join(root, "hosts", "node", "cli.js");
 const client = path.join(root, "tools", "client", "cli.js");
 
 function start(args: string[]) {
-  const child = spawn(process.execPath, [simulator, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, PRIVET_CONSOLE: "1" } });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c) => (stdout += c));
-  child.stderr.on("data", (c) => (stderr += c));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, exited, output: () => ({ stdout, stderr }) };
+  return spawnNode(simulator, args, { env: { ...process.env, PRIVET_CONSOLE: "1" } });
 }
 
 // The result once it exits; progress() reads its stderr while it runs.

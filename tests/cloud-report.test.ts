@@ -1,5 +1,4 @@
 import test from "ava";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -17,6 +16,7 @@ import { FakeClock } from "./helpers/fake-clock.js";
 import { settle } from "./helpers/fake-cloud-api.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { TestEngine } from "./helpers/test-engine.js";
+import { spawnNode } from "./helpers/spawn.js";
 
 // What the printer tells the service beyond its cloud jobs (issue 11, items
 // 6-8): local jobs once finished (reference 5.6), its own state as it
@@ -192,31 +192,21 @@ test("a local job report that keeps failing is tried a bounded number of times, 
   f.reports.stop();
 });
 
-function spawnNode(script: string, args: string[]) {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ["pipe", "pipe", "pipe"], cwd: root });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c) => (stdout += c));
-  child.stderr.on("data", (c) => (stderr += c));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, exited, output: () => ({ stdout, stderr }) };
-}
-
 test("`npm run cloud -- submit FILE --printer ID` prints a PDF on a running `npm start`: a PNG in its out dir", async (t) => {
   if (!existsSync(PDF_TESTPAGE)) return t.pass("no CUPS test page on this machine");
   const state = mkdtempSync(path.join(tmpdir(), "cloud-report-state-"));
   const out = mkdtempSync(path.join(tmpdir(), "cloud-report-out-"));
-  const sim = spawnNode(path.join(root, "hosts", "node", "cli.js"), ["--port", "0", "--cloud-port", "0", "--confirm", "auto", "--no-mdns", "--state-dir", state, "--out", out]);
+  const sim = spawnNode(path.join(root, "hosts", "node", "cli.js"), ["--port", "0", "--cloud-port", "0", "--confirm", "auto", "--no-mdns", "--state-dir", state, "--out", out], { cwd: root });
   t.teardown(async () => { sim.child.kill("SIGTERM"); await sim.exited; });
   await until("the simulator listens", () => /embedded Cloud Print emulator at http:\/\/127\.0\.0\.1:\d+/.test(sim.output().stdout), 15_000);
   const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(sim.output().stdout)![1]);
   const emulator = /embedded Cloud Print emulator at (http:\/\/127\.0\.0\.1:\d+)/.exec(sim.output().stdout)![1];
 
-  const register = spawnNode(path.join(root, "tools", "client", "cli.js"), ["register", "--printer", `http://127.0.0.1:${port}`, "--user", "erin@example.com", "--auto-claim"]);
+  const register = spawnNode(path.join(root, "tools", "client", "cli.js"), ["register", "--printer", `http://127.0.0.1:${port}`, "--user", "erin@example.com", "--auto-claim"], { cwd: root });
   t.is(await register.exited, 0, register.output().stderr);
   const id = /device id ([0-9a-f-]{36})/.exec(register.output().stdout)![1];
 
-  const submit = spawnNode(path.join(root, "tools", "cloud", "cli.js"), ["submit", PDF_TESTPAGE, "--printer", id, "--url", emulator]);
+  const submit = spawnNode(path.join(root, "tools", "cloud", "cli.js"), ["submit", PDF_TESTPAGE, "--printer", id, "--url", emulator], { cwd: root });
   const code = await submit.exited;
   const { stdout, stderr } = submit.output();
   t.is(code, 0, `${stdout}\n${stderr}\n${sim.output().stdout}\n${sim.output().stderr}`);
@@ -225,7 +215,7 @@ test("`npm run cloud -- submit FILE --printer ID` prints a PDF on a running `npm
   t.true(readdirSync(out).some((name) => name.endsWith(".png")), readdirSync(out).join(", "));
 
   // Without an owner to act as, it says what to give.
-  const unknown = spawnNode(path.join(root, "tools", "cloud", "cli.js"), ["submit", PDF_TESTPAGE, "--printer", "no-such-printer", "--url", emulator]);
+  const unknown = spawnNode(path.join(root, "tools", "cloud", "cli.js"), ["submit", PDF_TESTPAGE, "--printer", "no-such-printer", "--url", emulator], { cwd: root });
   t.is(await unknown.exited, 2);
   t.regex(unknown.output().stderr, /--user/);
 });
