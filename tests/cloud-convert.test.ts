@@ -1,4 +1,4 @@
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,8 +16,9 @@ import { pageHeader } from "./helpers/pwg.js";
 
 const TESTPAGE = "/usr/share/cups/data/default-testpage.pdf";
 const missing = !has("gs") ? "Ghostscript is not installed" : !has("mutool") ? "mutool is not installed" : !existsSync(TESTPAGE) ? `${TESTPAGE} (cups-filters) is missing` : "";
-const maybe = missing ? test.skip : test;
-if (missing) test("conversion needs Ghostscript, mutool and cups-filters' test page", (t) => { t.log(`skipped: ${missing}`); t.pass(); });
+// Each test skipped visibly, its title saying why, where a tool is missing.
+const maybe = (title: string, body: (t: ExecutionContext) => Promise<void>) =>
+  (missing ? test.skip : test)(missing ? `${title} (skipped: ${missing})` : title, body);
 
 // A small page keeps Ghostscript quick: A6 at 100 dpi, gray by default.
 const A6 = { width_microns: 105_000, height_microns: 148_000 };

@@ -46,7 +46,7 @@ function child(command: string, args: string[]) {
 
 const python = which("python3");
 for (const mode of ["plain", "starttls", "tls"] as const) {
-  (python ? test : test.skip)(`python3 ssl listener (${mode}): bound, then the job, settings and delete pushes`, async (t) => {
+  (python ? test : test.skip)(`python3 ssl listener (${mode}): bound, then the job, settings and delete pushes${python ? "" : " (skipped: python3 is not installed)"}`, async (t) => {
     const cloud = await startTestCloud({ xmpp: { port: 0, tls: certificate } });
     t.teardown(() => cloud.service.close());
     const r = await registerAndClaim(cloud);
@@ -66,7 +66,7 @@ for (const mode of ["plain", "starttls", "tls"] as const) {
   });
 }
 
-(which("openssl") ? test : test.skip)("openssl s_client -starttls xmpp: OpenSSL's STARTTLS, a verified certificate, then SASL and a push over it", async (t) => {
+(which("openssl") ? test : test.skip)(`openssl s_client -starttls xmpp: OpenSSL's STARTTLS, a verified certificate, then SASL and a push over it${which("openssl") ? "" : " (skipped: openssl is not installed)"}`, async (t) => {
   const cloud = await startTestCloud({ xmpp: { port: 0, tls: certificate } });
   t.teardown(() => cloud.service.close());
   const r = await registerAndClaim(cloud);
