@@ -12,7 +12,7 @@ export class Settings<T extends Record<string, SettingValue>> {
 
   // keys: the storage key of each setting (the ESP32's NVS takes at most 15
   // characters, the journal's slot suffix included, so keep them short).
-  constructor(private readonly storage: Storage, private readonly keys: { [K in keyof T]: string }, private readonly defaults: T) {
+  constructor(private readonly storage: Storage, private readonly keys: { [K in keyof T]: string }, defaults: T) {
     const values = { ...defaults };
     for (const name of Object.keys(defaults) as Array<keyof T>) {
       const parsed = parse(storage.read(keys[name]), defaults[name]);
@@ -32,16 +32,6 @@ export class Settings<T extends Record<string, SettingValue>> {
     this.values[name] = value;
     for (const listener of this.listeners.slice()) listener(name);
     return true;
-  }
-
-  // Back to the defaults, in memory and in storage (a factory reset).
-  reset(): void {
-    for (const name of Object.keys(this.defaults) as Array<keyof T>) {
-      this.storage.remove(this.keys[name]);
-      const changed = this.values[name] !== this.defaults[name];
-      this.values[name] = this.defaults[name];
-      if (changed) for (const listener of this.listeners.slice()) listener(name);
-    }
   }
 
   onChange(listener: (name: keyof T) => void): void {
