@@ -1,3 +1,6 @@
+import type { HeaderLimits } from "../pwg/header.js";
+import type { RasterSink } from "../pwg/decoder.js";
+
 // Where a document comes from, as the print layer sees it: a Privet or IPP
 // request body, a download from the cloud. Each front end hands over one of
 // these; none of them needs to know the others exist.
@@ -23,3 +26,17 @@ export interface DocumentSource {
   pause(): void;
   resume(): void;
 }
+
+// Turns a document's bytes into page lines for the engine: PWG raster by
+// default, and whatever else a front end takes (JPEG for IPP). Same contract
+// as PwgDecoder: write() returns false when the sink is full and keeps the
+// rest of the chunk until resume(); end() throws a RasterError if the
+// document stopped short.
+export interface DocumentDecoder {
+  readonly pages: number;
+  write(chunk: Uint8Array): boolean;
+  resume(): boolean;
+  end(): void;
+}
+
+export type DecoderFactory = (sink: RasterSink, limits: HeaderLimits) => DocumentDecoder;

@@ -5,7 +5,7 @@ import type { Job, JobCause } from "../jobs/job.js";
 import { PwgDecoder, RasterError, type RasterSink } from "../pwg/decoder.js";
 import type { PageFormat, PageHeader } from "../pwg/header.js";
 import type { JobLifecycle } from "./lifecycle.js";
-import type { DocumentSource } from "./source.js";
+import type { DecoderFactory, DocumentDecoder, DocumentSource } from "./source.js";
 
 // Streams one document from its source through the PWG decoder into the
 // engine. When the engine is full the decoder stops mid-chunk, the source is
@@ -13,6 +13,8 @@ import type { DocumentSource } from "./source.js";
 // (Privet 5.2); nothing here grows with the document.
 
 const YIELD_BYTES = 32 * 1024;
+
+const pwgDecoder: DecoderFactory = (sink, limits) => new PwgDecoder(sink, limits);
 
 export type ReceiveResult =
   | { ok: true }
@@ -48,7 +50,7 @@ export class Spooler implements RasterSink {
   private phase = Phase.Idle;
   private job: Job | undefined;
   private source: DocumentSource | undefined;
-  private decoder: PwgDecoder | undefined;
+  private decoder: DocumentDecoder | undefined;
   private onReceived: ((result: ReceiveResult) => void) | undefined;
   private sinceYield = 0;
   // The engine's fault began or ended (with or without a job).
@@ -73,7 +75,8 @@ export class Spooler implements RasterSink {
   // document has been taken in or refused. A source that fails (the sender
   // went away) gets no answer: there is no one to answer, and the aborted
   // job's event tells every listener.
-  start(job: Job, source: DocumentSource, onReceived: (result: ReceiveResult) => void): void {
+  // decode turns the bytes into lines; PWG raster unless the front end says otherwise.
+  start(job: Job, source: DocumentSource, onReceived: (result: ReceiveResult) => void, decode: DecoderFactory = pwgDecoder): void {
     if (this.phase !== Phase.Idle) throw new Error("spooler: already printing");
     this.job = job;
     this.source = source;
@@ -82,7 +85,7 @@ export class Spooler implements RasterSink {
     this.phase = Phase.Streaming;
     this.lifecycle.start(job);
     const caps = this.engine.capabilities;
-    this.decoder = new PwgDecoder(this, { maxWidth: caps.maxWidth, maxHeight: caps.maxHeight });
+    this.decoder = decode(this, { maxWidth: caps.maxWidth, maxHeight: caps.maxHeight });
     this.log("info", `job ${job.id}: printing ${job.jobName ? `"${job.jobName}" ` : ""}(${job.jobSize ?? "unknown"} bytes)`);
     try {
       this.engine.beginJob(job.id);
