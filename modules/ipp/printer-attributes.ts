@@ -57,6 +57,10 @@ function keywords(values: string[]): IppValue[] {
   return values.map(keyword);
 }
 
+function outputBin(facts: PrinterFacts): string {
+  return facts.caps.media.some((m) => m.continuous) ? "face-up" : "face-down";
+}
+
 function dateOrUnknown(facts: PrinterFacts, upTime: number): IppValue {
   const wall = facts.wallAt(upTime);
   return wall === undefined ? unknownValue() : dateTime(wall);
@@ -98,6 +102,12 @@ const ATTRIBUTES: Array<[string, Group, Builder]> = [
   ["print-content-optimize-supported", "template", () => keywords(CONTENT_OPTIMIZE)],
   ["print-rendering-intent-default", "template", () => [keyword(RENDERING_INTENT[0])]],
   ["print-rendering-intent-supported", "template", () => keywords(RENDERING_INTENT)],
+  // No finisher: 'none' (3) is the one finishing.
+  ["finishings-default", "template", () => [enumValue(3)]],
+  ["finishings-supported", "template", () => [enumValue(3)]],
+  // A roll comes out printed side up; sheets stack face down.
+  ["output-bin-default", "template", (f) => [keyword(outputBin(f))]],
+  ["output-bin-supported", "template", (f) => [keyword(outputBin(f))]],
   ["job-creation-attributes-supported", "template", () => keywords([...TEMPLATE_ATTRIBUTES, "ipp-attribute-fidelity", "job-name"])],
 
   // ---- printer description and status ----
