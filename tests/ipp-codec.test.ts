@@ -7,7 +7,7 @@ import {
   type IppMessage, type IppValue,
 } from "../modules/ipp/values.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
-import { mutate } from "./helpers/ipp.js";
+import { mutate } from "./helpers/ipp-mutate.js";
 
 // Every value tag the operations use, 1setOf values, collections in
 // collections, and a tag the codec does not know (kept as bytes).
