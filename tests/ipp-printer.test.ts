@@ -282,11 +282,14 @@ test("busy, stopped and not accepting: server-error-busy while a job prints or t
   t.is(statusName(await ipp(Operation.getPrinterAttributes)), "0x0000");
 });
 
-test("Identify-Printer shows the message; an action the printer lacks is refused", async (t) => {
+test("Identify-Printer shows the message; an action the printer lacks is ignored, named back, and the default done", async (t) => {
   const { ipp, logs } = await setup(t);
   t.is(statusName(await ipp(Operation.identifyPrinter, [attr("identify-actions", keyword("display")), attr("message", { kind: "string", tag: 0x41, value: "over here" })])), "0x0000");
   t.true(logs.some((l) => l === "identify: display: over here"));
-  t.is(statusName(await ipp(Operation.identifyPrinter, [attr("identify-actions", keyword("sound"))])), "0x040b");
+  const sound = await ipp(Operation.identifyPrinter, [attr("identify-actions", keyword("sound"))]);
+  t.is(statusName(sound), "0x0001");
+  t.deepEqual(values(sound, GroupTag.unsupported, "identify-actions"), ["sound"]);
+  t.is(logs.filter((l) => l.startsWith("identify: display")).length, 2);
 });
 
 test("a chunked Print-Job over a real socket streams through many engine-full pauses and the pages arrive whole", async (t) => {

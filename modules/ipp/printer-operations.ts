@@ -63,14 +63,12 @@ export function getPrinterAttributes(x: IppExchange, p: Printing): void {
 export function identifyPrinter(x: IppExchange, p: Printing): void {
   if (!checkPrinterUri(x)) return;
   const supported = p.context.identifyActions;
-  const asked = find(x.operation, "identify-actions")?.values.flatMap((v) => (v.kind === "string" ? [v.value] : []));
-  const actions = asked && asked.length > 0 ? asked : [supported[0]];
-  const unsupported = actions.filter((a) => !supported.includes(a));
-  if (unsupported.length > 0) {
-    return x.respond(Status.attributesOrValuesNotSupported,
-      [{ tag: GroupTag.unsupported, attributes: [attr("identify-actions", ...unsupported.map(keyword))] }],
-      `identify-actions ${unsupported.join(", ")} not supported`);
-  }
-  p.context.identify(actions, firstString(find(x.operation, "message")));
-  x.respond(Status.ok);
+  const asked = find(x.operation, "identify-actions")?.values.flatMap((v) => (v.kind === "string" ? [v.value] : [])) ?? [];
+  const unsupported = asked.filter((a) => !supported.includes(a));
+  // Actions the printer lacks are ignored and named back (PWG 5100.13);
+  // with none left it does its default.
+  const actions = asked.filter((a) => supported.includes(a));
+  p.context.identify(actions.length > 0 ? actions : [supported[0]], firstString(find(x.operation, "message")));
+  if (unsupported.length === 0) return x.respond(Status.ok);
+  x.respond(Status.okIgnoredOrSubstituted, [{ tag: GroupTag.unsupported, attributes: [attr("identify-actions", ...unsupported.map(keyword))] }]);
 }
