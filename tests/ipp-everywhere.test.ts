@@ -24,7 +24,6 @@ function expectedFailures(formats: string[]): Record<string, string[]> {
     ...(formats.includes("image/jpeg") ? [] : ['EXPECTED: document-format-supported WITH-VALUE "image/jpeg"']),
     "EXPECTED: overrides-supported",
     "EXPECTED: overrides-supported",
-    "EXPECTED: printer-icons",
   ];
   return {
     "PWG 5100.12 section 6.2 - Required Printer Description Attributes": ["EXPECTED: pages-per-minute", "EXPECTED: pages-per-minute-color"],

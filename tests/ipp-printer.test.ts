@@ -1,5 +1,9 @@
 import test, { type ExecutionContext } from "ava";
+import * as fs from "node:fs";
+import * as http from "node:http";
 import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import { Printer } from "../modules/printer/printer.js";
 import { nodeHal } from "../hosts/node/hal.js";
 import { encodeMessage } from "../modules/ipp/encode.js";
@@ -14,6 +18,8 @@ import { TestEngine } from "./helpers/test-engine.js";
 import { FakeTcp } from "./helpers/fake-tcp.js";
 import { group, ippRequest, mutate, postIpp, send, statusName, values } from "./helpers/ipp.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
+import { readPng } from "./helpers/png.js";
+import { run, which } from "./helpers/peers.js";
 
 // IPP at /ipp/print, black-box over HTTP against a printer on the Node host
 // with an engine the test drives.
@@ -395,4 +401,34 @@ test("a chunked Print-Job under backpressure: a full engine pauses the connectio
   const answer = decodeMessage(new Uint8Array(response.subarray(response.indexOf("\r\n\r\n") + 4))).message;
   t.is(statusName(answer), "0x0000");
   t.regex(values(answer, GroupTag.job, "job-uri")[0] as string, /^ipp:\/\/printer\.local:631\/ipp\/print\/1$/);
+});
+
+test("printer-icons name PNGs the printer draws; MuPDF reads them at their sizes", async (t) => {
+  const { port, ipp } = await setup(t);
+  const icons = printerAttr(await ipp(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("printer-icons"))]), "printer-icons") as string[];
+  t.deepEqual(icons.map((u) => u.replace(/^http:\/\/[^/]+/, "")), ["/ipp/icon-48.png", "/ipp/icon-128.png"]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ipp-icon-"));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const size of [48, 128]) {
+    const png = await new Promise<Buffer>((resolve, reject) => {
+      http.get({ host: "127.0.0.1", port, path: `/ipp/icon-${size}.png` }, (response) => {
+        t.is(response.headers["content-type"], "image/png");
+        const chunks: Buffer[] = [];
+        response.on("data", (c: Buffer) => chunks.push(c));
+        response.on("end", () => resolve(Buffer.concat(chunks)));
+      }).on("error", reject);
+    });
+    const file = path.join(dir, `icon-${size}.png`);
+    fs.writeFileSync(file, png);
+    const image = readPng(file);
+    t.deepEqual([image.width, image.height, image.channels], [size, size, 1]);
+    t.deepEqual([...new Set(image.pixels)].sort((a, b) => a - b), [40, 90, 180, 250, 255]);
+    if (which("mutool")) {
+      // PNGs without a pHYs chunk are 96 dpi to MuPDF.
+      const drawn = await run("mutool", ["draw", "-q", "-r", "96", "-F", "pgm", "-o", path.join(dir, `icon-${size}.pgm`), file], 20_000);
+      t.is(drawn.code, 0, drawn.stderr);
+      t.true(fs.readFileSync(path.join(dir, `icon-${size}.pgm`)).includes(Buffer.from(`${size} ${size}`)));
+    }
+  }
+  t.is((await get(port, "/ipp/icon-64.png")).status, 404);
 });

@@ -6,6 +6,7 @@ import {
   resolution, text, unknownValue, uri, type IppAttribute, type IppValue,
 } from "./values.js";
 import { utf8Encode } from "../text/utf8.js";
+import { ICON_SIZES } from "./icon.js";
 
 // Get-Printer-Attributes (RFC 8011 5.4, PWG 5100.14 5.1/5.2): what the
 // printer is and what it takes, built from the engine's capabilities (the
@@ -152,6 +153,7 @@ const ATTRIBUTES: Array<[string, Group, Builder]> = [
   ["uri-authentication-supported", "description", () => [keyword("none")]],
   ["printer-more-info", "description", (f) => [uri(f.webUri)]],
   ["printer-supply-info-uri", "description", (f) => [uri(f.webUri)]],
+  ["printer-icons", "description", (f) => ICON_SIZES.map((size) => uri(`${f.webUri}ipp/icon-${size}.png`))],
   // The one supply the engine knows of is paper, and only whether it is out
   // (Printer MIB: level -3 is "some remains", capacity -2 is unknown).
   ["printer-supply", "description", (f) => [octets(utf8Encode(`index=1;class=supplyThatIsConsumed;type=other;unit=other;maxcapacity=-2;level=${f.mediaEmpty ? 0 : -3};`))]],

@@ -7,6 +7,7 @@ import { closeJob, createJob, printJob, sendDocument, validateJob } from "./prin
 import { getPrinterAttributes, identifyPrinter } from "./printer-operations.js";
 import { PrinterStatus } from "./printer-status.js";
 import { readIppRequest } from "./request-body.js";
+import { ICON_SIZES, iconPng } from "./icon.js";
 import { PRINTER_PATH } from "./target.js";
 import { GroupTag, Operation, Status, ValueTag, type IppMessage } from "./values.js";
 
@@ -53,6 +54,10 @@ export class IppService implements Printing {
 
   readonly handle = (request: HttpRequest, response: HttpResponse): void => {
     if (!this.context.exposed()) return response.send(404, `${request.path} is not available on this device\n`);
+    const icon = /^\/ipp\/icon-([0-9]{2,3})\.png$/.exec(request.path);
+    if (icon && ICON_SIZES.includes(Number(icon[1])) && (request.method === "GET" || request.method === "HEAD")) {
+      return response.send(200, iconPng(Number(icon[1])), { contentType: "image/png" });
+    }
     if (request.path !== PRINTER_PATH && !/^\/ipp\/print\/[0-9]{1,10}$/.test(request.path)) {
       return response.send(404, `${request.path} is not an IPP printer; print to ${PRINTER_PATH}\n`);
     }
