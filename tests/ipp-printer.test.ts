@@ -24,10 +24,10 @@ import { run, which } from "./helpers/peers.js";
 // IPP at /ipp/print, black-box over HTTP against a printer on the Node host
 // with an engine the test drives.
 
-async function setup(t: ExecutionContext) {
+async function setup(t: ExecutionContext, config: Record<string, unknown> = {}) {
   const engine = new TestEngine();
   const logs: string[] = [];
-  const printer = new Printer(nodeHal({ log: (_level, message) => logs.push(message), engine }), { port: 0 });
+  const printer = new Printer(nodeHal({ log: (_level, message) => logs.push(message), engine }), { port: 0, ...config });
   const port = await printer.start();
   t.teardown(() => printer.stop());
   const ipp = (operation: number, operationAttributes = [] as ReturnType<typeof attr>[], jobAttributes = [] as ReturnType<typeof attr>[], document?: Uint8Array) =>
@@ -431,4 +431,17 @@ test("printer-icons name PNGs the printer draws; MuPDF reads them at their sizes
     }
   }
   t.is((await get(port, "/ipp/icon-64.png")).status, 404);
+});
+
+test("a document announced larger than the printer takes is refused before it is read; a taken one's size is job-k-octets", async (t) => {
+  const { ipp, engine } = await setup(t, { maxDocumentBytes: 20_000 });
+  const small = encodeDocument([testPage(100, 100, "sgray_8", 1)]);
+  const big = encodeDocument([testPage(300, 300, "srgb_8", 2)]);
+  t.true(small.length < 20_000 && big.length > 20_000);
+  const refused = await ipp(Operation.printJob, [], [], big);
+  t.is(statusName(refused), "0x0408");
+  t.is(engine.jobs.length, 0);
+  const taken = await ipp(Operation.printJob, [], [], small);
+  const attrs = await ipp(Operation.getJobAttributes, [attr("job-id", integer(job(taken, "job-id")[0] as number))]);
+  t.deepEqual(job(attrs, "job-k-octets"), [Math.ceil(small.length / 1024)]);
 });

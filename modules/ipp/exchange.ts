@@ -44,6 +44,8 @@ export interface IppContext {
   identifyActions: string[];
   identify(actions: string[], message: string | undefined): void;
   limits: IppLimits;
+  // A document announced larger than this is refused before a byte of it is read.
+  maxDocumentBytes: number;
 }
 
 export interface Printing {

@@ -71,10 +71,13 @@ function accepting(x: IppExchange, p: Printing): boolean {
   return false;
 }
 
-// The engine and the spooler can take a document now.
+// The engine and the spooler can take a document now, and it is not too large.
 function ready(x: IppExchange, p: Printing): boolean {
-  const { engine, spooler } = p.context;
-  if (engine.fault) x.respond(Status.busy, [], engine.faultDescription || "the printer is stopped");
+  const { engine, spooler, maxDocumentBytes } = p.context;
+  const length = x.document.declaredLength;
+  if (length !== undefined && length > maxDocumentBytes) {
+    x.respond(Status.requestEntityTooLarge, [], `the document is ${length} bytes; this printer takes at most ${maxDocumentBytes}`);
+  } else if (engine.fault) x.respond(Status.busy, [], engine.faultDescription || "the printer is stopped");
   else if (spooler.active) x.respond(Status.busy, [], "the printer is printing another job");
   else return true;
   return false;
@@ -91,6 +94,7 @@ function print(x: IppExchange, p: Printing, entry: IppJob, format: string, check
   entry.format = format;
   entry.ticket ??= checked.ticket;
   job.jobType = format;
+  if (x.document.declaredLength !== undefined) job.jobSize = x.document.declaredLength;
   const decode = p.context.formats[format](entry.ticket);
   p.context.spooler.start(job, x.document, (result) => {
     const groups = jobGroups(x, p, entry, checked.unsupported);

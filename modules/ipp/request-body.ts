@@ -40,7 +40,7 @@ export function readIppRequest(request: HttpRequest, limits: IppLimits, events: 
       if (!decoder.complete) return;
       // The tail stays valid while the body is paused (the source's contract).
       request.pause();
-      document = new RequestDocument(request, chunk.subarray(used), !request.chunked && request.contentLength === decoder.size);
+      document = new RequestDocument(request, chunk.subarray(used), request.chunked ? undefined : request.contentLength - decoder.size);
       events.message(decoder.message, document);
     },
     end: () => {
@@ -71,12 +71,16 @@ class RequestDocument implements DocumentSource {
   private aborted: string | undefined;
   private paused = true;
 
-  // noDocument: the body is known to end with the message (Send-Document
-  // that only closes the job).
-  constructor(private readonly request: HttpRequest, tail: Uint8Array, readonly noDocument: boolean) {
+  // length: the document's bytes when Content-Length tells (less the
+  // message's), undefined for a chunked body.
+  constructor(private readonly request: HttpRequest, tail: Uint8Array, length: number | undefined) {
     this.tail = tail.length > 0 ? tail : undefined;
-    // Unknown: the message's own length is not part of any header.
-    this.declaredLength = undefined;
+    this.declaredLength = length;
+  }
+
+  // The body is known to end with the message (a Send-Document that only closes the job).
+  get noDocument(): boolean {
+    return this.declaredLength === 0;
   }
 
   readBody(consumer: DocumentConsumer): void {

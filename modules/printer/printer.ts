@@ -154,6 +154,7 @@ export class Printer {
         }
       },
       limits: { ...defaultIppLimits, ...this.config.ipp },
+      maxDocumentBytes: this.config.maxDocumentBytes,
     }, () => `${this.config.host}:${this.http.port}`);
   }
 

@@ -75,7 +75,7 @@ function printer() {
     clock, log: () => {}, engine, jobs, lifecycle, spooler,
     formats: { "image/pwg-raster": () => (sink, limits) => new PwgDecoder(sink, limits) },
     device: () => ({ name: "XS", description: "", location: "", manufacturer: "M", model: "X", firmware: "1", serialNumber: "0123456789abcdef0123456789abcdef" }),
-    exposed: () => true, accepting: () => true, identifyActions: ["display"], identify: () => {}, limits: defaultIppLimits,
+    exposed: () => true, accepting: () => true, identifyActions: ["display"], identify: () => {}, limits: defaultIppLimits, maxDocumentBytes: 1 << 24,
   }, () => "printer.local:80");
   const router = new HttpRouter();
   router.mount("/ipp/", ipp.handle);
