@@ -445,3 +445,41 @@ test("a document announced larger than the printer takes is refused before it is
   const attrs = await ipp(Operation.getJobAttributes, [attr("job-id", integer(job(taken, "job-id")[0] as number))]);
   t.deepEqual(job(attrs, "job-k-octets"), [Math.ceil(small.length / 1024)]);
 });
+
+test("3000 mutated requests through the whole printer (HTTP server, IPP, spooler) each on its own connection: every one answered with an IPP status, none thrown, and the printer still serves", async (t) => {
+  const engine = new TestEngine();
+  const tcp = new FakeTcp();
+  const errors: string[] = [];
+  const printer = new Printer({ ...nodeHal({ log: (level, message) => { if (level === "error") errors.push(message); }, engine }), tcp }, { port: 631 });
+  await printer.start();
+  t.teardown(() => printer.stop());
+  const random = new SeededRandom(0x5eed);
+  const doc = encodeDocument([testPage(20, 10, "black_1", 1)]);
+  const seeds = [
+    encodeMessage(ippRequest(Operation.getPrinterAttributes, 631, [attr("requested-attributes", keyword("all"), keyword("media-col-database"))])),
+    encodeMessage(ippRequest(Operation.printJob, 631, [attr("job-name", name("m"))], [attr("media-col", collection([attr("media-size", collection([attr("x-dimension", integer(21000)), attr("y-dimension", integer(29700))]))]))])),
+    encodeMessage(ippRequest(Operation.createJob, 631, [], [attr("copies", integer(1))])),
+    encodeMessage(ippRequest(Operation.cancelMyJobs, 631, [attr("requesting-user-name", name("x"))])),
+  ];
+  const statuses = new Map<string, number>();
+  for (let i = 0; i < 3000; i++) {
+    const seed = seeds[i % seeds.length];
+    const body = Buffer.concat([mutate(random, seed), i % seeds.length === 1 ? doc : Buffer.alloc(0)]);
+    const c = tcp.accept(`10.0.${i % 200}.1`);
+    c.send(Buffer.concat([Buffer.from(`POST /ipp/print HTTP/1.1\r\nHost: p\r\nContent-Type: application/ipp\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
+    const output = Buffer.from(c.output(), "latin1");
+    const at = output.indexOf("\r\n\r\n");
+    t.true(output.subarray(0, 12).toString() === "HTTP/1.1 200", `request ${i}: ${output.subarray(0, 60).toString()}`);
+    const status = statusName(decodeMessage(new Uint8Array(output.subarray(at + 4))).message);
+    statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    c.closeFromPeer();
+  }
+  t.deepEqual(errors, [], "no operation threw");
+  t.true((statuses.get("0x0400") ?? 0) > 500, JSON.stringify([...statuses]));
+  t.true((statuses.get("0x0000") ?? 0) > 100, JSON.stringify([...statuses]));
+  const c = tcp.accept();
+  c.send(Buffer.concat([Buffer.from(`POST /ipp/print HTTP/1.1\r\nHost: p\r\nContent-Type: application/ipp\r\nContent-Length: ${seeds[0].length}\r\n\r\n`), seeds[0]]));
+  const output = Buffer.from(c.output(), "latin1");
+  t.is(statusName(decodeMessage(new Uint8Array(output.subarray(output.indexOf("\r\n\r\n") + 4))).message), "0x0000");
+  t.log(`statuses: ${JSON.stringify(Object.fromEntries(statuses))}`);
+});
