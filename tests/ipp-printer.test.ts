@@ -5,6 +5,8 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Printer } from "../modules/printer/printer.js";
+import { NullEngine } from "../modules/print/null-engine.js";
+import { ippTxt } from "../modules/ipp/dns-sd.js";
 import { nodeHal } from "../hosts/node/hal.js";
 import { encodeMessage } from "../modules/ipp/encode.js";
 import { decodeMessage } from "../modules/ipp/decode.js";
@@ -482,4 +484,29 @@ test("3000 mutated requests through the whole printer (HTTP server, IPP, spooler
   const output = Buffer.from(c.output(), "latin1");
   t.is(statusName(decodeMessage(new Uint8Array(output.subarray(output.indexOf("\r\n\r\n") + 4))).message), "0x0000");
   t.log(`statuses: ${JSON.stringify(Object.fromEntries(statuses))}`);
+});
+
+test("a receipt printer's roll: roll_max name, a y-dimension range, kind=receipt, face-up; a receipt of any length up to the roll's is taken", async (t) => {
+  const caps = {
+    colorSpaces: ["black_1" as const], resolutions: [{ x: 203, y: 203 }],
+    media: [{ name: "CUSTOM", widthMicrons: 48_000, heightMicrons: 1_000_000, continuous: true }], maxWidth: 384, maxHeight: 8000,
+  };
+  const printer = new Printer(nodeHal({ log: () => {}, engine: new NullEngine(caps) }), { port: 0 });
+  const port = await printer.start();
+  t.teardown(() => printer.stop());
+  const ipp = (operation: number, o = [] as ReturnType<typeof attr>[], j = [] as ReturnType<typeof attr>[]) => send(port, ippRequest(operation, port, o, j));
+  const answer = await ipp(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("media-supported"), keyword("media-size-supported"), keyword("output-bin-supported"), keyword("print-color-mode-supported"), keyword("print-color-mode-default"), keyword("color-supported"))]);
+  t.deepEqual(printerAttr(answer, "media-supported"), ["roll_max_48x1000mm"]);
+  t.deepEqual(printerAttr(answer, "media-size-supported"), [{ "x-dimension": [4800], "y-dimension": ["1-100000"] }]);
+  t.deepEqual(printerAttr(answer, "output-bin-supported"), ["face-up"]);
+  t.deepEqual(printerAttr(answer, "print-color-mode-supported"), ["auto", "bi-level"]);
+  t.deepEqual(printerAttr(answer, "print-color-mode-default"), ["bi-level"]);
+  t.deepEqual(printerAttr(answer, "color-supported"), [false]);
+  const receipt = (length: number) => [attr("media-col", collection([attr("media-size", collection([attr("x-dimension", integer(4800)), attr("y-dimension", integer(length))]))]))];
+  t.is(statusName(await ipp(Operation.validateJob, [], receipt(8000))), "0x0000");
+  t.is(statusName(await ipp(Operation.validateJob, [], receipt(200_000))), "0x0001");
+  const txt = Object.fromEntries(ippTxt(
+    { name: "R", description: "", location: "", manufacturer: "M", model: "T", firmware: "1", serialNumber: "0123456789abcdef0123456789abcdef" },
+    caps, ["image/pwg-raster"], "http://r.local:80/"));
+  t.like(txt, { kind: "receipt", Color: "F", Duplex: "F", UUID: "01234567-89ab-cdef-0123-456789abcdef", pdl: "image/pwg-raster", rp: "ipp/print" });
 });

@@ -1,5 +1,5 @@
 import type { MediaSize } from "../hal/engine.js";
-import { attr, collection, integer, keyword, type IppValue } from "./values.js";
+import { attr, collection, integer, keyword, range, type IppValue } from "./values.js";
 
 // The engine's media in IPP's words: PWG 5101.1 self-describing names
 // ("iso_a4_210x297mm") and media-col collections with sizes in hundredths of
@@ -38,10 +38,12 @@ export function hundredths(microns: number): number {
   return Math.round(microns / 10);
 }
 
+// A roll takes any length up to its longest page: its y-dimension is a
+// range (PWG 5100.7), so clients size receipts to their content.
 export function mediaSizeValue(media: MediaSize): IppValue {
   return collection([
     attr("x-dimension", integer(hundredths(media.widthMicrons))),
-    attr("y-dimension", integer(hundredths(media.heightMicrons))),
+    attr("y-dimension", media.continuous ? range(1, hundredths(media.heightMicrons)) : integer(hundredths(media.heightMicrons))),
   ]);
 }
 
@@ -66,5 +68,6 @@ export function mediaCol(media: MediaSize): IppValue {
 // The media whose size is x by y hundredths of a millimetre, within the
 // rounding a client converting from inches makes.
 export function mediaBySize(all: MediaSize[], x: number, y: number): MediaSize | undefined {
-  return all.find((m) => Math.abs(hundredths(m.widthMicrons) - x) <= 1 && Math.abs(hundredths(m.heightMicrons) - y) <= 1);
+  return all.find((m) => Math.abs(hundredths(m.widthMicrons) - x) <= 1
+    && (m.continuous ? y > 0 && y <= hundredths(m.heightMicrons) + 1 : Math.abs(hundredths(m.heightMicrons) - y) <= 1));
 }
