@@ -7,14 +7,14 @@ import { nodeHal } from "../hosts/node/hal.js";
 import { NullEngine } from "../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../modules/print/office-capabilities.js";
 import { run, which } from "./helpers/peers.js";
-import { SAMPLE_TOOLS, makeSamples } from "./helpers/ipp-samples.js";
+import { SAMPLE_FILES, SAMPLE_TOOLS, makeSamples } from "./helpers/ipp-samples.js";
 
 // CUPS's own IPP Everywhere suite (cups-ipp-utils) against the printer on a
 // real 127.0.0.1 port, printing PWG samples made with Ghostscript. -I keeps
 // ipptool going past a failed test so every test is counted; the tests that
 // cannot pass are named here and in the README with why.
 
-const missing = SAMPLE_TOOLS.filter((tool) => !which(tool));
+const missing = [...SAMPLE_TOOLS.filter((tool) => !which(tool)), ...SAMPLE_FILES.filter((file) => !fs.existsSync(file))];
 const title = "ipptool's ipp-everywhere.test passes but for the listed attributes, with every PWG sample the printer can take printed";
 
 // The failures this printer has on purpose, by test name, with the EXPECT

@@ -16,6 +16,8 @@ const DATA = "/usr/share/cups/data";
 // A photograph that ships in the cups package.
 export const PHOTO = "/usr/share/cups/doc-root/images/smiley.jpg";
 export const SAMPLE_TOOLS = ["ipptool", "gs", "mutool", "djpeg", "cjpeg"];
+// From cups-ipp-utils, cups-filters and cups-server-common.
+export const SAMPLE_FILES = [`${SUITE_DIR}/ipp-everywhere.test`, `${DATA}/default-testpage.pdf`, `${DATA}/form_english.pdf`, `${DATA}/standard.pdf`, PHOTO];
 
 const COLOR_SPACE: Record<string, { space: string; args: string[] }> = {
   "black-1": { space: "black_1", args: ["-dcupsColorSpace=3", "-dcupsBitsPerColor=1"] },
