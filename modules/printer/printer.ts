@@ -146,7 +146,8 @@ export class Printer {
       identifyActions: panel ? ["flash", "display"] : ["display"],
       identify: (actions, message) => {
         hal.log("info", `identify: ${actions.join(", ")}${message ? `: ${message}` : ""}`);
-        if (!panel) return;
+        // A registration waiting for the button owns the panel until it is answered.
+        if (!panel || this.cloud?.registration.phase === "confirming") return;
         if (actions.includes("display")) panel.message(message ?? `This is ${this.device.name}`);
         if (actions.includes("flash")) {
           panel.indicator("blink");
