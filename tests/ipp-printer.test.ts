@@ -18,6 +18,7 @@ import { get, rawRequest } from "./helpers/client.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { TestEngine } from "./helpers/test-engine.js";
 import { FakeTcp } from "./helpers/fake-tcp.js";
+import { TestPanel } from "./helpers/cloud-printer.js";
 import { group, ippRequest, mutate, postIpp, send, statusName, values } from "./helpers/ipp.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
 import { readPng } from "./helpers/png.js";
@@ -509,4 +510,17 @@ test("a receipt printer's roll: roll_max name, a y-dimension range, kind=receipt
     { name: "R", description: "", location: "", manufacturer: "M", model: "T", firmware: "1", serialNumber: "0123456789abcdef0123456789abcdef" },
     caps, ["image/pwg-raster"], "http://r.local:80/"));
   t.like(txt, { kind: "receipt", Color: "F", Duplex: "F", UUID: "01234567-89ab-cdef-0123-456789abcdef", pdl: "image/pwg-raster", rp: "ipp/print" });
+});
+
+test("with a panel, Identify-Printer flashes its indicator and shows the message on its display", async (t) => {
+  const panel = new TestPanel();
+  const printer = new Printer(nodeHal({ log: () => {}, engine: new TestEngine(), panel }), { port: 0 });
+  const port = await printer.start();
+  t.teardown(() => printer.stop());
+  const ipp = (operation: number, o = [] as ReturnType<typeof attr>[]) => send(port, ippRequest(operation, port, o));
+  t.deepEqual(printerAttr(await ipp(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("identify-actions-supported"))]), "identify-actions-supported"), ["flash", "display"]);
+  t.is(statusName(await ipp(Operation.identifyPrinter)), "0x0000");
+  t.deepEqual(panel.modes, ["blink"], "the default action is flash");
+  t.is(statusName(await ipp(Operation.identifyPrinter, [attr("identify-actions", keyword("display")), attr("message", { kind: "string", tag: 0x41, value: "Pick me up" })])), "0x0000");
+  t.is(panel.text, "Pick me up");
 });
