@@ -5,7 +5,6 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Sandbox, sandboxUnavailable, waitForOutput } from "../tools/netns/sandbox.js";
 import { run, which } from "./helpers/peers.js";
-import { IPP_TXT } from "./helpers/two-service-printer.js";
 
 // avahi resolves the printer across a veth link between two network
 // namespaces this test makes: the printer in one, avahi-daemon (on a private
@@ -66,7 +65,7 @@ function browseLines(stdout: string, name: string): string[][] {
 const DEV2 = `pv2d${tag}`, PEER2 = `pv2p${tag}`;
 const DEV2_ADDR = "169.254.78.1";
 
-(missing ? test.skip : test.serial)(`avahi-browse resolves two services of one host, _privet._tcp and _ipp._tcp with their subtypes, inside a network namespace${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
+(missing ? test.skip : test.serial)(`avahi-browse and ippfind resolve two services of one host, _privet._tcp and _ipp._tcp with their subtypes, inside a network namespace${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
   t.timeout(90_000);
   const sandbox = new Sandbox(mkdtempSync(path.join(tmpdir(), "privet-avahi2-")));
   try {
@@ -84,7 +83,10 @@ const DEV2_ADDR = "169.254.78.1";
     const expected: Record<string, { type: string; txt: string[] }> = {
       "_privet._tcp": { type: "_privet._tcp", txt: [`"cs=not-configured"`, `"id="`, `"txtvers=1"`, `"type=printer"`, `"ty=${name}"`, `"url="`] },
       "_printer._sub._privet._tcp": { type: "_privet._tcp", txt: [] },
-      "_ipp._tcp": { type: "_ipp._tcp", txt: IPP_TXT(name).map(([k, v]) => `"${k}=${v}"`) },
+      // UUID and adminurl depend on the serial number; they are checked below.
+      "_ipp._tcp": { type: "_ipp._tcp", txt: [`"txtvers=1"`, `"qtotal=1"`, `"rp=ipp/print"`, `"ty=Privet Printer Firmware ESP32 PWG Printer"`, `"adminurl=*"`, `"note="`,
+        `"priority=50"`, `"product=(ESP32 PWG Printer)"`, `"pdl=image/pwg-raster"`, `"kind=document"`, `"UUID=*"`, `"Color=T"`, `"Duplex=F"`,
+        `"usb_MFG=Privet Printer Firmware"`, `"usb_MDL=ESP32 PWG Printer"`] },
       "_print._sub._ipp._tcp": { type: "_ipp._tcp", txt: [] },
     };
     for (const [browsed, want] of Object.entries(expected)) {
@@ -100,7 +102,12 @@ const DEV2_ADDR = "169.254.78.1";
       t.is(address, DEV2_ADDR);
       t.is(port, "8631");
       hosts.add(host);
-      const strings = txt.match(/"[^"]*"/g)!.sort();
+      const raw = txt.match(/"[^"]*"/g)!;
+      const uuid = raw.find((s) => s.startsWith(`"UUID=`));
+      if (uuid) t.regex(uuid, /^"UUID=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"$/);
+      const admin = raw.find((s) => s.startsWith(`"adminurl=`));
+      if (admin) t.is(admin, `"adminurl=http://${host}:8631/"`);
+      const strings = raw.map((s) => s.replace(/^"(UUID|adminurl)=.*"$/, `"$1=*"`)).sort();
       t.deepEqual(strings, [...(want.txt.length > 0 ? want.txt : expected[want.type].txt)].sort(), browsed);
     }
     t.is(hosts.size, 1, `one host for every service: ${[...hosts]}`);
@@ -110,6 +117,11 @@ const DEV2_ADDR = "169.254.78.1";
     const all = await run("ip", ["netns", "exec", PEER2, "avahi-browse", "-atpk"], 20_000, sandbox.env);
     const listed = new Set(all.stdout.split("\n").filter((l) => l.startsWith("+;")).map((l) => l.split(";")).filter((f) => f[3] === name.replace(/ /g, "\\032")).map((f) => f[4]));
     t.deepEqual([...listed].sort(), ["_ipp._tcp", "_privet._tcp"], all.stdout);
+    // CUPS's ippfind finds the printer through avahi, as a driverless client would.
+    const found = await run("ip", ["netns", "exec", PEER2, "ippfind", "-T", "5", "_ipp._tcp,_print", "--literal-name", name, "-p"], 20_000, sandbox.env);
+    t.is(found.stdout.trim(), `ipp://${[...hosts][0]}:8631/ipp/print`, found.stderr);
+    const keys = await run("ip", ["netns", "exec", PEER2, "ippfind", "-T", "5", "_ipp._tcp", "--literal-name", name, "--txt-pdl", "pwg-raster", "--txt-rp", "^ipp/print$", "-s"], 20_000, sandbox.env);
+    t.is(keys.stdout.trim(), name, keys.stderr);
     t.log(`printer process to both services announced: ${announcedAt - startedAt} ms; each avahi-browse -rt run (browse, resolve, exit): ${browseMs.join(", ")} ms`);
 
     printer.kill("SIGTERM");

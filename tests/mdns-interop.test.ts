@@ -138,21 +138,21 @@ function jsonLines(child: ChildProcess) {
   };
 }
 
-(hasZeroconf ? test.serial : test.skip)(`python3-zeroconf resolves two services on one host (_privet._tcp and _ipp._tcp, subtypes and TXT), and a withdrawn one says goodbye alone${hasZeroconf ? "" : " (skipped: Debian's python3-zeroconf is not installed)"}`, async (t) => {
+(hasZeroconf ? test.serial : test.skip)(`python3-zeroconf resolves three services on one host (_privet._tcp, the printer's _ipp._tcp and a third front end's _http._tcp, subtypes and TXT), and a withdrawn one says goodbye alone${hasZeroconf ? "" : " (skipped: Debian's python3-zeroconf is not installed)"}`, async (t) => {
   const name = `Two Services ${process.pid}`;
   const { printer, port } = await startPrinter(name);
-  const types = ["_privet._tcp.local.", "_printer._sub._privet._tcp.local.", "_ipp._tcp.local.", "_print._sub._ipp._tcp.local."];
-  const ippTxt: Array<[string, string]> = [["txtvers", "1"], ["qtotal", "1"], ["rp", "ipp/print"], ["ty", name], ["pdl", "image/pwg-raster"], ["kind", "document"], ["Color", "T"]];
+  const types = ["_privet._tcp.local.", "_printer._sub._privet._tcp.local.", "_ipp._tcp.local.", "_print._sub._ipp._tcp.local.", "_http._tcp.local.", "_printer._sub._http._tcp.local."];
+  const httpTxt: Array<[string, string]> = [["txtvers", "1"], ["ty", name], ["path", "/"]];
   let peer: ChildProcess | undefined;
   try {
-    // The second service arrives once Privet's is announced, as a front end
+    // The third service arrives once Privet's is announced, as a front end
     // that starts later would add it: it is probed on its own.
     for (let i = 0; i < 50 && printer.mdns!.services[0].state !== "ready"; i++) await new Promise((r) => setTimeout(r, 100));
     t.is(printer.mdns!.services[0].state, "ready");
     const packetsBefore = printer.mdns!.packetsSent;
     const addedAt = Date.now();
-    const withdraw = printer.publish({ instance: name, type: "_ipp._tcp", subtypes: ["_print"], port, txt: ippTxt });
-    peer = spawn("/usr/bin/python3", [servicesScript, "127.0.0.1", name, "15", ...types, "--until-removed", "_ipp._tcp.local."], { stdio: ["ignore", "pipe", "pipe"] });
+    const withdraw = printer.publish({ instance: name, type: "_http._tcp", subtypes: ["_printer"], port, txt: httpTxt });
+    peer = spawn("/usr/bin/python3", [servicesScript, "127.0.0.1", name, "15", ...types, "--until-removed", "_http._tcp.local."], { stdio: ["ignore", "pipe", "pipe"] });
     const lines = jsonLines(peer);
     const resolved = await lines.next(25_000);
     const packetsToResolve = printer.mdns!.packetsSent - packetsBefore;
@@ -166,18 +166,25 @@ function jsonLines(child: ChildProcess) {
       t.is(found.server, `${printer.mdns!.hostName}.local.`);
       t.is(found.port, port);
       t.deepEqual(found.addresses, ["127.0.0.1"]);
-      t.deepEqual(found.txt, main === "_ipp._tcp.local." ? Object.fromEntries(ippTxt) : txtFromInfo(info));
+      const uuid = (info.serial_number as string).toLowerCase();
+      const ippTxt = {
+        txtvers: "1", qtotal: "1", rp: "ipp/print", ty: `${info.manufacturer} ${info.model}`, adminurl: `http://${printer.mdns!.hostName}.local:${port}/`,
+        note: "", priority: "50", product: `(${info.model})`, pdl: "image/pwg-raster", kind: "document", UUID: uuid, Color: "T", Duplex: "F",
+        usb_MFG: info.manufacturer, usb_MDL: info.model,
+      };
+      t.deepEqual(found.txt, main === "_http._tcp.local." ? Object.fromEntries(httpTxt) : main === "_ipp._tcp.local." ? ippTxt : txtFromInfo(info));
     }
-    t.true(resolved.service_types.includes("_privet._tcp.local.") && resolved.service_types.includes("_ipp._tcp.local."), `_services listed ${resolved.service_types}`);
+    t.true(["_privet._tcp.local.", "_ipp._tcp.local.", "_http._tcp.local."].every((type) => resolved.service_types.includes(type)), `_services listed ${resolved.service_types}`);
 
     withdraw();
     const removed = await lines.next(25_000);
-    t.deepEqual(removed.types["_ipp._tcp.local."], [`${name}._ipp._tcp.local.`]);
-    t.deepEqual(removed.types["_print._sub._ipp._tcp.local."], [`${name}._ipp._tcp.local.`]);
+    t.deepEqual(removed.types["_http._tcp.local."], [`${name}._http._tcp.local.`]);
+    t.deepEqual(removed.types["_printer._sub._http._tcp.local."], [`${name}._http._tcp.local.`]);
     t.deepEqual(removed.types["_privet._tcp.local."], [], "Privet is not said goodbye to");
     t.deepEqual(removed.types["_printer._sub._privet._tcp.local."], []);
-    t.is(printer.mdns!.services.length, 1);
-    t.log(`second service: every type resolved by python3-zeroconf ${Math.round(resolved.resolved_wall_ms - addedAt)} ms after it was added (${Math.round(resolved.elapsed_s * 1000)} ms after the peer started); ${packetsToResolve} packets sent by the printer until the peer had also listed _services`);
+    t.deepEqual(removed.types["_ipp._tcp.local."], [], "nor IPP");
+    t.is(printer.mdns!.services.length, 2);
+    t.log(`third service: every type resolved by python3-zeroconf ${Math.round(resolved.resolved_wall_ms - addedAt)} ms after it was added (${Math.round(resolved.elapsed_s * 1000)} ms after the peer started); ${packetsToResolve} packets sent by the printer until the peer had also listed _services`);
   } finally {
     if (peer && peer.exitCode === null && peer.signalCode === null) peer.kill("SIGTERM");
     await printer.stop();

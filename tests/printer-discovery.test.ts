@@ -68,39 +68,41 @@ test("local_discovery off: a goodbye, then silence and 404 for every API; it sta
   t.true(again.network.log.length >= 5, "probes and announcements again");
 });
 
-test("Printer.publish puts a second service beside Privet: announced with it, gone with local_discovery, withdrawn alone", async (t) => {
+test("Printer.publish puts another service beside Privet and IPP: announced with them, gone with local_discovery, withdrawn alone", async (t) => {
   const { printer, network, clock } = await rig();
   const types = (from: number, live: boolean) => [...new Set(network.log.slice(from).filter((d) => d.message.flags & FLAG_RESPONSE)
     .flatMap((d) => d.message.answers).filter((r) => r.type === TYPE_SRV && (r.ttl > 0) === live).map((r) => r.name.slice(1, 3).join(".")))].sort();
   let mark = network.log.length;
-  // An IPP TXT read from the device record follows it like Privet's does.
-  const withdraw = printer.publish({ instance: printer.device.name, type: "_ipp._tcp", subtypes: ["_print"], port: 8631, txt: () => [["txtvers", "1"], ["ty", printer.device.name], ["note", printer.device.description]] });
-  clock.advance(3000);
-  t.deepEqual(types(mark, true), ["_ipp._tcp"], "probed and announced on its own, Privet untouched");
+  // The printer's own IPP service came up with Privet's.
   t.deepEqual(printer.mdns!.services.map((s) => `${s.instanceName}.${s.type}/${s.state}`), ["Office._privet._tcp/ready", "Office._ipp._tcp/ready"]);
+  // A TXT read from the device record follows it like Privet's does.
+  const withdraw = printer.publish({ instance: printer.device.name, type: "_http._tcp", subtypes: ["_printer"], port: 8631, txt: () => [["txtvers", "1"], ["ty", printer.device.name], ["note", printer.device.description]] });
+  clock.advance(3000);
+  t.deepEqual(types(mark, true), ["_http._tcp"], "probed and announced on its own, Privet and IPP untouched");
+  t.deepEqual(printer.mdns!.services.map((s) => `${s.instanceName}.${s.type}/${s.state}`), ["Office._privet._tcp/ready", "Office._ipp._tcp/ready", "Office._http._tcp/ready"]);
 
   mark = network.log.length;
   printer.device.description = "moved to the lobby";
   printer.device.changed();
   clock.advance(3000);
   const txtNames = network.log.slice(mark).flatMap((d) => d.message.answers).filter((r) => r.type === TYPE_TXT).map((r) => r.name.slice(1, 3).join("."));
-  t.deepEqual([...new Set(txtNames)].sort(), ["_ipp._tcp", "_privet._tcp"], "both TXT records re-announced");
+  t.deepEqual([...new Set(txtNames)].sort(), ["_http._tcp", "_privet._tcp"], "the TXT records that read the description re-announced");
 
   mark = network.log.length;
   const off = printer.setLocalDiscovery(false);
   clock.advance(200);
   await off;
-  t.deepEqual(types(mark, false), ["_ipp._tcp", "_privet._tcp"], "a goodbye for both");
+  t.deepEqual(types(mark, false), ["_http._tcp", "_ipp._tcp", "_privet._tcp"], "a goodbye for all");
   t.is(network.log.length - mark, 1, "in one packet");
   mark = network.log.length;
   await printer.setLocalDiscovery(true);
   clock.advance(3000);
-  t.deepEqual(types(mark, true), ["_ipp._tcp", "_privet._tcp"], "both come back");
+  t.deepEqual(types(mark, true), ["_http._tcp", "_ipp._tcp", "_privet._tcp"], "all come back");
 
   mark = network.log.length;
   withdraw();
   clock.advance(3000);
-  t.deepEqual(types(mark, false), ["_ipp._tcp"]);
+  t.deepEqual(types(mark, false), ["_http._tcp"]);
   t.deepEqual(types(mark, true), []);
-  t.deepEqual(printer.mdns!.services.map((s) => s.type), ["_privet._tcp"]);
+  t.deepEqual(printer.mdns!.services.map((s) => s.type), ["_privet._tcp", "_ipp._tcp"]);
 });

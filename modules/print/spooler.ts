@@ -100,6 +100,16 @@ export class Spooler implements RasterSink {
     });
   }
 
+  // A person cancelled the job (IPP Cancel-Job) while its document was still
+  // coming in: it ends aborted with a CANCELLED cause, and the front end
+  // that started it hears so. Once the whole document is in the engine the
+  // pages are on their way and false is returned.
+  cancel(job: Job): boolean {
+    if (job !== this.job || this.phase === Phase.Idle || this.phase === Phase.Aborting || this.phase === Phase.Finishing) return false;
+    this.abort("canceled by the user", { user_action_cause: { action_code: "CANCELLED" } }, "printer_error");
+    return true;
+  }
+
   // ---- the decoder's sink: straight into the engine ----
 
   beginPage(header: PageHeader, format: PageFormat, pageNumber: number): void {

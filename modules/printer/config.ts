@@ -3,6 +3,7 @@ import type { CloudOptions } from "../cloud/cloud.js";
 import type { HttpClientOptions } from "../http/client.js";
 import type { DeviceDescription } from "../privet/device.js";
 import type { XmppClientOptions } from "../xmpp/client.js";
+import type { IppLimits } from "../ipp/decode.js";
 
 // Where the service's XMPP notification channel is (cloud-print-service.md
 // §3.1); the rest of the client's options (timeouts, pings) may be tuned too.
@@ -37,6 +38,8 @@ export interface PrinterConfig extends DeviceDescription {
   // submitdoc refuses larger documents with document_too_large.
   maxDocumentBytes: number;
   cloud?: PrinterCloudConfig;
+  // Bounds on an IPP request's attributes (the document is streamed, not held).
+  ipp?: Partial<IppLimits>;
 }
 
 export const FIRMWARE_VERSION = "0.1.0";

@@ -27,6 +27,12 @@ import { cloudDeviceDescription } from "../privet/cdd.js";
 import { checkTicket } from "../privet/ticket.js";
 import type { ChannelFactory } from "../cloud/channel.js";
 import { XmppClient } from "../xmpp/client.js";
+import { IppService } from "../ipp/service.js";
+import { defaultIppLimits } from "../ipp/decode.js";
+import { ippTxt } from "../ipp/dns-sd.js";
+import type { IppDevice } from "../ipp/exchange.js";
+import type { DocumentFormats } from "../ipp/formats.js";
+import { PwgDecoder } from "../pwg/decoder.js";
 
 // What a person or the cloud can change (Privet 4.1), kept across restarts.
 export type DeviceSettings = {
@@ -48,6 +54,9 @@ const DEVICE_SETTING_DEFAULTS: DeviceSettings = {
 // configuration names none (the emulator takes any).
 const DEFAULT_CLIENT_ID = "privet-printer-firmware";
 
+// How long Identify-Printer blinks the indicator.
+const IDENTIFY_MS = 5000;
+
 // How long a goodbye gets to leave before the socket closes.
 const GOODBYE_FLUSH_MS = 100;
 
@@ -66,6 +75,8 @@ export class Printer {
   readonly settings: Settings<DeviceSettings>;
   // The Cloud Print connection; absent in local-only mode (no URL).
   readonly cloud: Cloud | undefined;
+  // IPP Everywhere at /ipp/print, on the same queue as Privet.
+  readonly ipp: IppService;
   mdns: MdnsResponder | undefined;
   private mdnsSocket: MdnsSocket | undefined;
   // Everything persistent goes through the two-slot journal.
@@ -103,9 +114,49 @@ export class Printer {
     hal.panel?.onButton((button) => this.pressed(button));
     this.router = new HttpRouter();
     this.router.mount("/privet/", (request, response) => this.api.handle(request, response));
+    this.ipp = this.ippService();
+    this.router.mount("/ipp/", this.ipp.handle);
     this.http = new HttpServer(hal.tcp, hal.clock, hal.log,
       { ...this.config.http, port: this.config.port, host: this.config.host }, this.router.handle);
     this.device.onChange(() => this.mdns?.txtChanged());
+  }
+
+  // What IPP prints: a MIME type and the decoder for a job's ticket; the
+  // first is the default. document-format-supported and TXT pdl follow it.
+  private readonly documentFormats: DocumentFormats = {
+    "image/pwg-raster": () => (sink, limits) => new PwgDecoder(sink, limits),
+  };
+
+  private ippDevice(): IppDevice {
+    const d = this.device;
+    return { name: d.name, description: d.description, location: "", manufacturer: d.manufacturer, model: d.model, firmware: d.firmware, serialNumber: d.serialNumber };
+  }
+
+  private ippService(): IppService {
+    const hal = this.hal;
+    const panel = hal.panel;
+    return new IppService({
+      clock: hal.clock, log: hal.log, engine: hal.engine, jobs: this.jobs, lifecycle: this.lifecycle, spooler: this.spooler,
+      formats: this.documentFormats,
+      device: () => this.ippDevice(),
+      exposed: () => this.api.enabled,
+      accepting: () => this.printingExposed(),
+      // The panel's indicator blinks, its display (the console in the
+      // simulator) shows the message; without a panel, the log does.
+      identifyActions: panel ? ["flash", "display"] : ["display"],
+      identify: (actions, message) => {
+        hal.log("info", `identify: ${actions.join(", ")}${message ? `: ${message}` : ""}`);
+        // A registration waiting for the button owns the panel until it is answered.
+        if (!panel || this.cloud?.registration.phase === "confirming") return;
+        if (actions.includes("display")) panel.message(message ?? `This is ${this.device.name}`);
+        if (actions.includes("flash")) {
+          panel.indicator("blink");
+          hal.clock.setTimer(() => panel.indicator("off"), IDENTIFY_MS);
+        }
+      },
+      limits: { ...defaultIppLimits, ...this.config.ipp },
+      maxDocumentBytes: this.config.maxDocumentBytes,
+    }, () => `${this.config.host}:${this.http.port}`);
   }
 
   private connectCloud(): Cloud {
@@ -244,6 +295,8 @@ export class Printer {
 
   private refreshDeviceState(): void {
     const engine = this.hal.engine;
+    // Undefined only while the constructor is still building the printer.
+    if (this.ipp) this.ipp.refresh();
     this.device.deviceState = engine.fault ? "stopped" : this.spooler.active ? "processing" : "idle";
     this.device.fault = engine.fault ? { code: engine.fault, description: engine.faultDescription } : undefined;
   }
@@ -263,12 +316,17 @@ export class Printer {
   }
 
   private started = false;
+  private withdrawIpp: (() => void) | undefined;
 
   async start(): Promise<number> {
     this.api.enabled = this.localDiscovery;
     this.started = true;
     const port = await this.http.start();
     this.hal.log("info", `printer "${this.device.name}" serving Privet on ${this.config.host}:${port}`);
+    this.withdrawIpp ??= this.publish({
+      instance: this.device.name, type: "_ipp._tcp", subtypes: ["_print"], port,
+      txt: () => ippTxt(this.ippDevice(), this.hal.engine.capabilities, Object.keys(this.documentFormats), `http://${this.hostLabel()}.local:${port}/`),
+    });
     if (!this.hal.udp) this.hal.log("info", "mdns: no multicast on this platform; discovery is off");
     else if (this.localDiscovery) await this.startDiscovery(port);
     this.cloud?.start();

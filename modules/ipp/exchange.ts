@@ -1,0 +1,103 @@
+import type { Clock } from "../hal/clock.js";
+import type { Log } from "../hal/log.js";
+import type { PrintEngine } from "../hal/engine.js";
+import type { JobStore } from "../jobs/store.js";
+import type { JobLifecycle } from "../print/lifecycle.js";
+import type { Spooler } from "../print/spooler.js";
+import type { DocumentSource } from "../print/source.js";
+import type { IppLimits } from "./decode.js";
+import type { DocumentFormats } from "./formats.js";
+import type { IppJobIds } from "./job-ids.js";
+import type { PrinterStatus } from "./printer-status.js";
+import {
+  GroupTag, attr, charset, find, firstString, language, text, type IppAttribute, type IppGroup, type IppMessage,
+} from "./values.js";
+
+// What every operation works with: the printer's parts, and one request
+// with the means to answer it.
+
+export interface IppDevice {
+  name: string;
+  description: string;
+  location: string;
+  manufacturer: string;
+  model: string;
+  firmware: string;
+  serialNumber: string;
+}
+
+export interface IppContext {
+  clock: Clock;
+  log: Log;
+  engine: PrintEngine;
+  jobs: JobStore;
+  lifecycle: JobLifecycle;
+  spooler: Spooler;
+  formats: DocumentFormats;
+  device(): IppDevice;
+  // IPP (with the rest of the local API) is offered at all: local discovery is on.
+  exposed(): boolean;
+  // Jobs are taken: local printing is allowed.
+  accepting(): boolean;
+  // The panel's ways to show which printer this is ("flash", "display", ...);
+  // the first is the default.
+  identifyActions: string[];
+  identify(actions: string[], message: string | undefined): void;
+  limits: IppLimits;
+  // A document announced larger than this is refused before a byte of it is read.
+  maxDocumentBytes: number;
+}
+
+export interface Printing {
+  context: IppContext;
+  ids: IppJobIds;
+  status: PrinterStatus;
+}
+
+export class IppExchange {
+  readonly operation: IppGroup;
+  readonly jobGroup: IppGroup | undefined;
+  readonly user: string | undefined;
+  private answered = false;
+
+  constructor(
+    readonly request: IppMessage,
+    // The document that follows the message in the body (read only by the operations that take one).
+    readonly document: DocumentSource & { readonly noDocument: boolean },
+    // ipp://host:port/ipp/print as this client reached it.
+    readonly printerUri: string,
+    readonly webUri: string,
+    private readonly send: (bytes: IppMessage) => void,
+  ) {
+    this.operation = request.groups[0];
+    this.jobGroup = request.groups.find((g) => g.tag === GroupTag.job);
+    this.user = firstString(find(this.operation, "requesting-user-name"));
+  }
+
+  get sent(): boolean {
+    return this.answered;
+  }
+
+  jobUri(id: number): string {
+    return `${this.printerUri}/${id}`;
+  }
+
+  // Names asked for in requested-attributes, or undefined for the default.
+  requested(): string[] | undefined {
+    const attribute = find(this.operation, "requested-attributes");
+    if (!attribute) return undefined;
+    return attribute.values.flatMap((v) => (v.kind === "string" ? [v.value] : []));
+  }
+
+  respond(status: number, groups: IppGroup[] = [], message?: string): void {
+    if (this.answered) return;
+    this.answered = true;
+    const operation: IppAttribute[] = [attr("attributes-charset", charset("utf-8")), attr("attributes-natural-language", language("en"))];
+    if (message !== undefined) operation.push(attr("status-message", text(message.length > 255 ? message.slice(0, 255) : message)));
+    // RFC 8011 4.1.3: a response carries the version of the request when it is one we speak.
+    this.send({
+      major: this.request.major, minor: this.request.minor, code: status, requestId: this.request.requestId,
+      groups: [{ tag: GroupTag.operation, attributes: operation }, ...groups.filter((g) => g.attributes.length > 0 || g.tag !== GroupTag.unsupported)],
+    });
+  }
+}

@@ -1,0 +1,90 @@
+import type { Job } from "../jobs/job.js";
+import type { IppJob } from "./job-ids.js";
+import { ticketAttributes } from "./ticket.js";
+import { attr, enumValue, integer, keyword, mimeType, name, noValue, text, uri, type IppAttribute } from "./values.js";
+
+// A job as IPP describes it (RFC 8011 5.3): job-state and its reasons from
+// the one lifecycle's state, times in printer-up-time seconds, pages from
+// what the engine reported.
+
+export const JobStateEnum = { pending: 3, held: 4, processing: 5, stopped: 6, canceled: 7, aborted: 8, completed: 9 } as const;
+
+export function jobState(job: Job): number {
+  switch (job.state) {
+    case "draft": return JobStateEnum.pending;
+    case "queued": return JobStateEnum.pending;
+    case "in_progress": return JobStateEnum.processing;
+    case "stopped": return JobStateEnum.stopped;
+    case "done": return JobStateEnum.completed;
+    case "aborted": return canceled(job) ? JobStateEnum.canceled : JobStateEnum.aborted;
+  }
+}
+
+export function canceled(job: Job): boolean {
+  return job.cause?.user_action_cause?.action_code === "CANCELLED";
+}
+
+export function completed(job: Job): boolean {
+  return job.state === "done" || job.state === "aborted";
+}
+
+export function jobStateReasons(job: Job): string[] {
+  switch (job.state) {
+    // Made by Create-Job (or Privet's createjob): waiting for its document.
+    case "draft": return ["job-incoming"];
+    case "queued": return ["job-queued"];
+    case "in_progress": return ["job-printing"];
+    case "stopped": return ["printer-stopped"];
+    case "done": return ["job-completed-successfully"];
+    case "aborted":
+      if (canceled(job)) return ["job-canceled-by-user"];
+      if (job.cause?.device_action_cause?.error_code === "PRINT_FAILURE") return ["aborted-by-system", "document-format-error"];
+      return ["aborted-by-system"];
+  }
+}
+
+// Attributes of the job-template group and the rest (job-description and
+// job-status), for requested-attributes.
+const TEMPLATE = ["copies", "media", "media-col", "sides", "print-color-mode", "print-quality", "printer-resolution", "print-scaling", "orientation-requested"];
+
+// Which attributes a request asked for: its names, with the group names
+// 'all', 'job-template' and 'job-description' expanded.
+export function wantsJobAttribute(requested: string[] | undefined, attrName: string): boolean {
+  if (!requested) return true;
+  if (requested.includes("all") || requested.includes(attrName)) return true;
+  const template = TEMPLATE.includes(attrName);
+  return template ? requested.includes("job-template") : requested.includes("job-description");
+}
+
+export interface JobUris {
+  printerUri: string;
+  jobUri(id: number): string;
+}
+
+export function jobAttributes(entry: IppJob, uris: JobUris, upTime: number, requested: string[] | undefined): IppAttribute[] {
+  const job = entry.job;
+  const all: IppAttribute[] = [
+    attr("job-id", integer(entry.id)),
+    attr("job-uri", uri(uris.jobUri(entry.id))),
+    attr("job-printer-uri", uri(uris.printerUri)),
+    attr("job-name", name(job.jobName ?? "Untitled")),
+    attr("job-originating-user-name", name(job.userName ?? "anonymous")),
+    attr("job-state", enumValue(jobState(job))),
+    attr("job-state-reasons", ...jobStateReasons(job).map(keyword)),
+    attr("job-state-message", text(job.description ?? "")),
+    attr("job-printer-up-time", integer(upTime)),
+    attr("time-at-creation", integer(entry.createdAt)),
+    attr("time-at-processing", entry.processingAt === undefined ? noValue() : integer(entry.processingAt)),
+    attr("time-at-completed", entry.completedAt === undefined ? noValue() : integer(entry.completedAt)),
+    attr("number-of-documents", integer(entry.hasDocument ? 1 : 0)),
+    attr("number-of-intervening-jobs", integer(0)),
+    attr("job-impressions-completed", integer(job.pagesPrinted)),
+    // One-sided: a sheet is an impression.
+    attr("job-media-sheets-completed", integer(job.pagesPrinted)),
+  ];
+  if (job.jobSize !== undefined) all.push(attr("job-k-octets", integer(Math.ceil(job.jobSize / 1024))));
+  const format = entry.format ?? job.jobType;
+  if (format !== undefined) all.push(attr("document-format-supplied", mimeType(format)));
+  if (entry.ticket) all.push(...ticketAttributes(entry.ticket));
+  return all.filter((a) => wantsJobAttribute(requested, a.name));
+}

@@ -1,0 +1,185 @@
+import type { Job } from "../jobs/job.js";
+import type { IppExchange, Printing } from "./exchange.js";
+import { OCTET_STREAM, defaultFormat } from "./formats.js";
+import { canceled, completed, jobAttributes } from "./job-attributes.js";
+import type { IppJob } from "./job-ids.js";
+import { checkPrinterUri, targetJob } from "./target.js";
+import { checkTicket, defaultTicket, type JobTicket } from "./ticket.js";
+import {
+  GroupTag, Status, attr, find, firstBoolean, firstString, keyword, mimeType, type IppAttribute, type IppGroup,
+} from "./values.js";
+
+// The operations that make jobs and give them documents (RFC 8011 4.2.1,
+// 4.2.3, 4.2.4, 4.3.1; PWG 5100.11 Close-Job). Jobs are made through the
+// one lifecycle and printed by the one spooler, as Privet's are, so the
+// printer's three slots and its ring of finished jobs hold them all.
+
+const CANCEL_CAUSE = { user_action_cause: { action_code: "CANCELLED" as const } };
+// What the answer to a job-making operation describes of the job.
+const JOB_SUMMARY = ["job-id", "job-uri", "job-state", "job-state-reasons", "job-state-message"];
+
+interface Checked {
+  ticket: JobTicket;
+  unsupported: IppAttribute[];
+  // successful-ok, or -ignored-or-substituted-attributes when something was.
+  status: number;
+}
+
+function unsupportedGroup(attributes: IppAttribute[]): IppGroup {
+  return { tag: GroupTag.unsupported, attributes };
+}
+
+function jobGroups(x: IppExchange, p: Printing, entry: IppJob, unsupported: IppAttribute[]): IppGroup[] {
+  const job = jobAttributes(entry, { printerUri: x.printerUri, jobUri: (id) => x.jobUri(id) }, p.ids.upTime(), JOB_SUMMARY);
+  return [unsupportedGroup(unsupported), { tag: GroupTag.job, attributes: job }];
+}
+
+// document-format: one of the table's, the default when absent or
+// application/octet-stream; otherwise the request is answered.
+function documentFormat(x: IppExchange, p: Printing): string | undefined {
+  const asked = firstString(find(x.operation, "document-format"));
+  if (asked === undefined || asked === OCTET_STREAM) return defaultFormat(p.context.formats);
+  const format = asked.toLowerCase();
+  if (p.context.formats[format]) return format;
+  x.respond(Status.documentFormatNotSupported, [unsupportedGroup([attr("document-format", mimeType(asked))])],
+    `${asked} is not supported; send ${Object.keys(p.context.formats).join(" or ")}`);
+  return undefined;
+}
+
+function compressionOk(x: IppExchange): boolean {
+  const compression = firstString(find(x.operation, "compression"));
+  if (compression === undefined || compression === "none") return true;
+  x.respond(Status.compressionNotSupported, [unsupportedGroup([attr("compression", keyword(compression))])],
+    `compression ${compression} is not supported`);
+  return false;
+}
+
+// The job template checked against the engine (RFC 8011 4.1.7).
+function checkJob(x: IppExchange, p: Printing): Checked | undefined {
+  const { ticket, unsupported } = checkTicket(p.context.engine.capabilities, x.jobGroup);
+  if (unsupported.length > 0 && firstBoolean(find(x.operation, "ipp-attribute-fidelity")) === true) {
+    x.respond(Status.attributesOrValuesNotSupported, [unsupportedGroup(unsupported)],
+      `not supported: ${unsupported.map((a) => a.name).join(", ")}`);
+    return undefined;
+  }
+  return { ticket, unsupported, status: unsupported.length > 0 ? Status.okIgnoredOrSubstituted : Status.ok };
+}
+
+function accepting(x: IppExchange, p: Printing): boolean {
+  if (p.context.accepting()) return true;
+  x.respond(Status.notAcceptingJobs, [], "local printing is turned off");
+  return false;
+}
+
+// The engine and the spooler can take a document now, and it is not too large.
+function ready(x: IppExchange, p: Printing): boolean {
+  const { engine, spooler, maxDocumentBytes } = p.context;
+  const length = x.document.declaredLength;
+  if (length !== undefined && length > maxDocumentBytes) {
+    x.respond(Status.requestEntityTooLarge, [], `the document is ${length} bytes; this printer takes at most ${maxDocumentBytes}`);
+  } else if (engine.fault) x.respond(Status.busy, [], engine.faultDescription || "the printer is stopped");
+  else if (spooler.active) x.respond(Status.busy, [], "the printer is printing another job");
+  else return true;
+  return false;
+}
+
+function setOwner(x: IppExchange, job: Job): void {
+  const jobName = firstString(find(x.operation, "job-name")) ?? firstString(find(x.operation, "document-name"));
+  if (jobName !== undefined) job.jobName = jobName;
+  if (x.user !== undefined) job.userName = x.user;
+}
+
+function print(x: IppExchange, p: Printing, entry: IppJob, format: string, checked: Checked): void {
+  const job = entry.job;
+  entry.format = format;
+  entry.ticket ??= checked.ticket;
+  job.jobType = format;
+  if (x.document.declaredLength !== undefined) job.jobSize = x.document.declaredLength;
+  const decode = p.context.formats[format](entry.ticket);
+  p.context.spooler.start(job, x.document, (result) => {
+    const groups = jobGroups(x, p, entry, checked.unsupported);
+    if (result.ok) return x.respond(checked.status, groups);
+    if (canceled(job)) return x.respond(Status.jobCanceled, groups, "the job was canceled");
+    x.respond(result.error === "invalid_document" ? Status.documentFormatError : Status.deviceError, groups, result.description);
+  }, decode);
+}
+
+export function validateJob(x: IppExchange, p: Printing): void {
+  if (!checkPrinterUri(x) || !documentFormat(x, p) || !compressionOk(x)) return;
+  const checked = checkJob(x, p);
+  if (checked) x.respond(checked.status, [unsupportedGroup(checked.unsupported)]);
+}
+
+export function printJob(x: IppExchange, p: Printing): void {
+  if (!checkPrinterUri(x) || !accepting(x, p)) return;
+  const format = documentFormat(x, p);
+  if (!format || !compressionOk(x)) return;
+  const checked = checkJob(x, p);
+  if (!checked || !ready(x, p)) return;
+  const job = p.context.lifecycle.createQueued();
+  setOwner(x, job);
+  print(x, p, p.ids.of(job)!, format, checked);
+}
+
+export function createJob(x: IppExchange, p: Printing): void {
+  if (!checkPrinterUri(x) || !accepting(x, p)) return;
+  const checked = checkJob(x, p);
+  if (!checked) return;
+  const job = p.context.lifecycle.createDraft(checked.ticket);
+  if (!job) return x.respond(Status.busy, [], "every job slot holds a job that is printing");
+  setOwner(x, job);
+  const entry = p.ids.of(job)!;
+  entry.ticket = checked.ticket;
+  x.respond(checked.status, jobGroups(x, p, entry, checked.unsupported));
+}
+
+// A job made by Create-Job (or Privet's createjob) that has no document yet.
+function waiting(x: IppExchange, entry: IppJob): boolean {
+  if (entry.job.state === "draft") return true;
+  if (completed(entry.job)) x.respond(Status.notPossible, [], `job ${entry.id} is ${entry.job.state === "done" ? "completed" : "aborted or canceled"}`);
+  else x.respond(Status.multipleDocumentJobsNotSupported, [], `job ${entry.id} already has its document`);
+  return false;
+}
+
+// A job closed before any document came: there is nothing to print.
+function closeEmpty(p: Printing, job: Job): void {
+  p.context.lifecycle.abort(job, "closed without a document", { device_action_cause: { error_code: "OTHER" } });
+  p.context.lifecycle.finish(job, 0);
+}
+
+export function sendDocument(x: IppExchange, p: Printing): void {
+  const entry = targetJob(x, p.ids);
+  if (!entry || !waiting(x, entry)) return;
+  const last = firstBoolean(find(x.operation, "last-document"));
+  if (last === undefined) return x.respond(Status.badRequest, [], "last-document is missing");
+  if (x.document.noDocument) {
+    if (last) closeEmpty(p, entry.job);
+    return x.respond(Status.ok, jobGroups(x, p, entry, []));
+  }
+  const format = documentFormat(x, p);
+  if (!format || !compressionOk(x) || !ready(x, p)) return;
+  const ticket = entry.ticket ?? defaultTicket(p.context.engine.capabilities);
+  print(x, p, entry, format, { ticket, unsupported: [], status: Status.ok });
+}
+
+export function closeJob(x: IppExchange, p: Printing): void {
+  const entry = targetJob(x, p.ids);
+  if (!entry) return;
+  if (completed(entry.job)) return x.respond(Status.notPossible, [], `job ${entry.id} is already finished`);
+  if (entry.job.state === "draft") closeEmpty(p, entry.job);
+  x.respond(Status.ok, jobGroups(x, p, entry, []));
+}
+
+// Cancel-Job and Cancel-My-Jobs: a job without a document ends at once; one
+// receiving its document is stopped by the spooler. undefined when done,
+// otherwise why not.
+export function cancelJob(p: Printing, entry: IppJob): string | undefined {
+  const job = entry.job;
+  if (completed(job)) return `job ${entry.id} is already ${job.state === "done" ? "completed" : "aborted or canceled"}`;
+  if (job === p.context.spooler.active) {
+    return p.context.spooler.cancel(job) ? undefined : `job ${entry.id} has all its pages in the engine`;
+  }
+  p.context.lifecycle.abort(job, "canceled by the user", CANCEL_CAUSE);
+  p.context.lifecycle.finish(job, job.pagesPrinted);
+  return undefined;
+}

@@ -1,0 +1,127 @@
+import type { HttpRequest, HttpResponse } from "../http/server.js";
+import { encodeMessage } from "./encode.js";
+import { IppExchange, type IppContext, type Printing } from "./exchange.js";
+import { IppJobIds } from "./job-ids.js";
+import { cancelJobOperation, cancelMyJobs, getJobAttributes, getJobs } from "./job-operations.js";
+import { closeJob, createJob, printJob, sendDocument, validateJob } from "./print-operations.js";
+import { getPrinterAttributes, identifyPrinter } from "./printer-operations.js";
+import { PrinterStatus } from "./printer-status.js";
+import { readIppRequest } from "./request-body.js";
+import { ICON_SIZES, iconPng } from "./icon.js";
+import { PRINTER_PATH } from "./target.js";
+import { GroupTag, Operation, Status, ValueTag, type IppMessage } from "./values.js";
+
+// IPP over HTTP (RFC 8010 section 4) at /ipp/print: a POST of
+// application/ipp whose body is the message and then the document. This
+// checks what every request must have (RFC 8011 4.1) and hands it to its
+// operation; anything malformed is client-error-bad-request and the
+// printer goes on serving.
+
+type OperationHandler = (exchange: IppExchange, printing: Printing) => void;
+
+const OPERATIONS: Record<number, OperationHandler> = {
+  [Operation.printJob]: printJob,
+  [Operation.validateJob]: validateJob,
+  [Operation.createJob]: createJob,
+  [Operation.sendDocument]: sendDocument,
+  [Operation.closeJob]: closeJob,
+  [Operation.cancelJob]: cancelJobOperation,
+  [Operation.cancelMyJobs]: cancelMyJobs,
+  [Operation.getJobAttributes]: getJobAttributes,
+  [Operation.getJobs]: getJobs,
+  [Operation.getPrinterAttributes]: getPrinterAttributes,
+  [Operation.identifyPrinter]: identifyPrinter,
+};
+
+const IPP_TYPE = "application/ipp";
+// A Host header is echoed into URIs only when it looks like one.
+const HOST = /^[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?$/;
+
+export class IppService implements Printing {
+  readonly ids: IppJobIds;
+  readonly status: PrinterStatus;
+
+  // address(): "host:port" of this printer, for clients that send no Host header.
+  constructor(readonly context: IppContext, private readonly address: () => string) {
+    this.ids = new IppJobIds(context.jobs, context.lifecycle, context.clock);
+    this.status = new PrinterStatus(context);
+  }
+
+  // The printer's state may have changed (printer-state-change-time).
+  refresh(): void {
+    this.status.refresh();
+  }
+
+  readonly handle = (request: HttpRequest, response: HttpResponse): void => {
+    if (!this.context.exposed()) return response.send(404, `${request.path} is not available on this device\n`);
+    const icon = /^\/ipp\/icon-([0-9]{2,3})\.png$/.exec(request.path);
+    if (icon && ICON_SIZES.includes(Number(icon[1])) && (request.method === "GET" || request.method === "HEAD")) {
+      return response.send(200, iconPng(Number(icon[1])), { contentType: "image/png" });
+    }
+    if (request.path !== PRINTER_PATH && !/^\/ipp\/print\/[0-9]{1,10}$/.test(request.path)) {
+      return response.send(404, `${request.path} is not an IPP printer; print to ${PRINTER_PATH}\n`);
+    }
+    if (request.method !== "POST") {
+      return response.send(405, "IPP requests are POSTs of application/ipp\n", { headers: [["Allow", "POST"]] });
+    }
+    const type = (request.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+    if (type !== IPP_TYPE) return response.send(415, `send ${IPP_TYPE}\n`, { reason: "Unsupported Media Type" });
+    const host = request.header("host");
+    const authority = host !== undefined && HOST.test(host) ? host : this.address();
+    const printerUri = `ipp://${authority}${PRINTER_PATH}`;
+    const webUri = `http://${authority}/`;
+    const send = (message: IppMessage) => {
+      if (!response.sent) response.send(200, encodeMessage(message), { contentType: IPP_TYPE });
+    };
+    readIppRequest(request, this.context.limits, {
+      message: (message, document) => {
+        const exchange = new IppExchange(message, document, printerUri, webUri, send);
+        try {
+          this.dispatch(exchange);
+        } catch (error) {
+          this.context.log("error", `ipp: operation 0x${message.code.toString(16)} failed: ${String(error)}`);
+          exchange.respond(Status.internalError, [], "the printer failed to carry out the request");
+        }
+      },
+      error: (reason, aborted, head) => {
+        this.context.log("debug", `ipp: ${aborted ? "request cut short" : "bad request"} from ${request.remoteAddress}: ${reason}`);
+        if (aborted) return;
+        const versioned = head && (head.major === 1 || head.major === 2);
+        send({
+          major: versioned ? head.major : 2, minor: versioned ? head.minor : 0, code: Status.badRequest, requestId: head?.requestId ?? 0,
+          groups: [{ tag: GroupTag.operation, attributes: [
+            { name: "attributes-charset", values: [{ kind: "string", tag: ValueTag.charset, value: "utf-8" }] },
+            { name: "attributes-natural-language", values: [{ kind: "string", tag: ValueTag.naturalLanguage, value: "en" }] },
+            { name: "status-message", values: [{ kind: "string", tag: ValueTag.text, value: reason.slice(0, 255) }] },
+          ] }],
+        });
+      },
+    });
+  };
+
+  // RFC 8011 4.1.8 (version), 4.1.1 (request-id), 4.1.4 (the operation
+  // group opens with charset then natural language), then the operation.
+  private dispatch(x: IppExchange): void {
+    const request = x.request;
+    if (request.major !== 1 && request.major !== 2) {
+      return x.respond(Status.versionNotSupported, [], `IPP/${request.major}.${request.minor} is not supported; this printer speaks 1.1 and 2.0`);
+    }
+    if (request.requestId === 0) return x.respond(Status.badRequest, [], "request-id must not be 0");
+    const operation = request.groups[0];
+    if (!operation || operation.tag !== GroupTag.operation) return x.respond(Status.badRequest, [], "the operation attributes group must come first");
+    if (request.groups.some((g, i) => i > 0 && g.tag === GroupTag.operation)) return x.respond(Status.badRequest, [], "two operation attribute groups");
+    const [first, second] = operation.attributes;
+    if (first?.name !== "attributes-charset" || first.values[0]?.tag !== ValueTag.charset || first.values.length !== 1) {
+      return x.respond(Status.badRequest, [], "attributes-charset must be the first operation attribute");
+    }
+    if (second?.name !== "attributes-natural-language" || second.values[0]?.tag !== ValueTag.naturalLanguage || second.values.length !== 1) {
+      return x.respond(Status.badRequest, [], "attributes-natural-language must be the second operation attribute");
+    }
+    const charsetValue = first.values[0];
+    const charsetName = charsetValue.kind === "string" ? charsetValue.value.toLowerCase() : "";
+    if (charsetName !== "utf-8" && charsetName !== "us-ascii") return x.respond(Status.charsetNotSupported, [], `charset ${charsetName} is not supported; use utf-8`);
+    const handler = OPERATIONS[request.code];
+    if (!handler) return x.respond(Status.operationNotSupported, [], `operation 0x${request.code.toString(16).padStart(4, "0")} is not supported`);
+    handler(x, this);
+  }
+}

@@ -1,0 +1,157 @@
+import test from "./harness.js";
+import type { Tcp, TcpConnection, TcpConnectionEvents } from "../../modules/hal/tcp.js";
+import { HttpRouter } from "../../modules/http/router.js";
+import { HttpServer } from "../../modules/http/server.js";
+import { IppError, MessageDecoder, decodeMessage, defaultIppLimits } from "../../modules/ipp/decode.js";
+import { encodeMessage } from "../../modules/ipp/encode.js";
+import { IppService } from "../../modules/ipp/service.js";
+import {
+  GroupTag, Operation, attr, charset, collection, find, integer, keyword, language, mimeType, name, resolution, uri,
+  type IppGroup, type IppMessage,
+} from "../../modules/ipp/values.js";
+import { JobStore } from "../../modules/jobs/store.js";
+import { JobLifecycle } from "../../modules/print/lifecycle.js";
+import { Spooler } from "../../modules/print/spooler.js";
+import { PwgDecoder } from "../../modules/pwg/decoder.js";
+import { FakeClock } from "../helpers/fake-clock.js";
+import { mutate } from "../helpers/ipp-mutate.js";
+import { encodeDocument, testPage } from "../helpers/pwg.js";
+import { SeededRandom } from "../helpers/seeded-random.js";
+import { TestEngine } from "../helpers/test-engine.js";
+
+// modules/ipp inside XS: the codec on hostile input, and the service behind
+// the real HTTP server printing a chunked Print-Job through a full engine.
+
+const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+
+class Socket implements TcpConnection {
+  remotePort = 1;
+  out: number[] = [];
+  paused = false;
+  closed = false;
+  private events!: TcpConnectionEvents;
+  private queue: Uint8Array[] = [];
+  constructor(readonly remoteAddress: string) {}
+  setEvents(events: TcpConnectionEvents): void { this.events = events; }
+  write(bytes: Uint8Array): boolean { for (const b of bytes) this.out.push(b); return true; }
+  pause(): void { this.paused = true; }
+  resume(): void {
+    this.paused = false;
+    while (!this.paused && this.queue.length > 0) this.events.data(this.queue.shift()!);
+  }
+  end(): void { this.closed = true; }
+  destroy(): void { this.closed = true; }
+  send(bytes: Uint8Array): void {
+    if (this.paused) this.queue.push(bytes);
+    else this.events.data(bytes);
+  }
+  get queued(): number { return this.queue.reduce((n, b) => n + b.length, 0); }
+  // The IPP answer of the one response written so far.
+  answer(): IppMessage {
+    const bytes = Uint8Array.from(this.out);
+    for (let i = 0; i + 3 < bytes.length; i++) {
+      if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) return decodeMessage(bytes.subarray(i + 4)).message;
+    }
+    throw new Error("no response");
+  }
+}
+
+function request(operation: number, operationAttributes = [] as ReturnType<typeof attr>[], jobAttributes = [] as ReturnType<typeof attr>[]): IppMessage {
+  const groups: IppGroup[] = [{ tag: GroupTag.operation, attributes: [
+    attr("attributes-charset", charset("utf-8")), attr("attributes-natural-language", language("en")),
+    attr("printer-uri", uri("ipp://printer.local/ipp/print")), ...operationAttributes,
+  ] }];
+  if (jobAttributes.length > 0) groups.push({ tag: GroupTag.job, attributes: jobAttributes });
+  return { major: 2, minor: 0, code: operation, requestId: 9, groups };
+}
+
+function printer() {
+  const clock = new FakeClock();
+  const engine = new TestEngine();
+  const jobs = new JobStore(clock, new SeededRandom(3));
+  const lifecycle = new JobLifecycle(jobs, () => {});
+  const spooler = new Spooler(engine, lifecycle, clock, () => {});
+  const ipp = new IppService({
+    clock, log: () => {}, engine, jobs, lifecycle, spooler,
+    formats: { "image/pwg-raster": () => (sink, limits) => new PwgDecoder(sink, limits) },
+    device: () => ({ name: "XS", description: "", location: "", manufacturer: "M", model: "X", firmware: "1", serialNumber: "0123456789abcdef0123456789abcdef" }),
+    exposed: () => true, accepting: () => true, identifyActions: ["display"], identify: () => {}, limits: defaultIppLimits, maxDocumentBytes: 1 << 24,
+  }, () => "printer.local:80");
+  const router = new HttpRouter();
+  router.mount("/ipp/", ipp.handle);
+  let accept: (c: TcpConnection) => void = () => {};
+  const tcp: Tcp = {
+    listen: (_options, onConnection) => { accept = onConnection; return Promise.resolve({ port: 80, close() {} }); },
+    connect: () => Promise.reject(new Error("no")),
+  };
+  void new HttpServer(tcp, clock, () => {}, {}, router.handle).start();
+  const connect = () => { const s = new Socket("192.0.2.7"); accept(s); return s; };
+  const post = (message: IppMessage, document = new Uint8Array(0)) => {
+    const head = encodeMessage(message);
+    const s = connect();
+    s.send(ascii(`POST /ipp/print HTTP/1.1\r\nHost: printer.local\r\nContent-Type: application/ipp\r\nContent-Length: ${head.length + document.length}\r\n\r\n`));
+    s.send(head);
+    if (document.length > 0) s.send(document);
+    return s;
+  };
+  return { clock, engine, connect, post };
+}
+
+test("the IPP codec on XS: a round trip, and 1000 mutations each decoded or refused with an IppError", (t) => {
+  const message = request(Operation.validateJob, [attr("job-name", name("x"))], [
+    attr("media-col", collection([attr("media-size", collection([attr("x-dimension", integer(21000)), attr("y-dimension", integer(29700))]))])),
+    attr("printer-resolution", resolution(300, 300)), attr("media", keyword("iso_a4_210x297mm")),
+  ]);
+  const bytes = encodeMessage(message);
+  t.deepEqual(decodeMessage(bytes).message, message);
+  const random = new SeededRandom(77);
+  let refused = 0;
+  for (let i = 0; i < 1000; i++) {
+    const decoder = new MessageDecoder();
+    const mutated = mutate(random, bytes);
+    try {
+      let at = 0;
+      for (let guard = 0; at < mutated.length && !decoder.complete && guard <= mutated.length; guard++) at += decoder.feed(mutated.subarray(at, at + 1 + random.below(32)));
+      decoder.finish();
+    } catch (error) {
+      if (!(error instanceof IppError)) throw error;
+      refused++;
+    }
+  }
+  t.true(refused > 200, `${refused} refused`);
+});
+
+test("IPP over the HTTP server on XS: Get-Printer-Attributes, a chunked Print-Job held by a full engine, Get-Jobs", (t) => {
+  const { engine, connect, post, clock } = printer();
+  const attrs = post(request(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("printer-uuid"), keyword("document-format-supported"))])).answer();
+  t.is(attrs.code, 0);
+  t.deepEqual(find(attrs.groups[1], "printer-uuid")!.values, [uri("urn:uuid:01234567-89ab-cdef-0123-456789abcdef")]);
+  t.deepEqual(find(attrs.groups[1], "document-format-supported")!.values, [mimeType("image/pwg-raster")]);
+
+  engine.capacity = 3;
+  const page = testPage(90, 40, "srgb_8", 4);
+  const body = [...encodeMessage(request(Operation.printJob, [attr("document-format", mimeType("image/pwg-raster"))])), ...encodeDocument([page])];
+  const s = connect();
+  s.send(ascii("POST /ipp/print HTTP/1.1\r\nHost: printer.local\r\nContent-Type: application/ipp\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  for (let at = 0; at < body.length; at += 500) {
+    const piece = body.slice(at, at + 500);
+    s.send(Uint8Array.from([...ascii(`${piece.length.toString(16)}\r\n`), ...piece, 13, 10]));
+  }
+  s.send(ascii("0\r\n\r\n"));
+  t.true(s.paused, "the connection is paused while the engine is full");
+  t.true(s.queued > 0);
+  let releases = 0;
+  for (let i = 0; i < 10_000 && s.out.length === 0; i++) {
+    if (engine.full) { releases++; engine.release(); }
+    clock.advance(1);
+  }
+  t.true(releases > 5);
+  const printed = s.answer();
+  t.is(printed.code, 0);
+  t.deepEqual(find(printed.groups[1], "job-id")!.values, [integer(1)]);
+  t.deepEqual(engine.pixels(0), page.pixels);
+  const jobs = post(request(Operation.getJobs, [attr("which-jobs", keyword("completed")), attr("requested-attributes", keyword("job-state"))])).answer();
+  t.deepEqual(find(jobs.groups[1], "job-state")!.values, [{ kind: "integer", tag: 0x23, value: 9 }]);
+});
+
+export { runAll } from "./harness.js";
