@@ -326,6 +326,14 @@ async function main(): Promise<void> {
     else results.cloud = await cloudJobs(fs.existsSync(gray) ? gray : undefined);
   }
 
+  // 6. IPP beside Privet: the same PWG bytes through IPP Print-Job and through
+  // Privet createjob + submitdoc, in turn, on one simulator.
+  if (!ONLY || ONLY === "ipp") {
+    if (ONLY && has("gs") && has("mutool")) makeInputs();
+    const rgb = path.join(inputs, "Ghostscript RGB 24.pwg");
+    results.ipp = await ippBesidePrivet(fs.existsSync(rgb) ? rgb : undefined);
+  }
+
   // The load at the end beside the load at the start: a machine that got busy meanwhile shows here.
   (results.machine as Record<string, unknown>).load_at_end = os.loadavg().map((l) => Number(l.toFixed(2)));
   results.notes = notes;
@@ -438,6 +446,101 @@ async function cloudJobs(small: string | undefined): Promise<Record<string, unkn
     await p.stop();
     await cloud.service.close();
     fs.rmSync(cloud.stateDir, { recursive: true, force: true });
+  }
+}
+
+// The Print-Job request that carries file: the operation attributes CUPS's
+// ipp backend sends, encoded by hand (RFC 8010) so the bench does not lean on
+// the codec it measures, then the document in the same body.
+function printJobHead(port: number): Buffer {
+  const parts: Buffer[] = [Buffer.from([2, 0, 0x00, 0x02, 0, 0, 0, 1, 0x01])];
+  const attr = (tag: number, name: string, value: string) => {
+    const n = Buffer.from(name), v = Buffer.from(value);
+    const head = Buffer.alloc(3);
+    head[0] = tag;
+    head.writeUInt16BE(n.length, 1);
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(v.length);
+    parts.push(head, n, len, v);
+  };
+  attr(0x47, "attributes-charset", "utf-8");
+  attr(0x48, "attributes-natural-language", "en");
+  attr(0x45, "printer-uri", `ipp://127.0.0.1:${port}/ipp/print`);
+  attr(0x42, "requesting-user-name", "bench");
+  attr(0x42, "job-name", "bench");
+  attr(0x49, "document-format", "image/pwg-raster");
+  parts.push(Buffer.from([0x03]));
+  return Buffer.concat(parts);
+}
+
+// Posts an IPP request followed by file, streamed; resolves with the status code.
+function ippUpload(port: number, file: string): Promise<number> {
+  const head = printJobHead(port);
+  const size = fs.statSync(file).size;
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host: "127.0.0.1", port, path: "/ipp/print", method: "POST", agent: false,
+      headers: { "Content-Type": "application/ipp", "Content-Length": head.length + size } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (c) => chunks.push(c));
+      response.on("end", () => {
+        const body = Buffer.concat(chunks);
+        resolve(body.length >= 4 ? body.readUInt16BE(2) : -1);
+      });
+    });
+    request.on("error", reject);
+    request.write(head);
+    const stream = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
+    stream.on("data", (chunk) => { if (!request.write(chunk)) { stream.pause(); request.once("drain", () => stream.resume()); } });
+    stream.on("end", () => request.end());
+  });
+}
+
+async function ippBesidePrivet(rgb: string | undefined): Promise<Record<string, unknown>> {
+  const big = path.join(out, "ipp.pwg");
+  const target = Number(process.env.BENCH_IPP_MB ?? 256) * 1048576;
+  if (rgb) {
+    const onePass = fs.statSync(rgb).size - 4;
+    const copies = Math.max(1, Math.round(target / onePass));
+    if (!fs.existsSync(big) || fs.statSync(big).size !== 4 + onePass * copies) repeatPages(rgb, big, copies);
+  } else fs.writeFileSync(big, syntheticPwg(2550, 3300, target));
+  const mb = fs.statSync(big).size / 1048576;
+  const sim = await startSimulator(["--engine", "null", "--no-mdns"]);
+  try {
+    const client = new PrivetClient({ baseUrl: `http://127.0.0.1:${sim.port}` });
+    const idle = async () => {
+      for (let i = 0; i < 3000; i++) {
+        const info = await client.info();
+        if (info.device_state === "idle") return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error("the simulator did not go idle");
+    };
+    say(`ipp: a ${mb.toFixed(0)} MB job through IPP Print-Job and through Privet submitdoc, in turn (1 warm-up + ${BIG_ROUNDS} rounds)`);
+    const viaIpp: number[] = [], viaPrivet: number[] = [];
+    for (let round = -1; round < BIG_ROUNDS; round++) {
+      let start = performance.now();
+      const status = await ippUpload(sim.port, big);
+      if (status !== 0) throw new Error(`Print-Job answered status 0x${status.toString(16)}`);
+      await idle();
+      const ipp = (performance.now() - start) / 1000;
+      global.gc?.();
+      start = performance.now();
+      const job = await client.print({ file: big, jobName: `privet ${round}` });
+      await client.waitForJob(job.jobId);
+      const privet = (performance.now() - start) / 1000;
+      if (round < 0) continue;
+      viaIpp.push(ipp);
+      viaPrivet.push(privet);
+      say(`ipp round ${round + 1}: Print-Job ${ipp.toFixed(2)} s, submitdoc ${privet.toFixed(2)} s`);
+    }
+    const i = spread(viaIpp), p = spread(viaPrivet);
+    const result: Record<string, unknown> = { mb, print_job_s: i, submitdoc_s: p, ipp_vs_privet: i.median / p.median, ipp_mb_per_s: mb / i.median, privet_mb_per_s: mb / p.median };
+    const eve = await ippeveprinterSeconds(big);
+    if (typeof eve === "string") notes.push(`no ippeveprinter figure beside IPP: ${eve}`);
+    else Object.assign(result, { ippeveprinter_s: eve, ipp_vs_ippeveprinter: i.median / eve });
+    return result;
+  } finally {
+    sim.child.kill();
   }
 }
 
@@ -636,6 +739,11 @@ function printTable(results: Record<string, any>): void {
   if (c) {
     rows.push(`| cloud job (${c.small_mb.toFixed(1)} MB PWG): from /submit on the emulator to the first line at the engine (from /submit's answer) | **${mmm(c.submit_to_first_line_ms, 1, " ms")}** (${mmm(c.answer_to_first_line_ms, 1, " ms")}) | context |`);
     rows.push(`| ${c.big_mb.toFixed(0)} MB job: cloud download (push, /fetch, ticket, download, decode; from /submit's answer to the job's end) vs the same bytes by Privet submitdoc | ${mmm(c.cloud_s, 2, " s")} (${c.cloud_mb_per_s.toFixed(0)} MB/s) vs ${mmm(c.local_submitdoc_s, 2, " s")} (${c.local_mb_per_s.toFixed(0)} MB/s), **ratio ${c.cloud_vs_local.toFixed(2)}** | context |`);
+  }
+  const i = results.ipp;
+  if (i) {
+    rows.push(`| ${i.mb.toFixed(0)} MB PWG job: IPP Print-Job vs Privet createjob + submitdoc, same simulator (null engine), to the job's end | ${mmm(i.print_job_s, 2, " s")} (${i.ipp_mb_per_s.toFixed(0)} MB/s) vs ${mmm(i.submitdoc_s, 2, " s")} (${i.privet_mb_per_s.toFixed(0)} MB/s), **ratio ${i.ipp_vs_privet.toFixed(2)}** | context |`);
+    if (i.ippeveprinter_s !== undefined) rows.push(`| same bytes to CUPS ippeveprinter with ipptool (spooled to disk, not decoded) | ${i.ippeveprinter_s.toFixed(2)} s (our Print-Job is ${i.ipp_vs_ippeveprinter.toFixed(2)}x) | context |`);
   }
   if (results.xs) {
     rows.push("", `The core in XS (${results.xs.engine}) beside V8, same code and bytes; median (min–max) of 3 XS runs after 1 warm-up, 9 V8 runs (each the mean of 20 passes) after 10:`, "",

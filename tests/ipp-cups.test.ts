@@ -1,0 +1,109 @@
+import test from "ava";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { CupsSandbox, cupsUnavailable, freePort } from "./helpers/cups.js";
+import { readPng, type Image } from "./helpers/png.js";
+import { spawnNode } from "./helpers/spawn.js";
+
+// CUPS itself prints a real PDF to the printer driverless, as a Linux or macOS
+// computer does: `lpadmin -m everywhere` builds the queue from the printer's
+// own Get-Printer-Attributes, CUPS's filters turn the PDF into PWG raster at
+// what the printer says it takes, and its ipp backend sends Print-Job. The
+// pages the simulated engine writes are compared with Ghostscript's render of
+// the same PDF.
+
+const CLI = path.resolve("build/hosts/node/cli.js");
+const PDFS = ["/usr/share/cups/data/default-testpage.pdf", "/usr/share/cups/data/form_english.pdf"];
+const why = cupsUnavailable() || (PDFS.every((f) => fs.existsSync(f)) ? "" : "CUPS's sample PDFs are missing")
+  || (spawnSync("sh", ["-c", "command -v gs && command -v mutool && command -v ipptool"]).status === 0 ? "" : "gs, mutool or ipptool is missing");
+
+// Grey levels averaged over blocks, so the comparison is about what is on the
+// page, not about one renderer's anti-aliasing against another's.
+function blocks(image: Image, size: number): { columns: number; rows: number; means: Float64Array } {
+  const columns = Math.floor(image.width / size);
+  const rows = Math.floor(image.height / size);
+  const means = new Float64Array(columns * rows);
+  for (let y = 0; y < rows * size; y++) {
+    for (let x = 0; x < columns * size; x++) {
+      const at = (y * image.width + x) * image.channels;
+      let gray = image.pixels[at];
+      if (image.channels >= 3) gray = 0.299 * image.pixels[at] + 0.587 * image.pixels[at + 1] + 0.114 * image.pixels[at + 2];
+      means[Math.floor(y / size) * columns + Math.floor(x / size)] += gray / (size * size);
+    }
+  }
+  return { columns, rows, means };
+}
+
+const title = "CUPS prints a real two-page PDF to the printer driverless (lpadmin -m everywhere), and the pages match Ghostscript's render";
+(why ? test.skip : test.serial)(why ? `${title} — skipped: ${why}` : title, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "privet-ipp-cups-"));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const pdf = path.join(dir, "two-pages.pdf");
+  t.is(spawnSync("mutool", ["merge", "-o", pdf, ...PDFS]).status, 0);
+
+  const port = await freePort();
+  const out = path.join(dir, "out");
+  const printer = spawnNode(CLI, ["--port", String(port), "--no-cloud", "--no-mdns", "--out", out, "--state-dir", path.join(dir, "state"), "--name", "CUPS Test Printer"]);
+  t.teardown(() => { printer.child.kill("SIGTERM"); });
+  for (let i = 0; i < 100 && !printer.output().stdout.includes("is listening"); i++) await new Promise((r) => setTimeout(r, 100));
+  t.true(printer.output().stdout.includes("is listening"), printer.output().stderr);
+
+  const cups = await CupsSandbox.start();
+  t.teardown(() => cups.stop());
+  const added = cups.run(["lpadmin", "-p", "T", "-E", "-v", `ipp://127.0.0.1:${port}/ipp/print`, "-m", "everywhere"]);
+  t.is(added.status, 0, `lpadmin: ${added.stderr}`);
+  // What CUPS made of the printer's attributes: the queue's PPD, which cupsd
+  // writes once it has asked the printer (after lpadmin has returned).
+  const ppdFile = path.join(cups.dir, "ppd", "T.ppd");
+  for (let i = 0; i < 300 && !fs.existsSync(ppdFile); i++) await new Promise((r) => setTimeout(r, 100));
+  t.true(fs.existsSync(ppdFile), `no PPD: ${cups.log().split("\n").filter((l) => /^[EW]/.test(l)).slice(-5).join("\n")}`);
+  const ppd = fs.readFileSync(ppdFile, "latin1");
+  t.regex(ppd, /\*cupsFilter2: "application\/vnd\.cups-pdf application\/pdf 10 -"|\*cupsFilter2: "image\/pwg-raster image\/pwg-raster/);
+  t.regex(ppd, /\*DefaultPageSize: (A4|Letter)/);
+
+  const submitted = cups.run(["lp", "-d", "T", "-o", "media=A4", "-o", "print-color-mode=monochrome", pdf]);
+  t.is(submitted.status, 0, submitted.stderr);
+  const id = Number(/T-(\d+)/.exec(submitted.stdout)?.[1]);
+  const ended = await cups.waitForJob(id, 120_000);
+  t.is(ended.state, "completed", `${JSON.stringify(ended)}\n${printer.output().stdout}`);
+
+  const pages = fs.existsSync(out) ? fs.readdirSync(out).filter((f) => f.endsWith(".png")).sort() : [];
+  t.is(pages.length, 2, `pages written: ${pages.join(", ")}`);
+
+  // Ghostscript's render of the same pages at the printed page's size and
+  // resolution (A4 asked), fitted as CUPS's pdftopdf fits them.
+  for (let n = 0; n < pages.length; n++) {
+    const printed = readPng(path.join(out, pages[n]));
+    const dpi = Math.round(printed.width / (210 / 25.4));
+    const reference = path.join(dir, `reference-${n + 1}.png`);
+    const gs = spawnSync("gs", ["-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pnggray", `-r${dpi}`, `-g${printed.width}x${printed.height}`, "-dFIXEDMEDIA", "-dPDFFitPage",
+      `-dFirstPage=${n + 1}`, `-dLastPage=${n + 1}`, `-sOutputFile=${reference}`, pdf], { encoding: "utf8" });
+    t.is(gs.status, 0, gs.stderr);
+    const expected = readPng(reference);
+    t.true(Math.abs(printed.width - 2480 * dpi / 300) <= 2 && Math.abs(printed.height - 3508 * dpi / 300) <= 2, `page ${n + 1} is ${printed.width} x ${printed.height}, not A4 at ${dpi} dpi`);
+    const size = Math.max(8, Math.round(dpi / 10));
+    const a = blocks(printed, size);
+    const b = blocks(expected, size);
+    let total = 0;
+    let far = 0;
+    let ink = 0;
+    // Where either page has ink: a blank or shifted page fails here even though
+    // most of a page is white.
+    let inkTotal = 0;
+    const count = Math.min(a.means.length, b.means.length);
+    for (let i = 0; i < count; i++) {
+      const d = Math.abs(a.means[i] - b.means[i]);
+      total += d;
+      if (d > 48) far++;
+      if (b.means[i] < 200 || a.means[i] < 200) { ink++; inkTotal += d; }
+    }
+    const mean = total / count;
+    t.log(`page ${n + 1}: ${printed.width} x ${printed.height} at ${dpi} dpi; mean block difference ${mean.toFixed(2)} of 255, ${far} of ${count} blocks differ by more than 48, ${ink} inked blocks (mean difference there ${(inkTotal / ink).toFixed(2)})`);
+    t.true(ink > count / 100, "the reference page has content to compare");
+    t.true(mean < 3, `page ${n + 1}: mean block difference ${mean.toFixed(2)}`);
+    t.true(inkTotal / ink < 16, `page ${n + 1}: mean difference ${(inkTotal / ink).toFixed(2)} where there is ink`);
+    t.true(far < count / 100, `page ${n + 1}: ${far} blocks differ by more than 48`);
+  }
+});
