@@ -25,10 +25,7 @@ function expectedFailures(formats: string[]): Record<string, string[]> {
     "EXPECTED: overrides-supported",
     "EXPECTED: overrides-supported",
   ];
-  return {
-    "PWG 5100.12 section 6.2 - Required Printer Description Attributes": ["EXPECTED: pages-per-minute", "EXPECTED: pages-per-minute-color"],
-    "PWG 5100.14 section 5.1/5.2 - Required Operations and Attributes": everywhere,
-  };
+  return { "PWG 5100.14 section 5.1/5.2 - Required Operations and Attributes": everywhere };
 }
 
 (missing.length > 0 ? test.skip : test)(missing.length > 0 ? `${title} (skipped: ${missing.join(", ")} not installed)` : title, async (t) => {

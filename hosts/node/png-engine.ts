@@ -138,7 +138,9 @@ export class PngEngine implements PrintEngine {
   private linesIn = 0;
 
   constructor(private readonly options: PngEngineOptions) {
-    this.capabilities = options.capabilities ?? OFFICE_CAPABILITIES;
+    const capabilities = options.capabilities ?? OFFICE_CAPABILITIES;
+    // Slowed down with --ppm, the simulator states that speed as its rating.
+    this.capabilities = options.pagesPerMinute > 0 ? { ...capabilities, pagesPerMinute: options.pagesPerMinute } : capabilities;
     fs.mkdirSync(options.outDir, { recursive: true });
   }
 

@@ -30,6 +30,9 @@ export interface EngineCapabilities {
   media: MediaSize[];
   maxWidth: number;
   maxHeight: number;
+  // The rated speed in pages per minute (IPP's pages-per-minute; PWG 5100.12
+  // asks every printer to state it), and in colour when it prints colour.
+  pagesPerMinute?: number;
 }
 
 export interface EngineEvents {

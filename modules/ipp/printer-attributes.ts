@@ -137,6 +137,8 @@ const ATTRIBUTES: Array<[string, Group, Builder]> = [
   ["pwg-raster-document-type-supported", "description", (f) => keywords(f.caps.colorSpaces)],
   ["pwg-raster-document-sheet-back", "description", () => [keyword("normal")]],
   ["printer-name", "description", (f) => [name(f.name)]],
+  ["pages-per-minute", "description", (f) => (f.caps.pagesPerMinute ? [integer(f.caps.pagesPerMinute)] : [])],
+  ["pages-per-minute-color", "description", (f) => (f.caps.pagesPerMinute && f.caps.colorSpaces.includes("srgb_8") ? [integer(f.caps.pagesPerMinute)] : [])],
   ["printer-info", "description", (f) => [text(f.info)]],
   ["printer-location", "description", (f) => [text(f.location)]],
   ["printer-make-and-model", "description", (f) => [text(`${f.manufacturer} ${f.model}`)]],
@@ -183,7 +185,10 @@ export function printerAttributes(facts: PrinterFacts, requested: string[] | und
     const wanted = requested?.includes(attrName)
       || (group === "template" && (all || requested!.includes("job-template")))
       || (group === "description" && (all || requested!.includes("printer-description")));
-    if (wanted) out.push(attr(attrName, ...build(facts)));
+    if (!wanted) continue;
+    // An attribute the printer has no value for is left out, not sent empty.
+    const values = build(facts);
+    if (values.length > 0) out.push(attr(attrName, ...values));
   }
   return out;
 }

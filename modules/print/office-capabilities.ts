@@ -12,4 +12,6 @@ export const OFFICE_CAPABILITIES: EngineCapabilities = {
   ],
   maxWidth: 5100,
   maxHeight: 7020,
+  // A small office printer's rating; the simulator prints faster unless --ppm slows it.
+  pagesPerMinute: 20,
 };
