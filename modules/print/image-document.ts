@@ -102,6 +102,24 @@ export function placeImage(info: JpegInfo, p: ImagePlacement): Layout {
   return { pageWidth: pageW, pageHeight: pageH, left, top, width, height, x0, x1, y0, y1, mode };
 }
 
+// What the JPEG decoder is asked for: the largest IDCT reduction that still
+// leaves at least one source pixel per placed dot each way, and the columns
+// of the reduced image that reach the page. The width kept is under two
+// source pixels per dot it covers (under 2 x the page width), except when
+// even 1/8 leaves more (an image over 16 times the page width: then
+// width / 8, at most 2048 with the 16384-pixel limit).
+export function decodeWindow(info: JpegInfo, layout: Layout): { scale: number; left: number; right: number } {
+  const perDotX = info.width / layout.width, perDotY = info.height / layout.height;
+  let scale = 8;
+  while (scale > 1 && (scale > perDotX || scale > perDotY)) scale >>= 1;
+  const reducedW = Math.ceil(info.width / scale);
+  const kx = info.width / scale / layout.width;
+  const srcLeft = (layout.x0 - layout.left) * kx, srcRight = (layout.x1 - layout.left) * kx;
+  const left = Math.max(0, Math.min(reducedW - 1, Math.floor(srcLeft)));
+  const right = Math.max(left + 1, Math.min(reducedW, Math.ceil(srcRight)));
+  return { scale, left, right };
+}
+
 const enum State { Header, Image, Finished, Failed }
 
 class JpegDocument implements DocumentDecoder {
@@ -215,19 +233,12 @@ class JpegDocument implements DocumentDecoder {
       this.errorsNext = new Int16Array(layout.pageWidth + 2);
     }
 
-    // Source pixels per placed dot decide the reduction in the IDCT.
-    const perDotX = info.width / layout.width, perDotY = info.height / layout.height;
-    let scale = 8;
-    while (scale > 1 && (scale > perDotX || scale > perDotY)) scale >>= 1;
+    const window = decodeWindow(info, layout);
+    const { scale, left: winLeft, right: winRight } = window;
     this.scale = scale;
-    const reducedW = Math.ceil(info.width / scale);
     this.reducedHeight = Math.ceil(info.height / scale);
     const kx = info.width / scale / layout.width;
     this.rowsPerDot = info.height / scale / layout.height;
-    // The window of reduced columns that reach the page.
-    const srcLeft = (layout.x0 - layout.left) * kx, srcRight = (layout.x1 - layout.left) * kx;
-    const winLeft = Math.max(0, Math.min(reducedW - 1, Math.floor(srcLeft)));
-    const winRight = Math.max(winLeft + 1, Math.min(reducedW, Math.ceil(srcRight)));
     this.buildColumns(layout, kx, winLeft, winRight);
     this.across = new Uint16Array((layout.x1 - layout.x0) * this.channels);
     this.sum = new Uint32Array((layout.x1 - layout.x0) * this.channels);

@@ -113,13 +113,13 @@ export function scratch(teardown: (fn: () => void) => void): string {
 
 // The test corpus: Ghostscript renders a real PDF to PPM, cjpeg encodes it
 // at several qualities and samplings; made once per directory.
-export function makeCorpus(dir: string, pdf: string): Array<{ name: string; file: string }> {
+export function makeCorpus(dir: string, pdf: string, dpi = 40): Array<{ name: string; file: string }> {
   const ppm = path.join(dir, "page.ppm");
-  execFileSync("gs", ["-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=ppmraw", "-r40", "-dFirstPage=1", "-dLastPage=1", `-sOutputFile=${ppm}`, pdf]);
+  execFileSync("gs", ["-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=ppmraw", `-r${dpi}`, "-dFirstPage=1", "-dLastPage=1", `-sOutputFile=${ppm}`, pdf]);
   const list: Array<{ name: string; file: string }> = [];
   const make = (name: string, args: string[]) => {
     const file = path.join(dir, `${name}.jpg`);
-    execFileSync("cjpeg", [...args, "-outfile", file, ppm]);
+    execFileSync("cjpeg", [...args, "-outfile", file, ppm], { stdio: ["ignore", "pipe", "pipe"] });
     list.push({ name, file });
   };
   make("q90-444", ["-quality", "90", "-sample", "1x1"]);
