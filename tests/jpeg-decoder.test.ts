@@ -7,6 +7,8 @@ import { exifOrientation } from "../modules/jpeg/segments.js";
 import { compare, decode, djpeg, makeCorpus, scratch } from "./helpers/jpeg.js";
 import { which } from "./helpers/peers.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
+import { SMALL_JPEG_GRAY_FNV, SMALL_JPEG_PLACED_FNV, SMALL_JPEG_RGB_FNV, fnv1a } from "./helpers/small-jpeg.js";
+import { decodeChecksum, placedChecksum, smallJpeg } from "./helpers/small-jpeg-run.js";
 
 // Our decoder against libjpeg-turbo's djpeg on real images: JPEGs that ship
 // in Debian packages and ones cjpeg makes from a PDF page Ghostscript
@@ -220,4 +222,20 @@ peerTest(title("a scratch decode of the same file twice gives the same rows (no 
   const a = decode(new Uint8Array(fs.readFileSync(file)), { chunk: 333 });
   const b = decode(new Uint8Array(fs.readFileSync(file)), { chunk: 77 });
   t.is(compare(a.pixels, b.pixels).count, 0);
+});
+
+test("the XS test's embedded JPEG: Node decodes it to the checksums the XS test expects", (t) => {
+  t.is(decodeChecksum(false, [1]).hash, SMALL_JPEG_RGB_FNV);
+  t.is(decodeChecksum(true, [64]).hash, SMALL_JPEG_GRAY_FNV);
+  const placed = placedChecksum();
+  t.is(placed.lines, placed.height);
+  t.is(placed.hash, SMALL_JPEG_PLACED_FNV);
+});
+
+peerTest(title("the XS test's checksums are djpeg's"), (t) => {
+  const dir2 = scratch(t.teardown);
+  const file = path.join(dir2, "small.jpg");
+  fs.writeFileSync(file, smallJpeg());
+  t.is(fnv1a(djpeg(file, ["-dct", "int", "-nosmooth", "-rgb"]).pixels), SMALL_JPEG_RGB_FNV);
+  t.is(fnv1a(djpeg(file, ["-dct", "int", "-nosmooth", "-grayscale"]).pixels), SMALL_JPEG_GRAY_FNV);
 });
