@@ -594,19 +594,53 @@ export class JpegDecoder {
 
   // One 8x8 block's coefficients (T.81 F.2.2), dequantised into coef in
   // natural order when keep; AC terms are not stored at 1/8 scale.
+  // The bit buffer lives in locals here and goes back to the fields only
+  // around a refill: XS pays for every property access, and this loop runs
+  // once per coefficient. A refill that runs out throws STARVED, and the
+  // caller restores the fields as they were before the MCU.
   private block(dcTable: HuffmanTable, acTable: HuffmanTable, q: Uint16Array, ci: number, keep: boolean): void {
-    const t = this.decodeSymbol(dcTable);
-    if (t > 11) throw new JpegError("corrupt JPEG data: a DC difference of more than 11 bits");
-    const pred = this.preds[ci] + (t === 0 ? 0 : this.receive(t));
-    this.preds[ci] = pred;
+    let acc = this.acc, nbits = this.nbits;
+    if (nbits < 16) {
+      this.nbits = nbits;
+      this.fill();
+      acc = this.acc;
+      nbits = this.nbits;
+    }
+    let e = dcTable.lookahead[(acc >> (nbits - 9)) & 511];
+    if (e === 0) e = slowSymbol(dcTable, acc, nbits);
+    nbits -= e >> 8;
+    const t = e & 255;
+    let pred = this.preds[ci];
+    if (t !== 0) {
+      if (t > 11) throw new JpegError("corrupt JPEG data: a DC difference of more than 11 bits");
+      if (nbits < t) {
+        this.nbits = nbits;
+        this.fill();
+        acc = this.acc;
+        nbits = this.nbits;
+      }
+      nbits -= t;
+      const v = (acc >> nbits) & ((1 << t) - 1);
+      pred += v < 1 << (t - 1) ? v - (1 << t) + 1 : v;
+      this.preds[ci] = pred;
+    }
     const coef = this.coef;
     const storeAc = keep && this.blockSize !== 1;
     if (keep) coef[0] = pred * q[0];
     const nz = this.nonZero;
+    const look = acTable.lookahead;
     let n = 0;
     for (let k = 1; k < 64;) {
-      const rs = this.decodeSymbol(acTable);
-      const s = rs & 15, r = rs >> 4;
+      if (nbits < 16) {
+        this.nbits = nbits;
+        this.fill();
+        acc = this.acc;
+        nbits = this.nbits;
+      }
+      e = look[(acc >> (nbits - 9)) & 511];
+      if (e === 0) e = slowSymbol(acTable, acc, nbits);
+      nbits -= e >> 8;
+      const s = e & 15, r = (e >> 4) & 15;
       if (s === 0) {
         if (r !== 15) break;
         k += 16;
@@ -614,14 +648,24 @@ export class JpegDecoder {
       }
       k += r;
       if (k > 63) throw new JpegError("corrupt JPEG data: a coefficient past the end of a block");
-      const v = this.receive(s);
+      if (nbits < s) {
+        this.nbits = nbits;
+        this.fill();
+        acc = this.acc;
+        nbits = this.nbits;
+      }
+      nbits -= s;
       if (storeAc) {
+        let v = (acc >> nbits) & ((1 << s) - 1);
+        if (v < 1 << (s - 1)) v += 1 - (1 << s);
         const z = ZIGZAG[k];
         coef[z] = v * q[k];
         nz[n++] = z;
       }
       k++;
     }
+    this.acc = acc;
+    this.nbits = nbits;
     this.nonZeroCount = n;
   }
 
@@ -644,10 +688,11 @@ export class JpegDecoder {
 
   // ---- bits (T.81 F.2.2.5: 0xFF is followed by a stuffed 0x00 in the data) ----
 
-  // At least 17 bits in acc (up to 24), or STARVED; after a marker, zeros.
+  // At least 24 bits in acc (up to 31), or STARVED; after a marker, zeros.
+  // The caller has put its nbits back; acc's bits above nbits are ignored.
   private fill(): void {
     const src = this.src;
-    while (this.nbits <= 16) {
+    while (this.nbits <= 23) {
       let b = 0;
       if (!this.atMarker) {
         const pos = this.pos;
@@ -669,39 +714,9 @@ export class JpegDecoder {
         if (this.fake > this.nbits) this.fake = this.nbits;
         this.fake += 8;
       }
-      this.acc = ((this.acc & 0xffff) << 8) | b;
+      this.acc = ((this.acc & 0x7fffff) << 8) | b;
       this.nbits += 8;
     }
-  }
-
-  private decodeSymbol(t: HuffmanTable): number {
-    if (this.nbits < 16) this.fill();
-    const nb = this.nbits;
-    const acc = this.acc;
-    const e = t.lookahead[(acc >> (nb - 9)) & 511];
-    if (e !== 0) {
-      this.nbits = nb - (e >> 8);
-      return e & 255;
-    }
-    const code16 = (acc >> (nb - 16)) & 0xffff;
-    const maxCode = t.maxCode;
-    for (let l = 10; l <= 16; l++) {
-      const code = code16 >> (16 - l);
-      if (code <= maxCode[l]) {
-        this.nbits = nb - l;
-        return t.symbols[t.valueOffset[l] + code];
-      }
-    }
-    throw new JpegError("corrupt JPEG data: a bit pattern that is no Huffman code");
-  }
-
-  // s bits as a signed value (T.81 F.2.2.1 EXTEND).
-  private receive(s: number): number {
-    if (this.nbits < s) this.fill();
-    const nb = this.nbits - s;
-    this.nbits = nb;
-    const v = (this.acc >> nb) & ((1 << s) - 1);
-    return v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
   }
 
   // ---- output ----
@@ -755,6 +770,17 @@ export class JpegDecoder {
     }
     return line;
   }
+}
+
+// A code longer than the lookahead (T.81 F.2.2.3): (length << 8) | symbol.
+function slowSymbol(t: HuffmanTable, acc: number, nbits: number): number {
+  const code16 = (acc >> (nbits - 16)) & 0xffff;
+  const maxCode = t.maxCode;
+  for (let l = 10; l <= 16; l++) {
+    const code = code16 >> (16 - l);
+    if (code <= maxCode[l]) return (l << 8) | t.symbols[t.valueOffset[l] + code];
+  }
+  throw new JpegError("corrupt JPEG data: a bit pattern that is no Huffman code");
 }
 
 const MCU_STARVED = 0;
