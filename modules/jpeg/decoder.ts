@@ -1,7 +1,7 @@
 import { cbToB, cbToG, clamp8, crToG, crToR } from "./color.js";
 import { JpegError } from "./errors.js";
 import { HuffmanTable } from "./huffman.js";
-import { idct8x8, idctDcOnly, idctReduced } from "./idct.js";
+import { idct8x8, idctDcOnly, idctHalf, idctQuarter } from "./idct.js";
 import {
   DEFAULT_LIMITS, adobeTransform, exifOrientation, parseFrame, parseHuffmanTables, parseJfif, parseQuantTables, parseScan,
   samplingName, type Frame, type JpegInfo, type JpegLimits,
@@ -573,9 +573,14 @@ export class JpegDecoder {
           if (!keep) continue;
           const p = plane!;
           const at = by * bs * p.width + (col - p.firstBlock) * bs;
-          if (bs === 8) idct8x8(this.coef, p.samples, at, p.width);
-          else if (bs === 1) p.samples[at] = idctDcOnly(this.coef[0]);
-          else idctReduced(this.coef, bs, p.samples, at, p.width);
+          if (bs === 1 || this.nonZeroCount === 0) {
+            // A flat block (most of a photo's chroma, much of its luma): one value.
+            const v = idctDcOnly(this.coef[0]);
+            if (bs === 1) p.samples[at] = v;
+            else for (let y = 0, o = at; y < bs; y++, o += p.width) p.samples.fill(v, o, o + bs);
+          } else if (bs === 8) idct8x8(this.coef, p.samples, at, p.width);
+          else if (bs === 4) idctHalf(this.coef, p.samples, at, p.width);
+          else idctQuarter(this.coef, p.samples, at, p.width);
           this.clearCoef();
         }
       }

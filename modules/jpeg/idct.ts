@@ -3,8 +3,8 @@
 // constants scaled by 2^13, columns first keeping 2 extra bits, then rows.
 // These are the same arithmetic choices as libjpeg's "islow" IDCT, so the
 // output matches `djpeg -dct int` sample for sample on valid data (the
-// tests check it). Scaled outputs (1/2, 1/4) average the 8x8 result; 1/8 is
-// the block's mean, which is the DC term alone.
+// tests check it). Reduced outputs (1/2, 1/4) are means of the 8x8 result
+// computed from the coefficients; 1/8 is the block's mean, the DC term alone.
 
 const CONST_BITS = 13;
 const PASS1_BITS = 2;
@@ -100,25 +100,83 @@ export function idct8x8(coef: Int32Array, out: Uint8Array, offset: number, strid
   }
 }
 
-const full = new Uint8Array(64);
+// Reduced outputs: each sample is the mean of the 8x8 IDCT over its
+// (8/size)^2 pixels, computed from the coefficients directly. The mean of a
+// cosine cos((2x+1)u pi/16) over a run of x is a constant per u and run, so
+// the reduction is two small matrix products; the symmetry of the runs about
+// the block's centre (b_u(n-1-q) = (-1)^u b_u(q)) halves them, and some
+// columns vanish (the 4-run means of even u > 0; the 2-run means of u = 4).
+// In floating point: the exact mean, rounded once.
 
-// The block reduced to size x size samples (size 4 or 2): each the rounded
-// mean of the (8/size)^2 samples it stands for.
-export function idctReduced(coef: Int32Array, size: number, out: Uint8Array, offset: number, stride: number): void {
-  idct8x8(coef, full, 0, 8);
-  const step = 8 / size;
-  const shift = step === 2 ? 2 : 4;
-  const half = 1 << (shift - 1);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      let sum = 0;
-      for (let dy = 0; dy < step; dy++) {
-        const row = (y * step + dy) * 8 + x * step;
-        for (let dx = 0; dx < step; dx++) sum += full[row + dx];
-      }
-      out[offset + y * stride + x] = (sum + half) >> shift;
+// 1/2 (4x4): H2[u * 2 + q] = C(u) / 2 * (cos((4q+1) u pi/16) + cos((4q+3) u pi/16)), q = 0, 1.
+const H2 = new Float64Array(16);
+// 1/4 (2x2): H4[u] = C(u) / 4 * sum over x = 0..3 of cos((2x+1) u pi/16), half 0.
+const H4 = new Float64Array(8);
+for (let u = 0; u < 8; u++) {
+  const c = u === 0 ? Math.SQRT1_2 : 1;
+  const cos = (x: number) => Math.cos(((2 * x + 1) * u * Math.PI) / 16);
+  for (let q = 0; q < 2; q++) H2[u * 2 + q] = (c / 2) * (cos(2 * q) + cos(2 * q + 1));
+  H4[u] = (c / 4) * (cos(0) + cos(1) + cos(2) + cos(3));
+}
+
+const rows2 = new Float64Array(32);
+
+function sample(v: number): number {
+  const r = Math.round(v + 128);
+  return r < 0 ? 0 : r > 255 ? 255 : r;
+}
+
+// The block as 4x4 samples, each the mean of 2x2 pixels.
+export function idctHalf(coef: Int32Array, out: Uint8Array, offset: number, stride: number): void {
+  // Rows: for each frequency row v, its 4 means across.
+  for (let v = 0; v < 8; v++) {
+    const r = v * 8;
+    const f0 = coef[r], f1 = coef[r + 1], f2 = coef[r + 2], f3 = coef[r + 3], f5 = coef[r + 5], f6 = coef[r + 6], f7 = coef[r + 7];
+    const o = v * 4;
+    if ((f1 | f2 | f3 | f5 | f6 | f7) === 0) {
+      rows2[o] = rows2[o + 1] = rows2[o + 2] = rows2[o + 3] = f0 * H2[0];
+      continue;
+    }
+    for (let q = 0; q < 2; q++) {
+      const even = f0 * H2[q] + f2 * H2[4 + q] + f6 * H2[12 + q];
+      const odd = f1 * H2[2 + q] + f3 * H2[6 + q] + f5 * H2[10 + q] + f7 * H2[14 + q];
+      rows2[o + q] = even + odd;
+      rows2[o + 3 - q] = even - odd;
     }
   }
+  // Columns: for each of the 4 across, its 4 means down; (1/4 of the 2-D IDCT's scale).
+  for (let x = 0; x < 4; x++) {
+    const g0 = rows2[x], g1 = rows2[4 + x], g2 = rows2[8 + x], g3 = rows2[12 + x], g5 = rows2[20 + x], g6 = rows2[24 + x], g7 = rows2[28 + x];
+    for (let q = 0; q < 2; q++) {
+      const even = g0 * H2[q] + g2 * H2[4 + q] + g6 * H2[12 + q];
+      const odd = g1 * H2[2 + q] + g3 * H2[6 + q] + g5 * H2[10 + q] + g7 * H2[14 + q];
+      out[offset + q * stride + x] = sample((even + odd) / 4);
+      out[offset + (3 - q) * stride + x] = sample((even - odd) / 4);
+    }
+  }
+}
+
+// The block as 2x2 samples, each the mean of a 4x4 quadrant: only u, v in {0, 1, 3, 5, 7} count.
+export function idctQuarter(coef: Int32Array, out: Uint8Array, offset: number, stride: number): void {
+  let e0 = 0, o0 = 0, e1 = 0, o1 = 0;
+  for (let v = 0; v < 8; v++) {
+    if (v > 0 && (v & 1) === 0) continue;
+    const r = v * 8;
+    const even = coef[r] * H4[0];
+    const odd = coef[r + 1] * H4[1] + coef[r + 3] * H4[3] + coef[r + 5] * H4[5] + coef[r + 7] * H4[7];
+    // Left half (even + odd) and right half (even - odd) of row v, weighted down.
+    if (v === 0) {
+      e0 = (even + odd) * H4[0];
+      e1 = (even - odd) * H4[0];
+    } else {
+      o0 += (even + odd) * H4[v];
+      o1 += (even - odd) * H4[v];
+    }
+  }
+  out[offset] = sample((e0 + o0) / 4);
+  out[offset + 1] = sample((e1 + o1) / 4);
+  out[offset + stride] = sample((e0 - o0) / 4);
+  out[offset + stride + 1] = sample((e1 - o1) / 4);
 }
 
 // The block as one sample: DC / 8 + 128 (T.81 A.3.3: F(0,0) is 8 times the mean).
