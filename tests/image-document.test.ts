@@ -245,3 +245,19 @@ peerTest(title("the spooler prints a JPEG through jpegDocument, pausing the sour
   t.true(column.slice(2581).every((v) => v === 255), `bottom ${column.slice(2581).findIndex((v) => v !== 255)}`);
   t.true(column[940] < 40, "the first checker square is black");
 });
+
+peerTest(title("a 4000 x 3000 photo on a 384-dot roll is decoded with under 64 KB of buffers"), (t) => {
+  const big = jpeg(4000, 3000, (x, y) => [(x >> 3) & 255, (y >> 3) & 255, ((x + y) >> 4) & 255], true);
+  const sink = new PageSink();
+  const doc = jpegDocument({ scaling: "fit", widthDots: 384, heightDots: 8000, xDpi: 203, yDpi: 203, colorSpace: "sgray_8", continuous: true })(sink, { maxWidth: 384, maxHeight: 8000 });
+  let peak = 0;
+  for (let i = 0; i < big.length; i += 65536) {
+    doc.write(big.subarray(i, i + 65536));
+    peak = Math.max(peak, (doc as unknown as { bufferBytes: number }).bufferBytes);
+  }
+  doc.end();
+  t.is(sink.pages[0].rows.length, 288);
+  // A full-size MCU row of this image would be 4000 x 16 x 1.5 = 96 KB alone.
+  t.true(peak < 64 * 1024, `${peak} bytes`);
+  t.log(`buffers: ${peak} bytes`);
+});

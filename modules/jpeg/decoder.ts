@@ -154,6 +154,14 @@ export class JpegDecoder {
 
   constructor(private readonly sink: JpegSink, private readonly limits: JpegLimits = DEFAULT_LIMITS) {}
 
+  // Bytes of sample and input buffers held now (tables, about 5 KB, aside):
+  // the MCU row of each kept component, the output row, the carry, the segment.
+  get bufferBytes(): number {
+    let n = this.line.length + CARRY_BYTES + SEGMENT_BYTES;
+    for (const p of this.planes) n += p.samples.length;
+    return n;
+  }
+
   // The whole image has come out (EOI seen).
   get done(): boolean {
     return this.phase === Phase.Done;

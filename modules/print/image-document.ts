@@ -166,6 +166,12 @@ class JpegDocument implements DocumentDecoder {
     return this.page;
   }
 
+  // The buffers held for this document: the decoder's and the page's (all sized by the page).
+  get bufferBytes(): number {
+    const columns = this.colFirst.length * 4 * 5;
+    return this.jpeg.bufferBytes + columns + this.across.length * 2 + this.sum.length * 4 + this.lineOut.length * 2 + this.errors.length * 4;
+  }
+
   // try/catch in place rather than a guard taking a closure: these run for every chunk.
   write(chunk: Uint8Array): boolean {
     if (this.state === State.Failed) return true;
