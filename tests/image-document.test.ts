@@ -9,6 +9,7 @@ import { JobLifecycle } from "../modules/print/lifecycle.js";
 import type { DocumentConsumer, DocumentSource } from "../modules/print/source.js";
 import { Spooler, type ReceiveResult } from "../modules/print/spooler.js";
 import { FakeClock } from "./helpers/fake-clock.js";
+import { withOrientation } from "./helpers/jpeg.js";
 import { which } from "./helpers/peers.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
 import { TestEngine } from "./helpers/test-engine.js";
@@ -260,4 +261,73 @@ peerTest(title("a 4000 x 3000 photo on a 384-dot roll is decoded with under 64 K
   // A full-size MCU row of this image would be 4000 x 16 x 1.5 = 96 KB alone.
   t.true(peak < 64 * 1024, `${peak} bytes`);
   t.log(`buffers: ${peak} bytes`);
+});
+
+// The upright picture D (40 x 64: a black block top left, a mid-gray bar
+// along the bottom) stored as the camera would for each EXIF orientation.
+function upright(x: number, y: number): number {
+  if (x < 16 && y < 24) return 0;
+  if (y >= 56) return 128;
+  return 255;
+}
+
+function stored(orientation: number): Uint8Array {
+  const W = 40, H = 64;
+  const flipX = [2, 3, 6, 7].includes(orientation), flipY = [3, 4, 7, 8].includes(orientation), swap = orientation >= 5;
+  const sw = swap ? H : W, sh = swap ? W : H;
+  const pixels = new Uint8Array(sw * sh);
+  for (let dy = 0; dy < H; dy++) {
+    for (let dx = 0; dx < W; dx++) {
+      const fx = flipX ? W - 1 - dx : dx, fy = flipY ? H - 1 - dy : dy;
+      const [sx, sy] = swap ? [fy, fx] : [fx, fy];
+      pixels[sy * sw + sx] = upright(dx, dy);
+    }
+  }
+  return withOrientation(jpeg(sw, sh, (x, y) => pixels[y * sw + x]), orientation, orientation % 2 === 0);
+}
+
+peerTest(title("EXIF orientation: every one of the 8 comes out upright"), (t) => {
+  for (const colorSpace of ["sgray_8", "black_1"] as const) {
+    for (let o = 1; o <= 8; o++) {
+      const page = place(stored(o), { scaling: "none", widthDots: 100, heightDots: 100, colorSpace });
+      // Upright at 72 dpi, centred: the picture spans x 30..69, y 18..81.
+      const dark = (x: number, y: number) => colorSpace === "black_1" ? ((page.rows[y][x >> 3] >> (7 - (x & 7))) & 1) === 1 : black(page.rows[y][x]);
+      const name = `orientation ${o}, ${colorSpace}`;
+      // The block: x 30..45, y 18..41.
+      t.true(dark(31, 19) && dark(44, 40), `${name}: the block top left`);
+      t.false(dark(48, 30) || dark(35, 44), `${name}: and no further`);
+      t.false(dark(65, 20), `${name}: top right is white`);
+      t.false(dark(10, 50) || dark(90, 50), `${name}: margins`);
+      if (colorSpace === "sgray_8") {
+        t.true(Math.abs(gray(page, 50, 78) - 128) < 12, `${name}: the gray bar at the bottom (${gray(page, 50, 78)})`);
+        t.true(white(gray(page, 50, 70)), name);
+      }
+    }
+  }
+});
+
+peerTest(title("EXIF orientation: a turned photo placed on a roll takes the upright aspect; over the buffer budget it prints as stored"), (t) => {
+  const roll = { scaling: "fit" as const, widthDots: 384, heightDots: 8000, xDpi: 203, yDpi: 203, continuous: true };
+  // Stored 64 x 40 (landscape), shown upright 40 x 64 (portrait): 384 x 614 dots.
+  const turned = place(stored(6), { ...roll, colorSpace: "black_1" });
+  t.is(turned.header.height, 614);
+  t.true(((turned.rows[10][2] >> 7) & 1) === 1, "the block is at the top left");
+  // 384 x 614 gray is 236 KB, over the 64 KB default: as stored, 384 x 240.
+  const asStored = place(stored(6), { ...roll, colorSpace: "sgray_8" });
+  t.is(asStored.header.height, 240);
+  const roomy = place(stored(6), { ...roll, colorSpace: "sgray_8", orientBufferBytes: 300_000 });
+  t.is(roomy.header.height, 614);
+  t.true(black(gray(roomy, 5, 5)) && white(gray(roomy, 380, 5)));
+});
+
+peerTest(title("backpressure while a turned image comes out of its buffer gives the same page"), (t) => {
+  for (const o of [3, 6, 8]) {
+    for (const colorSpace of ["sgray_8", "black_1", "srgb_8"] as const) {
+      const image = stored(o);
+      const plain = place(image, { scaling: "fit", colorSpace, widthDots: 120, heightDots: 150 });
+      for (const [refuse, chunk] of [[1, 7], [4, 64]]) {
+        t.deepEqual(place(image, { scaling: "fit", colorSpace, widthDots: 120, heightDots: 150 }, refuse, chunk).rows, plain.rows, `orientation ${o} ${colorSpace} refuse ${refuse}`);
+      }
+    }
+  }
 });

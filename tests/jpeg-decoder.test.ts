@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { JpegDecoder, JpegError } from "../modules/jpeg/decoder.js";
 import { exifOrientation } from "../modules/jpeg/segments.js";
-import { compare, decode, djpeg, makeCorpus, scratch } from "./helpers/jpeg.js";
+import { compare, decode, djpeg, exifBody, makeCorpus, scratch, withOrientation } from "./helpers/jpeg.js";
 import { which } from "./helpers/peers.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
 import { SMALL_JPEG_GRAY_FNV, SMALL_JPEG_PLACED_FNV, SMALL_JPEG_RGB_FNV, fnv1a } from "./helpers/small-jpeg.js";
@@ -175,13 +175,7 @@ peerTest(title("huge declared dimensions are refused before the sink is asked fo
   t.false(started);
 });
 
-// An APP1 EXIF segment: "Exif\0\0", a TIFF header, IFD0 with one entry.
-function exif(orientation: number, little: boolean): Uint8Array {
-  const tiff = little
-    ? [0x49, 0x49, 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, orientation, 0, 0, 0, 0, 0, 0, 0]
-    : [0x4d, 0x4d, 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, orientation, 0, 0, 0, 0, 0, 0];
-  return Uint8Array.from([0x45, 0x78, 0x69, 0x66, 0, 0, ...tiff]);
-}
+const exif = exifBody;
 
 test("EXIF Orientation is read from either byte order, and a broken EXIF reads as upright", (t) => {
   t.is(exifOrientation(exif(6, true)), 6);
@@ -202,10 +196,7 @@ test("EXIF Orientation is read from either byte order, and a broken EXIF reads a
 
 peerTest(title("the decoder reports the EXIF orientation and JFIF density of a real file"), (t) => {
   const bytes = fs.readFileSync(corpus[0].file);
-  const app1 = exif(6, false);
-  const segment = Buffer.concat([Buffer.from([0xff, 0xe1, (app1.length + 2) >> 8, (app1.length + 2) & 255]), Buffer.from(app1)]);
-  const withExif = new Uint8Array(Buffer.concat([bytes.subarray(0, 2), segment, bytes.subarray(2)]));
-  const out = decode(withExif, { chunk: 5 });
+  const out = decode(withOrientation(new Uint8Array(bytes), 6, false), { chunk: 5 });
   t.is(out.info.orientation, 6);
   // cjpeg writes JFIF "aspect ratio only"; set 300 dpi in its APP0 (unit at byte 13, densities after).
   const dense = new Uint8Array(bytes);

@@ -40,6 +40,12 @@ export interface ImagePlacement {
   borderless?: boolean;
   // ipp-attribute-fidelity: "auto" and "auto-fit" scale even a small image.
   fidelity?: boolean;
+  // The largest page buffer spent on turning a photo upright (EXIF
+  // Orientation); default 64 KB. A turned image cannot stream: every page
+  // row needs a source column, so the placed image is kept whole (at 1 bit
+  // a dot for black_1, 1 byte for sgray_8, 3 for srgb_8). Over the budget it
+  // prints as stored.
+  orientBufferBytes?: number;
 }
 
 // Density assumed when the JPEG gives none (EXIF's and most cameras' default).
@@ -67,10 +73,15 @@ function imageDpi(info: JpegInfo): [number, number] {
   return [DEFAULT_DPI, DEFAULT_DPI];
 }
 
-// Where the image goes on the page.
-export function placeImage(info: JpegInfo, p: ImagePlacement): Layout {
+const DEFAULT_ORIENT_BUFFER = 64 * 1024;
+
+// Where the image goes on the page; upright (orientation 5 to 8 turn it a
+// quarter, so its width and height swap) unless told to take it as stored.
+export function placeImage(info: JpegInfo, p: ImagePlacement, upright = true): Layout {
   const [dx, dy] = imageDpi(info);
-  const naturalW = (info.width / dx) * p.xDpi, naturalH = (info.height / dy) * p.yDpi;
+  const turned = upright && info.orientation >= 5;
+  const naturalW = turned ? (info.height / dy) * p.xDpi : (info.width / dx) * p.xDpi;
+  const naturalH = turned ? (info.width / dx) * p.yDpi : (info.height / dy) * p.yDpi;
   const pageW = p.widthDots;
   const maxH = p.heightDots;
   const larger = naturalW > pageW || naturalH > maxH;
@@ -120,7 +131,30 @@ export function decodeWindow(info: JpegInfo, layout: Layout): { scale: number; l
   return { scale, left, right };
 }
 
-const enum State { Header, Image, Finished, Failed }
+// EXIF Orientation (TIFF 6.0): where the stored image's row 0 and column 0
+// appear when it is shown upright. The page is laid out upright; the
+// resampler works in the stored image's frame, so the page's rectangles are
+// taken into that frame: flip across, flip down, then for 5 to 8 swap the axes.
+function flips(orientation: number): { flipX: boolean; flipY: boolean; swap: boolean } {
+  return {
+    flipX: orientation === 2 || orientation === 3 || orientation === 6 || orientation === 7,
+    flipY: orientation === 3 || orientation === 4 || orientation === 7 || orientation === 8,
+    swap: orientation >= 5,
+  };
+}
+
+// The upright page's layout seen from the stored image's frame.
+export function storedFrame(layout: Layout, orientation: number): Layout {
+  const { flipX, flipY, swap } = flips(orientation);
+  const W = layout.pageWidth, H = layout.pageHeight;
+  let left = layout.left, top = layout.top, x0 = layout.x0, x1 = layout.x1, y0 = layout.y0, y1 = layout.y1;
+  if (flipX) { left = W - (left + layout.width); [x0, x1] = [W - x1, W - x0]; }
+  if (flipY) { top = H - (top + layout.height); [y0, y1] = [H - y1, H - y0]; }
+  if (!swap) return { ...layout, left, top, x0, x1, y0, y1 };
+  return { pageWidth: H, pageHeight: W, left: top, top: left, width: layout.height, height: layout.width, x0: y0, x1: y1, y0: x0, y1: x1, mode: layout.mode };
+}
+
+const enum State { Header, Image, Turning, Finished, Failed }
 
 class JpegDocument implements DocumentDecoder {
   private readonly jpeg: JpegDecoder;
@@ -154,6 +188,13 @@ class JpegDocument implements DocumentDecoder {
   private errors = new Int16Array(0);
   private errorsNext = new Int16Array(0);
   private blocked = false;
+  // The page upright, and the frame the resampler works in (the same, or the
+  // stored image's when turning it upright through turnBuffer).
+  private display: Layout | undefined;
+  private orientation = 1;
+  private turnBuffer = new Uint8Array(0);
+  private turnRowBytes = 0;
+  private outY = 0;
 
   constructor(private readonly sink: RasterSink, private readonly limits: HeaderLimits, private readonly placement: ImagePlacement) {
     this.jpeg = new JpegDecoder({
@@ -169,7 +210,7 @@ class JpegDocument implements DocumentDecoder {
   // The buffers held for this document: the decoder's and the page's (all sized by the page).
   get bufferBytes(): number {
     const columns = this.colFirst.length * 4 * 5;
-    return this.jpeg.bufferBytes + columns + this.across.length * 2 + this.sum.length * 4 + this.lineOut.length * 2 + this.errors.length * 4;
+    return this.jpeg.bufferBytes + columns + this.across.length * 2 + this.sum.length * 4 + this.lineOut.length * 2 + this.errors.length * 4 + this.turnBuffer.length;
   }
 
   // try/catch in place rather than a guard taking a closure: these run for every chunk.
@@ -187,7 +228,11 @@ class JpegDocument implements DocumentDecoder {
     try {
       if (this.blocked) {
         this.blocked = false;
-        if (this.pendingRow && !this.take(this.pendingRow, this.pendingIndex)) return false;
+        if (this.state === State.Turning) {
+          if (!this.turnOut()) return false;
+        } else if (this.pendingRow && !this.take(this.pendingRow, this.pendingIndex)) {
+          return false;
+        }
       }
       return this.jpeg.resume();
     } catch (error) {
@@ -215,15 +260,33 @@ class JpegDocument implements DocumentDecoder {
 
   private start(info: JpegInfo): JpegOutput {
     const p = this.placement;
-    const layout = placeImage(info, p);
-    this.layout = layout;
     const cs = p.colorSpace;
     const bits = cs === "srgb_8" ? 24 : cs === "sgray_8" ? 8 : 1;
+    // Upright if the page buffer that takes fits the budget; else as stored.
+    let orientation = info.orientation;
+    let display = placeImage(info, p, true);
+    if (orientation !== 1) {
+      const { swap } = flips(orientation);
+      const across = swap ? display.y1 - display.y0 : display.x1 - display.x0;
+      const down = swap ? display.x1 - display.x0 : display.y1 - display.y0;
+      const rowBytes = Math.ceil((across * bits) / 8);
+      if (rowBytes * down <= (p.orientBufferBytes ?? DEFAULT_ORIENT_BUFFER)) {
+        this.turnBuffer = new Uint8Array(rowBytes * down);
+        this.turnRowBytes = rowBytes;
+      } else {
+        orientation = 1;
+        display = placeImage(info, p, false);
+      }
+    }
+    this.orientation = orientation;
+    this.display = display;
+    const layout = orientation === 1 ? display : storedFrame(display, orientation);
+    this.layout = layout;
     const header: PageHeader = {
-      width: layout.pageWidth, height: layout.pageHeight, xDpi: p.xDpi, yDpi: p.yDpi,
-      bitsPerColor: cs === "black_1" ? 1 : 8, bitsPerPixel: bits, bytesPerLine: Math.ceil((layout.pageWidth * bits) / 8),
+      width: display.pageWidth, height: display.pageHeight, xDpi: p.xDpi, yDpi: p.yDpi,
+      bitsPerColor: cs === "black_1" ? 1 : 8, bitsPerPixel: bits, bytesPerLine: Math.ceil((display.pageWidth * bits) / 8),
       colorOrder: 0, colorSpaceCode: cs === "srgb_8" ? CS_SRGB : cs === "sgray_8" ? CS_SGRAY : CS_BLACK, numColors: cs === "srgb_8" ? 3 : 1,
-      pageSize: [Math.round((layout.pageWidth * 72) / p.xDpi), Math.round((layout.pageHeight * 72) / p.yDpi)],
+      pageSize: [Math.round((display.pageWidth * 72) / p.xDpi), Math.round((display.pageHeight * 72) / p.yDpi)],
       totalPageCount: 1, pageSizeName: "",
     };
     const format = checkHeader(header, this.limits);
@@ -234,9 +297,10 @@ class JpegDocument implements DocumentDecoder {
     this.white = new Uint8Array(header.bytesPerLine);
     this.white.fill(f.white);
     this.channels = cs === "srgb_8" ? 3 : 1;
+    const regionWidth = layout.x1 - layout.x0;
     if (cs === "black_1") {
-      this.errors = new Int16Array(layout.pageWidth + 2);
-      this.errorsNext = new Int16Array(layout.pageWidth + 2);
+      this.errors = new Int16Array(regionWidth + 2);
+      this.errorsNext = new Int16Array(regionWidth + 2);
     }
 
     const window = decodeWindow(info, layout);
@@ -246,8 +310,8 @@ class JpegDocument implements DocumentDecoder {
     const kx = info.width / scale / layout.width;
     this.rowsPerDot = info.height / scale / layout.height;
     this.buildColumns(layout, kx, winLeft, winRight);
-    this.across = new Uint16Array((layout.x1 - layout.x0) * this.channels);
-    this.sum = new Uint32Array((layout.x1 - layout.x0) * this.channels);
+    this.across = new Uint16Array(regionWidth * this.channels);
+    this.sum = new Uint32Array(regionWidth * this.channels);
     this.y = layout.y0;
     this.state = State.Image;
     this.page = 1;
@@ -288,7 +352,8 @@ class JpegDocument implements DocumentDecoder {
 
   private take(data: Uint8Array, j: number): boolean {
     const layout = this.layout!;
-    if (!this.topDone) {
+    const turning = this.orientation !== 1;
+    if (!this.topDone && !turning) {
       this.topDone = true;
       if (layout.y0 > 0 && !this.sink.line(this.white, layout.y0)) return this.hold(data, j);
     }
@@ -307,20 +372,30 @@ class JpegDocument implements DocumentDecoder {
         this.sumWeight += w;
       }
       if (b > j + 1) return true;
-      // The page row is complete.
+      // The row of the placed image is complete.
       const more = this.emit();
       this.y++;
       if (this.y === layout.y1) {
-        const bottom = layout.pageHeight - layout.y1;
-        const last = bottom > 0 ? this.sink.line(this.white, bottom) : more;
-        this.sink.endPage(1);
-        this.state = State.Finished;
-        if (!last) return this.hold(undefined, 0);
-        return true;
+        if (turning) {
+          this.state = State.Turning;
+          this.outY = this.display!.y0;
+          return this.turnOut();
+        }
+        return this.finishPage(more);
       }
       if (!more) return this.hold(data, j);
     }
     return true;
+  }
+
+  // The bottom margin and the page's end, after its last image row (more: the sink's last answer).
+  private finishPage(more: boolean): boolean {
+    const d = this.display!;
+    const bottom = d.pageHeight - d.y1;
+    const last = bottom > 0 ? this.sink.line(this.white, bottom) : more;
+    this.sink.endPage(1);
+    this.state = State.Finished;
+    return last ? true : this.hold(undefined, 0);
   }
 
   private hold(data: Uint8Array | undefined, j: number): boolean {
@@ -328,6 +403,42 @@ class JpegDocument implements DocumentDecoder {
     this.pendingIndex = j;
     this.blocked = true;
     return false;
+  }
+
+  // The turned image, whole in turnBuffer (in the stored frame), out as upright page rows.
+  private turnOut(): boolean {
+    const d = this.display!;
+    if (!this.topDone) {
+      this.topDone = true;
+      if (d.y0 > 0 && !this.sink.line(this.white, d.y0)) return this.hold(undefined, 0);
+    }
+    let more = true;
+    while (this.outY < d.y1) {
+      this.turnedLine(this.outY++);
+      more = this.sink.line(this.lineOut, 1);
+      if (!more && this.outY < d.y1) return this.hold(undefined, 0);
+    }
+    return this.finishPage(more);
+  }
+
+  // Page row Y of the upright page from the buffer: each dot's place in the stored frame.
+  private turnedLine(Y: number): void {
+    const d = this.display!, s = this.layout!;
+    const { flipX, flipY, swap } = flips(this.orientation);
+    const line = this.lineOut, buffer = this.turnBuffer, rowBytes = this.turnRowBytes, ch = this.channels;
+    const bitsOut = this.placement.colorSpace === "black_1";
+    if (bitsOut) line.fill(0);
+    const fy = flipY ? d.pageHeight - 1 - Y : Y;
+    for (let X = d.x0; X < d.x1; X++) {
+      const fx = flipX ? d.pageWidth - 1 - X : X;
+      const col = (swap ? fy : fx) - s.x0, row = (swap ? fx : fy) - s.y0;
+      if (bitsOut) {
+        if (buffer[row * rowBytes + (col >> 3)] & (0x80 >> (col & 7))) line[X >> 3] |= 0x80 >> (X & 7);
+      } else {
+        const from = row * rowBytes + col * ch;
+        for (let c = 0; c < ch; c++) line[X * ch + c] = buffer[from + c];
+      }
+    }
   }
 
   private averageAcross(data: Uint8Array): void {
@@ -346,40 +457,45 @@ class JpegDocument implements DocumentDecoder {
     }
   }
 
-  // The summed rows as one page line: white margins, the image between.
+  // The summed rows as one row of the placed image: into the page line
+  // (white margins around it) and to the sink, or into the turn buffer.
   private emit(): boolean {
     const layout = this.layout!;
+    const turning = this.orientation !== 1;
     const sum = this.sum, weight = this.sumWeight || 1, half = weight >> 1;
-    const line = this.lineOut;
+    const dest = turning ? this.turnBuffer : this.lineOut;
+    const at = turning ? (this.y - layout.y0) * this.turnRowBytes : 0;
+    const x0 = turning ? 0 : layout.x0;
     if (this.placement.colorSpace === "black_1") {
-      this.dither(line, layout, sum, weight);
+      if (!turning) dest.fill(0);
+      this.dither(dest, at, x0, sum, weight);
     } else {
-      const at = layout.x0 * this.channels;
-      for (let i = 0; i < sum.length; i++) line[at + i] = ((sum[i] + half) / weight) | 0;
+      const from = at + x0 * this.channels;
+      for (let i = 0; i < sum.length; i++) dest[from + i] = ((sum[i] + half) / weight) | 0;
     }
     sum.fill(0);
     this.sumWeight = 0;
-    return this.sink.line(line, 1);
+    return turning ? true : this.sink.line(this.lineOut, 1);
   }
 
-  // Floyd–Steinberg over the image's columns (7/16 right, 3/16, 5/16,
-  // 1/16 below, in 16ths of a level); 1 bits are black.
-  private dither(line: Uint8Array, layout: Layout, sum: Uint32Array, weight: number): void {
-    line.fill(0);
+  // Floyd–Steinberg along the row (7/16 right, 3/16, 5/16, 1/16 below, in
+  // 16ths of a level), errors indexed by the row's dot + 1; 1 bits are
+  // black, set from bit x0 of dest[at].
+  private dither(dest: Uint8Array, at: number, x0: number, sum: Uint32Array, weight: number): void {
     const here = this.errors, below = this.errorsNext;
     below.fill(0);
     let right = 0;
     const half = weight >> 1;
     for (let i = 0; i < sum.length; i++) {
-      const x = layout.x0 + i;
-      const value = ((sum[i] + half) / weight | 0) + ((here[x + 1] + right) >> 4);
+      const value = ((sum[i] + half) / weight | 0) + ((here[i + 1] + right) >> 4);
       let error = value;
-      if (value < 128) line[x >> 3] |= 0x80 >> (x & 7);
+      const x = x0 + i;
+      if (value < 128) dest[at + (x >> 3)] |= 0x80 >> (x & 7);
       else error = value - 255;
       right = error * 7;
-      below[x] += error * 3;
-      below[x + 1] += error * 5;
-      below[x + 2] += error;
+      below[i] += error * 3;
+      below[i + 1] += error * 5;
+      below[i + 2] += error;
     }
     this.errors = below;
     this.errorsNext = here;

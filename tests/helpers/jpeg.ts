@@ -133,3 +133,22 @@ export function makeCorpus(dir: string, pdf: string, dpi = 40): Array<{ name: st
   make("q70-rgb", ["-quality", "70", "-rgb"]);
   return list;
 }
+
+// An APP1 EXIF segment's body: "Exif\0\0", a TIFF header, IFD0 with one entry (Orientation).
+export function exifBody(orientation: number, little: boolean): Uint8Array {
+  const tiff = little
+    ? [0x49, 0x49, 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, orientation, 0, 0, 0, 0, 0, 0, 0]
+    : [0x4d, 0x4d, 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, orientation, 0, 0, 0, 0, 0, 0];
+  return Uint8Array.from([0x45, 0x78, 0x69, 0x66, 0, 0, ...tiff]);
+}
+
+// The JPEG with an APP1 EXIF segment giving orientation, right after SOI.
+export function withOrientation(jpeg: Uint8Array, orientation: number, little = true): Uint8Array {
+  const body = exifBody(orientation, little);
+  const out = new Uint8Array(jpeg.length + body.length + 4);
+  out.set(jpeg.subarray(0, 2), 0);
+  out.set([0xff, 0xe1, (body.length + 2) >> 8, (body.length + 2) & 255], 2);
+  out.set(body, 6);
+  out.set(jpeg.subarray(2), 6 + body.length);
+  return out;
+}
