@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import { JpegDecoder, JpegError } from "../modules/jpeg/decoder.js";
 import { RasterError, type RasterSink } from "../modules/pwg/decoder.js";
 import { jpegDocument } from "../modules/print/image-document.js";
-import { makeCorpus } from "./helpers/jpeg.js";
+import { makeCorpus, withOrientation } from "./helpers/jpeg.js";
 import { which } from "./helpers/peers.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
 
@@ -25,6 +25,8 @@ test.before(() => {
   dir = fs.mkdtempSync("/tmp/jpeg-hostile-");
   // Small images (68 x 88) so thousands of decodes take seconds.
   seeds = makeCorpus(dir, PDF, 8).map((c) => new Uint8Array(fs.readFileSync(c.file)));
+  // And with EXIF orientations, so the adapter's turning path meets broken input too.
+  seeds.push(...seeds.slice(0, 4).map((s, i) => withOrientation(s, [3, 6, 7, 8][i], i % 2 === 0)));
 });
 
 test.after.always(() => {
