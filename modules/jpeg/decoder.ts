@@ -641,7 +641,7 @@ export class JpegDecoder {
     const storeAc = keep && this.blockSize !== 1;
     if (keep) coef[0] = pred * q[0];
     const nz = this.nonZero;
-    const look = acTable.lookahead;
+    const look = acTable.lookahead, fastAc = acTable.fastAc;
     let n = 0;
     for (let k = 1; k < 64;) {
       if (nbits < 16) {
@@ -650,7 +650,21 @@ export class JpegDecoder {
         acc = this.acc;
         nbits = this.nbits;
       }
-      e = look[(acc >> (nbits - 9)) & 511];
+      const peek = (acc >> (nbits - 9)) & 511;
+      const fast = fastAc[peek];
+      if (fast !== 0) {
+        nbits -= fast & 255;
+        k += (fast >> 8) & 15;
+        if (k > 63) throw new JpegError("corrupt JPEG data: a coefficient past the end of a block");
+        if (storeAc) {
+          const z = ZIGZAG[k];
+          coef[z] = (fast >> 16) * q[k];
+          nz[n++] = z;
+        }
+        k++;
+        continue;
+      }
+      e = look[peek];
       if (e === 0) e = slowSymbol(acTable, acc, nbits);
       nbits -= e >> 8;
       const s = e & 15, r = (e >> 4) & 15;

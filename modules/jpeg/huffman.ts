@@ -15,6 +15,11 @@ export class HuffmanTable {
   readonly maxCode = new Int32Array(18);
   readonly valueOffset = new Int32Array(17);
   readonly symbols = new Uint8Array(256);
+  // For AC tables: where a code and the value bits after it both fit in the
+  // lookahead, the decoded coefficient at once: value * 65536 + (run << 8)
+  // + bits used; 0 where they do not fit. Most coefficients of a photo take
+  // this path, one table read instead of a symbol and then its bits.
+  readonly fastAc = new Int32Array(1 << LOOKAHEAD_BITS);
   defined = false;
 
   // counts: 16 bytes; symbols: their total. Throws JpegError on a table
@@ -47,8 +52,16 @@ export class HuffmanTable {
       }
       code <<= 1;
     }
-    // A sentinel past the longest length ends the slow search.
-    this.maxCode[17] = 0x7fffffff;
+    this.fastAc.fill(0);
+    for (let peek = 0; peek < 1 << LOOKAHEAD_BITS; peek++) {
+      const e = this.lookahead[peek];
+      if (e === 0) continue;
+      const length = e >> 8, rs = e & 255, size = rs & 15;
+      if (size === 0 || length + size > LOOKAHEAD_BITS) continue;
+      const bits = (peek >> (LOOKAHEAD_BITS - length - size)) & ((1 << size) - 1);
+      const value = bits < 1 << (size - 1) ? bits - (1 << size) + 1 : bits;
+      this.fastAc[peek] = value * 65536 + ((rs >> 4) << 8) + length + size;
+    }
     this.defined = true;
   }
 }

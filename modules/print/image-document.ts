@@ -192,6 +192,7 @@ class JpegDocument implements DocumentDecoder {
   // stored image's when turning it upright through turnBuffer).
   private display: Layout | undefined;
   private orientation = 1;
+  private turn = flips(1);
   private turnBuffer = new Uint8Array(0);
   private turnRowBytes = 0;
   private outY = 0;
@@ -279,6 +280,7 @@ class JpegDocument implements DocumentDecoder {
       }
     }
     this.orientation = orientation;
+    this.turn = flips(orientation);
     this.display = display;
     const layout = orientation === 1 ? display : storedFrame(display, orientation);
     this.layout = layout;
@@ -424,7 +426,7 @@ class JpegDocument implements DocumentDecoder {
   // Page row Y of the upright page from the buffer: each dot's place in the stored frame.
   private turnedLine(Y: number): void {
     const d = this.display!, s = this.layout!;
-    const { flipX, flipY, swap } = flips(this.orientation);
+    const { flipX, flipY, swap } = this.turn;
     const line = this.lineOut, buffer = this.turnBuffer, rowBytes = this.turnRowBytes, ch = this.channels;
     const bitsOut = this.placement.colorSpace === "black_1";
     if (bitsOut) line.fill(0);
