@@ -48,6 +48,8 @@ function mutate(random: SeededRandom, seed: Uint8Array): Uint8Array {
 
 interface Outcome { ok: number; errors: number; messages: Set<string> }
 
+// Buffers at most: carry 8192 + segment 1100 + 3 planes of (64 / 2 + 8) x 16 + a row.
+
 function run(bytes: Uint8Array, random: SeededRandom, outcome: Outcome, t: { fail(m: string): void }): void {
   let height = 0, rows = 0, calls = 0;
   const decoder = new JpegDecoder({
@@ -66,6 +68,8 @@ function run(bytes: Uint8Array, random: SeededRandom, outcome: Outcome, t: { fai
     for (let i = 0; i < bytes.length;) {
       const n = 1 + random.below(200);
       let more = decoder.write(bytes.subarray(i, i + n));
+      // Bounded memory: whatever the header declares, buffers follow the window asked for (64 columns).
+      if (decoder.bufferBytes > 12_000) t.fail(`${decoder.bufferBytes} bytes of buffers`);
       while (!more) {
         if (++calls > 1_000_000) throw new Error("the decoder keeps asking to be resumed");
         more = decoder.resume();
