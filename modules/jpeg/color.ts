@@ -22,7 +22,3 @@ for (let i = 0; i < 256; i++) {
   crToG[i] = -fix(0.71414) * x;
   cbToG[i] = -fix(0.34414) * x + HALF;
 }
-
-export function clamp8(v: number): number {
-  return v < 0 ? 0 : v > 255 ? 255 : v;
-}

@@ -1,4 +1,4 @@
-import { cbToB, cbToG, clamp8, crToG, crToR } from "./color.js";
+import { cbToB, cbToG, crToG, crToR } from "./color.js";
 import { JpegError } from "./errors.js";
 import { HuffmanTable } from "./huffman.js";
 import { idct8x8, idctDcOnly, idctHalf, idctQuarter } from "./idct.js";
@@ -117,6 +117,8 @@ export class JpegDecoder {
   // Per component: its plane, or undefined when it is decoded but not kept.
   private planeOf: Array<Plane | undefined> = [];
   private line = new Uint8Array(0);
+  // The same memory, clamping what is stored to 0..255 (no compare per sample).
+  private clamped = new Uint8ClampedArray(0);
   // Views of plane 0's lines, for gray output without a copy.
   private lumaRows: Uint8Array[] = [];
   private readonly coef = new Int32Array(64);
@@ -399,7 +401,8 @@ export class JpegDecoder {
       this.planeOf.push(plane);
     }
     const pixels = out.right - out.left;
-    this.line = new Uint8Array(pixels * (out.gray ? 1 : 3));
+    this.clamped = new Uint8ClampedArray(pixels * (out.gray ? 1 : 3));
+    this.line = new Uint8Array(this.clamped.buffer);
     const luma = this.planes[0];
     this.lumaRows = [];
     for (let y = 0; y < frame.vMax * bs; y++) {
@@ -789,11 +792,12 @@ export class JpegDecoder {
       }
       return line;
     }
+    const out = this.clamped;
     for (let x = left, o = 0; x < right; x++, o += 3) {
       const lum = s0[base0 + x], cb = s1[base1 + (x >> h1)], cr = s2[base2 + (x >> h2)];
-      line[o] = clamp8(lum + crToR[cr]);
-      line[o + 1] = clamp8(lum + ((cbToG[cb] + crToG[cr]) >> 16));
-      line[o + 2] = clamp8(lum + cbToB[cb]);
+      out[o] = lum + crToR[cr];
+      out[o + 1] = lum + ((cbToG[cb] + crToG[cr]) >> 16);
+      out[o + 2] = lum + cbToB[cb];
     }
     return line;
   }

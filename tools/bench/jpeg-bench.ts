@@ -52,10 +52,11 @@ function makeJpegs(ctx: JpegBenchContext): Array<{ name: string; file: string; w
   };
   photo(4000, 3000);
   photo(1600, 1200);
-  const page = path.join(ctx.inputs, "page-300dpi.jpg");
+  const page = path.join(ctx.inputs, "page-letter-300dpi.jpg");
   if (!fs.existsSync(page)) {
     const ppm = path.join(ctx.inputs, "page-300dpi.ppm");
-    execFileSync("gs", ["-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=ppmraw", "-r300", "-dFirstPage=1", "-dLastPage=1", `-sOutputFile=${ppm}`, "/usr/share/cups/data/default-testpage.pdf"]);
+    execFileSync("gs", ["-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=ppmraw", "-r300", "-sPAPERSIZE=letter", "-dFIXEDMEDIA", "-dPDFFitPage",
+      "-dFirstPage=1", "-dLastPage=1", `-sOutputFile=${ppm}`, "/usr/share/cups/data/default-testpage.pdf"]);
     execFileSync("cjpeg", ["-quality", "85", "-outfile", page, ppm]);
     fs.rmSync(ppm);
   }
