@@ -1,5 +1,6 @@
 import { cbToB, cbToG, crToG, crToR } from "./color.js";
 import { JpegError } from "./errors.js";
+import { EntropyReader, STARVED } from "./entropy.js";
 import { HuffmanTable } from "./huffman.js";
 import { idct8x8, idctDcOnly, idctHalf, idctQuarter } from "./idct.js";
 import {
@@ -54,23 +55,6 @@ const SEGMENT_BYTES = 1100;
 // every byte is a stuffed 0xFF; more than this is refused as corrupt.
 const CARRY_BYTES = 8192;
 
-// T.81 figure A.6: the natural index of the k-th coefficient in zigzag order.
-const ZIGZAG = new Uint8Array(64);
-{
-  let k = 0;
-  for (let s = 0; s < 15; s++) {
-    for (let i = 0; i < 8; i++) {
-      const j = s - i;
-      if (j < 0 || j > 7) continue;
-      // Even diagonals run up and to the right, odd ones down and to the left.
-      ZIGZAG[k++] = s % 2 === 0 ? j * 8 + i : i * 8 + j;
-    }
-  }
-}
-
-// Thrown (not an Error, nothing allocated) when an MCU needs bytes that have not arrived.
-const STARVED = { starved: true };
-
 interface Plane {
   // Which component, and how it maps onto output pixels.
   comp: number;
@@ -121,26 +105,14 @@ export class JpegDecoder {
   private clamped = new Uint8ClampedArray(0);
   // Views of plane 0's lines, for gray output without a copy.
   private lumaRows: Uint8Array[] = [];
-  private readonly coef = new Int32Array(64);
-  private readonly nonZero = new Uint8Array(64);
-  private readonly preds = new Int32Array(3);
-  private readonly savedPreds = new Int32Array(3);
-  private restartsToGo = 0;
+  private readonly reader = new EntropyReader();
   // Rows of the current MCU row delivered, and how many it has.
   private rowInMcu = 0;
   private rowsInMcu = 0;
   private emitting = false;
   rowsOut = 0;
 
-  // ---- the entropy reader ----
-  private src: Uint8Array = new Uint8Array(0);
-  private pos = 0;
-  private srcEnd = 0;
-  private acc = 0;
-  private nbits = 0;
-  // A marker stopped the reader: it feeds zero bits (fake of the bits held).
-  private atMarker = false;
-  private fake = 0;
+  // ---- the entropy data ----
   private readonly carry = new Uint8Array(CARRY_BYTES);
   private carryLength = 0;
   // While reading from carry: how many of its bytes came before the current chunk's.
@@ -202,7 +174,7 @@ export class JpegDecoder {
       return this.run();
     } catch (error) {
       this.phase = Phase.Failed;
-      this.input = this.src = new Uint8Array(0);
+      this.input = this.reader.src = new Uint8Array(0);
       if (error instanceof JpegError) throw error;
       if (error === STARVED) throw new JpegError("decoder bug: starved outside an MCU");
       throw error;
@@ -410,10 +382,7 @@ export class JpegDecoder {
       this.lumaRows.push(luma.samples.subarray(start, start + pixels));
     }
     this.mcuX = this.mcuY = 0;
-    this.preds.fill(0);
-    this.restartsToGo = this.restartInterval;
-    this.acc = this.nbits = this.fake = 0;
-    this.atMarker = false;
+    this.reader.start(this.restartInterval);
     this.carryLength = 0;
     this.newInput = true;
     this.phase = Phase.Entropy;
@@ -424,6 +393,7 @@ export class JpegDecoder {
   // Decodes MCUs from the input (and the carry). Returns false when the sink
   // is full; the phase stays Entropy when the input ran out.
   private scan(): boolean {
+    const reader = this.reader;
     if (this.emitting && !this.emitRows()) return false;
     for (;;) {
       if (this.newInput) {
@@ -434,13 +404,13 @@ export class JpegDecoder {
           this.carry.set(this.input.subarray(this.inPos, this.inPos + take), this.carryLength);
           this.carryOld = this.carryLength;
           this.carryLength += take;
-          this.src = this.carry;
-          this.pos = 0;
-          this.srcEnd = this.carryLength;
+          reader.src = this.carry;
+          reader.pos = 0;
+          reader.srcEnd = this.carryLength;
         } else {
-          this.src = this.input;
-          this.pos = this.inPos;
-          this.srcEnd = this.input.length;
+          reader.src = this.input;
+          reader.pos = this.inPos;
+          reader.srcEnd = this.input.length;
         }
       }
       const r = this.mcus();
@@ -450,14 +420,14 @@ export class JpegDecoder {
         return true;
       }
       // Starved: keep the unfinished MCU's bytes for the next chunk.
-      if (this.src === this.carry) {
-        const from = this.pos;
+      if (reader.src === this.carry) {
+        const from = reader.pos;
         if (this.carryOld + (this.input.length - this.inPos) <= this.carryLength) {
           // The whole chunk is in the carry: keep the MCU's bytes, take the next chunk.
           this.carry.copyWithin(0, from, this.carryLength);
           this.carryLength -= from;
           this.inPos = this.input.length;
-          this.src = this.input;
+          reader.src = this.input;
           return true;
         }
         // The carry is full and the MCU still incomplete.
@@ -468,9 +438,9 @@ export class JpegDecoder {
         this.newInput = true;
         continue;
       }
-      const rest = this.input.length - this.pos;
+      const rest = this.input.length - reader.pos;
       if (rest > CARRY_BYTES) throw new JpegError(`corrupt JPEG data: an MCU longer than ${CARRY_BYTES} bytes`);
-      this.carry.set(this.input.subarray(this.pos), 0);
+      this.carry.set(this.input.subarray(reader.pos), 0);
       this.carryLength = rest;
       this.inPos = this.input.length;
       return true;
@@ -478,44 +448,43 @@ export class JpegDecoder {
   }
 
   private endScan(): void {
+    const reader = this.reader;
     // The bits left are padding; what follows is markers.
-    this.acc = this.nbits = this.fake = 0;
+    this.reader.discard();
     this.afterScan = true;
     this.phase = Phase.Marker;
-    if (this.src === this.carry) {
-      const from = this.pos, old = this.carryOld;
+    if (reader.src === this.carry) {
+      const from = reader.pos, old = this.carryOld;
       this.carryLength = 0;
-      this.src = this.input;
+      reader.src = this.input;
       // The carry's own bytes first, then the chunk from where it was.
       if (from < old) this.headerBytes(this.carry, from, old);
     } else {
-      this.inPos = this.pos;
+      this.inPos = reader.pos;
     }
   }
 
   // MCUs until the input runs out, the sink fills up, or the scan ends.
   private mcus(): number {
     const frame = this.frame!;
+    const reader = this.reader;
     const total = this.mcuRows;
     while (this.mcuY < total) {
-      const state = this.saveState();
+      reader.save();
       try {
         this.mcu(frame);
       } catch (error) {
         if (error !== STARVED) throw error;
-        this.restoreState(state);
-        // The block cut short left coefficients that clearCoef does not know of.
-        this.coef.fill(0);
-        this.nonZeroCount = 0;
+        reader.restore();
         return MCU_STARVED;
       }
-      if (this.src === this.carry && this.pos >= this.carryOld) {
+      if (reader.src === this.carry && reader.pos >= this.carryOld) {
         // Past the carried bytes: read the chunk itself again.
-        this.inPos += this.pos - this.carryOld;
+        this.inPos += reader.pos - this.carryOld;
         this.carryLength = 0;
-        this.src = this.input;
-        this.pos = this.inPos;
-        this.srcEnd = this.input.length;
+        reader.src = this.input;
+        reader.pos = this.inPos;
+        reader.srcEnd = this.input.length;
       }
       if (++this.mcuX === this.mcusPerLine) {
         this.mcuX = 0;
@@ -529,46 +498,11 @@ export class JpegDecoder {
     return MCU_SCAN_END;
   }
 
-  // The reader's position, bits and predictions before an MCU: numbers only.
-  private savedPos = 0;
-  private savedAcc = 0;
-  private savedBits = 0;
-  private savedFake = 0;
-  private savedMarker = false;
-  private savedRestarts = 0;
-
-  private saveState(): number {
-    this.savedPos = this.pos;
-    this.savedAcc = this.acc;
-    this.savedBits = this.nbits;
-    this.savedFake = this.fake;
-    this.savedMarker = this.atMarker;
-    this.savedRestarts = this.restartsToGo;
-    this.savedPreds.set(this.preds);
-    return 0;
-  }
-
-  private restoreState(_state: number): void {
-    this.pos = this.savedPos;
-    this.acc = this.savedAcc;
-    this.nbits = this.savedBits;
-    this.fake = this.savedFake;
-    this.atMarker = this.savedMarker;
-    this.restartsToGo = this.savedRestarts;
-    this.preds.set(this.savedPreds);
-  }
-
   private mcu(frame: Frame): void {
-    if (this.restartInterval > 0) {
-      if (this.restartsToGo === 0) this.restart();
-      this.restartsToGo--;
-    }
-    if (this.atMarker) {
-      if (this.fake > this.nbits) this.fake = this.nbits;
-      if (this.nbits === this.fake) {
-        const done = this.mcuY * this.mcusPerLine + this.mcuX;
-        throw new JpegError(`corrupt JPEG data: the scan ends after ${done} of ${this.mcusPerLine * this.mcuRows} MCUs`);
-      }
+    const reader = this.reader;
+    if (!reader.beginMcu()) {
+      const done = this.mcuY * this.mcusPerLine + this.mcuX;
+      throw new JpegError(`corrupt JPEG data: the scan ends after ${done} of ${this.mcusPerLine * this.mcuRows} MCUs`);
     }
     const comps = frame.components;
     const bs = this.blockSize;
@@ -580,172 +514,22 @@ export class JpegDecoder {
         for (let bx = 0; bx < c.h; bx++) {
           const col = this.mcuX * c.h + bx;
           const keep = plane !== undefined && col >= plane.firstBlock && col < plane.endBlock;
-          this.block(dc, ac, q, ci, keep);
+          reader.block(dc, ac, q, ci, keep, keep && bs !== 1);
           if (!keep) continue;
           const p = plane!;
           const at = by * bs * p.width + (col - p.firstBlock) * bs;
-          if (bs === 1 || this.nonZeroCount === 0) {
+          const coef = reader.coef;
+          if (bs === 1 || reader.nonZeroCount === 0) {
             // A flat block (most of a photo's chroma, much of its luma): one value.
-            const v = idctDcOnly(this.coef[0]);
+            const v = idctDcOnly(coef[0]);
             if (bs === 1) p.samples[at] = v;
             else for (let y = 0, o = at; y < bs; y++, o += p.width) p.samples.fill(v, o, o + bs);
-          } else if (bs === 8) idct8x8(this.coef, p.samples, at, p.width);
-          else if (bs === 4) idctHalf(this.coef, p.samples, at, p.width);
-          else idctQuarter(this.coef, p.samples, at, p.width);
-          this.clearCoef();
+          } else if (bs === 8) idct8x8(coef, p.samples, at, p.width);
+          else if (bs === 4) idctHalf(coef, p.samples, at, p.width);
+          else idctQuarter(coef, p.samples, at, p.width);
+          reader.clearCoef();
         }
       }
-    }
-  }
-
-  private clearCoef(): void {
-    const coef = this.coef;
-    coef[0] = 0;
-    const nz = this.nonZero;
-    for (let i = 0, n = this.nonZeroCount; i < n; i++) coef[nz[i]] = 0;
-    this.nonZeroCount = 0;
-  }
-
-  private nonZeroCount = 0;
-
-  // One 8x8 block's coefficients (T.81 F.2.2), dequantised into coef in
-  // natural order when keep; AC terms are not stored at 1/8 scale.
-  // The bit buffer lives in locals here and goes back to the fields only
-  // around a refill: XS pays for every property access, and this loop runs
-  // once per coefficient. A refill that runs out throws STARVED, and the
-  // caller restores the fields as they were before the MCU.
-  private block(dcTable: HuffmanTable, acTable: HuffmanTable, q: Uint16Array, ci: number, keep: boolean): void {
-    let acc = this.acc, nbits = this.nbits;
-    if (nbits < 16) {
-      this.nbits = nbits;
-      this.fill();
-      acc = this.acc;
-      nbits = this.nbits;
-    }
-    let e = dcTable.lookahead[(acc >> (nbits - 9)) & 511];
-    if (e === 0) e = slowSymbol(dcTable, acc, nbits);
-    nbits -= e >> 8;
-    const t = e & 255;
-    let pred = this.preds[ci];
-    if (t !== 0) {
-      if (t > 11) throw new JpegError("corrupt JPEG data: a DC difference of more than 11 bits");
-      if (nbits < t) {
-        this.nbits = nbits;
-        this.fill();
-        acc = this.acc;
-        nbits = this.nbits;
-      }
-      nbits -= t;
-      const v = (acc >> nbits) & ((1 << t) - 1);
-      pred += v < 1 << (t - 1) ? v - (1 << t) + 1 : v;
-      this.preds[ci] = pred;
-    }
-    const coef = this.coef;
-    const storeAc = keep && this.blockSize !== 1;
-    if (keep) coef[0] = pred * q[0];
-    const nz = this.nonZero;
-    const look = acTable.lookahead, fastAc = acTable.fastAc;
-    let n = 0;
-    for (let k = 1; k < 64;) {
-      if (nbits < 16) {
-        this.nbits = nbits;
-        this.fill();
-        acc = this.acc;
-        nbits = this.nbits;
-      }
-      const peek = (acc >> (nbits - 9)) & 511;
-      const fast = fastAc[peek];
-      if (fast !== 0) {
-        nbits -= fast & 255;
-        k += (fast >> 8) & 15;
-        if (k > 63) throw new JpegError("corrupt JPEG data: a coefficient past the end of a block");
-        if (storeAc) {
-          const z = ZIGZAG[k];
-          coef[z] = (fast >> 16) * q[k];
-          nz[n++] = z;
-        }
-        k++;
-        continue;
-      }
-      e = look[peek];
-      if (e === 0) e = slowSymbol(acTable, acc, nbits);
-      nbits -= e >> 8;
-      const s = e & 15, r = (e >> 4) & 15;
-      if (s === 0) {
-        if (r !== 15) break;
-        k += 16;
-        continue;
-      }
-      k += r;
-      if (k > 63) throw new JpegError("corrupt JPEG data: a coefficient past the end of a block");
-      if (nbits < s) {
-        this.nbits = nbits;
-        this.fill();
-        acc = this.acc;
-        nbits = this.nbits;
-      }
-      nbits -= s;
-      if (storeAc) {
-        let v = (acc >> nbits) & ((1 << s) - 1);
-        if (v < 1 << (s - 1)) v += 1 - (1 << s);
-        const z = ZIGZAG[k];
-        coef[z] = v * q[k];
-        nz[n++] = z;
-      }
-      k++;
-    }
-    this.acc = acc;
-    this.nbits = nbits;
-    this.nonZeroCount = n;
-  }
-
-  private restart(): void {
-    // Bits left before the marker are padding.
-    this.acc = this.nbits = this.fake = 0;
-    this.atMarker = false;
-    const src = this.src;
-    for (;;) {
-      if (this.pos + 1 >= this.srcEnd) throw STARVED;
-      const a = src[this.pos], b = src[this.pos + 1];
-      if (a === 0xff && b === 0xff) { this.pos++; continue; }
-      if (a === 0xff && b >= 0xd0 && b <= 0xd7) break;
-      throw new JpegError(`corrupt JPEG data: no restart marker after ${this.restartInterval} MCUs`);
-    }
-    this.pos += 2;
-    this.preds.fill(0);
-    this.restartsToGo = this.restartInterval;
-  }
-
-  // ---- bits (T.81 F.2.2.5: 0xFF is followed by a stuffed 0x00 in the data) ----
-
-  // At least 24 bits in acc (up to 31), or STARVED; after a marker, zeros.
-  // The caller has put its nbits back; acc's bits above nbits are ignored.
-  private fill(): void {
-    const src = this.src;
-    while (this.nbits <= 23) {
-      let b = 0;
-      if (!this.atMarker) {
-        const pos = this.pos;
-        if (pos >= this.srcEnd) throw STARVED;
-        b = src[pos];
-        if (b === 0xff) {
-          if (pos + 1 >= this.srcEnd) throw STARVED;
-          if (src[pos + 1] === 0) {
-            this.pos = pos + 2;
-          } else {
-            this.atMarker = true;
-            b = 0;
-          }
-        } else {
-          this.pos = pos + 1;
-        }
-      }
-      if (this.atMarker) {
-        if (this.fake > this.nbits) this.fake = this.nbits;
-        this.fake += 8;
-      }
-      this.acc = ((this.acc & 0x7fffff) << 8) | b;
-      this.nbits += 8;
     }
   }
 
@@ -801,17 +585,6 @@ export class JpegDecoder {
     }
     return line;
   }
-}
-
-// A code longer than the lookahead (T.81 F.2.2.3): (length << 8) | symbol.
-function slowSymbol(t: HuffmanTable, acc: number, nbits: number): number {
-  const code16 = (acc >> (nbits - 16)) & 0xffff;
-  const maxCode = t.maxCode;
-  for (let l = 10; l <= 16; l++) {
-    const code = code16 >> (16 - l);
-    if (code <= maxCode[l]) return (l << 8) | t.symbols[t.valueOffset[l] + code];
-  }
-  throw new JpegError("corrupt JPEG data: a bit pattern that is no Huffman code");
 }
 
 const MCU_STARVED = 0;
