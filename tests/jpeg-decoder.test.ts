@@ -7,7 +7,10 @@ import { exifOrientation } from "../modules/jpeg/segments.js";
 import { compare, decode, djpeg, exifBody, makeCorpus, scratch, withOrientation } from "./helpers/jpeg.js";
 import { which } from "./helpers/peers.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
-import { SMALL_JPEG_GRAY_FNV, SMALL_JPEG_PLACED_FNV, SMALL_JPEG_RGB_FNV, fnv1a } from "./helpers/small-jpeg.js";
+import {
+  SMALL_JPEG_EIGHTH_RGB_FNV, SMALL_JPEG_GRAY_FNV, SMALL_JPEG_HALF_RGB_FNV, SMALL_JPEG_PLACED_FNV, SMALL_JPEG_QUARTER_GRAY_FNV, SMALL_JPEG_RGB_FNV,
+  SMALL_JPEG_TURNED_FNV, fnv1a,
+} from "./helpers/small-jpeg.js";
 import { decodeChecksum, placedChecksum, smallJpeg } from "./helpers/small-jpeg-run.js";
 
 // Our decoder against libjpeg-turbo's djpeg on real images: JPEGs that ship
@@ -221,6 +224,12 @@ test("the XS test's embedded JPEG: Node decodes it to the checksums the XS test 
   const placed = placedChecksum();
   t.is(placed.lines, placed.height);
   t.is(placed.hash, SMALL_JPEG_PLACED_FNV);
+  t.is(decodeChecksum(false, [50], 2).hash, SMALL_JPEG_HALF_RGB_FNV);
+  t.is(decodeChecksum(true, [50], 4).hash, SMALL_JPEG_QUARTER_GRAY_FNV);
+  t.is(decodeChecksum(false, [50], 8).hash, SMALL_JPEG_EIGHTH_RGB_FNV);
+  const turned = placedChecksum(6);
+  t.is(turned.height, 272);
+  t.is(turned.hash, SMALL_JPEG_TURNED_FNV);
 });
 
 peerTest(title("the XS test's checksums are djpeg's"), (t) => {

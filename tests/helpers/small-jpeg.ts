@@ -65,3 +65,11 @@ export function fnv1a(bytes: Uint8Array, hash = 0x811c9dc5): number {
 // The page placedChecksum() makes (fit on a 384-dot roll, black_1): computed
 // by Node; the Node twin asserts Node still makes it, the XS test that XS does.
 export const SMALL_JPEG_PLACED_FNV = 0xd3fc62d7;
+
+// Reduced decodes (1/2 RGB, 1/4 gray, 1/8 RGB) and the page of the image
+// marked EXIF orientation 6 (turned upright, 384 x 272): computed by Node,
+// checked the same way.
+export const SMALL_JPEG_HALF_RGB_FNV = 0xf12ee3ff;
+export const SMALL_JPEG_QUARTER_GRAY_FNV = 0x254fe46d;
+export const SMALL_JPEG_EIGHTH_RGB_FNV = 0xf57982c1;
+export const SMALL_JPEG_TURNED_FNV = 0xd7f24fc9;
