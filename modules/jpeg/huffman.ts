@@ -12,15 +12,20 @@ export class HuffmanTable {
   readonly lookahead = new Uint16Array(1 << LOOKAHEAD_BITS);
   // maxCode[l]: the largest code of length l, -1 if none; valueOffset[l]
   // turns a code of length l into an index into symbols.
-  readonly maxCode = new Int32Array(18);
+  readonly maxCode = new Int32Array(17);
   readonly valueOffset = new Int32Array(17);
   readonly symbols = new Uint8Array(256);
   // For AC tables: where a code and the value bits after it both fit in the
   // lookahead, the decoded coefficient at once: value * 65536 + (run << 8)
   // + bits used; 0 where they do not fit. Most coefficients of a photo take
   // this path, one table read instead of a symbol and then its bits.
-  readonly fastAc = new Int32Array(1 << LOOKAHEAD_BITS);
+  readonly fastAc: Int32Array;
   defined = false;
+
+  // ac: an AC table, which gets the fastAc table (2 KB); DC tables do without.
+  constructor(readonly ac: boolean) {
+    this.fastAc = new Int32Array(ac ? 1 << LOOKAHEAD_BITS : 0);
+  }
 
   // counts: 16 bytes; symbols: their total. Throws JpegError on a table
   // that is not a prefix code (more codes of a length than fit).
@@ -51,6 +56,10 @@ export class HuffmanTable {
         k += n;
       }
       code <<= 1;
+    }
+    if (!this.ac) {
+      this.defined = true;
+      return;
     }
     this.fastAc.fill(0);
     for (let peek = 0; peek < 1 << LOOKAHEAD_BITS; peek++) {

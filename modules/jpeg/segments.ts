@@ -126,8 +126,8 @@ export function parseQuantTables(s: Uint8Array, tables: Uint16Array[]): void {
   }
 }
 
-// DHT: one or more tables; dc and ac hold 4 tables each.
-export function parseHuffmanTables(s: Uint8Array, dc: HuffmanTable[], ac: HuffmanTable[]): void {
+// DHT: one or more tables; dc and ac hold 4 tables each, made when first defined.
+export function parseHuffmanTables(s: Uint8Array, dc: Array<HuffmanTable | undefined>, ac: Array<HuffmanTable | undefined>): void {
   let i = 0;
   while (i < s.length) {
     if (i + 17 > s.length) throw new JpegError("DHT segment too short");
@@ -138,14 +138,16 @@ export function parseHuffmanTables(s: Uint8Array, dc: HuffmanTable[], ac: Huffma
     for (let l = 0; l < 16; l++) total += counts[l];
     i += 17;
     if (i + total > s.length) throw new JpegError("DHT segment too short for its codes");
-    (tc === 0 ? dc : ac)[th].load(counts, s.subarray(i, i + total));
+    const tables = tc === 0 ? dc : ac;
+    const table = tables[th] ?? (tables[th] = new HuffmanTable(tc === 1));
+    table.load(counts, s.subarray(i, i + total));
     i += total;
   }
 }
 
 // SOS: which components, in which order, with which tables. Only one scan
 // holding every component is taken (see decoder.ts).
-export function parseScan(s: Uint8Array, frame: Frame, dc: HuffmanTable[], ac: HuffmanTable[]): void {
+export function parseScan(s: Uint8Array, frame: Frame, dc: Array<HuffmanTable | undefined>, ac: Array<HuffmanTable | undefined>): void {
   const n = s[0];
   if (s.length < 1 + 2 * n + 3) throw new JpegError("SOS segment too short");
   if (n !== frame.components.length) {
@@ -157,7 +159,7 @@ export function parseScan(s: Uint8Array, frame: Frame, dc: HuffmanTable[], ac: H
     if (c.id !== id) throw new JpegError("the scan's components are not those of the frame, in order");
     c.dcTable = tables >> 4;
     c.acTable = tables & 15;
-    if (c.dcTable > 3 || c.acTable > 3 || !dc[c.dcTable].defined || !ac[c.acTable].defined) {
+    if (c.dcTable > 3 || c.acTable > 3 || !dc[c.dcTable]?.defined || !ac[c.acTable]?.defined) {
       throw new JpegError(`component ${i + 1} uses a Huffman table that was not defined`);
     }
   }
