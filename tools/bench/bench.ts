@@ -19,6 +19,7 @@ import { registerPrinter, startCloudPrinter, until } from "../../tests/helpers/c
 import { discover } from "../client/discover.js";
 import { PrivetClient } from "../client/privet-client.js";
 import { Sandbox, sandboxUnavailable } from "../netns/sandbox.js";
+import { jpegBench, jpegTable } from "./jpeg-bench.js";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const out = path.join(root, "bench", "out");
@@ -29,7 +30,7 @@ const BIG_BYTES = Number(process.env.BENCH_BIG_MB ?? 600) * 1048576;
 // Timed rounds per figure (after untimed warm-up runs); each figure is their median.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const BIG_ROUNDS = Number(process.env.BENCH_BIG_ROUNDS ?? 3);
-// The cloud download's job, in MB, and BENCH_ONLY=cloud to run that section alone.
+// The cloud download's job, in MB, and BENCH_ONLY=cloud (or jpeg) to run that section alone.
 const CLOUD_BYTES = Number(process.env.BENCH_CLOUD_MB ?? 128) * 1048576;
 const ONLY = process.env.BENCH_ONLY;
 const notes: string[] = [];
@@ -332,6 +333,13 @@ async function main(): Promise<void> {
     if (ONLY && has("gs") && has("mutool")) makeInputs();
     const rgb = path.join(inputs, "Ghostscript RGB 24.pwg");
     results.ipp = await ippBesidePrivet(fs.existsSync(rgb) ? rgb : undefined);
+  }
+
+  // 7. JPEG (IPP image/jpeg): our decoder beside djpeg, and the board's path in XS.
+  if (!ONLY || ONLY === "jpeg") {
+    const jpeg = await jpegBench({ root, inputs, rounds: ROUNDS, say, spread });
+    if (typeof jpeg === "string") notes.push(`no JPEG figures: ${jpeg}`);
+    else results.jpeg = jpeg;
   }
 
   // The load at the end beside the load at the start: a machine that got busy meanwhile shows here.
@@ -752,6 +760,7 @@ function printTable(results: Record<string, any>): void {
       rows.push(`| ${r.what} | ${r.input} (${r.lines} lines of ${r.line_bytes.toFixed(0)} bytes) | ${r.xs_lines_per_s.toFixed(0)} (${(r.lines / r.xs_s.max).toFixed(0)}–${(r.lines / r.xs_s.min).toFixed(0)}) | ${r.v8_lines_per_s.toFixed(0)} (${(r.lines / r.v8_s.max).toFixed(0)}–${(r.lines / r.v8_s.min).toFixed(0)}) | ${r.xs_vs_v8.toFixed(1)} |`);
     }
   }
+  if (results.jpeg) rows.push("", "| JPEG | value | target |", "|---|---|---|", ...jpegTable(results.jpeg));
   process.stdout.write(rows.join("\n") + "\n");
   for (const note of results.notes as string[]) process.stdout.write(`\nnote: ${note}\n`);
   process.stdout.write(`\nwritten: bench/out/results.json, bench/out/chart.svg\n`);

@@ -6,6 +6,8 @@ import { ThermalEngine } from "../../modules/escpos/thermal-engine.js";
 import type { Clock } from "../../modules/hal/clock.js";
 import type { EnginePage } from "../../modules/hal/engine.js";
 import type { SerialPort } from "../../modules/hal/serial.js";
+import { JpegDecoder } from "../../modules/jpeg/decoder.js";
+import { jpegDocument } from "../../modules/print/image-document.js";
 import { PwgDecoder, type RasterSink } from "../../modules/pwg/decoder.js";
 import type { PageFormat, PageHeader } from "../../modules/pwg/header.js";
 
@@ -96,7 +98,35 @@ export function ditherOnly(lines: number, now: () => number): Timing {
   return { seconds: (now() - start) / 1000, lines, bytesOut: lines * 384 };
 }
 
-export type Task = { kind: "decode"; input: string } | { kind: "dither-job"; input: string } | { kind: "dither-only"; lines: number };
+// A JPEG decoded at full size, RGB (or gray: the luma alone), rows to a sink that counts them.
+export function jpegDecode(bytes: Uint8Array, gray: boolean, now: () => number, scale = 1): Timing {
+  let lines = 0, bytesOut = 0;
+  const start = now();
+  const decoder = new JpegDecoder({
+    start: (info) => ({ scale, left: 0, right: Math.ceil(info.width / scale), gray }),
+    row: (data) => { lines++; bytesOut += data.length; return true; },
+  });
+  for (let o = 0; o < bytes.length; o += CHUNK) decoder.write(bytes.subarray(o, o + CHUNK));
+  decoder.end();
+  return { seconds: (now() - start) / 1000, lines, bytesOut };
+}
+
+// A JPEG placed on a 58 mm roll (384 dots at 203 dpi, fit, gray) and, when
+// dither, printed by the thermal driver: the board's path for a photo.
+export function jpegReceipt(bytes: Uint8Array, dither: boolean, now: () => number): Timing {
+  const engine = new ThermalEngine(serial, clock, () => {}, { headDots: 384, dpi: 203, maxLength: 40_000 });
+  const sink: RasterSink & { lines: number; bytesOut: number } = dither ? new EngineSink(engine) : new CountingSink();
+  const start = now();
+  engine.beginJob("bench");
+  const doc = jpegDocument({ scaling: "fit", widthDots: 384, heightDots: 40_000, xDpi: 203, yDpi: 203, colorSpace: "sgray_8", continuous: true })(sink, { maxWidth: 384, maxHeight: 40_000 });
+  for (let o = 0; o < bytes.length; o += CHUNK) doc.write(bytes.subarray(o, o + CHUNK));
+  doc.end();
+  engine.endJob(false);
+  return { seconds: (now() - start) / 1000, lines: sink.lines, bytesOut: sink.bytesOut };
+}
+
+export type Task = { kind: "decode"; input: string } | { kind: "dither-job"; input: string } | { kind: "dither-only"; lines: number }
+  | { kind: "jpeg-rgb" | "jpeg-gray" | "jpeg-receipt" | "jpeg-receipt-dither"; input: string; scale?: number };
 
 // Runs one task `runs` times after `warmups` untimed runs; every time is
 // kept. Each timed run does the task `repeat` times and reports the time of
@@ -106,6 +136,8 @@ export function runTask(task: Task, bytes: Uint8Array | undefined, warmups: numb
   const once = (): Timing => {
     if (task.kind === "dither-only") return ditherOnly(task.lines, now);
     if (!bytes) throw new Error(`no bytes for ${task.input}`);
+    if (task.kind === "jpeg-rgb" || task.kind === "jpeg-gray") return jpegDecode(bytes, task.kind === "jpeg-gray", now, task.scale);
+    if (task.kind === "jpeg-receipt" || task.kind === "jpeg-receipt-dither") return jpegReceipt(bytes, task.kind === "jpeg-receipt-dither", now);
     return task.kind === "decode" ? decode(bytes, now) : decodeAndDither(bytes, now);
   };
   for (let i = 0; i < warmups; i++) once();
