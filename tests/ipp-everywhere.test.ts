@@ -36,7 +36,7 @@ function expectedFailures(formats: string[]): Record<string, string[]> {
   const printer = new Printer(nodeHal({ log: () => {}, engine: new NullEngine(OFFICE_CAPABILITIES) }), { port: 0 });
   const port = await printer.start();
   t.teardown(() => printer.stop());
-  const formats = ["image/pwg-raster"];
+  const formats = printer.documentFormatNames;
   const file = "pwg-raster-samples-300dpi/srgb-8/onepage-a4-srgb-8-300dpi.pwg";
   const result = await run("sh", ["-c", `cd '${dir}' && exec ipptool -I -t -tf '${file}' ipp://127.0.0.1:${port}/ipp/print ipp-everywhere.test`], 540_000);
   const out = result.stdout + result.stderr;

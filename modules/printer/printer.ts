@@ -32,6 +32,7 @@ import { defaultIppLimits } from "../ipp/decode.js";
 import { ippTxt } from "../ipp/dns-sd.js";
 import type { IppDevice } from "../ipp/exchange.js";
 import type { DocumentFormats } from "../ipp/formats.js";
+import { jpegFormat } from "../ipp/image-format.js";
 import { PwgDecoder } from "../pwg/decoder.js";
 
 // What a person or the cloud can change (Privet 4.1), kept across restarts.
@@ -84,6 +85,10 @@ export class Printer {
 
   constructor(private readonly hal: Hal, config: Partial<PrinterConfig> = {}) {
     this.config = { ...defaultPrinterConfig, ...config };
+    this.documentFormats = {
+      "image/pwg-raster": () => (sink, limits) => new PwgDecoder(sink, limits),
+      "image/jpeg": jpegFormat(hal.engine.capabilities),
+    };
     this.storage = new SafeStorage(hal.storage);
     this.settings = new Settings(this.storage, DEVICE_SETTING_KEYS, DEVICE_SETTING_DEFAULTS);
     const serial = loadSerialNumber(this.storage, hal.random);
@@ -123,9 +128,12 @@ export class Printer {
 
   // What IPP prints: a MIME type and the decoder for a job's ticket; the
   // first is the default. document-format-supported and TXT pdl follow it.
-  private readonly documentFormats: DocumentFormats = {
-    "image/pwg-raster": () => (sink, limits) => new PwgDecoder(sink, limits),
-  };
+  private readonly documentFormats: DocumentFormats;
+
+  // The MIME types IPP takes, the default first.
+  get documentFormatNames(): string[] {
+    return Object.keys(this.documentFormats);
+  }
 
   private ippDevice(): IppDevice {
     const d = this.device;

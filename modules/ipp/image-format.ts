@@ -1,0 +1,39 @@
+import type { EngineCapabilities, EngineColorSpace } from "../hal/engine.js";
+import { jpegDocument, type ImagePlacement } from "../print/image-document.js";
+import type { DecoderFactory } from "../print/source.js";
+import type { JobTicket } from "./ticket.js";
+
+// image/jpeg for IPP: the job's ticket (media, resolution, color mode,
+// print-scaling) says where and how the photo lands on the page.
+
+// print-color-mode to the page's color space. "auto" is colour where the
+// engine has it; on a receipt roll it is black_1, dithered once here, which
+// also keeps a turned phone photo within the orientation buffer.
+function colorSpace(mode: string, caps: EngineCapabilities, roll: boolean): EngineColorSpace {
+  const has = (space: EngineColorSpace) => caps.colorSpaces.includes(space);
+  if (mode === "color" && has("srgb_8")) return "srgb_8";
+  if (mode === "bi-level" && has("black_1")) return "black_1";
+  if (mode === "monochrome" && has("sgray_8")) return "sgray_8";
+  if (has("srgb_8") && mode === "auto") return "srgb_8";
+  if (roll && has("black_1")) return "black_1";
+  return has("sgray_8") ? "sgray_8" : caps.colorSpaces[0];
+}
+
+export function jpegPlacement(ticket: JobTicket, caps: EngineCapabilities): ImagePlacement {
+  const { media, resolution } = ticket;
+  const roll = media.continuous === true;
+  const dots = (microns: number, dpi: number) => Math.round((microns / 25_400) * dpi);
+  return {
+    scaling: ticket.printScaling as ImagePlacement["scaling"],
+    widthDots: Math.min(caps.maxWidth, dots(media.widthMicrons, resolution.x)),
+    heightDots: Math.min(caps.maxHeight, dots(media.heightMicrons, resolution.y)),
+    xDpi: resolution.x,
+    yDpi: resolution.y,
+    colorSpace: colorSpace(ticket.colorMode, caps, roll),
+    continuous: roll,
+  };
+}
+
+export function jpegFormat(caps: EngineCapabilities): (ticket: JobTicket) => DecoderFactory {
+  return (ticket) => jpegDocument(jpegPlacement(ticket, caps));
+}
