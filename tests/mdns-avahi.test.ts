@@ -85,7 +85,7 @@ const DEV2_ADDR = "169.254.78.1";
       "_printer._sub._privet._tcp": { type: "_privet._tcp", txt: [] },
       // UUID and adminurl depend on the serial number; they are checked below.
       "_ipp._tcp": { type: "_ipp._tcp", txt: [`"txtvers=1"`, `"qtotal=1"`, `"rp=ipp/print"`, `"ty=Privet Printer Firmware ESP32 PWG Printer"`, `"adminurl=*"`, `"note="`,
-        `"priority=50"`, `"product=(ESP32 PWG Printer)"`, `"pdl=image/pwg-raster"`, `"kind=document"`, `"UUID=*"`, `"Color=T"`, `"Duplex=F"`,
+        `"priority=50"`, `"product=(ESP32 PWG Printer)"`, `"pdl=image/pwg-raster,image/jpeg"`, `"kind=document"`, `"UUID=*"`, `"Color=T"`, `"Duplex=F"`,
         `"usb_MFG=Privet Printer Firmware"`, `"usb_MDL=ESP32 PWG Printer"`] },
       "_print._sub._ipp._tcp": { type: "_ipp._tcp", txt: [] },
     };

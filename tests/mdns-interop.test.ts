@@ -169,7 +169,7 @@ function jsonLines(child: ChildProcess) {
       const uuid = (info.serial_number as string).toLowerCase();
       const ippTxt = {
         txtvers: "1", qtotal: "1", rp: "ipp/print", ty: `${info.manufacturer} ${info.model}`, adminurl: `http://${printer.mdns!.hostName}.local:${port}/`,
-        note: "", priority: "50", product: `(${info.model})`, pdl: "image/pwg-raster", kind: "document", UUID: uuid, Color: "T", Duplex: "F",
+        note: "", priority: "50", product: `(${info.model})`, pdl: "image/pwg-raster,image/jpeg", kind: "document", UUID: uuid, Color: "T", Duplex: "F",
         usb_MFG: info.manufacturer, usb_MDL: info.model,
       };
       t.deepEqual(found.txt, main === "_http._tcp.local." ? Object.fromEntries(httpTxt) : main === "_ipp._tcp.local." ? ippTxt : txtFromInfo(info));
