@@ -19,6 +19,7 @@ import { registerPrinter, startCloudPrinter, until } from "../../tests/helpers/c
 import { discover } from "../client/discover.js";
 import { PrivetClient } from "../client/privet-client.js";
 import { Sandbox, sandboxUnavailable } from "../netns/sandbox.js";
+import { picoRows, runPicoBench } from "../pico/bench-run.js";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const out = path.join(root, "bench", "out");
@@ -237,6 +238,19 @@ async function main(): Promise<void> {
     }
   }
   results.decoder = decoderRows;
+
+  // 1b. the firmware on the emulated RP2040: only with a built bench image
+  // (manifest_bench.json) and Raspberry Pi's boot ROM, which no CI has.
+  if (!ONLY || ONLY === "pico") {
+    const image = process.env.PRIVET_PICO_IMAGE, bootrom = process.env.PRIVET_PICO_BOOTROM;
+    if (!image || !bootrom) notes.push("no RP2040 figures: set PRIVET_PICO_IMAGE to a bench image (mcconfig -m -p pico ... manifest_bench.json) and PRIVET_PICO_BOOTROM to the RP2040 boot ROM (README, \"The Raspberry Pi Pico W\")");
+    else {
+      say(`booting ${image} in rp2040js (minutes: the emulator runs some 40 M cycles a second)`);
+      const report = await runPicoBench(image, bootrom, root);
+      results.pico = { image, ...report, log: undefined };
+      if (!report.finished) notes.push("the RP2040 bench did not finish within 300 emulated seconds");
+    }
+  }
 
   // 2. the core in XS beside V8: the same code (measure.ts) on the same bytes.
   if (!ONLY && fs.existsSync(path.join(inputs, "MuPDF RGB.pwg"))) {
@@ -644,6 +658,7 @@ function printTable(results: Record<string, any>): void {
       rows.push(`| ${r.what} | ${r.input} (${r.lines} lines of ${r.line_bytes.toFixed(0)} bytes) | ${r.xs_lines_per_s.toFixed(0)} (${(r.lines / r.xs_s.max).toFixed(0)}–${(r.lines / r.xs_s.min).toFixed(0)}) | ${r.v8_lines_per_s.toFixed(0)} (${(r.lines / r.v8_s.max).toFixed(0)}–${(r.lines / r.v8_s.min).toFixed(0)}) | ${r.xs_vs_v8.toFixed(1)} |`);
     }
   }
+  if (results.pico) rows.push(...picoRows(results.pico, results.pico.image));
   process.stdout.write(rows.join("\n") + "\n");
   for (const note of results.notes as string[]) process.stdout.write(`\nnote: ${note}\n`);
   process.stdout.write(`\nwritten: bench/out/results.json, bench/out/chart.svg\n`);

@@ -56,6 +56,7 @@ const emulator = new PicoEmulator({
   bootrom,
   segments: parseImage(values.image, image),
   onEvent(event) {
+    if (event.kind === "samples" && !values.quiet) process.stdout.write(`instruments: ${event.values.join(",")}\n`);
     const text = event.kind === "log" ? event.text.replace(/\n$/, "") : event.kind === "text" ? event.text : event.kind === "break" ? `break: ${event.message}` : undefined;
     if (text === undefined) return;
     for (const line of text.split("\n")) {
