@@ -29,6 +29,9 @@ const log: Log = (level, message) => trace(`${level} ${message}\n`);
 const marker = new Digital({ pin: bench.markerPin ?? 15, mode: Digital.Output });
 marker.write(0);
 
+// The SDK's counters (debug and -i builds; null in a plain release build).
+// Collections count since the last one-second sample; "System Free Memory" is
+// whatever the platform reports (a constant on the Pico).
 const counters = {
   slots: Instrumentation.map("XS Slot Heap Used"),
   chunks: Instrumentation.map("XS Chunk Heap Used"),

@@ -1,5 +1,4 @@
 import Preference from "preference";
-import type { Clock } from "../../modules/hal/clock.js";
 import type { PrintEngine } from "../../modules/hal/engine.js";
 import type { Udp } from "../../modules/hal/udp.js";
 import type { Hal } from "../../modules/hal/hal.js";

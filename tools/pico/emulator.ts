@@ -138,7 +138,8 @@ export class PicoEmulator {
       for (let i = 0; i < 200_000; i++) {
         if (core.waiting) {
           const due = this.bridge.nextDue;
-          let step = clock.nanosToNextAlarm;
+          // Asleep with no alarm and no answer due: nothing can wake it but us; step a millisecond.
+          let step = Number.isFinite(clock.nanosToNextAlarm) ? clock.nanosToNextAlarm : 1e6;
           if (due !== undefined) step = Math.min(step, Math.max(0, due - clock.nanos));
           clock.tick(Math.max(step, 1000));
           this.bridge.service();
