@@ -16,8 +16,8 @@ import { PwgDecoder, type RasterSink } from "./modules/pwg/decoder.js";
 // and the thermal driver into the UART, built by the same print path and
 // thermal board as the app. Each measured stretch is framed by a marker pin
 // (high while it runs) so an emulator can count its cycles exactly; the
-// figures the firmware knows itself (lines, bytes, heap) come out as one
-// trace line of JSON per stretch.
+// figures the firmware knows itself (milliseconds, lines, bytes, heap: what a
+// real board reports) come out as one trace line of JSON per stretch.
 
 const settings = config.privet ?? {};
 const bench = settings.bench ?? {};
@@ -149,12 +149,13 @@ function decode(name: string, bytes: Uint8Array): void {
     endPage() {},
   };
   const before = heap();
+  const started = clock.monotonic();
   marker.write(1);
   const decoder = new PwgDecoder(sink, { maxWidth: 4096, maxHeight: 65535 });
   for (let offset = 0; offset < bytes.length; offset += SEGMENT) decoder.write(bytes.subarray(offset, offset + SEGMENT));
   decoder.end();
   marker.write(0);
-  report({ phase: "decode", document: name, bytes: bytes.length, lines, before, peak: { slots: peak.slots, chunks: peak.chunks }, after: heap() });
+  report({ phase: "decode", document: name, ms: clock.monotonic() - started, bytes: bytes.length, lines, before, peak: { slots: peak.slots, chunks: peak.chunks }, after: heap() });
 }
 
 // The whole path: spooler, thermal driver, UART, until the job is done.
@@ -162,11 +163,12 @@ function print(name: string, bytes: Uint8Array, done: () => void): void {
   const peak = new HeapPeak();
   let lines = 0;
   const before = heap();
+  const started = clock.monotonic();
   const stop = path.lifecycle.listen((event) => {
     if (event.to !== "done" && event.to !== "aborted") return;
     marker.write(0);
     stop();
-    report({ phase: "print", document: name, state: event.to, bytes: bytes.length, lines, uartBytes: thermal.bytesSent, pages: event.pagesPrinted, before, peak: { slots: peak.slots, chunks: peak.chunks }, after: heap() });
+    report({ phase: "print", document: name, state: event.to, ms: clock.monotonic() - started, bytes: bytes.length, lines, uartBytes: thermal.bytesSent, pages: event.pagesPrinted, before, peak: { slots: peak.slots, chunks: peak.chunks }, after: heap() });
     clock.defer(done);
   });
   engine.count = (repeat) => {
