@@ -18,10 +18,8 @@ async function board(): Promise<BoardParts> {
   const parts: BoardParts = {};
   // Loaded only where configured: the simulators have neither a UART nor multicast.
   if (settings.thermal) {
-    const { ModdableSerial } = await import("./hosts/moddable/serial.js");
-    const { ThermalEngine } = await import("./modules/escpos/thermal-engine.js");
-    const uart = new ModdableSerial(settings.thermal.uart);
-    parts.engine = new ThermalEngine(uart, clock, (level, message) => trace(`${level} ${message}\n`), settings.thermal);
+    const { thermalEngine } = await import("./hosts/moddable/thermal-board.js");
+    parts.engine = thermalEngine(settings.thermal, clock, (level, message) => trace(`${level} ${message}\n`));
   }
   if (settings.mdns) parts.udp = (await import("./hosts/moddable/udp.js")).moddableUdp;
   // The registration button and LED (Privet 6.1's physical confirmation).

@@ -25,8 +25,8 @@ test("the manifest names every folder of modules/ and hosts/moddable/", (t) => {
 });
 
 test("every import in the Moddable build is relative, ends in .js and lands in a named folder, or is an SDK module", (t) => {
-  const sdkModules = new Set(["socket", "timer", "time", "preference", "mc/config", "net", "embedded:io/serial", "embedded:io/socket/tcp", "embedded:io/socket/listener", "embedded:io/socket/udp", "ssl/session", "embedded:io/digital"]);
-  const files = [...sources(path.join(root, "modules")), ...sources(path.join(root, "hosts", "moddable")), path.join(root, "main.ts")];
+  const sdkModules = new Set(["socket", "timer", "time", "preference", "mc/config", "net", "embedded:io/serial", "embedded:io/socket/tcp", "embedded:io/socket/listener", "embedded:io/socket/udp", "ssl/session", "embedded:io/digital", "Resource", "instrumentation"]);
+  const files = [...sources(path.join(root, "modules")), ...sources(path.join(root, "hosts", "moddable")), path.join(root, "main.ts"), path.join(root, "main_bench.ts")];
   for (const file of files) {
     const text = readFileSync(file, "utf8");
     const specifiers = [...text.matchAll(/^\s*import\s[^;]*?from\s+"([^"]+)"/gm), ...text.matchAll(/\bimport\("([^"]+)"\)/g)];
@@ -34,7 +34,7 @@ test("every import in the Moddable build is relative, ends in .js and lands in a
       const specifier = match[1];
       const where = path.relative(root, file);
       if (sdkModules.has(specifier)) {
-        t.true(where.startsWith("hosts/moddable") || where === "main.ts", `${where} imports the SDK module ${specifier}`);
+        t.true(where.startsWith("hosts/moddable") || where === "main.ts" || where === "main_bench.ts", `${where} imports the SDK module ${specifier}`);
         continue;
       }
       t.true(specifier.startsWith("."), `${where}: "${specifier}" is not relative`);
@@ -44,4 +44,30 @@ test("every import in the Moddable build is relative, ends in .js and lands in a
       if (where.startsWith("modules/")) t.true(path.relative(root, target).startsWith("modules/"), `${where} reaches outside modules/`);
     }
   }
+});
+
+// The MCU bench has its own manifest (no network): everything its entry
+// reaches must be named there, or XS aborts at boot on the board.
+test("manifest_bench.json names every module the bench entry reaches, and nothing of the network", (t) => {
+  const bench = JSON.parse(readFileSync(path.join(root, "manifest_bench.json"), "utf8"));
+  const keys = Object.keys(bench.modules);
+  const covered = (module: string) => keys.some((k) => (k.endsWith("/*") ? module.startsWith(k.slice(0, -1)) && !module.slice(k.length - 1).includes("/") : k === module));
+  const seen = new Set<string>();
+  const queue = [path.join(root, "main_bench.ts")];
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = readFileSync(file, "utf8");
+    for (const match of text.matchAll(/^\s*import\s(?!type\b)[^;]*?from\s+"(\.[^"]+)"/gm)) {
+      const target = path.resolve(path.dirname(file), match[1].replace(/\.js$/, ".ts"));
+      const module = path.relative(root, target).replace(/\.ts$/, "");
+      t.true(covered(module), `manifest_bench.json lacks ${module} (imported by ${path.relative(root, file)})`);
+      queue.push(target);
+    }
+  }
+  t.true(seen.size > 5);
+  for (const file of seen) t.false(/from "(embedded:io\/socket|socket|net|ssl)/.test(readFileSync(file, "utf8")), `${path.relative(root, file)} pulls in the network`);
+  for (const [key, value] of Object.entries(bench.modules)) if (key !== "main") t.is(value, `./${key}`);
+  for (const file of bench.data["*"]) t.true(statSync(path.join(root, file), { throwIfNoEntry: false })?.isFile() ?? false, `${file} is missing`);
 });

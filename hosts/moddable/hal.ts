@@ -1,7 +1,4 @@
 import Preference from "preference";
-import Time from "time";
-import Timer from "timer";
-import type { Clock } from "../../modules/hal/clock.js";
 import type { PrintEngine } from "../../modules/hal/engine.js";
 import type { Udp } from "../../modules/hal/udp.js";
 import type { Hal } from "../../modules/hal/hal.js";
@@ -9,23 +6,14 @@ import type { Storage } from "../../modules/hal/storage.js";
 import type { Panel } from "../../modules/hal/panel.js";
 import { NullEngine } from "../../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
+import { clock } from "./clock.js";
 import { moddableResolver } from "./resolver.js";
 import { moddableTcp } from "./tcp.js";
 import { moddableTls } from "./tls.js";
 
 const DOMAIN = "privet";
 
-// Time.ticks counts from an arbitrary origin on some platforms (the lin
-// simulator's is not boot), so uptime is measured from when this module loads.
-const bootTicks = Time.ticks;
-
-export const clock: Clock = {
-  monotonic: () => Time.ticks - bootTicks,
-  wall: () => Date.now(),
-  setTimer: (callback, delayMs) => Timer.set(() => callback(), delayMs),
-  clearTimer: (id) => Timer.clear(id as Timer),
-  defer: (callback) => { Timer.set(() => callback(), 0); },
-};
+export { clock };
 
 // Preference writes one NVS key at a time on the ESP32, and NVS keeps the old
 // value until the new one is fully written: a power cut leaves one or the other.

@@ -3,9 +3,10 @@ import type { MdnsSocket } from "../hal/udp.js";
 import { MdnsResponder, type MdnsService, type ServiceSpec } from "../dns/responder.js";
 import { HttpRouter } from "../http/router.js";
 import { HttpServer } from "../http/server.js";
-import { JobStore } from "../jobs/store.js";
-import { JobLifecycle } from "../print/lifecycle.js";
-import { Spooler } from "../print/spooler.js";
+import type { JobStore } from "../jobs/store.js";
+import type { JobLifecycle } from "../print/lifecycle.js";
+import { printPath } from "../print/path.js";
+import type { Spooler } from "../print/spooler.js";
 import { INFO_PATH, PrivetApi } from "../privet/api.js";
 import { DeviceRecord } from "../privet/device.js";
 import { loadSerialNumber } from "../privet/identity.js";
@@ -101,9 +102,7 @@ export class Printer {
       exposed: () => true,
       handle: (_request, response) => response.json(this.info()),
     });
-    this.jobs = new JobStore(hal.clock, hal.random);
-    this.lifecycle = new JobLifecycle(this.jobs, hal.log);
-    this.spooler = new Spooler(hal.engine, this.lifecycle, hal.clock, hal.log);
+    ({ jobs: this.jobs, lifecycle: this.lifecycle, spooler: this.spooler } = printPath(hal));
     this.spooler.onEngineStatus = () => this.updateDeviceState();
     this.lifecycle.listen(() => this.updateDeviceState());
     for (const route of printingRoutes({

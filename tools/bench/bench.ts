@@ -20,6 +20,7 @@ import { discover } from "../client/discover.js";
 import { PrivetClient } from "../client/privet-client.js";
 import { Sandbox, sandboxUnavailable } from "../netns/sandbox.js";
 import { jpegBench, jpegTable } from "./jpeg-bench.js";
+import { picoRows, runPicoBench } from "../pico/bench-run.js";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const out = path.join(root, "bench", "out");
@@ -238,6 +239,19 @@ async function main(): Promise<void> {
     }
   }
   results.decoder = decoderRows;
+
+  // 1b. the firmware on the emulated RP2040: only with a built bench image
+  // (manifest_bench.json) and Raspberry Pi's boot ROM, which no CI has.
+  if (!ONLY || ONLY === "pico") {
+    const image = process.env.PRIVET_PICO_IMAGE, bootrom = process.env.PRIVET_PICO_BOOTROM;
+    if (!image || !bootrom) notes.push("no RP2040 figures: set PRIVET_PICO_IMAGE to a bench image (mcconfig -m -p pico ... manifest_bench.json) and PRIVET_PICO_BOOTROM to the RP2040 boot ROM (README, \"The Raspberry Pi Pico W\")");
+    else {
+      say(`booting ${image} in rp2040js (minutes: the emulator runs some 40 M cycles a second)`);
+      const report = await runPicoBench(image, bootrom, root);
+      results.pico = { image, ...report, log: undefined };
+      if (!report.finished) notes.push("the RP2040 bench did not finish within 300 emulated seconds");
+    }
+  }
 
   // 2. the core in XS beside V8: the same code (measure.ts) on the same bytes.
   if (!ONLY && fs.existsSync(path.join(inputs, "MuPDF RGB.pwg"))) {
@@ -761,6 +775,7 @@ function printTable(results: Record<string, any>): void {
     }
   }
   if (results.jpeg) rows.push("", "| JPEG | value | target |", "|---|---|---|", ...jpegTable(results.jpeg));
+  if (results.pico) rows.push(...picoRows(results.pico, results.pico.image));
   process.stdout.write(rows.join("\n") + "\n");
   for (const note of results.notes as string[]) process.stdout.write(`\nnote: ${note}\n`);
   process.stdout.write(`\nwritten: bench/out/results.json, bench/out/chart.svg\n`);

@@ -126,3 +126,21 @@ declare module "embedded:io/digital" {
   }
   export default Digital;
 }
+
+// The MCU bench (main_bench.ts): its pages are linked in as data resources,
+// and the heap figures come from the SDK's instrumentation counters.
+declare module "Resource" {
+  class Resource extends ArrayBuffer {
+    constructor(path: string);
+    static exists(path: string): boolean;
+  }
+  export default Resource;
+}
+
+declare module "instrumentation" {
+  const Instrumentation: {
+    get(index: number): number | undefined;
+    map(name: string): number | undefined;
+  };
+  export default Instrumentation;
+}
