@@ -71,6 +71,8 @@ interface Plane {
 
 export class JpegDecoder {
   private phase = Phase.Soi;
+  // The IDCT's scratch, one per decoder (see idct8x8).
+  private readonly idctScratch = new Int32Array(64);
   private marker = 0;
   private segmentLeft = 0;
   private segmentFill = 0;
@@ -526,7 +528,7 @@ export class JpegDecoder {
             const v = idctDcOnly(coef[0]);
             if (bs === 1) p.samples[at] = v;
             else for (let y = 0, o = at; y < bs; y++, o += p.width) p.samples.fill(v, o, o + bs);
-          } else if (bs === 8) idct8x8(coef, p.samples, at, p.width);
+          } else if (bs === 8) idct8x8(coef, p.samples, at, p.width, this.idctScratch);
           else if (bs === 4) idctHalf(coef, p.samples, at, p.width);
           else idctQuarter(coef, p.samples, at, p.width);
           reader.clearCoef();

@@ -17,16 +17,15 @@ const ROW_SHIFT = CONST_BITS + PASS1_BITS + 3;
 // Rounding, and the +128 level shift of T.81 A.3.1, folded into one constant.
 const ROW_ROUND = (1 << (ROW_SHIFT - 1)) + (128 << ROW_SHIFT);
 
-const workspace = new Int32Array(64);
-
 function clamp(v: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
 // coef: 64 dequantised coefficients in natural (row-major) order.
-// Writes 8 rows of 8 samples to out at offset, stride apart.
-export function idct8x8(coef: Int32Array, out: Uint8Array, offset: number, stride: number): void {
-  const ws = workspace;
+// Writes 8 rows of 8 samples to out at offset, stride apart. ws is 64
+// entries of scratch the caller owns: a module-level buffer would be frozen
+// in flash once the module is preloaded on the board.
+export function idct8x8(coef: Int32Array, out: Uint8Array, offset: number, stride: number, ws: Int32Array): void {
   for (let c = 0; c < 8; c++) {
     const i1 = coef[c + 8], i2 = coef[c + 16], i3 = coef[c + 24], i4 = coef[c + 32];
     const i5 = coef[c + 40], i6 = coef[c + 48], i7 = coef[c + 56];
