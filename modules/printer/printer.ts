@@ -27,6 +27,9 @@ import { cloudDeviceDescription } from "../privet/cdd.js";
 import { checkTicket } from "../privet/ticket.js";
 import type { ChannelFactory } from "../cloud/channel.js";
 import { XmppClient } from "../xmpp/client.js";
+import { WebPages } from "../web/web.js";
+import { WifiSetup } from "../web/wifi-setup.js";
+import { forgetDeviceNames, loadDeviceNames, printerWebHost } from "./web-host.js";
 
 // What a person or the cloud can change (Privet 4.1), kept across restarts.
 export type DeviceSettings = {
@@ -70,6 +73,9 @@ export class Printer {
   private mdnsSocket: MdnsSocket | undefined;
   // Everything persistent goes through the two-slot journal.
   readonly storage: Storage;
+  // The printer's own pages at "/", and Wi-Fi setup where the HAL has Wi-Fi.
+  readonly web: WebPages;
+  readonly wifi: WifiSetup | undefined;
 
   constructor(private readonly hal: Hal, config: Partial<PrinterConfig> = {}) {
     this.config = { ...defaultPrinterConfig, ...config };
@@ -77,6 +83,7 @@ export class Printer {
     this.settings = new Settings(this.storage, DEVICE_SETTING_KEYS, DEVICE_SETTING_DEFAULTS);
     const serial = loadSerialNumber(this.storage, hal.random);
     this.device = new DeviceRecord(this.config, serial);
+    loadDeviceNames(this.storage, this.device);
     this.tokens = new TokenEngine(hal.clock, hal.random);
     this.api = new PrivetApi(this.tokens);
     this.api.add({
@@ -103,6 +110,11 @@ export class Printer {
     hal.panel?.onButton((button) => this.pressed(button));
     this.router = new HttpRouter();
     this.router.mount("/privet/", (request, response) => this.api.handle(request, response));
+    this.wifi = hal.network && new WifiSetup(hal.network, this.storage, hal.clock, hal.log, {
+      accessPointSsid: `Privet-Setup-${serial.slice(0, 4).toUpperCase()}`, lingerMs: 60_000,
+    });
+    this.web = new WebPages(printerWebHost(this, this.wifi), hal.random);
+    this.router.mount("/", this.web.handle);
     this.http = new HttpServer(hal.tcp, hal.clock, hal.log,
       { ...this.config.http, port: this.config.port, host: this.config.host }, this.router.handle);
     this.device.onChange(() => this.mdns?.txtChanged());
@@ -171,7 +183,7 @@ export class Printer {
           ["semantic_state", JSON.stringify(device.semanticState())],
           ["capabilities", JSON.stringify(cloudDeviceDescription(this.hal.engine.capabilities))],
         ];
-        if (device.setupUrl) fields.push(["setup_url", device.setupUrl]);
+        fields.push(["setup_url", device.setupUrl ?? this.adminUrl()]);
         if (device.supportUrl) fields.push(["support_url", device.supportUrl]);
         if (device.updateUrl) fields.push(["update_url", device.updateUrl]);
         return fields;
@@ -221,11 +233,20 @@ export class Printer {
     if (!taken) this.hal.log("debug", `panel: ${button} pressed with nothing waiting for it`);
   }
 
-  // Credentials erased, settings back to their defaults, /privet/register back.
+  // Credentials erased, settings back to their defaults, /privet/register
+  // back, the configured name, and no Wi-Fi network (the setup access point opens).
   factoryReset(): void {
     this.hal.log("info", "factory reset");
     if (this.cloud) this.cloud.factoryReset();
     else this.applyLocalSettings(DEFAULT_LOCAL_SETTINGS);
+    forgetDeviceNames(this.storage, this.device, this.config);
+    if (this.wifi) void this.wifi.forget();
+  }
+
+  // The printer's own pages (adminurl, setup_url): its mDNS name when it has one.
+  adminUrl(): string {
+    const host = this.mdns ? `${this.mdns.hostName}.local` : this.config.host === "0.0.0.0" ? "127.0.0.1" : this.config.host;
+    return `http://${host}:${this.http.port}/`;
   }
 
   // Local printing is offered out of the box only by a printer without a
@@ -242,7 +263,7 @@ export class Printer {
     this.cloud?.stateChanged();
   }
 
-  private refreshDeviceState(): void {
+  refreshDeviceState(): void {
     const engine = this.hal.engine;
     this.device.deviceState = engine.fault ? "stopped" : this.spooler.active ? "processing" : "idle";
     this.device.fault = engine.fault ? { code: engine.fault, description: engine.faultDescription } : undefined;
@@ -265,6 +286,7 @@ export class Printer {
   private started = false;
 
   async start(): Promise<number> {
+    await this.wifi?.start();
     this.api.enabled = this.localDiscovery;
     this.started = true;
     const port = await this.http.start();
@@ -325,6 +347,7 @@ export class Printer {
   stop(): Promise<void> {
     this.started = false;
     this.cloud?.stop();
+    this.wifi?.stop();
     this.http.stop();
     return this.stopDiscovery();
   }
