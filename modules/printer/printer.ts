@@ -113,7 +113,7 @@ export class Printer {
     this.wifi = hal.network && new WifiSetup(hal.network, this.storage, hal.clock, hal.log, {
       accessPointSsid: `Privet-Setup-${serial.slice(0, 4).toUpperCase()}`, lingerMs: 60_000,
     });
-    this.web = new WebPages(printerWebHost(this, this.wifi), hal.random);
+    this.web = new WebPages(printerWebHost(this, this.wifi), hal.random, hal.log);
     this.router.mount("/", this.web.handle);
     this.http = new HttpServer(hal.tcp, hal.clock, hal.log,
       { ...this.config.http, port: this.config.port, host: this.config.host }, this.router.handle);

@@ -1,3 +1,4 @@
+import type { Log } from "../hal/log.js";
 import type { Random } from "../hal/random.js";
 import type { HttpRequest, HttpResponse } from "../http/server.js";
 import type { WifiNetwork } from "../hal/network.js";
@@ -31,7 +32,7 @@ export class WebPages {
   readonly guard: RequestGuard;
   readonly registration: WebRegistration;
 
-  constructor(private readonly host: WebHost, random: Random) {
+  constructor(private readonly host: WebHost, random: Random, private readonly log: Log) {
     this.guard = new RequestGuard(random);
     this.registration = new WebRegistration(host.register, () => host.registration().phase);
   }
@@ -114,6 +115,7 @@ export class WebPages {
     }
     const refusal = this.guard.refusal(request, form);
     if (refusal !== undefined) {
+      this.log("info", `web: refused POST ${request.path} from ${request.remoteAddress}: ${refusal}`);
       response.send(403, `Refused: ${refusal}.\n`);
       return;
     }
