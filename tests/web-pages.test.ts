@@ -146,7 +146,7 @@ test("a person registers the printer from its page, confirms on the panel, claim
   await claimPage.close();
 
   await until("the printer is registered", () => p.printer.cloud!.registered, 15_000);
-  await page.reload();
+  await page.goto(base);
   t.is(await page.locator("#registration .reg-state").innerText(), "Registered");
   t.regex(await page.locator("#registration").innerText(), /rosa@example\.com/);
   t.regex(await page.locator("#registration").innerText(), new RegExp(p.printer.cloud!.printerId));
