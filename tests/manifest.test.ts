@@ -25,7 +25,7 @@ test("the manifest names every folder of modules/ and hosts/moddable/", (t) => {
 });
 
 test("every import in the Moddable build is relative, ends in .js and lands in a named folder, or is an SDK module", (t) => {
-  const sdkModules = new Set(["socket", "timer", "time", "preference", "mc/config", "net", "embedded:io/serial", "embedded:io/socket/tcp", "embedded:io/socket/listener", "embedded:io/socket/udp", "ssl/session", "embedded:io/digital"]);
+  const sdkModules = new Set(["socket", "timer", "time", "preference", "mc/config", "net", "embedded:io/serial", "embedded:io/socket/tcp", "embedded:io/socket/listener", "embedded:io/socket/udp", "ssl/session", "embedded:io/digital", "wifi"]);
   const files = [...sources(path.join(root, "modules")), ...sources(path.join(root, "hosts", "moddable")), path.join(root, "main.ts")];
   for (const file of files) {
     const text = readFileSync(file, "utf8");

@@ -56,6 +56,9 @@ export class WifiSetup {
   // At boot: join the stored network, or open the access point.
   async start(): Promise<void> {
     const stored = this.stored();
+    // A build that brought its own network (mcconfig ssid=...) is already on it.
+    const joined = this.network.status().ssid;
+    if (!stored && joined !== undefined) return this.log("info", `wifi: on ${joined}, set at build time`);
     if (stored) {
       const result = await this.network.join(stored.ssid, stored.password);
       if (result.ok) return this.log("info", `wifi: joined ${stored.ssid} as ${result.address}`);

@@ -67,6 +67,27 @@ declare module "net" {
   export default Net;
 }
 
+// documentation/network/wifi.md: scan, a station connection with its
+// monitor callback, and the access point (station: true keeps both up).
+declare module "wifi" {
+  interface ScanItem { ssid: string; rssi: number; channel: number; authentication: string; hidden?: boolean; bssid?: ArrayBuffer }
+  class WiFi {
+    constructor(options: { ssid: string; password?: string }, callback: (message: string, value?: number) => void);
+    close(): void;
+    static scan(options: { hidden?: boolean; channel?: number }, callback: (item: ScanItem | null) => void): void;
+    static accessPoint(options: { ssid: string; password?: string; channel?: number; hidden?: boolean; station?: boolean }): void;
+    static disconnect(): void;
+    static mode: number;
+    static readonly status: string;
+    static readonly Mode: { readonly none: number; readonly station: number; readonly accessPoint: number };
+    static readonly connected: string;
+    static readonly gotIP: string;
+    static readonly lostIP: string;
+    static readonly disconnected: string;
+  }
+  export { WiFi as default };
+}
+
 declare module "embedded:io/socket/tcp" {
   class TCP {
     // Either take over a socket (from), or connect to an IPv4 address and port.
