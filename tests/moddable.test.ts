@@ -2,7 +2,7 @@ import test from "ava";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as dgram from "node:dgram";
 import * as net from "node:net";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -134,6 +134,20 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
   // mcconfig names the build after the folder the top manifest is in.
   const so = path.join(out, "bin", "lin", "mc", "debug", path.basename(project), "mc.so");
   t.true(existsSync(so));
+  // The pages' byte code, as it would sit in flash: the .xsb of each module of modules/web.
+  const xsb = (folder: string): number => {
+    let total = 0;
+    const walk = (d: string) => {
+      for (const entry of readdirSync(d)) {
+        const full = path.join(d, entry);
+        if (statSync(full).isDirectory()) walk(full);
+        else if (full.includes(`${path.sep}modules${path.sep}${folder}${path.sep}`) && full.endsWith(".xsb")) total += statSync(full).size;
+      }
+    };
+    walk(path.join(out, "tmp"));
+    return total;
+  };
+  t.log(`byte code: modules/web ${xsb("web")} B, modules/http ${xsb("http")} B, modules/privet ${xsb("privet")} B`);
 
   const started: ChildProcess[] = [];
   const boot = () => {
@@ -215,7 +229,9 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
     // all with the TLS connection open.
     await sleep(2500);
     const idle = samples(0).slice(-2);
-    const printJob = async (pages: number) => {
+    // The printer's own page, fetched whole (chunked) while a job prints.
+    const pageLoads: Array<Promise<string>> = [];
+    const printJob = async (pages: number, withPage = false) => {
       // Small pages: mcsim's Linux sockets hand over 1 KB per main-loop turn.
       const body = Buffer.from(encodeDocument(Array.from({ length: pages }, (_, i) => testPage(240, 60, i % 2 ? "sgray_8" : "srgb_8", i))));
       const from = output().length;
@@ -226,8 +242,9 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
       socket.write(`POST /privet/printer/submitdoc HTTP/1.1\r\nX-Privet-Token: ${info["x-privet-token"]}\r\nContent-Type: image/pwg-raster\r\nContent-Length: ${body.length}\r\n\r\n`);
       // About four seconds of sending, so several instruments lines fall inside the job.
       const step = Math.ceil(body.length / 40);
-      for (let o = 0; o < body.length; o += step) {
+      for (let o = 0, n = 0; o < body.length; o += step, n++) {
         socket.write(body.subarray(o, o + step));
+        if (withPage && n % 8 === 4) pageLoads.push(fetch(`http://127.0.0.1:${SIM_PORT}/`).then((r) => r.text()));
         await sleep(100);
       }
       for (let i = 0; i < 600 && !answer.includes("job_id"); i++) await sleep(100);
@@ -236,6 +253,11 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
     };
     const short = await printJob(4);
     const long = await printJob(16);
+    const served = await printJob(16, true);
+    const pagesServed = await Promise.all(pageLoads);
+    t.true(pagesServed.length >= 4);
+    for (const html of pagesServed) t.true(html.includes("<section id=\"jobs\">") && html.endsWith("</html>\n"), html.slice(-300));
+    t.regex(served.answer, /"job_id"/);
     t.regex(short.answer, /"job_id"/);
     t.regex(long.answer, /"job_id"/);
     t.false(output().includes("outbound check: connection closed"), "the TLS connection stayed open while printing");
@@ -252,6 +274,7 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
     t.log(`idle, registered: ${figures(idle)}`);
     t.log(`printing 4 pages (${(short.bytes / 1024).toFixed(0)} KB): ${figures(short.rows)}`);
     t.log(`printing 16 pages (${(long.bytes / 1024).toFixed(0)} KB): ${figures(long.rows)}`);
+    t.log(`printing 16 pages while serving / ${pagesServed.length} times (${pagesServed[0].length} B each): ${figures(served.rows)}`);
     t.true(long.rows.length >= 3, "sampled while printing");
 
     // A cloud job on XS: the channel online over XMPP, a PWG document
