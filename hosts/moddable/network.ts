@@ -1,6 +1,6 @@
 import Net from "net";
 import Timer from "timer";
-import WiFi from "wifi";
+import WiFi, { type AccessPointOptions } from "wifi";
 import type { JoinResult, Network, NetworkStatus, WifiNetwork } from "../../modules/hal/network.js";
 
 // The ESP32's radio through the Moddable SDK's wifi module: scans, joins a
@@ -11,15 +11,9 @@ import type { JoinResult, Network, NetworkStatus, WifiNetwork } from "../../modu
 const JOIN_TIMEOUT_MS = 20_000;
 const AP_ADDRESS = "192.168.4.1";
 
-// ESP-IDF's wifi_err_reason_t values a person can act on.
-const REASONS: Record<number, string> = {
-  2: "the network refused the password",
-  15: "the password is wrong",
-  201: "no network of that name is in range",
-  202: "the network refused the password",
-  203: "the network refused the connection",
-  204: "the password is wrong",
-};
+// On the ESP32 the SDK passes a second value with "disconnect": -1 when the
+// network rejected the password (a failed WPA handshake), else 0.
+const PASSWORD_REJECTED = -1;
 
 export class ModdableWifi implements Network {
   private monitor: WiFi | undefined;
@@ -52,14 +46,14 @@ export class ModdableWifi implements Network {
       };
       const timer = Timer.set(() => settle({ ok: false, error: "the network did not answer in time" }), JOIN_TIMEOUT_MS);
       this.setMode();
-      this.monitor = new WiFi({ ssid, password }, (message, reason) => {
+      this.monitor = new WiFi({ ssid, password }, (message: string, reason?: number) => {
         if (message === WiFi.gotIP) {
           this.ssid = ssid;
           settle({ ok: true, address: String(Net.get("IP", "station") ?? "") });
         } else if (message === WiFi.disconnected) {
           if (this.ssid === ssid) this.log(`wifi: lost ${ssid}`);
           this.ssid = undefined;
-          settle({ ok: false, error: (reason !== undefined && REASONS[reason]) || "the network refused the connection; check the password" });
+          settle({ ok: false, error: reason === PASSWORD_REJECTED ? "the password is wrong" : "the network did not take the connection (out of range, or it refused)" });
         }
       });
     });
@@ -73,14 +67,19 @@ export class ModdableWifi implements Network {
   }
 
   status(): NetworkStatus {
-    const address = this.ssid === undefined ? undefined : String(Net.get("IP", "station") ?? "");
-    return { ssid: this.ssid ?? (WiFi.status === WiFi.gotIP ? String(Net.get("SSID") ?? "") || undefined : undefined), address, accessPoint: this.accessPoint };
+    // A station joined at build time (mcconfig ssid=...) has an address before we join anything.
+    const address = Net.get("IP", "station");
+    const joined = typeof address === "string" && address !== "" && address !== "0.0.0.0";
+    const ssid = this.ssid ?? (joined ? String(Net.get("SSID") ?? "") || undefined : undefined);
+    return { ssid, address: ssid === undefined ? undefined : String(address), accessPoint: this.accessPoint };
   }
 
   async startAccessPoint(ssid: string, password?: string): Promise<{ address: string }> {
     this.accessPoint = { ssid, address: AP_ADDRESS };
     this.setMode();
-    WiFi.accessPoint(password ? { ssid, password, station: true } : { ssid, station: true });
+    // station: true (ESP32) keeps the station up beside the access point; the typings lack it.
+    const options: AccessPointOptions & { station: boolean } = password ? { ssid, password, station: true } : { ssid, station: true };
+    WiFi.accessPoint(options);
     return { address: String(Net.get("IP", "ap") ?? AP_ADDRESS) };
   }
 
@@ -90,6 +89,7 @@ export class ModdableWifi implements Network {
   }
 
   private setMode(): void {
-    WiFi.mode = this.accessPoint ? WiFi.Mode.station | WiFi.Mode.accessPoint : WiFi.Mode.station;
+    // 3 is station and access point at once (the ESP32's APSTA).
+    WiFi.mode = this.accessPoint ? 3 : WiFi.Mode.station;
   }
 }

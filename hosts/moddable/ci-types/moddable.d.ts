@@ -67,23 +67,24 @@ declare module "net" {
   export default Net;
 }
 
-// documentation/network/wifi.md: scan, a station connection with its
-// monitor callback, and the access point (station: true keeps both up).
+// documentation/network/network.md (and the SDK's typings/wifi.d.ts): scan,
+// a station connection with its monitor callback, the access point.
 declare module "wifi" {
-  interface ScanItem { ssid: string; rssi: number; channel: number; authentication: string; hidden?: boolean; bssid?: ArrayBuffer }
+  export type WiFiCallback = (message: "connect" | "gotIP" | "lostIP" | "disconnect" | "station_connect" | "station_disconnect") => void;
+  export type AccessPointOptions = { ssid: string; password?: string; channel?: number; hidden?: boolean; interval?: number; max?: number };
   class WiFi {
-    constructor(options: { ssid: string; password?: string }, callback: (message: string, value?: number) => void);
+    static readonly gotIP: "gotIP";
+    static readonly lostIP: "lostIP";
+    static readonly connected: "connect";
+    static readonly disconnected: "disconnect";
+    static readonly Mode: { off: -5; none: 0; station: 1; accessPoint: 2 };
+    constructor(options?: { ssid: string; password?: string; bssid?: ArrayBuffer }, callback?: WiFiCallback);
     close(): void;
-    static scan(options: { hidden?: boolean; channel?: number }, callback: (item: ScanItem | null) => void): void;
-    static accessPoint(options: { ssid: string; password?: string; channel?: number; hidden?: boolean; station?: boolean }): void;
+    static scan(options: { hidden?: boolean; channel?: number }, callback: (item: { ssid: string; authentication: string; rssi: number; bssid: ArrayBuffer } | null) => void): void;
+    static mode: -5 | 0 | 1 | 2 | 3;
+    static connect(options?: { ssid: string; password?: string }): void;
     static disconnect(): void;
-    static mode: number;
-    static readonly status: string;
-    static readonly Mode: { readonly none: number; readonly station: number; readonly accessPoint: number };
-    static readonly connected: string;
-    static readonly gotIP: string;
-    static readonly lostIP: string;
-    static readonly disconnected: string;
+    static accessPoint(options: AccessPointOptions): void;
   }
   export { WiFi as default };
 }
