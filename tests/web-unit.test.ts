@@ -11,6 +11,11 @@ import { rawRequest } from "./helpers/client.js";
 import { FakeClock } from "./helpers/fake-clock.js";
 import { FakeConnection, FakeTcp } from "./helpers/fake-tcp.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
+import { FakeNetwork } from "./helpers/fake-udp.js";
+import { FLAG_RESPONSE, TYPE_TXT } from "../modules/dns/message.js";
+import { NullEngine } from "../modules/print/null-engine.js";
+import { OFFICE_CAPABILITIES } from "../modules/print/office-capabilities.js";
+import { fakeResolver, parseResponses } from "./helpers/fake-tcp.js";
 
 // The pieces under the pages, without a browser: hostile form bodies, the
 // escaping, the streamed (chunked) responses with backpressure, and the
@@ -212,4 +217,30 @@ test("the job list is every job still known, newest first", (t) => {
   t.deepEqual(store.list().map((j) => j.id), [c.id, b.id, a.id]);
   clock.advance(11 * 60_000);
   t.deepEqual(store.list().map((j) => j.id), [], "expired drafts and states are gone");
+});
+
+test("a rename posted from the page is re-announced in the TXT record on the multicast link", async (t) => {
+  const clock = new FakeClock();
+  const network = new FakeNetwork(clock);
+  const tcp = new FakeTcp();
+  const printer = new Printer({ clock, random: new SeededRandom(5), storage: new MemoryStorage(), tcp, resolver: fakeResolver(), udp: network.udpFor("10.0.0.5"), log: () => {}, engine: new NullEngine(OFFICE_CAPABILITIES) },
+    { port: 8631, name: "Office" });
+  await printer.start();
+  clock.advance(3000);
+  const mark = network.log.length;
+  const body = `name=Lobby+%C3%A9&description=ground&local_discovery=1&local_printing=1&csrf=${printer.web.guard.token}`;
+  const c = tcp.accept("10.0.0.9");
+  c.send(`POST /settings HTTP/1.1\r\nHost: 10.0.0.5:8631\r\nOrigin: http://10.0.0.5:8631\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  await new Promise((r) => setImmediate(r));
+  t.is(parseResponses(c.output())[0].status, 303);
+  clock.advance(3000);
+  const txt = network.log.slice(mark).filter((d) => d.message.flags & FLAG_RESPONSE).flatMap((d) => d.message.answers)
+    .filter((r) => r.type === TYPE_TXT && r.ttl > 0)
+    .map((r) => Object.fromEntries((r.data as any).strings.map((s: Uint8Array) => Buffer.from(s).toString().split("=", 2))));
+  t.true(txt.length >= 1, "TXT re-announced");
+  t.is(txt[0].ty, "Lobby é");
+  t.is(txt[0].note, "ground");
+  const stopped = printer.stop();
+  clock.advance(200);
+  await stopped;
 });
