@@ -29,7 +29,7 @@ import type { ChannelFactory } from "../cloud/channel.js";
 import { XmppClient } from "../xmpp/client.js";
 import { WebPages } from "../web/web.js";
 import { WifiSetup } from "../web/wifi-setup.js";
-import { forgetDeviceNames, loadDeviceNames, printerWebHost } from "./web-host.js";
+import { forgetDeviceNames, loadDeviceNames, PrinterWebHost } from "./web-host.js";
 
 // What a person or the cloud can change (Privet 4.1), kept across restarts.
 export type DeviceSettings = {
@@ -113,7 +113,7 @@ export class Printer {
     this.wifi = hal.network && new WifiSetup(hal.network, this.storage, hal.clock, hal.log, {
       accessPointSsid: `Privet-Setup-${serial.slice(0, 4).toUpperCase()}`, lingerMs: 60_000,
     });
-    this.web = new WebPages(printerWebHost(this, this.wifi), hal.random, hal.log);
+    this.web = new WebPages(new PrinterWebHost(this, this.wifi), hal.random, hal.log);
     this.router.mount("/", this.web.handle);
     this.http = new HttpServer(hal.tcp, hal.clock, hal.log,
       { ...this.config.http, port: this.config.port, host: this.config.host }, this.router.handle);

@@ -43,17 +43,16 @@ export interface WebSettings {
   localPrinting: boolean;
 }
 
-export type RegisterCall = (action: string, user: string) => Promise<Record<string, unknown>>;
-
 export interface WebHost {
   status(): WebStatus;
   // Jobs the printer still knows, newest first (the 3 slots and the 10-entry ring).
   jobs(): Job[];
   identity(): WebIdentity;
   registration(): WebRegistrationState;
-  register: RegisterCall;
+  // A Privet /privet/register action for user (Privet 4.3).
+  register(action: string, user: string): Promise<Record<string, unknown>>;
   settings(): WebSettings;
   saveSettings(settings: WebSettings): void;
   factoryReset(): void;
-  wifi: WifiSetup | undefined;
+  readonly wifi: WifiSetup | undefined;
 }

@@ -1,4 +1,4 @@
-import type { RegisterCall } from "./host.js";
+import type { WebHost } from "./host.js";
 
 // Registration started from the page: the page plays the Privet client's
 // part (start, getClaimToken, complete) while the person presses OK on the
@@ -22,7 +22,11 @@ export class WebRegistration {
   private completing = false;
   private asking = false;
 
-  constructor(private readonly call: RegisterCall, private readonly phase: () => string) {}
+  constructor(private readonly host: WebHost) {}
+
+  private call(action: string, user: string): Promise<Record<string, unknown>> {
+    return this.host.register(action, user);
+  }
 
   view(): WebRegistrationView {
     return { user: this.user, claimUrl: this.claimUrl, error: this.error, completing: this.completing };
@@ -51,7 +55,7 @@ export class WebRegistration {
   async advance(): Promise<void> {
     const user = this.user;
     if (user === undefined || this.completing || this.asking || this.claimUrl !== undefined) return;
-    const phase = this.phase();
+    const phase = this.host.registration().phase;
     if (phase === "idle") {
       // Registered, or dropped elsewhere (a factory reset, another client's cancel).
       this.user = undefined;

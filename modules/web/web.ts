@@ -34,7 +34,7 @@ export class WebPages {
 
   constructor(private readonly host: WebHost, random: Random, private readonly log: Log) {
     this.guard = new RequestGuard(random);
-    this.registration = new WebRegistration(host.register, () => host.registration().phase);
+    this.registration = new WebRegistration(host);
   }
 
   readonly handle = (request: HttpRequest, response: HttpResponse): void => {
