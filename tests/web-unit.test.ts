@@ -108,6 +108,20 @@ test("a page goes out in chunks, pipelined requests are answered in order, and H
   t.true(old.ended);
 });
 
+test("a section that throws cuts the connection instead of ending a page with a hole", async (t) => {
+  const tcp = new FakeTcp();
+  const server = new HttpServer(tcp, new FakeClock(), () => {}, { port: 80, host: "0.0.0.0" }, (_request, response) => {
+    sendPage(response, { title: "T", printerName: "P", here: "/", nav: [] }, [(w) => w.write("<p>one</p>"), () => { throw new Error("broken"); }, (w) => w.write("<p>three</p>")]);
+  });
+  await server.start();
+  const c = tcp.accept();
+  c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  t.true(c.destroyed);
+  t.true(c.output().includes("<p>one</p>"));
+  t.false(c.output().includes("three"));
+  t.false(c.output().endsWith("0\r\n\r\n"), "no last chunk: the client sees a cut response");
+});
+
 test("a full socket stops the page until it drains, and a reader that never drains is closed after the idle timeout", async (t) => {
   const tcp = new FakeTcp();
   const clock = new FakeClock();
@@ -198,6 +212,12 @@ test("other paths and methods: a 404 page, 405, and the router leaves /privet/ t
   t.is(missing.status, 404);
   t.regex(missing.headers["content-type"], /text\/html/);
   t.regex(missing.headers["content-security-policy"], /frame-ancestors 'none'/);
+  for (const key of ["__proto__", "constructor", "toString"]) {
+    const odd = await fetch(`http://127.0.0.1:${port}/settings?done=${key}`);
+    t.is(odd.status, 200);
+    const text = await odd.text();
+    t.true(text.endsWith("</html>\n") && !text.includes(`class="notice"`), `done=${key} finds no notice and breaks nothing`);
+  }
   t.is((await rawRequest(port, "PUT / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")).status, 405);
   t.is((await rawRequest(port, "GET /privet/nothing HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Privet-Token: \"\"\r\nConnection: close\r\n\r\n")).status, 404);
   const info = await rawRequest(port, "GET /privet/info HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Privet-Token: \"\"\r\nConnection: close\r\n\r\n");

@@ -160,7 +160,7 @@ export class FrontPanel {
     const [, kind, what] = pathname.split("/");
     if (kind === "press" && BUTTONS.includes(what as PanelButton)) {
       this.options.panel.press(what as PanelButton);
-    } else if (kind === "fault" && what in FAULTS && this.options.setFault) {
+    } else if (kind === "fault" && Object.prototype.hasOwnProperty.call(FAULTS, what) && this.options.setFault) {
       this.options.setFault(FAULTS[what]);
     } else {
       return void res.writeHead(404, { "Content-Type": "text/plain" }).end("no such control\n");

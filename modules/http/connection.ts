@@ -380,6 +380,11 @@ export class Connection {
         this.nextRequest();
         this.pump();
       },
+      abort: () => {
+        if (this.stream !== stream) return;
+        this.stream = undefined;
+        this.close("the response could not be completed");
+      },
       drain: undefined,
       get open() { return self.stream === stream; },
     };
@@ -536,6 +541,8 @@ export class Connection {
 export interface BodyStream {
   write(bytes: Uint8Array): boolean;
   end(): void;
+  // Closes the connection, so a body that cannot be finished is not taken for whole.
+  abort(): void;
   // Set by the writer: called when the socket has taken everything written.
   drain: (() => void) | undefined;
   readonly open: boolean;

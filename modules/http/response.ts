@@ -100,6 +100,11 @@ export class ResponseWriter {
     this.flush();
     this.stream.end();
   }
+
+  abort(): void {
+    this.length = 0;
+    this.stream.abort();
+  }
 }
 
 export function encodeResponse(status: number, reason: string, contentType: string, body: Uint8Array,

@@ -13,3 +13,9 @@ export function escapeHtml(text: string): string {
 export function safeHref(url: string): string | undefined {
   return /^https?:\/\/[^\s"'<>]+$/i.test(url) ? escapeHtml(url) : undefined;
 }
+
+// A table lookup that only sees the table's own entries, so a key such as
+// "__proto__" or "constructor" from a query string finds nothing.
+export function lookup(table: Record<string, string>, key: string): string | undefined {
+  return Object.prototype.hasOwnProperty.call(table, key) ? table[key] : undefined;
+}

@@ -57,7 +57,14 @@ export function sendPage(response: HttpResponse, options: PageOptions, sections:
       do {
         again = false;
         while (next < all.length && w.open) {
-          all[next++](w);
+          try {
+            all[next++](w);
+          } catch {
+            // The head is gone already: cut the connection rather than end a page with a hole in it.
+            next = all.length + 1;
+            w.abort();
+            return;
+          }
           w.flush();
           if (!w.ready) break;
         }

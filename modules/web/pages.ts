@@ -1,7 +1,7 @@
 import type { ResponseWriter } from "../http/response.js";
 import type { Job } from "../jobs/job.js";
 import type { WifiNetwork } from "../hal/network.js";
-import { escapeHtml, safeHref } from "./html.js";
+import { escapeHtml, lookup, safeHref } from "./html.js";
 import type { WebHost } from "./host.js";
 import type { WebRegistrationView } from "./registration.js";
 import type { WifiView } from "./wifi-setup.js";
@@ -41,12 +41,12 @@ export function notices(notice: string | undefined, error: string | undefined): 
 export function statusSection(host: WebHost): Section {
   return (w) => {
     const status = host.status();
-    w.write(`<section id="status"><h2>Status</h2><dl><dt>Printer</dt><dd>${badge(status.deviceState, STATE_WORDS[status.deviceState] ?? status.deviceState)}`);
+    w.write(`<section id="status"><h2>Status</h2><dl><dt>Printer</dt><dd>${badge(status.deviceState, lookup(STATE_WORDS, status.deviceState) ?? status.deviceState)}`);
     if (status.fault) w.write(` <span class="fault">${escapeHtml(status.fault)}</span>`);
     w.write(`</dd><dt>Printing</dt><dd class="current">`);
     if (status.job) w.write(`${escapeHtml(jobLabel(status.job))}, ${status.job.pagesPrinted} page${status.job.pagesPrinted === 1 ? "" : "s"} printed`);
     else w.write("Nothing");
-    w.write(`</dd><dt>Cloud</dt><dd>${badge(status.connection, CONNECTION_WORDS[status.connection] ?? status.connection)}</dd></dl></section>`);
+    w.write(`</dd><dt>Cloud</dt><dd>${badge(status.connection, lookup(CONNECTION_WORDS, status.connection) ?? status.connection)}</dd></dl></section>`);
   };
 }
 
@@ -60,7 +60,7 @@ export function jobsSection(host: WebHost): Section {
     }
     w.write(`<table><thead><tr><th>Job</th><th>State</th><th>Pages</th></tr></thead><tbody>`);
     for (const job of jobs) {
-      w.write(`<tr data-job-id="${escapeHtml(job.id)}"><td>${escapeHtml(jobLabel(job))}</td><td>${badge(job.state, JOB_WORDS[job.state] ?? job.state)}</td><td>${job.pagesPrinted}</td></tr>`);
+      w.write(`<tr data-job-id="${escapeHtml(job.id)}"><td>${escapeHtml(jobLabel(job))}</td><td>${badge(job.state, lookup(JOB_WORDS, job.state) ?? job.state)}</td><td>${job.pagesPrinted}</td></tr>`);
     }
     w.write(`</tbody></table></section>`);
   };

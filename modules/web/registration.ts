@@ -1,4 +1,5 @@
 import type { WebHost } from "./host.js";
+import { lookup } from "./html.js";
 
 // Registration started from the page: the page plays the Privet client's
 // part (start, getClaimToken, complete) while the person presses OK on the
@@ -105,6 +106,6 @@ const WORDS: Record<string, string> = {
 function words(answer: Record<string, unknown>): string {
   const code = String(answer.error);
   const description = typeof answer.description === "string" ? answer.description : "";
-  const lead = WORDS[code] ?? `The registration failed (${code}).`;
+  const lead = lookup(WORDS, code) ?? `The registration failed (${code}).`;
   return description ? `${lead} ${description.charAt(0).toUpperCase()}${description.slice(1)}.` : lead;
 }

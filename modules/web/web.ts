@@ -4,6 +4,7 @@ import type { HttpRequest, HttpResponse } from "../http/server.js";
 import type { WifiNetwork } from "../hal/network.js";
 import { FormError, readForm, type Form } from "./form.js";
 import { RequestGuard } from "./guard.js";
+import { lookup } from "./html.js";
 import type { WebHost } from "./host.js";
 import { sendPage, type Section } from "./page.js";
 import {
@@ -58,7 +59,7 @@ export class WebPages {
   }
 
   private get(request: HttpRequest, response: HttpResponse): void {
-    const notice = NOTICES[request.query.done ?? ""];
+    const notice = lookup(NOTICES, request.query.done ?? "");
     switch (request.path) {
       case "/":
       case "/index.html":
