@@ -218,8 +218,11 @@ try {
     try {
       await frontPanel.start();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") fail(`port ${panelPort} for the front panel is in use; pick another with --panel-port or use --no-panel`);
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+      if (values["panel-port"] !== undefined) fail(`port ${panelPort} for the front panel is in use; pick another with --panel-port or use --no-panel`);
+      // The default port is taken (another simulator): any free one will do, and it is printed below.
+      frontPanel.options.port = 0;
+      await frontPanel.start();
     }
   }
   const shown = host === "0.0.0.0" ? "<this host's address>" : host;

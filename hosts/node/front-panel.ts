@@ -46,7 +46,7 @@ export class FrontPanel {
   // The printer's own pages, linked from the panel (known once it listens).
   printerUrl = "";
 
-  constructor(private readonly options: FrontPanelOptions) {}
+  constructor(readonly options: FrontPanelOptions) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}/`;

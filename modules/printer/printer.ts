@@ -245,7 +245,8 @@ export class Printer {
 
   // The printer's own pages (adminurl, setup_url): its mDNS name when it has one.
   adminUrl(): string {
-    const host = this.mdns ? `${this.mdns.hostName}.local` : this.config.host === "0.0.0.0" ? "127.0.0.1" : this.config.host;
+    const joined = this.wifi?.view().status.address;
+    const host = this.mdns ? `${this.mdns.hostName}.local` : joined ?? (this.config.host === "0.0.0.0" ? "127.0.0.1" : this.config.host);
     return `http://${host}:${this.http.port}/`;
   }
 
