@@ -239,7 +239,7 @@ test("the job list is every job still known, newest first", (t) => {
   t.deepEqual(store.list().map((j) => j.id), [], "expired drafts and states are gone");
 });
 
-test("a rename posted from the page is re-announced in the TXT record on the multicast link", async (t) => {
+test("a rename posted from the page renames the mDNS instance and re-announces TXT on the multicast link", async (t) => {
   const clock = new FakeClock();
   const network = new FakeNetwork(clock);
   const tcp = new FakeTcp();
@@ -260,6 +260,12 @@ test("a rename posted from the page is re-announced in the TXT record on the mul
   t.true(txt.length >= 1, "TXT re-announced");
   t.is(txt[0].ty, "Lobby é");
   t.is(txt[0].note, "ground");
+  // The instance follows the name: its records are announced under the new name.
+  const { TYPE_SRV } = await import("../modules/dns/message.js");
+  const srvNames = network.log.slice(mark).filter((d) => d.message.flags & FLAG_RESPONSE).flatMap((d) => d.message.answers)
+    .filter((r) => r.type === TYPE_SRV && r.ttl > 0).map((r) => r.name[0]);
+  t.true(srvNames.includes("Lobby é"), JSON.stringify(srvNames));
+  t.is(printer.mdns!.services.find((sv) => sv.type === "_privet._tcp")!.instanceName, "Lobby é");
   const stopped = printer.stop();
   clock.advance(200);
   await stopped;

@@ -71,6 +71,10 @@ export class Printer {
   readonly cloud: Cloud | undefined;
   mdns: MdnsResponder | undefined;
   private mdnsSocket: MdnsSocket | undefined;
+  // The Privet service and the name it was asked to have (a conflict may
+  // have announced it as "Name (2)"), so a rename renames the instance too.
+  private privetService: MdnsService | undefined;
+  private privetInstance = "";
   // Everything persistent goes through the two-slot journal.
   readonly storage: Storage;
   // The printer's own pages at "/", and Wi-Fi setup where the HAL has Wi-Fi.
@@ -117,7 +121,13 @@ export class Printer {
     this.router.mount("/", this.web.handle);
     this.http = new HttpServer(hal.tcp, hal.clock, hal.log,
       { ...this.config.http, port: this.config.port, host: this.config.host }, this.router.handle);
-    this.device.onChange(() => this.mdns?.txtChanged());
+    this.device.onChange(() => {
+      if (this.privetService && this.device.name !== this.privetInstance) {
+        this.privetInstance = this.device.name;
+        this.privetService.update({ instance: this.device.name });
+      }
+      this.mdns?.txtChanged();
+    });
   }
 
   private connectCloud(): Cloud {
@@ -331,7 +341,8 @@ export class Printer {
 
   private async startDiscovery(port: number): Promise<void> {
     const responder = new MdnsResponder(this.hal.clock, this.hal.random, this.hal.log, this.hostLabel());
-    responder.add({ instance: this.device.name, type: "_privet._tcp", subtypes: ["_printer"], port, txt: () => this.device.txt() });
+    this.privetInstance = this.device.name;
+    this.privetService = responder.add({ instance: this.device.name, type: "_privet._tcp", subtypes: ["_printer"], port, txt: () => this.device.txt() });
     try {
       this.mdnsSocket = await this.hal.udp!.openMdns((bytes, from) => responder.receive(bytes, from));
     } catch (error) {
@@ -357,6 +368,7 @@ export class Printer {
     const responder = this.mdns;
     const socket = this.mdnsSocket;
     this.mdns = undefined;
+    this.privetService = undefined;
     this.mdnsSocket = undefined;
     if (!responder || !socket) return Promise.resolve();
     responder.stop();
