@@ -62,6 +62,7 @@ test("a page on another origin can neither change a setting, start a registratio
   // the Origin check alone must still refuse it.
   const evil = await otherSite(t, (printer) => `<!doctype html><title>evil</title>
 <form id="rename" method="post" action="${printer}/settings"><input name="name" value="Pwned"><input name="local_discovery" value="1"><input name="csrf" value="${token}"></form>
+<form id="register" method="post" action="${printer}/register"><input name="user" value="mallory@example.com"><input name="csrf" value="${token}"></form>
 <script>
 const form = { method: "POST", mode: "no-cors", headers: { "Content-Type": "application/x-www-form-urlencoded" } };
 window.results = Promise.all([
@@ -90,6 +91,11 @@ window.results = Promise.all([
   t.regex(await page.locator("body").innerText(), /another site/);
   t.is(p.printer.device.name, "Cloud Test Printer");
   t.false(JSON.stringify(p.printer.info()).includes("Pwned"));
+  await page.goto(evil);
+  const [refusedRegister] = await Promise.all([page.waitForNavigation(), page.evaluate("document.getElementById('register').submit()")]);
+  t.is(refusedRegister!.status(), 403);
+  t.is(p.printer.cloud!.registration.phase, "idle", "the form did not start a registration either");
+  t.is(p.panel.mode, "off", "the printer never asked for its button");
 
   // Nothing the printer sends names another origin as allowed.
   for (const target of ["/", "/settings", "/privet/info"]) {
