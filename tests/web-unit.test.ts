@@ -189,9 +189,17 @@ test("a POST needs the per-boot secret and our own origin; a good one is saved t
   t.is(json.status, 400, "only urlencoded forms");
   t.is((await post(port, "/settings", body(token), { Origin: own, Host: "rebound.example" })).status, 403);
 
+  // A chunked form is read up to the same limit.
+  const chunked = (body: string) => rawRequest(port, `POST /settings HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: ${own}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n` +
+    `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`);
+  t.is((await chunked(`name=Chunked&local_discovery=1&local_printing=1&csrf=${token}`)).status, 303);
+  t.is(printer.device.name, "Chunked");
+  t.is((await chunked(`name=Big&csrf=${token}&pad=${"p".repeat(3000)}`)).status, 400);
+  t.is(printer.device.name, "Chunked");
   // Unticked local_discovery turns the Privet API off, not the pages.
   t.is((await post(port, "/settings", `name=Renamed&csrf=${token}`, { Origin: own })).status, 303);
   t.false(printer.localDiscovery);
+  t.is(printer.device.name, "Renamed");
   t.is((await rawRequest(port, "GET /privet/info HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Privet-Token: \"\"\r\nConnection: close\r\n\r\n")).status, 404);
   t.is((await post(port, "/settings", `name=Renamed&local_discovery=1&local_printing=1&csrf=${token}`, { Origin: own })).status, 303);
   t.true(printer.localDiscovery);

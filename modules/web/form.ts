@@ -53,10 +53,11 @@ export function readForm(request: HttpRequest, maxBytes = MAX_FORM_BYTES): Promi
     const type = (request.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
     if (type !== "application/x-www-form-urlencoded") return reject(new FormError("the form must be sent as application/x-www-form-urlencoded"));
     if (request.declaredLength !== undefined && request.declaredLength > maxBytes) return reject(new FormError(`the form is larger than ${maxBytes} bytes`));
-    const buffer = new Uint8Array(maxBytes);
+    if (!request.hasBody) return resolve({});
+    // Sized by Content-Length when there is one; a chunked form may take the whole limit.
+    const buffer = new Uint8Array(request.declaredLength ?? maxBytes);
     let length = 0;
     let failed = false;
-    if (!request.hasBody) return resolve({});
     request.readBody({
       data(chunk) {
         if (failed) return;
