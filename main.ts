@@ -5,6 +5,7 @@ import { Printer } from "./modules/printer/printer.js";
 import type { PrintEngine } from "./modules/hal/engine.js";
 import type { Panel } from "./modules/hal/panel.js";
 import type { Udp } from "./modules/hal/udp.js";
+import type { Network } from "./modules/hal/network.js";
 
 // Moddable entry point: the same Printer the Node host runs, on the board's
 // HAL. What the board has (port, name, mDNS, the thermal printer's UART and
@@ -12,7 +13,7 @@ import type { Udp } from "./modules/hal/udp.js";
 const settings = config.privet ?? {};
 const log = (message: string) => trace(`privet: ${message}\n`);
 
-type BoardParts = { engine?: PrintEngine; udp?: Udp; panel?: Panel };
+type BoardParts = { engine?: PrintEngine; udp?: Udp; panel?: Panel; network?: Network };
 
 async function board(): Promise<BoardParts> {
   const parts: BoardParts = {};
@@ -26,6 +27,9 @@ async function board(): Promise<BoardParts> {
   // The desktop simulators have no buttons: privet.panel.auto confirms by itself.
   if (settings.panel?.auto) parts.panel = new (await import("./hosts/moddable/auto-panel.js")).AutoPanel(settings.panel, log);
   else if (settings.panel) parts.panel = new (await import("./hosts/moddable/panel.js")).GpioPanel(settings.panel, log);
+  // Wi-Fi set up from the printer's own page (a setup access point until a
+  // network is stored), where the firmware manages the radio itself.
+  if (settings.wifiSetup) parts.network = new (await import("./hosts/moddable/network.js")).ModdableWifi(log);
   return parts;
 }
 

@@ -2,7 +2,7 @@ import test from "ava";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as dgram from "node:dgram";
 import * as net from "node:net";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -134,6 +134,20 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
   // mcconfig names the build after the folder the top manifest is in.
   const so = path.join(out, "bin", "lin", "mc", "debug", path.basename(project), "mc.so");
   t.true(existsSync(so));
+  // The pages' byte code, as it would sit in flash: the .xsb of each module of modules/web.
+  const xsb = (folder: string): number => {
+    let total = 0;
+    const walk = (d: string) => {
+      for (const entry of readdirSync(d)) {
+        const full = path.join(d, entry);
+        if (statSync(full).isDirectory()) walk(full);
+        else if (full.includes(`${path.sep}modules${path.sep}${folder}${path.sep}`) && full.endsWith(".xsb")) total += statSync(full).size;
+      }
+    };
+    walk(path.join(out, "tmp"));
+    return total;
+  };
+  t.log(`byte code: modules/web ${xsb("web")} B, modules/http ${xsb("http")} B, modules/privet ${xsb("privet")} B`);
 
   const started: ChildProcess[] = [];
   const boot = () => {
@@ -215,7 +229,18 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
     // all with the TLS connection open.
     await sleep(2500);
     const idle = samples(0).slice(-2);
-    const printJob = async (pages: number) => {
+    // The printer's own page, read whole (chunked) while a job prints, on a
+    // connection that closes after it, as a person's one page view.
+    const pageLoads: Array<Promise<string>> = [];
+    const loadPage = () => new Promise<string>((resolve) => {
+      const socket = net.connect(SIM_PORT, "127.0.0.1");
+      let text = "";
+      socket.on("data", (c) => (text += c.toString("latin1")));
+      socket.on("error", () => resolve(text));
+      socket.on("close", () => resolve(text));
+      socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${SIM_PORT}\r\nConnection: close\r\n\r\n`);
+    });
+    const printJob = async (pages: number, withPage = false) => {
       // Small pages: mcsim's Linux sockets hand over 1 KB per main-loop turn.
       const body = Buffer.from(encodeDocument(Array.from({ length: pages }, (_, i) => testPage(240, 60, i % 2 ? "sgray_8" : "srgb_8", i))));
       const from = output().length;
@@ -226,8 +251,9 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
       socket.write(`POST /privet/printer/submitdoc HTTP/1.1\r\nX-Privet-Token: ${info["x-privet-token"]}\r\nContent-Type: image/pwg-raster\r\nContent-Length: ${body.length}\r\n\r\n`);
       // About four seconds of sending, so several instruments lines fall inside the job.
       const step = Math.ceil(body.length / 40);
-      for (let o = 0; o < body.length; o += step) {
+      for (let o = 0, n = 0; o < body.length; o += step, n++) {
         socket.write(body.subarray(o, o + step));
+        if (withPage && n % 8 === 4) pageLoads.push(loadPage());
         await sleep(100);
       }
       for (let i = 0; i < 600 && !answer.includes("job_id"); i++) await sleep(100);
@@ -284,6 +310,15 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
     t.true(cloudRows.length >= 1, "sampled during the cloud job");
     t.false(output().includes("memory full"), output().slice(-1000));
     t.log(`cloud job over XMPP, 16 pages (${(cloudDoc.length / 1024).toFixed(0)} KB), DONE on the service ${cloudSeconds.toFixed(1)} s after /submit (${cloudRows.length} samples): ${figures(cloudRows)}`);
+    // The printer's own page while a local job prints (after the cloud job,
+    // whose figures stay comparable with the runs before the pages).
+    const served = await printJob(16, true);
+    const pagesServed = await Promise.all(pageLoads);
+    t.true(pagesServed.length >= 4);
+    for (const html of pagesServed) t.true(html.startsWith("HTTP/1.1 200") && html.includes("<section id=\"jobs\">") && html.endsWith("</html>\n\r\n0\r\n\r\n"), html.slice(-300));
+    t.regex(served.answer, /"job_id"/);
+    t.false(output().includes("memory full"), output().slice(-1000));
+    t.log(`printing 16 pages while serving / ${pagesServed.length} times (${pagesServed[0].length} B on the wire each): ${figures(served.rows)}`);
     stop(first.sim);
     server.process.kill();
 

@@ -72,7 +72,8 @@ test("unknown paths get 404 whatever the token; a wrong method gets 405", async 
   const { printer, port } = await startPrinter();
   try {
     t.is((await get(port, "/privet/nothing", { "X-Privet-Token": "x" })).status, 404);
-    t.is((await get(port, "/")).status, 404);
+    t.is((await get(port, "/nothing")).status, 404);
+    t.is((await get(port, "/")).status, 200, "/ is the printer's own page");
     t.is((await get(port, "/privet/register", { "X-Privet-Token": "x" })).status, 404, "no registration in local-only mode yet");
     const post = await rawRequest(port, "POST /privet/info HTTP/1.1\r\nX-Privet-Token: \"\"\r\nContent-Length: 0\r\n\r\n");
     t.is(post.status, 405);

@@ -4,6 +4,7 @@ import type { Udp } from "../../modules/hal/udp.js";
 import type { Hal } from "../../modules/hal/hal.js";
 import type { Storage } from "../../modules/hal/storage.js";
 import type { Panel } from "../../modules/hal/panel.js";
+import type { Network } from "../../modules/hal/network.js";
 import { NullEngine } from "../../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
 import { clock } from "./clock.js";
@@ -35,6 +36,8 @@ export interface ModdableHalOptions {
   udp?: Udp;
   // The OK/Cancel buttons and LED, where the board has them (registration).
   panel?: Panel;
+  // Wi-Fi the firmware sets up itself (hosts/moddable/network.ts).
+  network?: Network;
   // DNS servers ("a.b.c.d" or "a.b.c.d:port"); the ones DHCP gave when absent.
   dnsServers?: string[];
 }
@@ -53,5 +56,6 @@ export function moddableHal(options: ModdableHalOptions = {}): Hal {
     engine: options.engine ?? new NullEngine(OFFICE_CAPABILITIES),
     udp: options.udp,
     panel: options.panel,
+    network: options.network,
   };
 }

@@ -13,6 +13,8 @@ import { thermalSimulator } from "./thermal-sim.js";
 import { firstLanAddress } from "./udp.js";
 import { ConsolePanel } from "./panel.js";
 import { startCloudService, type CloudService } from "../../tools/cloud/index.js";
+import { FrontPanel } from "./front-panel.js";
+import { SimulatedWifi } from "./network.js";
 
 const USAGE = `Privet printer simulator
 
@@ -50,6 +52,11 @@ Usage: npm start -- [options]
 While it runs, type a command and Enter: empty, jam, door (make a fault),
 clear (end it), status; ok, cancel (the panel's buttons, to confirm or refuse
 a registration); reset (factory reset: forget the registration).
+  --panel-port N     the front panel in a browser (buttons, faults, indicator, printed
+                     pages) on 127.0.0.1:N (default 8633; 0 picks a free one)
+  --no-panel         no front panel page
+  --wifi             simulate the board's Wi-Fi: no stored network opens a setup access
+                     point, and /wifi joins one of a few pretend networks
   --verbose          log debug messages
   -h, --help         show this help
 `;
@@ -82,6 +89,9 @@ try {
       "cloud-port": { type: "string" },
       xmpp: { type: "string" },
       confirm: { type: "string" },
+      "panel-port": { type: "string" },
+      "no-panel": { type: "boolean" },
+      wifi: { type: "boolean" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -173,7 +183,11 @@ function cloudBaseUrl(text: string): string {
   return `${url.protocol}//${url.host}${path === "" ? "/cloudprint" : path}`;
 }
 
-const printer = new Printer(nodeHal({ stateDir, log, mdnsInterface, engine, panel }), {
+const panelPort = values["panel-port"] === undefined ? 8633 : Number(values["panel-port"]);
+if (!Number.isInteger(panelPort) || panelPort < 0 || panelPort > 65535) fail(`--panel-port must be a number from 0 to 65535, not ${values["panel-port"]}`);
+const network = values.wifi ? new SimulatedWifi() : undefined;
+
+const printer = new Printer({ ...nodeHal({ stateDir, log, mdnsInterface, engine, panel }), network }, {
   url: cloudUrl,
   // The emulator on another machine of the LAN speaks plain HTTP (and XMPP).
   cloud: { allowPlainText: true, xmpp: xmppChannel() },
@@ -187,13 +201,37 @@ const printer = new Printer(nodeHal({ stateDir, log, mdnsInterface, engine, pane
   http: { maxHeldBytes: 256 * 1024, discardLimit: 256 * 1024 },
 });
 
+const frontPanel = values["no-panel"] ? undefined : new FrontPanel({
+  printer, panel, port: panelPort,
+  setFault: pngEngine ? (fault) => pngEngine.setFault(fault) : thermal ? (fault) => {
+    thermal.device.paperOut = fault === "media-empty";
+    thermal.device.coverOpen = fault === "door-open";
+  } : undefined,
+  pages: () => pngEngine?.pageFiles ?? [],
+});
+
 try {
   const bound = await printer.start();
+  const pagesUrl = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${bound}/`;
+  if (frontPanel) {
+    frontPanel.printerUrl = pagesUrl;
+    try {
+      await frontPanel.start();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+      if (values["panel-port"] !== undefined) fail(`port ${panelPort} for the front panel is in use; pick another with --panel-port or use --no-panel`);
+      // The default port is taken (another simulator): any free one will do, and it is printed below.
+      frontPanel.options.port = 0;
+      await frontPanel.start();
+    }
+  }
   const shown = host === "0.0.0.0" ? "<this host's address>" : host;
   process.stdout.write(
     `Privet printer "${printer.device.name}" is listening on http://${shown}:${bound}/\n` +
     `  serial ${printer.device.serialNumber}, state in ${stateDir}\n` +
     (printer.mdns ? `  mDNS: ${printer.mdns.services.map((s) => `"${s.instanceName}.${s.type}.local"`).join(", ")} on ${mdnsInterface} (host ${printer.mdns.hostName}.local)\n` : "  mDNS: off\n") +
+    `  its own pages (status, jobs, settings, registration${network ? ", Wi-Fi setup" : ""}): ${pagesUrl}\n` +
+    (frontPanel ? `  front panel (buttons, faults, indicator, printed pages): ${frontPanel.url}\n` : "") +
     `  try: curl -H 'X-Privet-Token: ""' http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${bound}/privet/info\n` +
     (pngEngine ? `  pages go to ${outDir} (${ppm > 0 ? `${ppm} pages per minute` : "as fast as data comes"})\n`
       : thermal ? `  engine: ESC/POS thermal receipt printer, 384 dots at 203 dpi on a ${baud} baud UART; receipts go to ${outDir}\n`
@@ -220,7 +258,7 @@ function shutdown(signal: string): void {
   log("info", `${signal}: stopping`);
   // Let the mDNS goodbye and closing sockets flush, but never hang on a stuck client.
   setTimeout(() => process.exit(0), 1000).unref();
-  Promise.all([printer.stop(), embedded?.close()]).then(() => process.exit(0));
+  Promise.all([printer.stop(), embedded?.close(), frontPanel?.stop()]).then(() => process.exit(0));
 }
 process.on("SIGINT", () => shutdown("SIGINT"));
 process.on("SIGTERM", () => shutdown("SIGTERM"));

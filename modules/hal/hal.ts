@@ -1,6 +1,7 @@
 import type { Clock } from "./clock.js";
 import type { PrintEngine } from "./engine.js";
 import type { Log } from "./log.js";
+import type { Network } from "./network.js";
 import type { Panel } from "./panel.js";
 import type { Random } from "./random.js";
 import type { Resolver } from "./resolver.js";
@@ -26,4 +27,7 @@ export interface Hal {
   // Buttons and an indicator; absent where there are none (then a printer
   // with a cloud URL cannot be registered, as registration needs a button).
   panel?: Panel;
+  // Wi-Fi the firmware manages itself (scan, join, a setup access point);
+  // absent where the platform's network is set up outside the firmware.
+  network?: Network;
 }

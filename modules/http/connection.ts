@@ -63,7 +63,7 @@ export class Connection {
     this.lastActivity = this.idleSince = server.clock.monotonic();
     socket.setEvents({
       data: (chunk) => this.receive(chunk),
-      drain: () => {},
+      drain: () => this.drained(),
       close: () => this.finish("the connection closed before the body was complete"),
     });
     this.arm();
@@ -340,6 +340,77 @@ export class Connection {
     this.pump();
   }
 
+  // A response whose length is unknown when it starts (a page written in
+  // pieces): chunked on HTTP/1.1, ended by closing on HTTP/1.0. Requests
+  // pipelined behind it wait, as they do behind any response.
+  private stream: BodyStream | undefined;
+  // A stream whose reader stopped reading is closed after the idle timeout,
+  // so it cannot hold a slot for ever.
+  private stallTimer: TimerId | undefined;
+
+  respondStream(request: HttpRequest, status: number, reason: string, contentType: string, headers: Array<[string, string]>): BodyStream | undefined {
+    if (request !== this.request || this.state === State.Closed || request.answered) return undefined;
+    request.answered = true;
+    const http10 = request.version === "1.0";
+    // An unread body is not worth skipping behind a streamed answer.
+    const keepAlive = this.keepAlive && !http10 && this.state !== State.Body;
+    request.consumer = undefined;
+    this.state = State.AwaitResponse;
+    let head = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${contentType}\r\n`;
+    head += http10 ? "" : "Transfer-Encoding: chunked\r\n";
+    if (!keepAlive) head += "Connection: close\r\n";
+    head += "Cache-Control: no-cache\r\n";
+    for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
+    this.socket.write(utf8Encode(head + "\r\n"));
+    const self = this;
+    const stream: BodyStream = {
+      write: (bytes) => {
+        if (this.stream !== stream || bytes.length === 0) return this.stream === stream;
+        // Copied: the writer reuses its buffer.
+        const ok = this.socket.write(http10 ? bytes.slice() : chunkOf(bytes));
+        if (!ok) this.watchStall();
+        return ok;
+      },
+      end: () => {
+        if (this.stream !== stream) return;
+        this.stream = undefined;
+        this.clearStall();
+        if (!http10) this.socket.write(LAST_CHUNK);
+        if (!keepAlive) return this.shut();
+        this.nextRequest();
+        this.pump();
+      },
+      abort: () => {
+        if (this.stream !== stream) return;
+        this.stream = undefined;
+        this.close("the response could not be completed");
+      },
+      drain: undefined,
+      get open() { return self.stream === stream; },
+    };
+    this.stream = stream;
+    return stream;
+  }
+
+  private drained(): void {
+    this.clearStall();
+    this.stream?.drain?.();
+  }
+
+  private watchStall(): void {
+    if (this.stallTimer !== undefined) return;
+    this.stallTimer = this.server.clock.setTimer(() => {
+      this.stallTimer = undefined;
+      this.server.log("debug", `http: ${this.remoteAddress} stopped reading a response`);
+      this.close("the client stopped reading the response");
+    }, this.server.options.idleTimeoutMs);
+  }
+
+  private clearStall(): void {
+    if (this.stallTimer !== undefined) this.server.clock.clearTimer(this.stallTimer);
+    this.stallTimer = undefined;
+  }
+
   private nextRequest(): void {
     this.request = undefined;
     this.head.reset();
@@ -453,6 +524,8 @@ export class Connection {
     this.state = State.Closed;
     if (this.timer !== undefined) this.server.clock.clearTimer(this.timer);
     this.timer = undefined;
+    this.clearStall();
+    this.stream = undefined;
     this.held = undefined;
     this.bodyRemaining = 0;
     this.server.forget(this);
@@ -462,6 +535,29 @@ export class Connection {
     request.consumer = undefined;
     request.notifyClose(this.server.log);
   }
+}
+
+// What a streamed response writes through; see HttpResponse.stream.
+export interface BodyStream {
+  write(bytes: Uint8Array): boolean;
+  end(): void;
+  // Closes the connection, so a body that cannot be finished is not taken for whole.
+  abort(): void;
+  // Set by the writer: called when the socket has taken everything written.
+  drain: (() => void) | undefined;
+  readonly open: boolean;
+}
+
+const LAST_CHUNK = utf8Encode("0\r\n\r\n");
+
+function chunkOf(bytes: Uint8Array): Uint8Array {
+  const size = utf8Encode(bytes.length.toString(16) + "\r\n");
+  const out = new Uint8Array(size.length + bytes.length + 2);
+  out.set(size, 0);
+  out.set(bytes, size.length);
+  out[out.length - 2] = 13;
+  out[out.length - 1] = 10;
+  return out;
 }
 
 function describe(error: unknown): string {

@@ -1,5 +1,5 @@
 import { utf8Encode } from "../text/utf8.js";
-import type { Connection } from "./connection.js";
+import type { BodyStream, Connection } from "./connection.js";
 import type { HttpRequest } from "./request.js";
 
 // A response as a handler sends it, and the bytes of a whole response with a
@@ -12,7 +12,7 @@ export interface ResponseOptions {
 }
 
 const REASONS: Record<number, string> = {
-  200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
+  200: "OK", 303: "See Other", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
   411: "Length Required", 413: "Content Too Large", 414: "URI Too Long", 431: "Request Header Fields Too Large",
   500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable", 505: "HTTP Version Not Supported",
 };
@@ -34,8 +34,76 @@ export class HttpResponse {
       options.contentType ?? "text/plain; charset=utf-8", bytes, options.headers ?? []);
   }
 
+  // A response written in pieces whose length is not known up front (a page
+  // rendered section by section); undefined if one was already sent.
+  stream(status: number, options: ResponseOptions = {}): ResponseWriter | undefined {
+    if (this.done) throw new Error("http: response already sent");
+    this.done = true;
+    const stream = this.connection.respondStream(this.request, status, options.reason ?? REASONS[status] ?? "Unknown",
+      options.contentType ?? "text/plain; charset=utf-8", options.headers ?? []);
+    return stream && new ResponseWriter(stream);
+  }
+
   json(value: unknown, status = 200): void {
     this.send(status, JSON.stringify(value), { contentType: "application/json" });
+  }
+}
+
+// Text gathered into one buffer and sent as a chunk whenever it fills, so
+// many small pieces make few writes and the whole body is never in memory.
+export class ResponseWriter {
+  private readonly buffer: Uint8Array;
+  private length = 0;
+  private wants = true;
+
+  constructor(private readonly stream: BodyStream, bufferBytes = 1024) {
+    this.buffer = new Uint8Array(bufferBytes);
+  }
+
+  // Still connected: a writer that finds it closed stops rendering.
+  get open(): boolean {
+    return this.stream.open;
+  }
+
+  // Whether the socket has room for more now; if not, wait for onDrain.
+  get ready(): boolean {
+    return this.wants && this.stream.open;
+  }
+
+  onDrain(listener: () => void): void {
+    this.stream.drain = () => {
+      this.wants = true;
+      listener();
+    };
+  }
+
+  write(text: string): void {
+    const bytes = utf8Encode(text);
+    let at = 0;
+    while (at < bytes.length) {
+      const n = Math.min(bytes.length - at, this.buffer.length - this.length);
+      this.buffer.set(bytes.subarray(at, at + n), this.length);
+      this.length += n;
+      at += n;
+      if (this.length === this.buffer.length) this.flush();
+    }
+  }
+
+  flush(): void {
+    if (this.length === 0) return;
+    // The stream frames (copies) what it is given, so the buffer is reused.
+    if (!this.stream.write(this.buffer.subarray(0, this.length))) this.wants = false;
+    this.length = 0;
+  }
+
+  end(): void {
+    this.flush();
+    this.stream.end();
+  }
+
+  abort(): void {
+    this.length = 0;
+    this.stream.abort();
   }
 }
 

@@ -104,6 +104,17 @@ export class JobStore {
     return this.slots.find(live) ?? (live(this.unslotted) ? this.unslotted : undefined) ?? this.ring.find(live);
   }
 
+  // Every job still known (slots, the one printing, the ring), newest first:
+  // what a status page lists.
+  list(): Job[] {
+    const now = this.clock.monotonic();
+    const seen: Job[] = [];
+    for (const job of [...this.slots, this.unslotted, ...this.ring]) {
+      if (job !== undefined && !seen.includes(job) && (this.printing(job) || job.expiresAt > now)) seen.push(job);
+    }
+    return seen.sort((a, b) => b.createdAt - a.createdAt);
+  }
+
   get slotCount(): number {
     return this.slots.filter((job) => job !== undefined).length;
   }

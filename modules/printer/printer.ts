@@ -35,6 +35,9 @@ import type { IppDevice } from "../ipp/exchange.js";
 import type { DocumentFormats } from "../ipp/formats.js";
 import { jpegFormat } from "../ipp/image-format.js";
 import { PwgDecoder } from "../pwg/decoder.js";
+import { WebPages } from "../web/web.js";
+import { WifiSetup } from "../web/wifi-setup.js";
+import { forgetDeviceNames, loadDeviceNames, PrinterWebHost } from "./web-host.js";
 
 // What a person or the cloud can change (Privet 4.1), kept across restarts.
 export type DeviceSettings = {
@@ -81,8 +84,15 @@ export class Printer {
   readonly ipp: IppService;
   mdns: MdnsResponder | undefined;
   private mdnsSocket: MdnsSocket | undefined;
+  // The Privet service and the name it was asked to have (a conflict may
+  // have announced it as "Name (2)"), so a rename renames the instance too.
+  private privetService: MdnsService | undefined;
+  private privetInstance = "";
   // Everything persistent goes through the two-slot journal.
   readonly storage: Storage;
+  // The printer's own pages at "/", and Wi-Fi setup where the HAL has Wi-Fi.
+  readonly web: WebPages;
+  readonly wifi: WifiSetup | undefined;
 
   constructor(private readonly hal: Hal, config: Partial<PrinterConfig> = {}) {
     this.config = { ...defaultPrinterConfig, ...config };
@@ -94,6 +104,7 @@ export class Printer {
     this.settings = new Settings(this.storage, DEVICE_SETTING_KEYS, DEVICE_SETTING_DEFAULTS);
     const serial = loadSerialNumber(this.storage, hal.random);
     this.device = new DeviceRecord(this.config, serial);
+    loadDeviceNames(this.storage, this.device);
     this.tokens = new TokenEngine(hal.clock, hal.random);
     this.api = new PrivetApi(this.tokens);
     this.api.add({
@@ -120,9 +131,31 @@ export class Printer {
     this.router.mount("/privet/", (request, response) => this.api.handle(request, response));
     this.ipp = this.ippService();
     this.router.mount("/ipp/", this.ipp.handle);
+    this.wifi = hal.network && new WifiSetup(hal.network, this.storage, hal.clock, hal.log, {
+      accessPointSsid: `Privet-Setup-${serial.slice(0, 4).toUpperCase()}`, lingerMs: 60_000,
+    });
+    this.web = new WebPages(new PrinterWebHost(this, this.wifi), hal.random, hal.log);
+    this.router.mount("/", this.web.handle);
     this.http = new HttpServer(hal.tcp, hal.clock, hal.log,
       { ...this.config.http, port: this.config.port, host: this.config.host }, this.router.handle);
-    this.device.onChange(() => this.mdns?.txtChanged());
+    let namedAs = this.device.name;
+    this.device.onChange(() => {
+      const previous = namedAs;
+      namedAs = this.device.name;
+      if (namedAs !== previous) {
+        if (this.privetService) {
+          this.privetInstance = namedAs;
+          this.privetService.update({ instance: namedAs });
+        }
+        // Services named after the printer (IPP's) follow the rename too.
+        for (const entry of this.mdnsServices) {
+          if (entry.spec.instance !== previous) continue;
+          entry.spec = { ...entry.spec, instance: namedAs };
+          entry.live?.update({ instance: namedAs });
+        }
+      }
+      this.mdns?.txtChanged();
+    });
   }
 
   // What IPP prints: a MIME type and the decoder for a job's ticket; the
@@ -229,7 +262,7 @@ export class Printer {
           ["semantic_state", JSON.stringify(device.semanticState())],
           ["capabilities", JSON.stringify(cloudDeviceDescription(this.hal.engine.capabilities))],
         ];
-        if (device.setupUrl) fields.push(["setup_url", device.setupUrl]);
+        fields.push(["setup_url", device.setupUrl ?? this.adminUrl()]);
         if (device.supportUrl) fields.push(["support_url", device.supportUrl]);
         if (device.updateUrl) fields.push(["update_url", device.updateUrl]);
         return fields;
@@ -279,11 +312,21 @@ export class Printer {
     if (!taken) this.hal.log("debug", `panel: ${button} pressed with nothing waiting for it`);
   }
 
-  // Credentials erased, settings back to their defaults, /privet/register back.
+  // Credentials erased, settings back to their defaults, /privet/register
+  // back, the configured name, and no Wi-Fi network (the setup access point opens).
   factoryReset(): void {
     this.hal.log("info", "factory reset");
     if (this.cloud) this.cloud.factoryReset();
     else this.applyLocalSettings(DEFAULT_LOCAL_SETTINGS);
+    forgetDeviceNames(this.storage, this.device, this.config);
+    if (this.wifi) void this.wifi.forget();
+  }
+
+  // The printer's own pages (adminurl, setup_url): its mDNS name when it has one.
+  adminUrl(): string {
+    const joined = this.wifi?.view().status.address;
+    const host = this.mdns ? `${this.mdns.hostName}.local` : joined ?? (this.config.host === "0.0.0.0" ? "127.0.0.1" : this.config.host);
+    return `http://${host}:${this.http.port}/`;
   }
 
   // Local printing is offered out of the box only by a printer without a
@@ -300,7 +343,7 @@ export class Printer {
     this.cloud?.stateChanged();
   }
 
-  private refreshDeviceState(): void {
+  refreshDeviceState(): void {
     const engine = this.hal.engine;
     // Undefined only while the constructor is still building the printer.
     if (this.ipp) this.ipp.refresh();
@@ -326,6 +369,7 @@ export class Printer {
   private withdrawIpp: (() => void) | undefined;
 
   async start(): Promise<number> {
+    await this.wifi?.start();
     this.api.enabled = this.localDiscovery;
     this.started = true;
     const port = await this.http.start();
@@ -373,7 +417,8 @@ export class Printer {
 
   private async startDiscovery(port: number): Promise<void> {
     const responder = new MdnsResponder(this.hal.clock, this.hal.random, this.hal.log, this.hostLabel());
-    responder.add({ instance: this.device.name, type: "_privet._tcp", subtypes: ["_printer"], port, txt: () => this.device.txt() });
+    this.privetInstance = this.device.name;
+    this.privetService = responder.add({ instance: this.device.name, type: "_privet._tcp", subtypes: ["_printer"], port, txt: () => this.device.txt() });
     try {
       this.mdnsSocket = await this.hal.udp!.openMdns((bytes, from) => responder.receive(bytes, from));
     } catch (error) {
@@ -390,6 +435,7 @@ export class Printer {
   stop(): Promise<void> {
     this.started = false;
     this.cloud?.stop();
+    this.wifi?.stop();
     this.http.stop();
     return this.stopDiscovery();
   }
@@ -398,6 +444,7 @@ export class Printer {
     const responder = this.mdns;
     const socket = this.mdnsSocket;
     this.mdns = undefined;
+    this.privetService = undefined;
     this.mdnsSocket = undefined;
     if (!responder || !socket) return Promise.resolve();
     responder.stop();

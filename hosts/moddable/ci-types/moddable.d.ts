@@ -67,6 +67,28 @@ declare module "net" {
   export default Net;
 }
 
+// documentation/network/network.md (and the SDK's typings/wifi.d.ts): scan,
+// a station connection with its monitor callback, the access point.
+declare module "wifi" {
+  export type WiFiCallback = (message: "connect" | "gotIP" | "lostIP" | "disconnect" | "station_connect" | "station_disconnect") => void;
+  export type AccessPointOptions = { ssid: string; password?: string; channel?: number; hidden?: boolean; interval?: number; max?: number };
+  class WiFi {
+    static readonly gotIP: "gotIP";
+    static readonly lostIP: "lostIP";
+    static readonly connected: "connect";
+    static readonly disconnected: "disconnect";
+    static readonly Mode: { off: -5; none: 0; station: 1; accessPoint: 2 };
+    constructor(options?: { ssid: string; password?: string; bssid?: ArrayBuffer }, callback?: WiFiCallback);
+    close(): void;
+    static scan(options: { hidden?: boolean; channel?: number }, callback: (item: { ssid: string; authentication: string; rssi: number; bssid: ArrayBuffer } | null) => void): void;
+    static mode: -5 | 0 | 1 | 2 | 3;
+    static connect(options?: { ssid: string; password?: string }): void;
+    static disconnect(): void;
+    static accessPoint(options: AccessPointOptions): void;
+  }
+  export { WiFi as default };
+}
+
 declare module "embedded:io/socket/tcp" {
   class TCP {
     // Either take over a socket (from), or connect to an IPv4 address and port.

@@ -1,0 +1,162 @@
+import type { Log } from "../hal/log.js";
+import type { Random } from "../hal/random.js";
+import type { HttpRequest, HttpResponse } from "../http/server.js";
+import type { WifiNetwork } from "../hal/network.js";
+import { FormError, readForm, type Form } from "./form.js";
+import { RequestGuard } from "./guard.js";
+import { lookup } from "./html.js";
+import type { WebHost } from "./host.js";
+import { sendPage, type Section } from "./page.js";
+import {
+  identitySection, jobsSection, notices, registrationSection, resetSection, settingsSection, statusSection, wifiFormSection, wifiSection,
+} from "./pages.js";
+import { WebRegistration } from "./registration.js";
+
+// The printer's own pages, mounted at "/": status, jobs, identity and
+// registration on the first page, settings and factory reset on the second,
+// Wi-Fi setup where the board has Wi-Fi. Reading is GET; every change is a
+// POST from one of these forms, checked by the RequestGuard, then a 303 back
+// to a page (so a reload never repeats it).
+
+const MAX_NAME = 64;
+const MAX_DESCRIPTION = 128;
+
+const NOTICES: Record<string, string> = {
+  saved: "Settings saved.",
+  reset: "The printer was reset to its factory settings.",
+  registering: "Registration started.",
+  cancelled: "Registration cancelled.",
+  joined: "Joined the network.",
+};
+
+export class WebPages {
+  readonly guard: RequestGuard;
+  readonly registration: WebRegistration;
+
+  constructor(private readonly host: WebHost, random: Random, private readonly log: Log) {
+    this.guard = new RequestGuard(random);
+    this.registration = new WebRegistration(host);
+  }
+
+  readonly handle = (request: HttpRequest, response: HttpResponse): void => {
+    if (!this.guard.hostAllowed(request)) {
+      response.send(403, "This printer answers only to its address or its .local name.\n");
+      return;
+    }
+    if (request.method === "GET") return this.get(request, response);
+    if (request.method === "POST") return void this.post(request, response);
+    response.send(405, "GET or POST\n", { headers: [["Allow", "GET, POST"]] });
+  };
+
+  private nav(): Array<[string, string]> {
+    const nav: Array<[string, string]> = [["/", "Status"], ["/settings", "Settings"]];
+    if (this.host.wifi) nav.push(["/wifi", "Wi-Fi"]);
+    return nav;
+  }
+
+  private page(response: HttpResponse, here: string, title: string, sections: Section[], extra: { status?: number; refreshSeconds?: number } = {}): void {
+    sendPage(response, { title, here, nav: this.nav(), printerName: this.host.identity().name, ...extra }, sections);
+  }
+
+  private get(request: HttpRequest, response: HttpResponse): void {
+    const notice = lookup(NOTICES, request.query.done ?? "");
+    switch (request.path) {
+      case "/":
+      case "/index.html":
+        return void this.statusPage(response, notice);
+      case "/settings":
+        return this.settingsPage(response, notice, undefined);
+      case "/wifi":
+        if (this.host.wifi) return void this.wifiPage(response, notice);
+        break;
+    }
+    this.page(response, "", "Not found", [notices(undefined, `There is no page ${request.path} on this printer.`)], { status: 404 });
+  }
+
+  private async statusPage(response: HttpResponse, notice: string | undefined, status = 200, error?: string): Promise<void> {
+    await this.registration.advance();
+    const view = this.registration.view();
+    const active = view.user !== undefined || this.host.status().job !== undefined;
+    this.page(response, "/", "Status", [
+      notices(notice, error ?? view.error),
+      statusSection(this.host),
+      registrationSection(this.host, view, this.guard.token),
+      jobsSection(this.host),
+      identitySection(this.host),
+    ], { status, refreshSeconds: active ? 3 : undefined });
+  }
+
+  private settingsPage(response: HttpResponse, notice: string | undefined, error: string | undefined, status = 200): void {
+    this.page(response, "/settings", "Settings", [notices(notice, error), settingsSection(this.host, this.guard.token), resetSection(this.guard.token)], { status });
+  }
+
+  private async wifiPage(response: HttpResponse, notice: string | undefined, status = 200): Promise<void> {
+    const wifi = this.host.wifi!;
+    let networks: WifiNetwork[] = [];
+    let scanError: string | undefined;
+    try {
+      networks = await wifi.scan();
+    } catch (error) {
+      scanError = `Scanning failed: ${String(error)}`;
+    }
+    const view = wifi.view();
+    this.page(response, "/wifi", "Wi-Fi", [
+      notices(notice, view.error ?? scanError), wifiSection(view), wifiFormSection(networks, this.guard.token),
+    ], { status, refreshSeconds: view.joining ? 2 : undefined });
+  }
+
+  private async post(request: HttpRequest, response: HttpResponse): Promise<void> {
+    let form: Form;
+    try {
+      form = await readForm(request);
+    } catch (error) {
+      const message = error instanceof FormError ? error.message : String(error);
+      if (!response.sent) response.send(400, `The form could not be read: ${message}\n`);
+      return;
+    }
+    const refusal = this.guard.refusal(request, form);
+    if (refusal !== undefined) {
+      this.log("info", `web: refused POST ${request.path} from ${request.remoteAddress}: ${refusal}`);
+      response.send(403, `Refused: ${refusal}.\n`);
+      return;
+    }
+    switch (request.path) {
+      case "/settings": return this.saveSettings(form, response);
+      case "/reset":
+        if (form.confirm !== "1") return this.settingsPage(response, undefined, "Tick the box to confirm the factory reset.", 400);
+        this.host.factoryReset();
+        await this.registration.cancel();
+        return redirect(response, "/?done=reset");
+      case "/register": {
+        if (!this.host.registration().available) break;
+        const refused = await this.registration.start(form.user ?? "");
+        if (refused !== undefined) return this.statusPage(response, undefined, 400, refused);
+        return redirect(response, "/?done=registering");
+      }
+      case "/register/cancel":
+        await this.registration.cancel();
+        return redirect(response, "/?done=cancelled");
+      case "/wifi": {
+        const wifi = this.host.wifi;
+        if (!wifi) break;
+        const result = await wifi.join(form.ssid ?? "", form.password ?? "");
+        return redirect(response, result.ok ? "/wifi?done=joined" : "/wifi");
+      }
+    }
+    response.send(404, `Nothing to post to at ${request.path}\n`);
+  }
+
+  private saveSettings(form: Form, response: HttpResponse): void {
+    const name = (form.name ?? "").trim();
+    const description = (form.description ?? "").trim();
+    if (name === "" || name.length > MAX_NAME) return this.settingsPage(response, undefined, `The name must have 1 to ${MAX_NAME} characters.`, 400);
+    if (description.length > MAX_DESCRIPTION) return this.settingsPage(response, undefined, `The description may have up to ${MAX_DESCRIPTION} characters.`, 400);
+    // A checkbox that is not ticked is simply absent from the form.
+    this.host.saveSettings({ name, description, localDiscovery: form.local_discovery === "1", localPrinting: form.local_printing === "1" });
+    redirect(response, "/settings?done=saved");
+  }
+}
+
+function redirect(response: HttpResponse, location: string): void {
+  if (!response.sent) response.send(303, "", { headers: [["Location", location]] });
+}
