@@ -178,9 +178,10 @@ export const PRINTER_ATTRIBUTE_NAMES = ATTRIBUTES.map(([attrName]) => attrName);
 // requested-attributes (RFC 8011 4.2.5.1): 'all' is every attribute but
 // media-col-database, which PWG 5100.7 has sent only when named, as it can
 // be large; 'job-template' and 'printer-description' are the two halves.
-export function printerAttributes(facts: PrinterFacts, requested: string[] | undefined): IppAttribute[] {
+// The attributes asked for, one at a time, so a caller can encode each and
+// let its objects go before the next is built (the board's heap is small).
+export function forEachPrinterAttribute(facts: PrinterFacts, requested: string[] | undefined, visit: (attribute: IppAttribute) => void): void {
   const all = requested === undefined || requested.includes("all");
-  const out: IppAttribute[] = [];
   for (const [attrName, group, build] of ATTRIBUTES) {
     const wanted = requested?.includes(attrName)
       || (group === "template" && (all || requested!.includes("job-template")))
@@ -188,7 +189,6 @@ export function printerAttributes(facts: PrinterFacts, requested: string[] | und
     if (!wanted) continue;
     // An attribute the printer has no value for is left out, not sent empty.
     const values = build(facts);
-    if (values.length > 0) out.push(attr(attrName, ...values));
+    if (values.length > 0) visit(attr(attrName, ...values));
   }
-  return out;
 }

@@ -1,6 +1,7 @@
 import type { IppExchange, Printing } from "./exchange.js";
 import { completed } from "./job-attributes.js";
-import { printerAttributes, type PrinterFacts } from "./printer-attributes.js";
+import { encodeAttribute } from "./encode.js";
+import { forEachPrinterAttribute, type PrinterFacts } from "./printer-attributes.js";
 import { checkPrinterUri } from "./target.js";
 import { GroupTag, Status, attr, find, firstString, keyword } from "./values.js";
 
@@ -57,7 +58,18 @@ export function printerFacts(p: Printing, printerUri: string, webUri: string): P
 export function getPrinterAttributes(x: IppExchange, p: Printing): void {
   if (!checkPrinterUri(x)) return;
   const facts = printerFacts(p, x.printerUri, x.webUri);
-  x.respond(Status.ok, [{ tag: GroupTag.printer, attributes: printerAttributes(facts, x.requested()) }]);
+  // Encoded as built: about 5 KB on the wire, but several times that as
+  // objects if every attribute were held until the end.
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  forEachPrinterAttribute(facts, x.requested(), (attribute) => {
+    const bytes = encodeAttribute(attribute);
+    parts.push(bytes);
+    size += bytes.length;
+  });
+  const encoded = new Uint8Array(size);
+  for (let i = 0, at = 0; i < parts.length; at += parts[i].length, i++) encoded.set(parts[i], at);
+  x.respond(Status.ok, [{ tag: GroupTag.printer, attributes: [], encoded }]);
 }
 
 export function identifyPrinter(x: IppExchange, p: Printing): void {

@@ -95,6 +95,9 @@ export interface IppAttribute {
 export interface IppGroup {
   tag: number;
   attributes: IppAttribute[];
+  // More attributes already in wire form, written after attributes: a long
+  // answer encoded as it is built, so its objects never all live at once.
+  encoded?: Uint8Array;
 }
 
 export interface IppMessage {

@@ -1,6 +1,13 @@
 // UTF-8 by hand: XS on a device does not promise the WHATWG text codecs.
 
 export function utf8Encode(text: string): Uint8Array {
+  const out = new Uint8Array(utf8Length(text));
+  utf8Write(text, out, 0);
+  return out;
+}
+
+// The bytes text takes in UTF-8, without encoding it.
+export function utf8Length(text: string): number {
   let size = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -9,8 +16,13 @@ export function utf8Encode(text: string): Uint8Array {
     else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && isLowSurrogate(text.charCodeAt(i + 1))) { size += 4; i++; }
     else size += 3;
   }
-  const out = new Uint8Array(size);
-  let o = 0;
+  return size;
+}
+
+// Writes text as UTF-8 into out at o (which must have utf8Length(text)
+// bytes free there), so an encoder can fill one buffer without a small
+// array per string. Returns the offset after it.
+export function utf8Write(text: string, out: Uint8Array, o: number): number {
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
     if (c < 0x80) { out[o++] = c; continue; }
@@ -33,7 +45,7 @@ export function utf8Encode(text: string): Uint8Array {
     out[o++] = 0x80 | ((c >> 6) & 63);
     out[o++] = 0x80 | (c & 63);
   }
-  return out;
+  return o;
 }
 
 function isLowSurrogate(c: number): boolean {
