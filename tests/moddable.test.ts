@@ -134,7 +134,7 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
   // mcconfig names the build after the folder the top manifest is in.
   const so = path.join(out, "bin", "lin", "mc", "debug", path.basename(project), "mc.so");
   t.true(existsSync(so));
-  // The pages' byte code, as it would sit in flash: the .xsb of each module of modules/web.
+  // Byte code as it would sit in flash: the .xsb of each module of a folder.
   const xsb = (folder: string): number => {
     let total = 0;
     const walk = (d: string) => {
@@ -147,7 +147,7 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
     walk(path.join(out, "tmp"));
     return total;
   };
-  t.log(`byte code: modules/web ${xsb("web")} B, modules/http ${xsb("http")} B, modules/privet ${xsb("privet")} B`);
+  t.log(`byte code: modules/web ${xsb("web")} B, modules/ipp ${xsb("ipp")} B, modules/jpeg ${xsb("jpeg")} B, modules/http ${xsb("http")} B, modules/privet ${xsb("privet")} B, modules/cloud ${xsb("cloud")} B`);
 
   const started: ChildProcess[] = [];
   const boot = () => {
