@@ -326,7 +326,9 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
     // 150 dpi prints in mcsim without the cloud, but runs this registered
     // printer's heap out: see the README.)
     if (spawnSync("sh", ["-c", "command -v ipptool"]).status === 0) {
-      // The cloud's report of the last job goes first (see below).
+      // The cloud's report of the last job (/submit) goes first: an IPP
+      // request on top of it still runs this registered printer's heap out
+      // (see the README).
       await sleep(3000);
       const uri = `ipp://127.0.0.1:${SIM_PORT}/ipp/print`;
       const ipptool = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {

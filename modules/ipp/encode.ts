@@ -9,10 +9,8 @@ import { GroupTag, ValueTag, type IppAttribute, type IppMessage, type IppValue }
 // has hundreds of items, and a small array for each ran the board's heap out.
 
 class Writer {
-  private pos = 0;
-
   // Without out it only counts.
-  constructor(private readonly out?: Uint8Array) {}
+  constructor(private readonly out?: Uint8Array, private pos = 0) {}
 
   get size(): number {
     return this.pos;
@@ -147,11 +145,16 @@ export function encodeMessage(message: IppMessage): Uint8Array {
   return out;
 }
 
-// One attribute in wire form, for a group's encoded part.
-export function encodeAttribute(attribute: IppAttribute): Uint8Array {
+// One attribute in wire form, for a group's encoded part: its size, then
+// written into out at pos (returns the offset after it).
+export function attributeSize(attribute: IppAttribute): number {
   const counter = new Writer();
   writeAttribute(counter, attribute, false);
-  const out = new Uint8Array(counter.size);
-  writeAttribute(new Writer(out), attribute, false);
-  return out;
+  return counter.size;
+}
+
+export function encodeAttributeInto(attribute: IppAttribute, out: Uint8Array, pos: number): number {
+  const writer = new Writer(out, pos);
+  writeAttribute(writer, attribute, false);
+  return writer.size;
 }
