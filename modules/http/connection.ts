@@ -5,7 +5,7 @@ import { ChunkedDecoder, ChunkedError } from "./chunked.js";
 import { requestFraming } from "./framing.js";
 import { HeadReader, type HeadError } from "./head.js";
 import { HttpRequest, type BodyConsumer } from "./request.js";
-import { HttpResponse, encodeResponse } from "./response.js";
+import { HttpResponse, encodeResponse, encodeResponseHead } from "./response.js";
 import type { HttpServer } from "./server.js";
 
 // One accepted connection, request after request: the head read into a fixed
@@ -329,7 +329,14 @@ export class Connection {
       // the discard limit, since its size is unknown until then.
       if (this.expectContinue || (!this.chunked && this.bodyRemaining > this.server.options.discardLimit)) keepAlive = false;
     }
-    this.socket.write(encodeResponse(status, reason, contentType, body, headers, keepAlive, request.version === "1.0"));
+    // Head and body as two writes: the body (an IPP answer, a page) is not
+    // copied again to sit behind the head.
+    const http10 = request.version === "1.0";
+    if (body.length < 512) this.socket.write(encodeResponse(status, reason, contentType, body, headers, keepAlive, http10));
+    else {
+      this.socket.write(encodeResponseHead(status, reason, contentType, body.length, headers, keepAlive, http10));
+      this.socket.write(body);
+    }
     if (!keepAlive) return this.shut();
     if (bodyUnread) {
       this.state = State.Discard;

@@ -109,16 +109,23 @@ export class ResponseWriter {
 
 export function encodeResponse(status: number, reason: string, contentType: string, body: Uint8Array,
   headers: Array<[string, string]>, keepAlive: boolean, http10 = false): Uint8Array {
-  let head = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n`;
+  const headBytes = encodeResponseHead(status, reason, contentType, body.length, headers, keepAlive, http10);
+  const out = new Uint8Array(headBytes.length + body.length);
+  out.set(headBytes, 0);
+  out.set(body, headBytes.length);
+  return out;
+}
+
+// The status line and headers alone: a large body is written after it as it
+// is, rather than copied beside the head into one more buffer.
+export function encodeResponseHead(status: number, reason: string, contentType: string, bodyLength: number,
+  headers: Array<[string, string]>, keepAlive: boolean, http10 = false): Uint8Array {
+  let head = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${contentType}\r\nContent-Length: ${bodyLength}\r\n`;
   // An HTTP/1.0 client closes unless told the connection stays.
   if (!keepAlive) head += "Connection: close\r\n";
   else if (http10) head += "Connection: keep-alive\r\n";
   head += "Cache-Control: no-cache\r\n";
   for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
   head += "\r\n";
-  const headBytes = utf8Encode(head);
-  const out = new Uint8Array(headBytes.length + body.length);
-  out.set(headBytes, 0);
-  out.set(body, headBytes.length);
-  return out;
+  return utf8Encode(head);
 }
