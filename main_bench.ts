@@ -7,8 +7,8 @@ import { thermalEngine } from "./hosts/moddable/thermal-board.js";
 import type { EngineEvents, EnginePage, PrintEngine } from "./modules/hal/engine.js";
 import type { Log } from "./modules/hal/log.js";
 import type { ThermalEngine } from "./modules/escpos/thermal-engine.js";
-import type { DocumentConsumer, DocumentSource } from "./modules/print/source.js";
 import { printPath } from "./modules/print/path.js";
+import { SegmentSource } from "./modules/print/segment-source.js";
 import { PwgDecoder, type RasterSink } from "./modules/pwg/decoder.js";
 
 // The MCU bench's entry (manifest_bench.json): no network. The embedded PWG
@@ -85,56 +85,6 @@ function report(result: Record<string, unknown>): void {
   trace(`bench: ${JSON.stringify(result)}\n`);
 }
 
-// A document from flash, handed over a segment at a time as a socket would,
-// one event-loop turn per burst, holding still while paused.
-class EmbeddedSource implements DocumentSource {
-  readonly declaredLength: number;
-  private consumer: DocumentConsumer | undefined;
-  private offset = 0;
-  private paused = false;
-  private scheduled = false;
-
-  constructor(private readonly bytes: Uint8Array) {
-    this.declaredLength = bytes.length;
-  }
-
-  readBody(consumer: DocumentConsumer): void {
-    this.consumer = consumer;
-    this.schedule();
-  }
-
-  pause(): void {
-    this.paused = true;
-  }
-
-  resume(): void {
-    this.paused = false;
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    clock.defer(() => this.pump());
-  }
-
-  private pump(): void {
-    this.scheduled = false;
-    const consumer = this.consumer;
-    if (!consumer) return;
-    while (!this.paused && this.offset < this.bytes.length) {
-      const end = Math.min(this.offset + SEGMENT, this.bytes.length);
-      const chunk = this.bytes.subarray(this.offset, end);
-      this.offset = end;
-      consumer.data(chunk);
-    }
-    if (!this.paused && this.offset >= this.bytes.length) {
-      this.consumer = undefined;
-      consumer.end();
-    }
-  }
-}
-
 // Decoding alone: every line counted and dropped.
 function decode(name: string, bytes: Uint8Array): void {
   const peak = new HeapPeak();
@@ -179,7 +129,7 @@ function print(name: string, bytes: Uint8Array, done: () => void): void {
   job.jobName = name;
   job.jobSize = bytes.length;
   marker.write(1);
-  path.spooler.start(job, new EmbeddedSource(bytes), (result) => {
+  path.spooler.start(job, new SegmentSource(bytes, SEGMENT, clock), (result) => {
     if (!result.ok) log("error", `bench: ${name} refused: ${result.description}`);
   });
 }

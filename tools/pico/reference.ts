@@ -2,7 +2,7 @@ import { EscPosDevice, VirtualSerial } from "../../hosts/node/escpos-device.js";
 import { nodeClock, nodeRandom } from "../../hosts/node/hal.js";
 import { ThermalEngine, type ThermalConfig } from "../../modules/escpos/thermal-engine.js";
 import { printPath } from "../../modules/print/path.js";
-import type { DocumentConsumer, DocumentSource } from "../../modules/print/source.js";
+import { SegmentSource } from "../../modules/print/segment-source.js";
 
 // What the Node host's thermal engine prints from the same documents, one job
 // after another on one roll, as the MCU bench prints them: the receipt the
@@ -13,36 +13,6 @@ export interface Paper {
   height: number;
   // One byte per dot, 0 black, 255 white.
   pixels: Uint8Array;
-}
-
-class WholeSource implements DocumentSource {
-  readonly declaredLength: number;
-  private consumer: DocumentConsumer | undefined;
-  private offset = 0;
-  private paused = false;
-  constructor(private readonly bytes: Uint8Array, private readonly segment: number) {
-    this.declaredLength = bytes.length;
-  }
-  readBody(consumer: DocumentConsumer): void {
-    this.consumer = consumer;
-    setImmediate(() => this.pump());
-  }
-  pause(): void { this.paused = true; }
-  resume(): void { this.paused = false; setImmediate(() => this.pump()); }
-  private pump(): void {
-    const consumer = this.consumer;
-    if (!consumer) return;
-    while (!this.paused && this.offset < this.bytes.length) {
-      const end = Math.min(this.offset + this.segment, this.bytes.length);
-      const chunk = this.bytes.subarray(this.offset, end);
-      this.offset = end;
-      consumer.data(chunk);
-    }
-    if (!this.paused && this.offset >= this.bytes.length) {
-      this.consumer = undefined;
-      consumer.end();
-    }
-  }
 }
 
 export async function referenceReceipt(documents: Uint8Array[], config: Partial<ThermalConfig>, segment = 1460): Promise<Paper> {
@@ -58,7 +28,7 @@ export async function referenceReceipt(documents: Uint8Array[], config: Partial<
           if (event.to === "done") { stop(); resolve(); }
           if (event.to === "aborted") { stop(); reject(new Error(`reference job aborted: ${event.job.description ?? ""}`)); }
         });
-        path.spooler.start(path.lifecycle.createQueued(), new WholeSource(bytes, segment), (result) => {
+        path.spooler.start(path.lifecycle.createQueued(), new SegmentSource(bytes, segment, nodeClock), (result) => {
           if (!result.ok) reject(new Error(result.description));
         });
       });
