@@ -1,53 +1,21 @@
 import test from "./harness.js";
 import { ChunkedDecoder, ChunkedError } from "../../modules/http/chunked.js";
 import { HttpServer, type HttpHandler } from "../../modules/http/server.js";
-import type { Tcp, TcpConnection, TcpConnectionEvents } from "../../modules/hal/tcp.js";
 import { FakeClock } from "../helpers/fake-clock.js";
+import { FakeSocket, ascii, chars, fakeListener } from "./fake-socket.js";
 
 // The HTTP server's new paths (chunked bodies, contained consumer errors,
-// slot eviction) inside XS, over an inline TCP fake: tests/helpers/fake-tcp.ts
-// leans on Buffer, which XS does not have.
+// slot eviction) inside XS, over the XS-safe TCP fake.
 
-const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
-const chars = (bytes: Uint8Array) => { let s = ""; for (const b of bytes) s += String.fromCharCode(b); return s; };
 
-class Socket implements TcpConnection {
-  remotePort = 1;
-  out = "";
-  paused = false;
-  closed = false;
-  private events!: TcpConnectionEvents;
-  private queue: Uint8Array[] = [];
-  constructor(readonly remoteAddress: string) {}
-  setEvents(events: TcpConnectionEvents): void { this.events = events; }
-  write(bytes: Uint8Array): boolean { this.out += chars(bytes); return true; }
-  pause(): void { this.paused = true; }
-  resume(): void {
-    this.paused = false;
-    while (!this.paused && this.queue.length > 0) this.events.data(this.queue.shift()!);
-  }
-  end(): void { this.closed = true; }
-  destroy(): void { this.closed = true; }
-  send(text: string): void {
-    const bytes = ascii(text);
-    if (this.paused) this.queue.push(bytes);
-    else this.events.data(bytes);
-  }
-  statuses(): number[] { return (this.out.match(/HTTP\/1\.1 \d{3}/g) ?? []).map((s) => Number(s.slice(9))).filter((s) => s !== 100); }
-}
+const statuses = (s: FakeSocket) => (s.out.match(/HTTP\/1\.1 \d{3}/g) ?? []).map((x) => Number(x.slice(9))).filter((x) => x !== 100);
 
-// Synchronous: the harness does not await, and listen() takes the accept
-// callback before start() first awaits.
 function serve(handler: HttpHandler, maxConnections = 8) {
-  let accept: (c: TcpConnection) => void = () => {};
-  const tcp: Tcp = {
-    listen: (_options, onConnection) => { accept = onConnection; return Promise.resolve({ port: 1, close() {} }); },
-    connect: () => Promise.reject(new Error("no")),
-  };
+  const { tcp, connect } = fakeListener();
   const clock = new FakeClock();
   const server = new HttpServer(tcp, clock, () => {}, { maxConnections, maxConnectionsPerAddress: maxConnections }, handler);
   void server.start();
-  return { clock, server, connect: (address = "192.0.2.1") => { const s = new Socket(address); accept(s); return s; } };
+  return { clock, server, connect: (address = "192.0.2.1") => connect(address) };
 }
 
 test("the chunked decoder on XS: byte by byte, extensions and trailer, then ChunkedError", (t) => {
@@ -83,10 +51,10 @@ test("the HTTP server on XS: a chunked upload paused and resumed, a throwing con
   t.true(c.paused);
   for (let i = 0; i < 5; i++) resumeLater();
   t.is(body, "abcde");
-  t.deepEqual(c.statuses(), [200]);
+  t.deepEqual(statuses(c), [200]);
   const d = connect();
   d.send("POST /boom HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
-  t.deepEqual(d.statuses(), [500]);
+  t.deepEqual(statuses(d), [500]);
   t.true(d.closed);
   t.is(aborts, 1);
 });
@@ -100,12 +68,12 @@ test("the HTTP server on XS: a slow head gives its slot to a newcomer and times 
   clock.advance(1000);
   const c = connect();
   t.true(a.closed);
-  t.deepEqual(a.statuses(), [408]);
+  t.deepEqual(statuses(a), [408]);
   c.send("GET /x HTTP/1.1\r\n\r\n");
-  t.deepEqual(c.statuses(), [200]);
+  t.deepEqual(statuses(c), [200]);
   clock.advance(9000);
   t.true(b.closed, "10 s after its first byte");
-  t.deepEqual(b.statuses(), [408]);
+  t.deepEqual(statuses(b), [408]);
 });
 
 export { runAll } from "./harness.js";

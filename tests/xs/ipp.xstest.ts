@@ -1,5 +1,4 @@
 import test from "./harness.js";
-import type { Tcp, TcpConnection, TcpConnectionEvents } from "../../modules/hal/tcp.js";
 import { HttpRouter } from "../../modules/http/router.js";
 import { HttpServer } from "../../modules/http/server.js";
 import { IppError, MessageDecoder, decodeMessage, defaultIppLimits } from "../../modules/ipp/decode.js";
@@ -18,42 +17,17 @@ import { mutate } from "../helpers/ipp-mutate.js";
 import { encodeDocument, testPage } from "../helpers/pwg.js";
 import { SeededRandom } from "../helpers/seeded-random.js";
 import { TestEngine } from "../helpers/test-engine.js";
+import { FakeSocket, ascii, fakeListener } from "./fake-socket.js";
 
 // modules/ipp inside XS: the codec on hostile input, and the service behind
 // the real HTTP server printing a chunked Print-Job through a full engine.
 
-const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
 
-class Socket implements TcpConnection {
-  remotePort = 1;
-  out: number[] = [];
-  paused = false;
-  closed = false;
-  private events!: TcpConnectionEvents;
-  private queue: Uint8Array[] = [];
-  constructor(readonly remoteAddress: string) {}
-  setEvents(events: TcpConnectionEvents): void { this.events = events; }
-  write(bytes: Uint8Array): boolean { for (const b of bytes) this.out.push(b); return true; }
-  pause(): void { this.paused = true; }
-  resume(): void {
-    this.paused = false;
-    while (!this.paused && this.queue.length > 0) this.events.data(this.queue.shift()!);
-  }
-  end(): void { this.closed = true; }
-  destroy(): void { this.closed = true; }
-  send(bytes: Uint8Array): void {
-    if (this.paused) this.queue.push(bytes);
-    else this.events.data(bytes);
-  }
-  get queued(): number { return this.queue.reduce((n, b) => n + b.length, 0); }
-  // The IPP answer of the one response written so far.
-  answer(): IppMessage {
-    const bytes = Uint8Array.from(this.out);
-    for (let i = 0; i + 3 < bytes.length; i++) {
-      if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) return decodeMessage(bytes.subarray(i + 4)).message;
-    }
-    throw new Error("no response");
-  }
+// The IPP answer of the one response written so far.
+function answer(s: FakeSocket): IppMessage {
+  const at = s.out.indexOf("\r\n\r\n");
+  if (at < 0) throw new Error("no response");
+  return decodeMessage(ascii(s.out.slice(at + 4))).message;
 }
 
 function request(operation: number, operationAttributes = [] as ReturnType<typeof attr>[], jobAttributes = [] as ReturnType<typeof attr>[]): IppMessage {
@@ -79,13 +53,9 @@ function printer() {
   }, () => "printer.local:80");
   const router = new HttpRouter();
   router.mount("/ipp/", ipp.handle);
-  let accept: (c: TcpConnection) => void = () => {};
-  const tcp: Tcp = {
-    listen: (_options, onConnection) => { accept = onConnection; return Promise.resolve({ port: 80, close() {} }); },
-    connect: () => Promise.reject(new Error("no")),
-  };
-  void new HttpServer(tcp, clock, () => {}, {}, router.handle).start();
-  const connect = () => { const s = new Socket("192.0.2.7"); accept(s); return s; };
+  const listener = fakeListener(80);
+  void new HttpServer(listener.tcp, clock, () => {}, {}, router.handle).start();
+  const connect = () => listener.connect("192.0.2.7");
   const post = (message: IppMessage, document = new Uint8Array(0)) => {
     const head = encodeMessage(message);
     const s = connect();
@@ -123,7 +93,7 @@ test("the IPP codec on XS: a round trip, and 1000 mutations each decoded or refu
 
 test("IPP over the HTTP server on XS: Get-Printer-Attributes, a chunked Print-Job held by a full engine, Get-Jobs", (t) => {
   const { engine, connect, post, clock } = printer();
-  const attrs = post(request(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("printer-uuid"), keyword("document-format-supported"))])).answer();
+  const attrs = answer(post(request(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("printer-uuid"), keyword("document-format-supported"))])));
   t.is(attrs.code, 0);
   t.deepEqual(find(attrs.groups[1], "printer-uuid")!.values, [uri("urn:uuid:01234567-89ab-cdef-0123-456789abcdef")]);
   t.deepEqual(find(attrs.groups[1], "document-format-supported")!.values, [mimeType("image/pwg-raster")]);
@@ -146,11 +116,11 @@ test("IPP over the HTTP server on XS: Get-Printer-Attributes, a chunked Print-Jo
     clock.advance(1);
   }
   t.true(releases > 5);
-  const printed = s.answer();
+  const printed = answer(s);
   t.is(printed.code, 0);
   t.deepEqual(find(printed.groups[1], "job-id")!.values, [integer(1)]);
   t.deepEqual(engine.pixels(0), page.pixels);
-  const jobs = post(request(Operation.getJobs, [attr("which-jobs", keyword("completed")), attr("requested-attributes", keyword("job-state"))])).answer();
+  const jobs = answer(post(request(Operation.getJobs, [attr("which-jobs", keyword("completed")), attr("requested-attributes", keyword("job-state"))])));
   t.deepEqual(find(jobs.groups[1], "job-state")!.values, [{ kind: "integer", tag: 0x23, value: 9 }]);
 });
 

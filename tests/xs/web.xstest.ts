@@ -1,32 +1,15 @@
 import test from "./harness.js";
 import { HttpServer } from "../../modules/http/server.js";
 import type { HttpRequest } from "../../modules/http/request.js";
-import type { Tcp, TcpConnection, TcpConnectionEvents } from "../../modules/hal/tcp.js";
 import { decodeForm } from "../../modules/web/form.js";
 import type { WebHost } from "../../modules/web/host.js";
 import { WebPages } from "../../modules/web/web.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { SeededRandom } from "../helpers/seeded-random.js";
+import { ascii, fakeListener } from "./fake-socket.js";
 
-// The printer's pages inside XS: a settings page streamed in chunks over an
-// inline TCP fake, the form decoder and the guard's rules.
-
-const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
-const chars = (bytes: Uint8Array) => { let s = ""; for (const b of bytes) s += String.fromCharCode(b); return s; };
-
-class Socket implements TcpConnection {
-  remoteAddress = "192.0.2.9";
-  remotePort = 1;
-  out = "";
-  private events!: TcpConnectionEvents;
-  setEvents(events: TcpConnectionEvents): void { this.events = events; }
-  write(bytes: Uint8Array): boolean { this.out += chars(bytes); return true; }
-  pause(): void {}
-  resume(): void {}
-  end(): void {}
-  destroy(): void {}
-  send(text: string): void { this.events.data(ascii(text)); }
-}
+// The printer's pages inside XS: a settings page streamed in chunks over the
+// XS-safe TCP fake, the form decoder and the guard's rules.
 
 const host: WebHost = {
   status: () => ({ deviceState: "idle", fault: undefined, job: undefined, connection: "not-configured" }),
@@ -55,11 +38,9 @@ function dechunk(text: string): string {
 
 test("the settings page streams in chunks on XS, with the secret and escaped names", (t) => {
   const pages = new WebPages(host, new SeededRandom(7), () => {});
-  let accept: (c: TcpConnection) => void = () => {};
-  const tcp: Tcp = { listen: (_o, on) => { accept = on; return Promise.resolve({ port: 1, close() {} }); }, connect: () => Promise.reject(new Error("no")) };
-  void new HttpServer(tcp, new FakeClock(), () => {}, {}, pages.handle).start();
-  const socket = new Socket();
-  accept(socket);
+  const listener = fakeListener();
+  void new HttpServer(listener.tcp, new FakeClock(), () => {}, {}, pages.handle).start();
+  const socket = listener.connect();
   socket.send("GET /settings HTTP/1.1\r\nHost: 192.0.2.1\r\n\r\n");
   const split = socket.out.indexOf("\r\n\r\n");
   t.true(socket.out.slice(0, split).includes("Transfer-Encoding: chunked"));
