@@ -14,7 +14,8 @@ import type { DecoderFactory, DocumentDecoder, DocumentSource } from "./source.j
 
 const YIELD_BYTES = 32 * 1024;
 
-const pwgDecoder: DecoderFactory = (sink, limits) => new PwgDecoder(sink, limits);
+// The decoder a document gets unless its front end names another.
+export const pwgDecoder: DecoderFactory = (sink, limits) => new PwgDecoder(sink, limits);
 
 export type ReceiveResult =
   | { ok: true }

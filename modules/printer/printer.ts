@@ -6,7 +6,7 @@ import { HttpServer } from "../http/server.js";
 import type { JobStore } from "../jobs/store.js";
 import type { JobLifecycle } from "../print/lifecycle.js";
 import { printPath } from "../print/path.js";
-import type { Spooler } from "../print/spooler.js";
+import { pwgDecoder, type Spooler } from "../print/spooler.js";
 import { INFO_PATH, PrivetApi } from "../privet/api.js";
 import { DeviceRecord } from "../privet/device.js";
 import { loadSerialNumber } from "../privet/identity.js";
@@ -34,7 +34,6 @@ import { ippTxt } from "../ipp/dns-sd.js";
 import type { IppDevice } from "../ipp/exchange.js";
 import type { DocumentFormats } from "../ipp/formats.js";
 import { jpegFormat } from "../ipp/image-format.js";
-import { PwgDecoder } from "../pwg/decoder.js";
 import { WebPages } from "../web/web.js";
 import { WifiSetup } from "../web/wifi-setup.js";
 import { forgetDeviceNames, loadDeviceNames, PrinterWebHost } from "./web-host.js";
@@ -84,10 +83,8 @@ export class Printer {
   readonly ipp: IppService;
   mdns: MdnsResponder | undefined;
   private mdnsSocket: MdnsSocket | undefined;
-  // The Privet service and the name it was asked to have (a conflict may
-  // have announced it as "Name (2)"), so a rename renames the instance too.
+  // The Privet service, so a rename renames its instance too.
   private privetService: MdnsService | undefined;
-  private privetInstance = "";
   // Everything persistent goes through the two-slot journal.
   readonly storage: Storage;
   // The printer's own pages at "/", and Wi-Fi setup where the HAL has Wi-Fi.
@@ -97,7 +94,7 @@ export class Printer {
   constructor(private readonly hal: Hal, config: Partial<PrinterConfig> = {}) {
     this.config = { ...defaultPrinterConfig, ...config };
     this.documentFormats = {
-      "image/pwg-raster": () => (sink, limits) => new PwgDecoder(sink, limits),
+      "image/pwg-raster": () => pwgDecoder,
       "image/jpeg": jpegFormat(hal.engine.capabilities),
     };
     this.storage = new SafeStorage(hal.storage);
@@ -143,10 +140,7 @@ export class Printer {
       const previous = namedAs;
       namedAs = this.device.name;
       if (namedAs !== previous) {
-        if (this.privetService) {
-          this.privetInstance = namedAs;
-          this.privetService.update({ instance: namedAs });
-        }
+        this.privetService?.update({ instance: namedAs });
         // Services named after the printer (IPP's) follow the rename too.
         for (const entry of this.mdnsServices) {
           if (entry.spec.instance !== previous) continue;
@@ -376,7 +370,7 @@ export class Printer {
     this.hal.log("info", `printer "${this.device.name}" serving Privet on ${this.config.host}:${port}`);
     this.withdrawIpp ??= this.publish({
       instance: this.device.name, type: "_ipp._tcp", subtypes: ["_print"], port,
-      txt: () => ippTxt(this.ippDevice(), this.hal.engine.capabilities, Object.keys(this.documentFormats), `http://${this.hostLabel()}.local:${port}/`),
+      txt: () => ippTxt(this.ippDevice(), this.hal.engine.capabilities, this.documentFormatNames, this.adminUrl()),
     });
     if (!this.hal.udp) this.hal.log("info", "mdns: no multicast on this platform; discovery is off");
     else if (this.localDiscovery) await this.startDiscovery(port);
@@ -417,7 +411,6 @@ export class Printer {
 
   private async startDiscovery(port: number): Promise<void> {
     const responder = new MdnsResponder(this.hal.clock, this.hal.random, this.hal.log, this.hostLabel());
-    this.privetInstance = this.device.name;
     this.privetService = responder.add({ instance: this.device.name, type: "_privet._tcp", subtypes: ["_printer"], port, txt: () => this.device.txt() });
     try {
       this.mdnsSocket = await this.hal.udp!.openMdns((bytes, from) => responder.receive(bytes, from));
