@@ -8,7 +8,7 @@ import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { TestEngine } from "./helpers/test-engine.js";
 
 // Serial: the memory test reads process-wide figures.
-// Item 9's remaining cases over real sockets on 127.0.0.1: the emulator
+// The cloud path over real sockets on 127.0.0.1 when things go wrong: the emulator
 // restarted, corrupt documents, a hundred jobs in a row, and an XMPP server
 // that turns hostile after the handshake.
 

@@ -9,7 +9,7 @@ import { startFakeServer } from "./helpers/fake-server.js";
 import { FakeTcp, parseResponses } from "./helpers/fake-tcp.js";
 import { TestEngine } from "./helpers/test-engine.js";
 
-// Issue 9, item 9: a few hostile or careless connections must not keep every
+// A few hostile or careless connections must not keep every
 // other client out. Unit tests of each rule on the fake clock and TCP, then
 // both attacks over real sockets against the Node host.
 

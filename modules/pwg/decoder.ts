@@ -256,7 +256,7 @@ export class PwgDecoder {
   // method from optimized code goes out to a C++ builtin, about 250
   // instructions before the first byte moves, and doubling the pattern of a
   // 128-pixel RGB run took up to 7 calls. That overhead was half of the
-  // MuPDF RGB decode (callgrind, issue 14). Instead: bytes one at a time up
+  // MuPDF RGB decode (measured with callgrind). Instead: bytes one at a time up
   // to a 4-aligned position, then whole 32-bit words through words (a view
   // of the line buffer, which is sized to whole words). Seen from an aligned
   // position the pattern repeats every 12 bytes, 3 words, whose bytes are

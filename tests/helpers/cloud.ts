@@ -76,7 +76,14 @@ export async function call(service: CloudService, iface: string, params: Record<
     body = encoded.body;
     headers["Content-Type"] = encoded.contentType;
   }
-  const response = await fetch(url, { method: encoding === "get" ? "GET" : "POST", headers, body, signal: AbortSignal.timeout(10_000) });
+  let response: Response;
+  try {
+    response = await fetch(url, { method: encoding === "get" ? "GET" : "POST", headers, body, signal: AbortSignal.timeout(10_000) });
+  } catch (error) {
+    // fetch's own "fetch failed" says nothing; the cause (refused, reset, closed) is what a flake needs.
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`${encoding === "get" ? "GET" : "POST"} ${url.split("?")[0]}: ${(error as Error).message}${cause ? ` (${cause.code ?? ""} ${cause.message ?? ""})` : ""}`);
+  }
   const text = await response.text();
   let json: any;
   try { json = JSON.parse(text); } catch { json = undefined; }
