@@ -17,8 +17,14 @@ import { call, startTestCloud, userToken } from "./helpers/cloud.js";
 // The build is of a test manifest (in a temp folder) that includes ours and
 // adds a config: the outbound check (resolve a name through a DNS server of
 // the test's, connect to an openssl s_server, TLS against a CA the test made
-// with openssl) and, when PRIVET_XS_HEAP="chunkBytes,slots[,stackSlots]" is set, another
-// XS heap, to try sizes. The committed manifest is not touched.
+// with openssl), the port the printer listens on and, when
+// PRIVET_XS_HEAP="chunkBytes,slots[,stackSlots]" is set, another XS heap, to
+// try sizes. The committed manifest is not touched.
+//
+// The port: PRIVET_SIM_PORT when set, otherwise a port that is free when the
+// test starts, so the test does not depend on 8631 (the manifest's port for
+// lin, and npm start's) being free. It has to be in the manifest: mcconfig's
+// name=value arguments set only top-level config keys, not privet.port.
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const sdk = process.env.MODDABLE;
 const tools = sdk ? path.join(sdk, "build", "bin", "lin", "release") : "";
@@ -27,7 +33,6 @@ const missing = !sdk ? "MODDABLE is not set (no Moddable SDK here)"
   : !existsSync(path.join(tools, "mcconfig")) ? `no mcconfig in ${tools}`
   : !has("xvfb-run") ? "xvfb-run is not installed"
   : !has("openssl") ? "openssl is not installed" : "";
-const SIM_PORT = 8631;
 const SERVER_NAME = "printer-check.test";
 const USER = "maker@example.com";
 
@@ -93,6 +98,28 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
   return found();
 }
 
+// PRIVET_XS_HEAP="chunkBytes,slots[,stackSlots]": a part left out or empty
+// keeps the manifest's value for it (so "98304,4096" keeps its stack).
+function heapCreation(text: string): Record<string, unknown> {
+  const [chunk, slots, stack] = text.split(",").map((part) => (part.trim() === "" ? undefined : Number(part)));
+  for (const value of [chunk, slots, stack]) {
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) throw new Error(`PRIVET_XS_HEAP="${text}": expected chunkBytes,slots[,stackSlots] as positive integers`);
+  }
+  const creation: Record<string, unknown> = { static: 0 };
+  if (chunk !== undefined) creation.chunk = { initial: chunk, incremental: 0 };
+  if (slots !== undefined) creation.heap = { initial: slots, incremental: 0 };
+  if (stack !== undefined) creation.stack = stack;
+  return creation;
+}
+
+function simPort(): Promise<number> {
+  const text = process.env.PRIVET_SIM_PORT;
+  if (text === undefined || text === "") return freePort();
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`PRIVET_SIM_PORT="${text}" is not a TCP port`);
+  return Promise.resolve(port);
+}
+
 (missing ? test.skip : test)(`the firmware builds for lin, checks a TLS server through the HAL, registers with the emulator, answers /privet/info and prints a PWG job in mcsim${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
   t.timeout(400_000);
   // PRIVET_MC_DIR keeps the build in one folder, so repeated runs build incrementally.
@@ -108,13 +135,16 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
   // The Cloud Print emulator the firmware registers with (plain HTTP on
   // loopback), with its XMPP side in plain text for the printer's channel.
   const cloud = await startTestCloud({ xmpp: { port: 0 } });
-  const heap = process.env.PRIVET_XS_HEAP?.split(",").map(Number);
+  const heap = process.env.PRIVET_XS_HEAP;
   const lin: Record<string, unknown> = {};
-  if (heap) lin.creation = { static: 0, chunk: { initial: heap[0], incremental: 0 }, heap: { initial: heap[1], incremental: 0 }, stack: heap[2] ?? 512 };
+  if (heap) lin.creation = heapCreation(heap);
+  const SIM_PORT = await simPort();
   writeFileSync(path.join(project, "manifest.json"), JSON.stringify({
     include: [path.join(root, "manifest.json")],
     config: {
+      // The test manifest is merged after ours, so this wins over its lin config.
       privet: {
+        port: SIM_PORT,
         dns: { servers: [`127.0.0.1:${dns.port}`] },
         outboundCheck: { host: SERVER_NAME, port: tlsPort, trustAnchors: [readFileSync(path.join(dir, "trusted-ca.pem"), "utf8")], timeoutMs: 20_000 },
         cloud: {
@@ -273,7 +303,7 @@ async function waitFor(read: () => string, text: string | RegExp, ms: number): P
       return `chunks peak ${Math.max(...chunks)} low ${Math.min(...chunks)}, slots peak ${Math.max(...slots)} low ${Math.min(...slots)} B, ${column(rows, "Garbage collections").reduce((a, b) => a + b, 0)} GCs`;
     };
     const all = samples(0);
-    t.log(`XS heap in mcsim: chunks ${all[0][keys.indexOf("Chunk available")]} B, slots ${all[0][keys.indexOf("Slot available")]} B (${heap ? "PRIVET_XS_HEAP" : "manifest"}); TLS ${cipher ?? "?"} to 127.0.0.1 open throughout`);
+    t.log(`XS heap in mcsim: chunks ${all[0][keys.indexOf("Chunk available")]} B, slots ${all[0][keys.indexOf("Slot available")]} B (${heap ? `PRIVET_XS_HEAP=${heap}` : "manifest"}); port ${SIM_PORT}; TLS ${cipher ?? "?"} to 127.0.0.1 open throughout`);
     t.log(`registering (start to complete, ${registration.length} samples): ${figures(registration)}`);
     t.log(`idle, registered: ${figures(idle)}`);
     t.log(`printing 4 pages (${(short.bytes / 1024).toFixed(0)} KB): ${figures(short.rows)}`);
