@@ -2,7 +2,7 @@ import test from "ava";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as dgram from "node:dgram";
 import * as net from "node:net";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,9 +17,9 @@ import { call, startTestCloud, userToken } from "./helpers/cloud.js";
 // The build is of a test manifest (in a temp folder) that includes ours and
 // adds a config: the outbound check (resolve a name through a DNS server of
 // the test's, connect to an openssl s_server, TLS against a CA the test made
-// with openssl), the port the printer listens on and, when
-// PRIVET_XS_HEAP="chunkBytes,slots[,stackSlots]" is set, another XS heap, to
-// try sizes. The committed manifest is not touched.
+// with openssl), the port the printer listens on, a Preference store of the
+// run's own and, when PRIVET_XS_HEAP="chunkBytes,slots[,stackSlots]" is set,
+// another XS heap, to try sizes. The committed manifest is not touched.
 //
 // The port: PRIVET_SIM_PORT when set, otherwise a port that is free when the
 // test starts, so the test does not depend on 8631 (the manifest's port for
@@ -120,7 +120,7 @@ function simPort(): Promise<number> {
   return Promise.resolve(port);
 }
 
-(missing ? test.skip : test)(`the firmware builds for lin, checks a TLS server through the HAL, registers with the emulator, answers /privet/info and prints a PWG job in mcsim${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
+(missing ? test.skip : test)(`the firmware builds for lin, checks a TLS server through the HAL, starts unregistered with a Preference store of its own, registers with the emulator, answers /privet/info and prints a PWG job in mcsim${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
   t.timeout(400_000);
   // PRIVET_MC_DIR keeps the build in one folder, so repeated runs build incrementally.
   const dir = process.env.PRIVET_MC_DIR ?? mkdtempSync(path.join(tmpdir(), "privet-mc-"));
@@ -139,10 +139,19 @@ function simPort(): Promise<number> {
   const lin: Record<string, unknown> = {};
   if (heap) lin.creation = heapCreation(heap);
   const SIM_PORT = await simPort();
+  // On lin the SDK's Preference module keeps everything in one JSON file,
+  // config.file.root + "modpreferences.json", and the file module's manifest
+  // sets that root to /tmp/ for every app (neither HOME nor TMPDIR moves it).
+  // A root of this run's own keeps the last run's credentials out; it is
+  // emptied first, as PRIVET_MC_DIR may be a folder of an earlier run.
+  const preferences = path.join(dir, "preferences");
+  rmSync(preferences, { recursive: true, force: true });
+  mkdirSync(preferences);
   writeFileSync(path.join(project, "manifest.json"), JSON.stringify({
     include: [path.join(root, "manifest.json")],
     config: {
-      // The test manifest is merged after ours, so this wins over its lin config.
+      // The test manifest is merged after ours, so these win over its lin config.
+      file: { root: preferences + path.sep },
       privet: {
         port: SIM_PORT,
         dns: { servers: [`127.0.0.1:${dns.port}`] },
@@ -214,7 +223,10 @@ function simPort(): Promise<number> {
     const column = (rows: number[][], name: string) => rows.map((r) => r[keys.indexOf(name)]);
 
     // Out of the box with a cloud URL: only info and register (Privet 6.1).
+    // It starts unregistered: its Preference store is this run's, not one a
+    // previous run left registered.
     const fresh = JSON.parse((await get(SIM_PORT, "/privet/info", { "X-Privet-Token": "\"\"" })).body);
+    t.is(fresh.id, "", "unregistered at first boot: no device id");
     t.deepEqual(fresh.api, ["/privet/register"]);
     t.is(fresh.url, cloud.service.baseUrl);
     // Registration on XS: start, the (auto) panel's OK, getClaimToken, the
