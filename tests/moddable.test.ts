@@ -33,6 +33,9 @@ const missing = !sdk ? "MODDABLE is not set (no Moddable SDK here)"
   : !existsSync(path.join(tools, "mcconfig")) ? `no mcconfig in ${tools}`
   : !has("xvfb-run") ? "xvfb-run is not installed"
   : !has("openssl") ? "openssl is not installed" : "";
+// IPP is checked with CUPS's ipptool (cups-ipp-utils, which .ci/run installs);
+// without it that part is a skip of its own, named below, not a silent pass.
+const noIpptool = !missing && !has("ipptool");
 const SERVER_NAME = "printer-check.test";
 const USER = "maker@example.com";
 
@@ -120,7 +123,9 @@ function simPort(): Promise<number> {
   return Promise.resolve(port);
 }
 
-(missing ? test.skip : test)(`the firmware builds for lin, checks a TLS server through the HAL, starts unregistered with a Preference store of its own, registers with the emulator, answers /privet/info and prints a PWG job in mcsim${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
+if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a PWG Print-Job from ipptool (skipped: ipptool is not installed; Debian's cups-ipp-utils has it)", () => {});
+
+(missing ? test.skip : test)(`the firmware builds for lin, checks a TLS server through the HAL, starts unregistered with a Preference store of its own, registers with the emulator, answers /privet/info and prints a PWG job in mcsim${noIpptool ? "" : " and over IPP from ipptool"}${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
   t.timeout(400_000);
   // PRIVET_MC_DIR keeps the build in one folder, so repeated runs build incrementally.
   const dir = process.env.PRIVET_MC_DIR ?? mkdtempSync(path.join(tmpdir(), "privet-mc-"));
@@ -367,7 +372,7 @@ function simPort(): Promise<number> {
     // then prints a PWG document through Print-Job. (A JPEG placed on A4 at
     // 150 dpi prints in mcsim without the cloud, but runs this registered
     // printer's heap out: see the README.)
-    if (spawnSync("sh", ["-c", "command -v ipptool"]).status === 0) {
+    if (!noIpptool) {
       // The cloud's report of the last job (/submit) goes first: an IPP
       // request on top of it still runs this registered printer's heap out
       // (see the README).
@@ -393,7 +398,7 @@ function simPort(): Promise<number> {
       const ippRows = samples(ippFrom);
       t.false(output().includes("memory full"), output().slice(-1000));
       t.log(`IPP: Get-Printer-Attributes and a 4-page PWG Print-Job from ipptool (${ippRows.length} samples): ${figures(ippRows)}`);
-    } else t.log("IPP in mcsim skipped: ipptool is not installed");
+    }
     stop(first.sim);
     server.process.kill();
 
