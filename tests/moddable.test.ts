@@ -375,8 +375,10 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
     if (!noIpptool) {
       // The cloud's report of the last job (/submit) goes first: an IPP
       // request on top of it still runs this registered printer's heap out
-      // (see the README).
-      await sleep(3000);
+      // (see the README). Waited for, not a fixed pause: on a loaded machine
+      // the report can take longer than any pause chosen here.
+      const servedId = /"job_id"\s*:\s*"(\w+)"/.exec(served.answer)?.[1];
+      t.true(await waitFor(output, new RegExp(`local job ${servedId} reported as`), 30_000), output().replace(/instruments: .*\n/g, "").slice(-1500));
       const uri = `ipp://127.0.0.1:${SIM_PORT}/ipp/print`;
       const ipptool = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
         const child = spawn("ipptool", ["-T", "120", ...args], { stdio: ["ignore", "pipe", "pipe"] });
