@@ -173,6 +173,8 @@ test("every front end refuses a foreign Host with 403 before it runs, and answer
     const panel = await exchange(front.port, start("GET", "/", panelHost) + "\r\n");
     t.is(panel.status, pageRefused ? 403 : 200, `front panel, ${where}`);
   }
+  // With --verbose the owner sees which name to add.
+  t.true(p.logs.some((l) => /^debug http: refused GET \/privet\/info from 127\.0\.0\.1: Host evil\.example:\d+ is not one of this printer's names$/.test(l)), p.logs.join("\n"));
 });
 
 test("a Host naming the printer's old or new mDNS name follows a host-name conflict: the new one is refused before the rename and answered after it", async (t) => {

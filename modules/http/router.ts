@@ -1,3 +1,4 @@
+import type { Log } from "../hal/log.js";
 import type { HostPolicy } from "./host-policy.js";
 import type { HttpHandler, HttpRequest, HttpResponse } from "./server.js";
 
@@ -15,7 +16,8 @@ export class HttpRouter {
   // Longest prefix first, so "/ipp/" wins over "/".
   private readonly mounts: Mount[] = [];
 
-  constructor(private readonly hosts?: HostPolicy) {}
+  // The log says why a client got 403, so its owner knows what --allow-host to add.
+  constructor(private readonly hosts?: HostPolicy, private readonly log?: Log) {}
 
   // A prefix ending in "/" takes every path below it (and the path without
   // the slash); any other prefix is one exact path.
@@ -33,6 +35,7 @@ export class HttpRouter {
 
   readonly handle: HttpHandler = (request: HttpRequest, response: HttpResponse) => {
     if (this.hosts && !this.hosts.allows(request.header("host"))) {
+      this.log?.("debug", `http: refused ${request.method} ${request.path} from ${request.remoteAddress}: Host ${request.header("host")} is not one of this printer's names`);
       // Plain text for every front end: an IPP client gets no IPP answer, as
       // the request never became an IPP operation.
       response.send(403, "This printer answers only to its addresses, its .local name and the names its owner added.\n");

@@ -129,7 +129,7 @@ export class Printer {
     this.cloud = this.config.url === "" ? undefined : this.connectCloud();
     hal.panel?.onButton((button) => this.pressed(button));
     this.hosts = new HostPolicy(() => this.ownHostNames());
-    this.router = new HttpRouter(this.hosts);
+    this.router = new HttpRouter(this.hosts, hal.log);
     this.router.mount("/privet/", (request, response) => this.api.handle(request, response));
     this.ipp = this.ippService();
     this.router.mount("/ipp/", this.ipp.handle);
