@@ -39,6 +39,8 @@ board().then(async (parts) => {
     host: "0.0.0.0",
     port: settings.port ?? 80,
     name: settings.name ?? "Privet Printer",
+    // Names besides its addresses and .local name it answers to (README: Which names).
+    allowedHosts: settings.allowedHosts,
     // A device budget: each connection owns one head buffer.
     http: settings.http,
     // A Cloud Print service to register with; local-only without one.

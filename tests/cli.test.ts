@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { get } from "./helpers/client.js";
+import { get, rawRequest } from "./helpers/client.js";
 
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "hosts", "node", "cli.js");
 
@@ -75,4 +75,27 @@ test("bad flags fail with a one-line reason and the usage", async (t) => {
   const unknown = run(["--colour"]);
   t.is(await unknown.exited, 2);
   t.regex(unknown.output().stderr, /Unknown option '--colour'/);
+});
+
+test("--allow-host adds names the printer and its front panel answer to; others stay refused; a malformed one fails the start", async (t) => {
+  const state = mkdtempSync(path.join(tmpdir(), "privet-cli-"));
+  const proc = run(["--port", "0", "--state-dir", state, "--no-mdns", "--no-cloud", "--panel-port", "0", "--allow-host", "printer.lan", "--allow-host", "Office-Printer.corp.example:8631"]);
+  try {
+    const port = await proc.listening;
+    t.regex(proc.output().stdout, /answers to Host: .*printer\.lan, Office-Printer\.corp\.example:8631/);
+    const panelPort = Number(/front panel .*: http:\/\/127\.0\.0\.1:(\d+)\//.exec(proc.output().stdout)![1]);
+    const token = { "X-Privet-Token": "\"\"" };
+    for (const [host, status] of [["printer.lan", 200], ["office-printer.corp.example", 200], ["evil.example", 403], ["printer.lan.evil.example", 403]] as const) {
+      const head = (target: string, p: number) => `GET ${target} HTTP/1.1\r\nHost: ${host}:${p}\r\nX-Privet-Token: ""\r\nConnection: close\r\n\r\n`;
+      t.is((await rawRequest(port, head("/privet/info", port))).status, status, `printer, ${host}`);
+      t.is((await rawRequest(panelPort, head("/", panelPort))).status, status, `front panel, ${host}`);
+    }
+    t.is((await get(port, "/privet/info", token)).status, 200);
+  } finally {
+    proc.child.kill("SIGTERM");
+  }
+  t.is(await proc.exited, 0);
+  const bad = run(["--allow-host", "http://printer.lan/"]);
+  t.is(await bad.exited, 2);
+  t.regex(bad.output().stderr, /--allow-host takes a host name/);
 });

@@ -442,13 +442,13 @@ test("Privet: submitdoc with a chunked body is invalid_document; createjob takes
   const port = await printer.start();
   try {
     const token = JSON.parse((await get(port, "/privet/info", { "X-Privet-Token": "\"\"" })).body)["x-privet-token"];
-    const submit = await rawRequest(port, `POST /privet/printer/submitdoc HTTP/1.1\r\nHost: x\r\nX-Privet-Token: ${token}\r\nContent-Type: image/pwg-raster\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nRaS2\r\n0\r\n\r\n`);
+    const submit = await rawRequest(port, `POST /privet/printer/submitdoc HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Privet-Token: ${token}\r\nContent-Type: image/pwg-raster\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nRaS2\r\n0\r\n\r\n`);
     t.is(submit.status, 200);
     t.is(JSON.parse(submit.body).error, "invalid_document");
     t.regex(JSON.parse(submit.body).description, /Content-Length/);
     const ticket = JSON.stringify({ version: "1.0", print: {} });
     const half = Math.floor(ticket.length / 2);
-    const create = await rawRequest(port, `POST /privet/printer/createjob HTTP/1.1\r\nHost: x\r\nX-Privet-Token: ${token}\r\nTransfer-Encoding: chunked\r\n\r\n` +
+    const create = await rawRequest(port, `POST /privet/printer/createjob HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Privet-Token: ${token}\r\nTransfer-Encoding: chunked\r\n\r\n` +
       `${half.toString(16)}\r\n${ticket.slice(0, half)}\r\n${(ticket.length - half).toString(16)}\r\n${ticket.slice(half)}\r\n0\r\n\r\n`);
     t.is(create.status, 200);
     t.truthy(JSON.parse(create.body).job_id, create.body);

@@ -235,7 +235,7 @@ class Attack {
     let drip: NodeJS.Timeout | undefined;
     socket.on("connect", () => {
       if (this.kind !== "slowloris") return;
-      socket.write("GET /privet/info HTTP/1.1\r\nHost: x\r\nX-Privet-Token: \"\"\r\nX-Padding: ");
+      socket.write("GET /privet/info HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Privet-Token: \"\"\r\nX-Padding: ");
       drip = setInterval(() => socket.write("a"), 1000);
     });
     socket.on("data", (data) => {
@@ -270,7 +270,7 @@ async function probe(port: number, durationMs: number): Promise<Probe> {
     const sent = Date.now();
     let status: string;
     try {
-      status = String((await rawRequest(port, "GET /privet/info HTTP/1.1\r\nHost: x\r\nX-Privet-Token: \"\"\r\n\r\n", 3000)).status);
+      status = String((await rawRequest(port, "GET /privet/info HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Privet-Token: \"\"\r\n\r\n", 3000)).status);
     } catch {
       status = "no answer";
     }

@@ -42,7 +42,7 @@ async function streamJob(pages: number): Promise<{ peakHeapGrowth: number; bytes
     let text = "";
     socket.on("data", (c) => { text += c; if (text.includes("}")) resolve(text); });
   });
-  socket.write(`POST /privet/printer/submitdoc HTTP/1.1\r\nHost: x\r\nX-Privet-Token: ${token}\r\nContent-Type: image/pwg-raster\r\nContent-Length: ${length}\r\n\r\nRaS2`);
+  socket.write(`POST /privet/printer/submitdoc HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Privet-Token: ${token}\r\nContent-Type: image/pwg-raster\r\nContent-Length: ${length}\r\n\r\nRaS2`);
   // The same page bytes again and again: the client holds one page, the printer must hold less.
   for (let i = 0; i < pages; i++) {
     if (!socket.write(page)) await new Promise((r) => socket.once("drain", r));

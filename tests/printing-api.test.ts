@@ -19,7 +19,7 @@ async function setup(t: ExecutionContext, config: Record<string, unknown> = {}) 
   const api = async (path: string) => JSON.parse((await get(port, path, { "X-Privet-Token": token })).body);
   const post = async (path: string, body: Uint8Array | string, headers: Record<string, string> = {}) => {
     const bytes = typeof body === "string" ? Buffer.from(body) : Buffer.from(body);
-    let head = `POST ${path} HTTP/1.1\r\nHost: x\r\nX-Privet-Token: ${token}\r\nContent-Length: ${bytes.length}\r\n`;
+    let head = `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Privet-Token: ${token}\r\nContent-Length: ${bytes.length}\r\n`;
     for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
     const response = await rawRequest(port, Buffer.concat([Buffer.from(head + "\r\n"), bytes]), 20_000);
     return { status: response.status, json: response.status === 200 ? JSON.parse(response.body) : response.body };
@@ -34,7 +34,7 @@ function openSubmit(port: number, token: string, body: Uint8Array, query = "") {
   socket.on("data", (c) => (received += c));
   socket.on("error", () => {});
   const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
-  socket.write(`POST /privet/printer/submitdoc${query} HTTP/1.1\r\nHost: x\r\nX-Privet-Token: ${token}\r\nContent-Type: image/pwg-raster\r\nContent-Length: ${body.length}\r\n\r\n`);
+  socket.write(`POST /privet/printer/submitdoc${query} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Privet-Token: ${token}\r\nContent-Type: image/pwg-raster\r\nContent-Length: ${body.length}\r\n\r\n`);
   return { socket, closed, received: () => received, send: (bytes: Uint8Array) => socket.write(bytes) };
 }
 

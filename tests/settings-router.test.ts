@@ -70,7 +70,7 @@ test("answering Privet requests never reads storage", async (t) => {
   const token = printer.tokens.issue();
   for (const target of ["/privet/info", "/privet/capabilities", "/privet/printer/jobstate?job_id=x"]) {
     const c = tcp.accept();
-    c.send(`GET ${target} HTTP/1.1\r\nHost: p\r\nX-Privet-Token: ${token}\r\n\r\n`);
+    c.send(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Privet-Token: ${token}\r\n\r\n`);
     t.is(parseResponses(c.output())[0].status, 200, target);
   }
   t.is(flash.reads, bootReads);

@@ -29,6 +29,9 @@ Usage: npm start -- [options]
   --mdns-interface A announce with mDNS on the interface with IPv4 address A
                      (default 127.0.0.1; with --lan, the first LAN interface)
   --no-mdns          do not announce with mDNS at all
+  --allow-host NAME  also answer to this host name (e.g. a name your router's DNS gives
+                     the printer); repeat for more. Besides it the printer answers only to
+                     its addresses, its .local name and localhost (DNS rebinding)
   --out DIR          where printed pages go, one PNG each (default ./out)
   --ppm N            print speed in pages per minute; 0 is as fast as data comes (default 0)
   --fault KIND       start with a fault: media-empty, media-jam or door-open
@@ -78,6 +81,7 @@ try {
       host: { type: "string" },
       "mdns-interface": { type: "string" },
       "no-mdns": { type: "boolean" },
+      "allow-host": { type: "string", multiple: true },
       out: { type: "string" },
       ppm: { type: "string" },
       fault: { type: "string" },
@@ -114,6 +118,12 @@ const log = consoleLog(values.verbose ? "debug" : "info");
 const mdnsInterface = values["no-mdns"] ? undefined
   : values["mdns-interface"] ?? (values.lan ? firstLanAddress() ?? "127.0.0.1" : "127.0.0.1");
 if (mdnsInterface !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(mdnsInterface)) fail(`--mdns-interface takes an IPv4 address, not ${mdnsInterface}`);
+
+// A port is allowed (printer.lan:8631) and ignored, as the printer's own check ignores it.
+const allowedHosts = values["allow-host"] ?? [];
+for (const name of allowedHosts) {
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?(:\d{1,5})?$/i.test(name)) fail(`--allow-host takes a host name such as printer.lan, not ${name}`);
+}
 
 const ppm = Number(values.ppm ?? 0);
 if (!Number.isFinite(ppm) || ppm < 0) fail(`--ppm must be 0 or more, not ${values.ppm}`);
@@ -194,6 +204,7 @@ const printer = new Printer({ ...nodeHal({ stateDir, log, mdnsInterface, engine,
   maxDocumentBytes: Math.floor(maxDocumentMb * 1024 * 1024),
   port,
   host,
+  allowedHosts,
   name: values.name ?? defaultPrinterConfig.name,
   description: values.description ?? defaultPrinterConfig.description,
   // The server's defaults are the board's; a desktop can afford to read a
@@ -230,6 +241,7 @@ try {
     `Privet printer "${printer.device.name}" is listening on http://${shown}:${bound}/\n` +
     `  serial ${printer.device.serialNumber}, state in ${stateDir}\n` +
     (printer.mdns ? `  mDNS: ${printer.mdns.services.map((s) => `"${s.instanceName}.${s.type}.local"`).join(", ")} on ${mdnsInterface} (host ${printer.mdns.hostName}.local)\n` : "  mDNS: off\n") +
+    `  answers to Host: its addresses, localhost, ${printer.ownHostNames().join(", ")} (--allow-host NAME adds one)\n` +
     `  its own pages (status, jobs, settings, registration${network ? ", Wi-Fi setup" : ""}): ${pagesUrl}\n` +
     (frontPanel ? `  front panel (buttons, faults, indicator, printed pages): ${frontPanel.url}\n` : "") +
     `  try: curl -H 'X-Privet-Token: ""' http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${bound}/privet/info\n` +

@@ -104,8 +104,12 @@ export class FrontPanel {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const host = (req.headers.host ?? "").split(":")[0];
-    if (host !== "127.0.0.1" && host !== "localhost") return void res.writeHead(403).end("loopback only\n");
+    // The printer's own Host policy (a rebound name is refused); without a
+    // Host it stays refused, as every browser sends one.
+    const host = req.headers.host;
+    if (host === undefined || !this.options.printer.hosts.allows(host)) {
+      return void res.writeHead(403, { "Content-Type": "text/plain" }).end("This panel answers only to the printer's addresses and names.\n");
+    }
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (req.method === "GET" && url.pathname === "/") return this.page(res);
     if (req.method === "GET" && url.pathname === "/panel.js") {

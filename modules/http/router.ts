@@ -1,8 +1,11 @@
+import type { Log } from "../hal/log.js";
+import type { HostPolicy } from "./host-policy.js";
 import type { HttpHandler, HttpRequest, HttpResponse } from "./server.js";
 
 // Sends each request to the front end that owns its path: /privet/ to the
-// Privet API, and later /ipp/ to IPP and / to the printer's own pages. The
-// front ends never see each other's requests.
+// Privet API, /ipp/ to IPP and / to the printer's own pages. The front ends
+// never see each other's requests, nor one whose Host the policy refuses
+// (DNS rebinding): that check is here once, so no front end can forget it.
 
 interface Mount {
   prefix: string;
@@ -12,6 +15,9 @@ interface Mount {
 export class HttpRouter {
   // Longest prefix first, so "/ipp/" wins over "/".
   private readonly mounts: Mount[] = [];
+
+  // The log says why a client got 403, so its owner knows what --allow-host to add.
+  constructor(private readonly hosts?: HostPolicy, private readonly log?: Log) {}
 
   // A prefix ending in "/" takes every path below it (and the path without
   // the slash); any other prefix is one exact path.
@@ -28,6 +34,13 @@ export class HttpRouter {
   }
 
   readonly handle: HttpHandler = (request: HttpRequest, response: HttpResponse) => {
+    if (this.hosts && !this.hosts.allows(request.header("host"))) {
+      this.log?.("debug", `http: refused ${request.method} ${request.path} from ${request.remoteAddress}: Host ${request.header("host")} is not one of this printer's names`);
+      // Plain text for every front end: an IPP client gets no IPP answer, as
+      // the request never became an IPP operation.
+      response.send(403, "This printer answers only to its addresses, its .local name and the names its owner added.\n");
+      return;
+    }
     const mount = this.mounts.find((m) => matches(m.prefix, request.path));
     if (mount) return mount.handler(request, response);
     response.send(404, `${request.path} is not available on this device\n`);

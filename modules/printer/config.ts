@@ -34,6 +34,10 @@ export interface PrinterConfig extends DeviceDescription {
   host: string;
   // The mDNS host label (host.local); derived from the serial number when absent.
   hostName?: string;
+  // Host names besides its own addresses and .local names that the printer
+  // answers to (a name the router's DNS gives it); any other is refused as
+  // DNS rebinding. Lower or upper case, with or without a port.
+  allowedHosts?: string[];
   http?: Partial<Omit<HttpServerOptions, "port" | "host">>;
   // submitdoc refuses larger documents with document_too_large.
   maxDocumentBytes: number;

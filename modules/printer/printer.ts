@@ -1,6 +1,7 @@
 import type { Hal } from "../hal/hal.js";
 import type { MdnsSocket } from "../hal/udp.js";
 import { MdnsResponder, type MdnsService, type ServiceSpec } from "../dns/responder.js";
+import { HostPolicy } from "../http/host-policy.js";
 import { HttpRouter } from "../http/router.js";
 import { HttpServer } from "../http/server.js";
 import type { JobStore } from "../jobs/store.js";
@@ -73,6 +74,9 @@ export class Printer {
   readonly api: PrivetApi;
   readonly http: HttpServer;
   readonly router: HttpRouter;
+  // Which Host names every front end answers to (DNS rebinding); the Node
+  // host's front panel asks it too.
+  readonly hosts: HostPolicy;
   readonly jobs: JobStore;
   readonly lifecycle: JobLifecycle;
   readonly spooler: Spooler;
@@ -124,14 +128,15 @@ export class Printer {
     })) this.api.add(route);
     this.cloud = this.config.url === "" ? undefined : this.connectCloud();
     hal.panel?.onButton((button) => this.pressed(button));
-    this.router = new HttpRouter();
+    this.hosts = new HostPolicy(() => this.ownHostNames());
+    this.router = new HttpRouter(this.hosts, hal.log);
     this.router.mount("/privet/", (request, response) => this.api.handle(request, response));
     this.ipp = this.ippService();
     this.router.mount("/ipp/", this.ipp.handle);
     this.wifi = hal.network && new WifiSetup(hal.network, this.storage, hal.clock, hal.log, {
       accessPointSsid: `Privet-Setup-${serial.slice(0, 4).toUpperCase()}`, lingerMs: 60_000,
     });
-    this.web = new WebPages(new PrinterWebHost(this, this.wifi), hal.random, hal.log);
+    this.web = new WebPages(new PrinterWebHost(this, this.wifi), hal.random, hal.log, this.hosts);
     this.router.mount("/", this.web.handle);
     this.http = new HttpServer(hal.tcp, hal.clock, hal.log,
       { ...this.config.http, port: this.config.port, host: this.config.host }, this.router.handle);
@@ -352,6 +357,20 @@ export class Printer {
 
   uptimeSeconds(): number {
     return Math.floor(this.hal.clock.monotonic() / 1000);
+  }
+
+  // The names besides address literals and localhost that the printer
+  // answers to: the label it claims with mDNS, the one it holds after a
+  // conflict renamed it (-2), and the owner's. The first stays accepted after
+  // a rename: only the local link can point it at anything, and a bookmark
+  // made before the rename keeps working.
+  ownHostNames(): string[] {
+    const label = this.hostLabel();
+    const names = [`${label}.local`];
+    const held = this.mdns?.hostName;
+    if (held !== undefined && held !== label) names.push(`${held}.local`);
+    const added = this.config.allowedHosts;
+    return added ? names.concat(added) : names;
   }
 
   // A host label from the serial, so two simulators on one network differ.

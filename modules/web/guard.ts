@@ -1,10 +1,12 @@
 import type { Random } from "../hal/random.js";
+import type { HostPolicy } from "../http/host-policy.js";
 import type { HttpRequest } from "../http/request.js";
 
 // What keeps other sites in the same browser out of the printer's pages.
 // Reading: a page from another origin cannot read ours (no CORS header is
 // ever sent), and a name that resolves to the printer through DNS rebinding
-// is refused by the Host check, so the page's secret stays on our pages.
+// is refused by the Host check (the printer's one HostPolicy, which the
+// router applies to every front end too), so the page's secret stays ours.
 // Changing: every POST must carry the per-boot secret from a form we served
 // and come from our own origin (Origin, or Referer when a browser omits it).
 // There are no cookies, so there is no ambient credential to ride on.
@@ -14,7 +16,7 @@ export const TOKEN_FIELD = "csrf";
 export class RequestGuard {
   readonly token: string;
 
-  constructor(random: Random) {
+  constructor(random: Random, private readonly hosts: HostPolicy) {
     const bytes = new Uint8Array(16);
     random.fill(bytes);
     let token = "";
@@ -22,13 +24,11 @@ export class RequestGuard {
     this.token = token;
   }
 
-  // A Host a browser on the LAN can have used: an address literal, or an
-  // mDNS name (.local) or localhost, which no outside site can point at us.
+  // The pages hold a form's Origin against the Host, so unlike the other
+  // front ends they have always refused a request without one, and still do.
   hostAllowed(request: HttpRequest): boolean {
-    const host = (request.header("host") ?? "").toLowerCase();
-    const name = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0];
-    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name) || /^\[[0-9a-f:.]+\]$/.test(name)) return true;
-    return name === "localhost" || /^[a-z0-9-]+(\.[a-z0-9-]+)*\.local$/.test(name);
+    const host = request.header("host");
+    return host !== undefined && this.hosts.allows(host);
   }
 
   // Why a POST is refused, or undefined when it may go ahead.

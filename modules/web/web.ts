@@ -1,5 +1,6 @@
 import type { Log } from "../hal/log.js";
 import type { Random } from "../hal/random.js";
+import { HostPolicy } from "../http/host-policy.js";
 import type { HttpRequest, HttpResponse } from "../http/server.js";
 import type { WifiNetwork } from "../hal/network.js";
 import { FormError, readForm, type Form } from "./form.js";
@@ -33,14 +34,15 @@ export class WebPages {
   readonly guard: RequestGuard;
   readonly registration: WebRegistration;
 
-  constructor(private readonly host: WebHost, random: Random, private readonly log: Log) {
-    this.guard = new RequestGuard(random);
+  // Without the printer's policy the pages answer to addresses and localhost only.
+  constructor(private readonly host: WebHost, random: Random, private readonly log: Log, hosts = new HostPolicy(() => [])) {
+    this.guard = new RequestGuard(random, hosts);
     this.registration = new WebRegistration(host);
   }
 
   readonly handle = (request: HttpRequest, response: HttpResponse): void => {
     if (!this.guard.hostAllowed(request)) {
-      response.send(403, "This printer answers only to its address or its .local name.\n");
+      response.send(403, "This printer answers only to its addresses, its .local name and the names its owner added.\n");
       return;
     }
     if (request.method === "GET") return this.get(request, response);

@@ -1,6 +1,8 @@
 import test from "./harness.js";
 import { HttpServer } from "../../modules/http/server.js";
+import { HostPolicy } from "../../modules/http/host-policy.js";
 import type { HttpRequest } from "../../modules/http/request.js";
+import { HttpRouter } from "../../modules/http/router.js";
 import { decodeForm } from "../../modules/web/form.js";
 import type { WebHost } from "../../modules/web/host.js";
 import { WebPages } from "../../modules/web/web.js";
@@ -53,9 +55,30 @@ test("the settings page streams in chunks on XS, with the secret and escaped nam
   t.true(html.includes(`name="local_printing" value="1">`), "local printing unticked");
 });
 
+test("the router refuses a rebound Host with 403 before any front end runs, on XS", (t) => {
+  let reached = 0;
+  const router = new HttpRouter(new HostPolicy(() => ["printer-1.local"]));
+  router.mount("/privet/", (_request, response) => { reached++; response.send(200, "info"); });
+  const listener = fakeListener();
+  void new HttpServer(listener.tcp, new FakeClock(), () => {}, {}, router.handle).start();
+  const status = (hostLine: string) => {
+    const socket = listener.connect();
+    socket.send(`GET /privet/info HTTP/1.0\r\n${hostLine}\r\n`);
+    return socket.out.slice(9, 12);
+  };
+  t.is(status("Host: evil.example:8631\r\n"), "403");
+  t.is(status("Host: printer-2.local\r\n"), "403");
+  t.is(reached, 0);
+  t.is(status("Host: printer-1.local:8631\r\n"), "200");
+  t.is(status("Host: [::1]\r\n"), "200");
+  t.is(status(""), "200", "no Host: not a browser");
+  t.is(reached, 3);
+});
+
 test("form decoding and the guard's rules on XS", (t) => {
   t.deepEqual(decodeForm(ascii("name=%C3%A9+x&csrf=1&name=2")), { name: "é x", csrf: "1" });
-  const pages = new WebPages(host, new SeededRandom(3), () => {});
+  // The printer's own mDNS name; any other .local name is a stranger's.
+  const pages = new WebPages(host, new SeededRandom(3), () => {}, new HostPolicy(() => ["printer-1.local"]));
   const request = (headers: Record<string, string>) => ({ header: (n: string) => headers[n.toLowerCase()] }) as unknown as HttpRequest;
   const token = pages.guard.token;
   t.is(pages.guard.refusal(request({ host: "192.0.2.1", origin: "http://192.0.2.1" }), { csrf: token }), undefined);
@@ -63,6 +86,9 @@ test("form decoding and the guard's rules on XS", (t) => {
   t.true(pages.guard.refusal(request({ host: "192.0.2.1", origin: "http://192.0.2.1" }), { csrf: token.slice(1) + "0" }) !== undefined);
   t.true(pages.guard.refusal(request({ host: "evil.example", origin: "http://evil.example" }), { csrf: token }) !== undefined);
   t.is(pages.guard.refusal(request({ host: "printer-1.local:8631", referer: "http://printer-1.local:8631/settings" }), { csrf: token }), undefined);
+  t.true(pages.guard.refusal(request({ host: "printer-2.local:8631", referer: "http://printer-2.local:8631/settings" }), { csrf: token }) !== undefined);
+  t.true(pages.guard.hostAllowed(request({ host: "[fe80::1]:8631" })));
+  t.false(pages.guard.hostAllowed(request({})), "the pages still want a Host");
 });
 
 export { runAll } from "./harness.js";
