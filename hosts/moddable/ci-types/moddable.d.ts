@@ -24,7 +24,8 @@ declare module "timer" {
 }
 
 declare module "time" {
-  const Time: { readonly ticks: number };
+  // set takes Unix seconds (documentation/base/base.md).
+  const Time: { readonly ticks: number; set(seconds: number): void };
   export { Time as default };
 }
 
@@ -120,6 +121,7 @@ declare module "embedded:io/socket/udp" {
     // One datagram, with the sender's address and port.
     read(): (ArrayBuffer & { address: string; port: number }) | undefined;
     write(data: ArrayBuffer | Uint8Array, address: string, port: number): void;
+    close(): void;
   }
   export default UDP;
 }
