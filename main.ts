@@ -44,6 +44,8 @@ board().then(async (parts) => {
     // A Cloud Print service to register with; local-only without one.
     url: settings.cloud?.url ?? "",
     cloud: settings.cloud,
+    // Time servers (the board boots in 1970); the desktop simulators' clock is the computer's.
+    sntp: settings.sntp,
   });
   const port = await printer.start();
   log(`listening on port ${port}`);

@@ -5,7 +5,8 @@ import { Printer } from "../../modules/printer/printer.js";
 import { defaultPrinterConfig } from "../../modules/printer/config.js";
 import * as readline from "node:readline";
 import type { EngineFault } from "../../modules/hal/engine.js";
-import { consoleLog, nodeHal } from "./hal.js";
+import { consoleLog, nodeHal, settableClock } from "./hal.js";
+import { parseServer } from "../../modules/sntp/client.js";
 import { FAULT_DESCRIPTIONS, PngEngine } from "./png-engine.js";
 import { NullEngine } from "../../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
@@ -55,6 +56,10 @@ a registration); reset (factory reset: forget the registration).
   --panel-port N     the front panel in a browser (buttons, faults, indicator, printed
                      pages) on 127.0.0.1:N (default 8633; 0 picks a free one)
   --no-panel         no front panel page
+  --sntp HOST[:PORT] set the printer's clock from these time servers (comma-separated),
+                     as the board does from pool.ntp.org; registration and the cloud wait
+                     for it. Off by default: this computer's clock is already right, and
+                     what SNTP learns only moves the simulator's own clock
   --wifi             simulate the board's Wi-Fi: no stored network opens a setup access
                      point, and /wifi joins one of a few pretend networks
   --verbose          log debug messages
@@ -92,6 +97,7 @@ try {
       "panel-port": { type: "string" },
       "no-panel": { type: "boolean" },
       wifi: { type: "boolean" },
+      sntp: { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -186,8 +192,13 @@ function cloudBaseUrl(text: string): string {
 const panelPort = values["panel-port"] === undefined ? 8633 : Number(values["panel-port"]);
 if (!Number.isInteger(panelPort) || panelPort < 0 || panelPort > 65535) fail(`--panel-port must be a number from 0 to 65535, not ${values["panel-port"]}`);
 const network = values.wifi ? new SimulatedWifi() : undefined;
+const sntpServers = values.sntp?.split(",").map((s) => s.trim()).filter((s) => s !== "");
+for (const server of sntpServers ?? []) if (!parseServer(server)) fail(`--sntp takes HOST or HOST:PORT (comma-separated), not ${server}`);
+if (sntpServers?.length === 0) fail("--sntp needs at least one server");
 
-const printer = new Printer({ ...nodeHal({ stateDir, log, mdnsInterface, engine, panel }), network }, {
+const clock = sntpServers ? { clock: settableClock() } : {};
+const printer = new Printer({ ...nodeHal({ stateDir, log, mdnsInterface, engine, panel }), network, ...clock }, {
+  sntp: sntpServers && { servers: sntpServers },
   url: cloudUrl,
   // The emulator on another machine of the LAN speaks plain HTTP (and XMPP).
   cloud: { allowPlainText: true, xmpp: xmppChannel() },
@@ -231,6 +242,7 @@ try {
     `  serial ${printer.device.serialNumber}, state in ${stateDir}\n` +
     (printer.mdns ? `  mDNS: ${printer.mdns.services.map((s) => `"${s.instanceName}.${s.type}.local"`).join(", ")} on ${mdnsInterface} (host ${printer.mdns.hostName}.local)\n` : "  mDNS: off\n") +
     `  its own pages (status, jobs, settings, registration${network ? ", Wi-Fi setup" : ""}): ${pagesUrl}\n` +
+    (sntpServers ? `  clock: set by SNTP from ${sntpServers.join(", ")}; registration and the cloud wait for it\n` : "") +
     (frontPanel ? `  front panel (buttons, faults, indicator, printed pages): ${frontPanel.url}\n` : "") +
     `  try: curl -H 'X-Privet-Token: ""' http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${bound}/privet/info\n` +
     (pngEngine ? `  pages go to ${outDir} (${ppm > 0 ? `${ppm} pages per minute` : "as fast as data comes"})\n`

@@ -13,7 +13,8 @@ import { loadSerialNumber } from "../privet/identity.js";
 import { infoDocument } from "../privet/info.js";
 import { printingRoutes } from "../privet/printing.js";
 import { TokenEngine } from "../privet/token.js";
-import { defaultPrinterConfig, type PrinterConfig } from "./config.js";
+import { defaultPrinterConfig, FIRMWARE_BUILT_MS, type PrinterConfig } from "./config.js";
+import { SntpClient } from "../sntp/client.js";
 import { SafeStorage } from "../storage/safe-storage.js";
 import { Settings } from "../storage/settings.js";
 import type { Storage } from "../hal/storage.js";
@@ -22,6 +23,7 @@ import { HttpClient } from "../http/client.js";
 import { CloudApi, defaultTokenUrl } from "../cloud/api.js";
 import { Cloud, type CloudHost } from "../cloud/cloud.js";
 import { DEFAULT_LOCAL_SETTINGS, type LocalSettings } from "../cloud/local-settings.js";
+import { wallClockPlausible } from "../cloud/registration.js";
 import { registerRoute } from "../privet/register.js";
 import { accessTokenRoute } from "../privet/accesstoken.js";
 import { cloudDeviceDescription } from "../privet/cdd.js";
@@ -90,9 +92,12 @@ export class Printer {
   // The printer's own pages at "/", and Wi-Fi setup where the HAL has Wi-Fi.
   readonly web: WebPages;
   readonly wifi: WifiSetup | undefined;
+  // Wall time from the network, where the configuration names time servers.
+  readonly sntp: SntpClient | undefined;
 
   constructor(private readonly hal: Hal, config: Partial<PrinterConfig> = {}) {
     this.config = { ...defaultPrinterConfig, ...config };
+    this.sntp = this.timeClient();
     this.documentFormats = {
       "image/pwg-raster": () => pwgDecoder,
       "image/jpeg": jpegFormat(hal.engine.capabilities),
@@ -193,6 +198,48 @@ export class Printer {
     }, () => `${this.config.host}:${this.http.port}`);
   }
 
+  private timeClient(): SntpClient | undefined {
+    const options = this.config.sntp;
+    if (!options || options.servers.length === 0) return undefined;
+    const hal = this.hal;
+    if (!hal.datagrams) {
+      hal.log("warn", "sntp: this platform has no UDP for the core; the clock stays as the host set it");
+      return undefined;
+    }
+    const sntp = new SntpClient({ clock: hal.clock, datagrams: hal.datagrams, resolver: hal.resolver, random: hal.random, log: hal.log },
+      { notBeforeMs: FIRMWARE_BUILT_MS, ...options });
+    sntp.onChange(() => {
+      this.clockChanged();
+    });
+    return sntp;
+  }
+
+  // Whether wall time can be trusted: SNTP has answered where it is
+  // configured, and the clock reads a date this century in any case.
+  clockSet(): boolean {
+    return (this.sntp === undefined || this.sntp.state === "set") && wallClockPlausible(this.hal.clock);
+  }
+
+  // What the pages and semantic_state say about the clock while it is not set.
+  clockNotice(): string | undefined {
+    if (this.clockSet()) return undefined;
+    if (!this.sntp) return "The printer's clock is not set";
+    const error = this.sntp.lastError;
+    return `Setting the clock from the network (${this.sntp.options.servers.join(", ")})${error ? `; last try: ${error}` : ""}`;
+  }
+
+  private cloudStarted = false;
+
+  // The cloud's first call is TLS, whose certificates are dated: it waits for the clock.
+  private clockChanged(): void {
+    this.updateDeviceState();
+    if (this.started && this.cloud && !this.cloudStarted && this.clockSet()) {
+      this.hal.log("info", "cloud: the clock is set; connecting");
+      this.cloudStarted = true;
+      this.cloud.start();
+    }
+  }
+
   private connectCloud(): Cloud {
     const hal = this.hal;
     const options = this.config.cloud ?? {};
@@ -207,6 +254,7 @@ export class Printer {
     }, hal.random);
     const cloud = new Cloud({
       api, clock: hal.clock, random: hal.random, storage: this.storage, log: hal.log, panel: hal.panel, host: this.cloudHost(),
+      clockSet: () => this.clockSet(),
       channel: this.xmppChannel(),
       // Cloud jobs take the same path as local ones, checked as createjob checks a ticket.
       print: {
@@ -343,6 +391,8 @@ export class Printer {
     if (this.ipp) this.ipp.refresh();
     this.device.deviceState = engine.fault ? "stopped" : this.spooler.active ? "processing" : "idle";
     this.device.fault = engine.fault ? { code: engine.fault, description: engine.faultDescription } : undefined;
+    const notice = this.clockNotice();
+    this.device.notice = notice === undefined ? undefined : { code: "setting-clock", description: notice };
   }
 
   info(): Record<string, unknown> {
@@ -374,7 +424,11 @@ export class Printer {
     });
     if (!this.hal.udp) this.hal.log("info", "mdns: no multicast on this platform; discovery is off");
     else if (this.localDiscovery) await this.startDiscovery(port);
-    this.cloud?.start();
+    this.sntp?.start();
+    if (this.cloud && this.clockSet()) {
+      this.cloudStarted = true;
+      this.cloud.start();
+    } else if (this.cloud) this.hal.log("info", "cloud: waiting for the clock to be set before connecting");
     return port;
   }
 
@@ -427,6 +481,8 @@ export class Printer {
   // Resolves once the mDNS goodbye has had time to leave.
   stop(): Promise<void> {
     this.started = false;
+    this.sntp?.stop();
+    this.cloudStarted = false;
     this.cloud?.stop();
     this.wifi?.stop();
     this.http.stop();

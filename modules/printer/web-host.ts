@@ -35,7 +35,10 @@ export class PrinterWebHost implements WebHost {
     const printer = this.printer;
     printer.refreshDeviceState();
     const device = printer.device;
-    return { deviceState: device.deviceState, fault: device.fault?.description, job: printer.spooler.active, connection: device.connectionState };
+    const notice = printer.clockNotice();
+    const setBy = printer.sntp?.setBy;
+    const clock = notice !== undefined ? { set: false, text: notice } : setBy !== undefined ? { set: true, text: `Set from ${setBy}` } : undefined;
+    return { deviceState: device.deviceState, fault: device.fault?.description, job: printer.spooler.active, connection: device.connectionState, clock };
   }
 
   jobs(): Job[] {
@@ -64,6 +67,7 @@ export class PrinterWebHost implements WebHost {
       owner: cloud?.owner ?? "",
       printerId: cloud?.printerId ?? "",
       phase: cloud?.registration.phase ?? "idle",
+      waitingForClock: !this.printer.clockSet(),
     };
   }
 

@@ -46,7 +46,9 @@ export function statusSection(host: WebHost): Section {
     w.write(`</dd><dt>Printing</dt><dd class="current">`);
     if (status.job) w.write(`${escapeHtml(jobLabel(status.job))}, ${status.job.pagesPrinted} page${status.job.pagesPrinted === 1 ? "" : "s"} printed`);
     else w.write("Nothing");
-    w.write(`</dd><dt>Cloud</dt><dd>${badge(status.connection, lookup(CONNECTION_WORDS, status.connection) ?? status.connection)}</dd></dl></section>`);
+    w.write(`</dd><dt>Cloud</dt><dd>${badge(status.connection, lookup(CONNECTION_WORDS, status.connection) ?? status.connection)}</dd>`);
+    if (status.clock) w.write(`<dt>Clock</dt><dd class="clock${status.clock.set ? "" : " setting"}">${escapeHtml(status.clock.text)}</dd>`);
+    w.write(`</dl></section>`);
   };
 }
 
@@ -91,6 +93,10 @@ export function registrationSection(host: WebHost, view: WebRegistrationView, to
         w.write(`Registering with the service…</dd></dl>`);
       }
       w.write(`<form method="post" action="/register/cancel">${hidden(token)}<button class="secondary" type="submit">Cancel registration</button></form></section>`);
+      return;
+    }
+    if (reg.waitingForClock) {
+      w.write(`<p class="reg-state">Not registered. Registration opens once the printer has set its clock from the network (it needs the date to trust the service); this page refreshes by itself.</p></section>`);
       return;
     }
     w.write(`<p class="reg-state">Not registered.${reg.phase === "idle" ? "" : ` Another client is registering it (${escapeHtml(reg.phase)}).`}</p>`);

@@ -4,7 +4,7 @@ import type { Clock } from "../../modules/hal/clock.js";
 import type { PrintEngine } from "../../modules/hal/engine.js";
 import type { IndicatorMode, Panel, PanelButton } from "../../modules/hal/panel.js";
 import type { Udp } from "../../modules/hal/udp.js";
-import type { PrinterCloudConfig } from "../../modules/printer/config.js";
+import type { PrinterCloudConfig, PrinterConfig } from "../../modules/printer/config.js";
 import { Printer } from "../../modules/printer/printer.js";
 import { MemoryStorage, nodeHal } from "../../hosts/node/hal.js";
 import { rawRequest } from "./client.js";
@@ -94,6 +94,7 @@ export interface CloudPrinterOptions {
   cloud?: PrinterCloudConfig;
   noPanel?: boolean;
   engine?: PrintEngine;
+  sntp?: PrinterConfig["sntp"];
 }
 
 export async function startCloudPrinter(options: CloudPrinterOptions): Promise<CloudPrinter> {
@@ -111,6 +112,7 @@ export async function startCloudPrinter(options: CloudPrinterOptions): Promise<C
   const printer = new Printer(hal, {
     port: 0, url: options.url, name: "Cloud Test Printer",
     cloud: { pollIntervalMs: 100, clientId: "test-printer-client", clientSecret: "s", ...options.cloud },
+    sntp: options.sntp,
   });
   const port = await printer.start();
   return { printer, port, panel, storage, logs, privet: new PrivetClient(port), stop: () => printer.stop() };
