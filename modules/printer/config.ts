@@ -44,6 +44,12 @@ export interface PrinterConfig extends DeviceDescription {
   // Time servers; absent where the host's wall clock is already right (a
   // desktop). While SNTP has not answered, registration and the cloud wait.
   sntp?: Partial<Omit<SntpOptions, "servers">> & { servers: string[] };
+  // The UDP port of the setup access point's DNS (53 on the board); without
+  // it no DNS runs there and phones do not open the setup page by themselves.
+  wifiDnsPort?: number;
+  // How long the setup access point stays up after a join, so the person on
+  // it can read the printer's new address (a minute; tests shorten it).
+  wifiLingerMs?: number;
 }
 
 export const FIRMWARE_VERSION = "0.1.0";

@@ -38,6 +38,8 @@ import type { DocumentFormats } from "../ipp/formats.js";
 import { jpegFormat } from "../ipp/image-format.js";
 import { WebPages } from "../web/web.js";
 import { WifiSetup } from "../web/wifi-setup.js";
+import { CaptivePortal } from "../web/captive.js";
+import { CaptiveDns } from "../dns/captive.js";
 import { forgetDeviceNames, loadDeviceNames, PrinterWebHost } from "./web-host.js";
 
 // What a person or the cloud can change (Privet 4.1), kept across restarts.
@@ -94,6 +96,10 @@ export class Printer {
   readonly wifi: WifiSetup | undefined;
   // Wall time from the network, where the configuration names time servers.
   readonly sntp: SntpClient | undefined;
+  // While the setup access point is up: every name is the printer (DNS) and
+  // every other site's page redirects to the setup page (HTTP).
+  readonly captive: CaptivePortal;
+  readonly captiveDns: CaptiveDns | undefined;
 
   constructor(private readonly hal: Hal, config: Partial<PrinterConfig> = {}) {
     this.config = { ...defaultPrinterConfig, ...config };
@@ -134,12 +140,18 @@ export class Printer {
     this.ipp = this.ippService();
     this.router.mount("/ipp/", this.ipp.handle);
     this.wifi = hal.network && new WifiSetup(hal.network, this.storage, hal.clock, hal.log, {
-      accessPointSsid: `Privet-Setup-${serial.slice(0, 4).toUpperCase()}`, lingerMs: 60_000,
+      accessPointSsid: `Privet-Setup-${serial.slice(0, 4).toUpperCase()}`, lingerMs: this.config.wifiLingerMs ?? 60_000,
     });
     this.web = new WebPages(new PrinterWebHost(this, this.wifi), hal.random, hal.log);
     this.router.mount("/", this.web.handle);
+    this.captive = new CaptivePortal({ setupUrl: () => this.setupUrl(), ownHost: (request) => this.web.guard.hostAllowed(request) });
+    this.captiveDns = this.wifi && hal.datagrams && this.config.wifiDnsPort !== undefined ? new CaptiveDns(hal.datagrams, hal.log) : undefined;
+    this.wifi?.onAccessPoint((accessPoint) => this.accessPointChanged(accessPoint));
+    // The portal sees a request before any route does: its requests name
+    // other sites, which every route of the printer would refuse.
     this.http = new HttpServer(hal.tcp, hal.clock, hal.log,
-      { ...this.config.http, port: this.config.port, host: this.config.host }, this.router.handle);
+      { ...this.config.http, port: this.config.port, host: this.config.host },
+      (request, response) => { if (!this.captive.answer(request, response)) this.router.handle(request, response); });
     let namedAs = this.device.name;
     this.device.onChange(() => {
       const previous = namedAs;
@@ -196,6 +208,30 @@ export class Printer {
       limits: { ...defaultIppLimits, ...this.config.ipp },
       maxDocumentBytes: this.config.maxDocumentBytes,
     }, () => `${this.config.host}:${this.http.port}`);
+  }
+
+  // Where a person on the setup access point reaches the printer: the
+  // access point's address on the board (listening everywhere), the address
+  // the printer listens on in the simulator (whose access point is pretend).
+  private portalAddress(accessPoint: { address: string }): string {
+    return this.config.host === "0.0.0.0" ? accessPoint.address : this.config.host;
+  }
+
+  setupUrl(): string | undefined {
+    const accessPoint = this.wifi?.view().status.accessPoint;
+    if (!accessPoint) return undefined;
+    const port = this.http.port;
+    return `http://${this.portalAddress(accessPoint)}${port === 80 ? "" : `:${port}`}/wifi`;
+  }
+
+  private accessPointChanged(accessPoint: { address: string } | undefined): void {
+    const dns = this.captiveDns;
+    if (!dns) return;
+    if (!accessPoint) return dns.stop();
+    const bind = this.config.host === "0.0.0.0" ? undefined : this.config.host;
+    dns.start(this.config.wifiDnsPort!, this.portalAddress(accessPoint), bind).catch((error: unknown) => {
+      this.hal.log("warn", `captive DNS: cannot listen on UDP ${this.config.wifiDnsPort} (${String(error)}); phones will not open the setup page by themselves`);
+    });
   }
 
   private timeClient(): SntpClient | undefined {
@@ -482,6 +518,7 @@ export class Printer {
   stop(): Promise<void> {
     this.started = false;
     this.sntp?.stop();
+    this.captiveDns?.stop();
     this.cloudStarted = false;
     this.cloud?.stop();
     this.wifi?.stop();

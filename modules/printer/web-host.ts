@@ -56,6 +56,7 @@ export class PrinterWebHost implements WebHost {
     return {
       name: device.name, description: device.description, manufacturer: device.manufacturer, model: device.model,
       serialNumber: device.serialNumber, firmware: device.firmware, addresses, uptimeSeconds: printer.uptimeSeconds(),
+      port, localName: printer.mdns ? `${printer.mdns.hostName}.local` : undefined,
     };
   }
 

@@ -26,6 +26,9 @@ export interface WebIdentity {
   firmware: string;
   // Where the printer answers (host:port), and its mDNS name when announced.
   addresses: string[];
+  // The HTTP port, and the mDNS host name (name.local) while announced.
+  port?: number;
+  localName?: string;
   uptimeSeconds: number;
 }
 

@@ -141,7 +141,7 @@ export function resetSection(token: string): Section {
   };
 }
 
-export function wifiSection(view: WifiView): Section {
+export function wifiSection(view: WifiView, identity?: { name: string; port?: number; localName?: string }): Section {
   return (w) => {
     const status = view.status;
     w.write(`<section id="wifi-status"><h2>Wi-Fi</h2><dl><dt>Network</dt><dd class="wifi-state">`);
@@ -153,7 +153,16 @@ export function wifiSection(view: WifiView): Section {
     if (view.stored) w.write(`<dt>Remembered</dt><dd>${escapeHtml(view.stored)}</dd>`);
     w.write(`</dl>`);
     if (status.ssid && status.accessPoint) {
-      w.write(`<p class="notice">Done. Reconnect this phone or computer to ${escapeHtml(status.ssid)} and open http://${escapeHtml(status.address ?? "")}/ there.</p>`);
+      // The last thing the person sees on the setup network: where to find the printer once they leave it.
+      const port = identity?.port === undefined || identity.port === 80 ? "" : `:${identity.port}`;
+      const byAddress = `http://${status.address ?? ""}${port}/`;
+      w.write(`<div class="notice" id="wifi-done"><p>Done: <strong class="printer-name">${escapeHtml(identity?.name ?? "the printer")}</strong> is on ${escapeHtml(status.ssid)}.</p>`);
+      w.write(`<p>Reconnect this phone or computer to ${escapeHtml(status.ssid)}, then open <a class="new-address" href="${escapeHtml(byAddress)}">${escapeHtml(byAddress)}</a>`);
+      if (identity?.localName) {
+        const byName = `http://${identity.localName}${port}/`;
+        w.write(` or, by name, <a class="local-name" href="${escapeHtml(byName)}">${escapeHtml(byName)}</a>`);
+      }
+      w.write(`. This setup network closes in a minute.</p></div>`);
     }
     w.write(`</section>`);
   };

@@ -103,7 +103,7 @@ export class WebPages {
     }
     const view = wifi.view();
     this.page(response, "/wifi", "Wi-Fi", [
-      notices(notice, view.error ?? scanError), wifiSection(view), wifiFormSection(networks, this.guard.token),
+      notices(notice, view.error ?? scanError), wifiSection(view, this.host.identity()), wifiFormSection(networks, this.guard.token),
     ], { status, refreshSeconds: view.joining ? 2 : undefined });
   }
 

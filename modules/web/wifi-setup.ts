@@ -32,6 +32,7 @@ export class WifiSetup {
   private joining: string | undefined;
   private error: string | undefined;
   private lingerTimer: TimerId | undefined;
+  private readonly accessPointListeners: Array<(accessPoint: { ssid: string; address: string } | undefined) => void> = [];
 
   constructor(
     private readonly network: Network,
@@ -71,6 +72,22 @@ export class WifiSetup {
   private async openAccessPoint(): Promise<void> {
     const ap = await this.network.startAccessPoint(this.options.accessPointSsid);
     this.log("info", `wifi: access point "${this.options.accessPointSsid}" is up; set up at http://${ap.address}/wifi`);
+    this.accessPointChanged();
+  }
+
+  private closeAccessPoint(): void {
+    this.network.stopAccessPoint();
+    this.accessPointChanged();
+  }
+
+  // What runs only beside the access point (its DNS, the captive portal) follows it up and down.
+  onAccessPoint(listener: (accessPoint: { ssid: string; address: string } | undefined) => void): void {
+    this.accessPointListeners.push(listener);
+  }
+
+  private accessPointChanged(): void {
+    const accessPoint = this.network.status().accessPoint;
+    for (const listener of this.accessPointListeners) listener(accessPoint);
   }
 
   async scan(): Promise<WifiNetwork[]> {
@@ -108,7 +125,7 @@ export class WifiSetup {
       if (this.lingerTimer !== undefined) this.clock.clearTimer(this.lingerTimer);
       this.lingerTimer = this.clock.setTimer(() => {
         this.lingerTimer = undefined;
-        if (this.stored()) this.network.stopAccessPoint();
+        if (this.stored()) this.closeAccessPoint();
       }, this.options.lingerMs);
     }
     return result;
