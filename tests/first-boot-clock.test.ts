@@ -63,3 +63,27 @@ test("without SNTP configured the host's clock is trusted: registration starts a
   t.notRegex(page, /<dt>Clock<\/dt>/);
   t.is((await p.privet.register("start", ALICE)).json.action, "start");
 });
+
+test("a board that boots onto its setup access point sets its clock as soon as the person joins a network, not at SNTP's next retry", async (t) => {
+  const { MemoryStorage, nodeHal } = await import("../hosts/node/hal.js");
+  const { SimulatedWifi } = await import("../hosts/node/network.js");
+  const { Printer } = await import("../modules/printer/printer.js");
+  let online = false;
+  const server = await startSntpServer((request) => (online ? answersWith(() => NETWORK_TIME)(request) : undefined));
+  t.teardown(() => server.close());
+  const clock = settableClock(0);
+  const network = new SimulatedWifi({ joinDelayMs: 20 });
+  const logs: string[] = [];
+  const printer = new Printer({ ...nodeHal({ log: (_l, m) => logs.push(m) }), storage: new MemoryStorage(), network, clock }, {
+    port: 0, sntp: { servers: [`127.0.0.1:${server.port}`], attemptTimeoutMs: 80, backoffMs: 20, maxAttempts: 2, retryMs: 60_000 },
+  });
+  await printer.start();
+  t.teardown(() => printer.stop());
+  await until("the first round has failed", () => logs.some((m) => m.startsWith("sntp: no time from the network yet")));
+  const asked = server.requests.length;
+  online = true;
+  t.true((await printer.wifi!.join("Home Wi-Fi", "correct horse battery")).ok);
+  await until("the clock is set", () => printer.clockSet(), 2000);
+  t.is(server.requests.length, asked + 1, "asked again after the join, long before the 60 s retry");
+  t.true(Math.abs(clock.wall() - NETWORK_TIME) < 2000);
+});

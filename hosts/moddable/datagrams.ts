@@ -38,7 +38,8 @@ export const moddableDatagrams: Datagrams = {
       },
       close() {
         socket = undefined;
-        open.close();
+        // close() is in the SDK's UDP sockets (lin, lwIP) but not in its typings.
+        (open as unknown as { close(): void }).close();
       },
     });
   },

@@ -147,6 +147,12 @@ export class Printer {
     this.captive = new CaptivePortal({ setupUrl: () => this.setupUrl(), ownHost: (request) => this.web.guard.hostAllowed(request) });
     this.captiveDns = this.wifi && hal.datagrams && this.config.wifiDnsPort !== undefined ? new CaptiveDns(hal.datagrams, hal.log) : undefined;
     this.wifi?.onAccessPoint((accessPoint) => this.accessPointChanged(accessPoint));
+    // A board that boots onto its setup access point has no internet until
+    // the person joins a network; SNTP's failed rounds then wait up to
+    // minutes, so the join starts a fresh one.
+    this.wifi?.onJoined(() => {
+      if (this.started && this.sntp && this.sntp.state !== "set") this.sntp.start();
+    });
     // The portal sees a request before any route does: its requests name
     // other sites, which every route of the printer would refuse.
     this.http = new HttpServer(hal.tcp, hal.clock, hal.log,

@@ -33,6 +33,7 @@ export class WifiSetup {
   private error: string | undefined;
   private lingerTimer: TimerId | undefined;
   private readonly accessPointListeners: Array<(accessPoint: { ssid: string; address: string } | undefined) => void> = [];
+  private readonly joinedListeners: Array<() => void> = [];
 
   constructor(
     private readonly network: Network,
@@ -62,7 +63,10 @@ export class WifiSetup {
     if (!stored && joined !== undefined) return this.log("info", `wifi: on ${joined}, set at build time`);
     if (stored) {
       const result = await this.network.join(stored.ssid, stored.password);
-      if (result.ok) return this.log("info", `wifi: joined ${stored.ssid} as ${result.address}`);
+      if (result.ok) {
+        this.log("info", `wifi: joined ${stored.ssid} as ${result.address}`);
+        return this.joined();
+      }
       this.error = `Could not join ${stored.ssid}: ${result.error}`;
       this.log("warn", `wifi: ${this.error}; opening the setup access point`);
     }
@@ -78,6 +82,15 @@ export class WifiSetup {
   private closeAccessPoint(): void {
     this.network.stopAccessPoint();
     this.accessPointChanged();
+  }
+
+  // What needs the internet (SNTP) can try again at once rather than at its next retry.
+  onJoined(listener: () => void): void {
+    this.joinedListeners.push(listener);
+  }
+
+  private joined(): void {
+    for (const listener of this.joinedListeners) listener();
   }
 
   // What runs only beside the access point (its DNS, the captive portal) follows it up and down.
@@ -121,6 +134,7 @@ export class WifiSetup {
     if (!result.ok) return this.failed(ssid, result.error);
     this.storage.write(WIFI_KEY, JSON.stringify({ ssid, password }));
     this.log("info", `wifi: joined ${ssid} as ${result.address}; stored`);
+    this.joined();
     if (this.network.status().accessPoint) {
       if (this.lingerTimer !== undefined) this.clock.clearTimer(this.lingerTimer);
       this.lingerTimer = this.clock.setTimer(() => {

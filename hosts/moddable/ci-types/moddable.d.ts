@@ -121,7 +121,6 @@ declare module "embedded:io/socket/udp" {
     // One datagram, with the sender's address and port.
     read(): (ArrayBuffer & { address: string; port: number }) | undefined;
     write(data: ArrayBuffer | Uint8Array, address: string, port: number): void;
-    close(): void;
   }
   export default UDP;
 }
