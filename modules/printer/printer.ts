@@ -223,14 +223,19 @@ export class Printer {
     return this.config.host === "0.0.0.0" ? accessPoint.address : this.config.host;
   }
 
+  // Kept from WifiSetup's notices: the portal asks at every request, and
+  // asking WifiSetup would read the stored network from storage each time.
+  private accessPoint: { address: string } | undefined;
+
   setupUrl(): string | undefined {
-    const accessPoint = this.wifi?.view().status.accessPoint;
+    const accessPoint = this.accessPoint;
     if (!accessPoint) return undefined;
     const port = this.http.port;
     return `http://${this.portalAddress(accessPoint)}${port === 80 ? "" : `:${port}`}/wifi`;
   }
 
   private accessPointChanged(accessPoint: { address: string } | undefined): void {
+    this.accessPoint = accessPoint;
     const dns = this.captiveDns;
     if (!dns) return;
     if (!accessPoint) return dns.stop();
