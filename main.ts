@@ -46,6 +46,11 @@ board().then(async (parts) => {
     // A Cloud Print service to register with; local-only without one.
     url: settings.cloud?.url ?? "",
     cloud: settings.cloud,
+    // Time servers (the board boots in 1970); the desktop simulators' clock is the computer's.
+    sntp: settings.sntp,
+    // The setup access point's DNS answers every name with the printer, so a
+    // phone that joins it opens the setup page by itself.
+    wifiDnsPort: settings.wifiSetup ? settings.wifiDnsPort ?? 53 : undefined,
   });
   const port = await printer.start();
   log(`listening on port ${port}`);

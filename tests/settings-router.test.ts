@@ -77,6 +77,24 @@ test("answering Privet requests never reads storage", async (t) => {
   printer.http.stop();
 });
 
+test("on the setup access point too, neither the captive portal nor Privet reads storage per request", async (t) => {
+  const { SimulatedWifi } = await import("../hosts/node/network.js");
+  const flash = new CountingStorage();
+  const tcp = new FakeTcp();
+  const printer = new Printer({ clock: new FakeClock(), random: new SeededRandom(3), storage: flash, tcp, resolver: fakeResolver(), log: () => {}, engine: new NullEngine(OFFICE_CAPABILITIES), network: new SimulatedWifi() }, { port: 8631 });
+  await printer.start();
+  const bootReads = flash.reads;
+  const token = printer.tokens.issue();
+  const probe = tcp.accept();
+  probe.send("GET /generate_204 HTTP/1.1\r\nHost: connectivitycheck.gstatic.com\r\n\r\n");
+  t.is(parseResponses(probe.output())[0].status, 302);
+  const own = tcp.accept();
+  own.send(`GET /privet/info HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Privet-Token: ${token}\r\n\r\n`);
+  t.is(parseResponses(own.output())[0].status, 200);
+  t.is(flash.reads, bootReads);
+  printer.http.stop();
+});
+
 function fakeExchange(pathName: string) {
   const sent: Array<{ status: number; body: string }> = [];
   const request = { path: pathName } as HttpRequest;
@@ -116,7 +134,7 @@ test("a path no front end owns is 404 with a reason", (t) => {
 // level or below, so the print layer never depends on a front end.
 const LEVELS: Record<string, number> = {
   hal: 1, crypto: 1, text: 1, pwg: 1, jpeg: 1,
-  http: 2, dns: 2, jobs: 2, storage: 2, escpos: 2,
+  http: 2, dns: 2, jobs: 2, storage: 2, escpos: 2, sntp: 2,
   print: 3,
   privet: 4, cloud: 4, xmpp: 4, ipp: 4, web: 4,
   printer: 5,

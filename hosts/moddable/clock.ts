@@ -9,6 +9,8 @@ const bootTicks = Time.ticks;
 export const clock: Clock = {
   monotonic: () => Time.ticks - bootTicks,
   wall: () => Date.now(),
+  // The SDK's clock has whole seconds; SNTP's milliseconds are rounded away.
+  set: (wallMs) => Time.set(Math.round(wallMs / 1000)),
   setTimer: (callback, delayMs) => Timer.set(() => callback(), delayMs),
   clearTimer: (id) => Timer.clear(id as Timer),
   defer: (callback) => { Timer.set(() => callback(), 0); },

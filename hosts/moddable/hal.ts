@@ -8,6 +8,7 @@ import type { Network } from "../../modules/hal/network.js";
 import { NullEngine } from "../../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
 import { clock } from "./clock.js";
+import { moddableDatagrams } from "./datagrams.js";
 import { moddableResolver } from "./resolver.js";
 import { moddableTcp } from "./tcp.js";
 import { moddableTls } from "./tls.js";
@@ -55,6 +56,7 @@ export function moddableHal(options: ModdableHalOptions = {}): Hal {
     // Without a mechanism (the desktop simulators), pages are decoded and dropped.
     engine: options.engine ?? new NullEngine(OFFICE_CAPABILITIES),
     udp: options.udp,
+    datagrams: moddableDatagrams,
     panel: options.panel,
     network: options.network,
   };

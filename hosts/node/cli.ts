@@ -5,7 +5,8 @@ import { Printer } from "../../modules/printer/printer.js";
 import { defaultPrinterConfig } from "../../modules/printer/config.js";
 import * as readline from "node:readline";
 import type { EngineFault } from "../../modules/hal/engine.js";
-import { consoleLog, nodeHal } from "./hal.js";
+import { consoleLog, nodeHal, settableClock } from "./hal.js";
+import { parseServer } from "../../modules/sntp/client.js";
 import { FAULT_DESCRIPTIONS, PngEngine } from "./png-engine.js";
 import { NullEngine } from "../../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
@@ -58,8 +59,15 @@ a registration); reset (factory reset: forget the registration).
   --panel-port N     the front panel in a browser (buttons, faults, indicator, printed
                      pages) on 127.0.0.1:N (default 8633; 0 picks a free one)
   --no-panel         no front panel page
+  --sntp HOST[:PORT] set the printer's clock from these time servers (comma-separated),
+                     as the board does from pool.ntp.org; registration and the cloud wait
+                     for it. Off by default: this computer's clock is already right, and
+                     what SNTP learns only moves the simulator's own clock
   --wifi             simulate the board's Wi-Fi: no stored network opens a setup access
                      point, and /wifi joins one of a few pretend networks
+  --wifi-dns-port N  with --wifi: the setup access point's DNS (every name is the printer,
+                     so phones open the setup page by themselves) on UDP port N of the
+                     printer's address; the board uses 53, which needs root here
   --verbose          log debug messages
   -h, --help         show this help
 `;
@@ -96,6 +104,8 @@ try {
       "panel-port": { type: "string" },
       "no-panel": { type: "boolean" },
       wifi: { type: "boolean" },
+      sntp: { type: "string" },
+      "wifi-dns-port": { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -196,8 +206,17 @@ function cloudBaseUrl(text: string): string {
 const panelPort = values["panel-port"] === undefined ? 8633 : Number(values["panel-port"]);
 if (!Number.isInteger(panelPort) || panelPort < 0 || panelPort > 65535) fail(`--panel-port must be a number from 0 to 65535, not ${values["panel-port"]}`);
 const network = values.wifi ? new SimulatedWifi() : undefined;
+const wifiDnsPort = values["wifi-dns-port"] === undefined ? undefined : Number(values["wifi-dns-port"]);
+if (wifiDnsPort !== undefined && (!Number.isInteger(wifiDnsPort) || wifiDnsPort < 0 || wifiDnsPort > 65535)) fail(`--wifi-dns-port must be a number from 0 to 65535, not ${values["wifi-dns-port"]}`);
+if (wifiDnsPort !== undefined && !network) fail("--wifi-dns-port goes with --wifi");
+const sntpServers = values.sntp?.split(",").map((s) => s.trim()).filter((s) => s !== "");
+for (const server of sntpServers ?? []) if (!parseServer(server)) fail(`--sntp takes HOST or HOST:PORT (comma-separated), not ${server}`);
+if (sntpServers?.length === 0) fail("--sntp needs at least one server");
 
-const printer = new Printer({ ...nodeHal({ stateDir, log, mdnsInterface, engine, panel }), network }, {
+const clock = sntpServers ? { clock: settableClock() } : {};
+const printer = new Printer({ ...nodeHal({ stateDir, log, mdnsInterface, engine, panel }), network, ...clock }, {
+  sntp: sntpServers && { servers: sntpServers },
+  wifiDnsPort,
   url: cloudUrl,
   // The emulator on another machine of the LAN speaks plain HTTP (and XMPP).
   cloud: { allowPlainText: true, xmpp: xmppChannel() },
@@ -243,6 +262,9 @@ try {
     (printer.mdns ? `  mDNS: ${printer.mdns.services.map((s) => `"${s.instanceName}.${s.type}.local"`).join(", ")} on ${mdnsInterface} (host ${printer.mdns.hostName}.local)\n` : "  mDNS: off\n") +
     `  answers to Host: its addresses, localhost, ${printer.ownHostNames().join(", ")} (--allow-host NAME adds one)\n` +
     `  its own pages (status, jobs, settings, registration${network ? ", Wi-Fi setup" : ""}): ${pagesUrl}\n` +
+    (network ? `  Wi-Fi: simulated; while its setup access point is up, a probe such as http://connectivitycheck.gstatic.com/generate_204 ` +
+      `is sent to the setup page${wifiDnsPort !== undefined ? `, and UDP ${host === "0.0.0.0" ? "127.0.0.1" : host}:${printer.captiveDns?.port ?? wifiDnsPort} answers every DNS name with the printer (dig -p ${printer.captiveDns?.port ?? wifiDnsPort} @${host === "0.0.0.0" ? "127.0.0.1" : host} example.com)` : ""}\n` : "") +
+    (sntpServers ? `  clock: set by SNTP from ${sntpServers.join(", ")}; registration and the cloud wait for it\n` : "") +
     (frontPanel ? `  front panel (buttons, faults, indicator, printed pages): ${frontPanel.url}\n` : "") +
     `  try: curl -H 'X-Privet-Token: ""' http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${bound}/privet/info\n` +
     (pngEngine ? `  pages go to ${outDir} (${ppm > 0 ? `${ppm} pages per minute` : "as fast as data comes"})\n`

@@ -18,7 +18,7 @@ import type { Panel } from "../../modules/hal/panel.js";
 import { NullEngine } from "../../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
 import { nodeTls } from "./tls.js";
-import { nodeUdp } from "./udp.js";
+import { nodeDatagrams, nodeUdp } from "./udp.js";
 
 export const nodeClock: Clock = {
   // performance.now() counts from process start: the simulator's "boot".
@@ -28,6 +28,18 @@ export const nodeClock: Clock = {
   clearTimer: (id) => clearTimeout(id as NodeJS.Timeout),
   defer: (callback) => { setImmediate(callback); },
 };
+
+// The simulator's clock when SNTP runs on it (--sntp): the computer's own
+// clock stays as its NTP keeps it, and what SNTP learns becomes an offset on
+// top. wallMs starts the clock elsewhere (a test's board still in 1970).
+export function settableClock(wallMs?: number): Clock {
+  let offset = wallMs === undefined ? 0 : wallMs - Date.now();
+  return {
+    ...nodeClock,
+    wall: () => Date.now() + offset,
+    set: (ms) => { offset = ms - Date.now(); },
+  };
+}
 
 export const nodeRandom: Random = {
   fill: (bytes) => {
@@ -260,6 +272,8 @@ export interface NodeHalOptions {
   // Defaults to an engine that prints nowhere.
   engine?: PrintEngine;
   panel?: Panel;
+  // Where unicast UDP sockets bind unless told otherwise (default loopback).
+  datagramAddress?: string;
 }
 
 export function nodeHal(options: NodeHalOptions = {}): Hal {
@@ -271,6 +285,7 @@ export function nodeHal(options: NodeHalOptions = {}): Hal {
     resolver: nodeResolver,
     tls: nodeTls,
     udp: options.mdnsInterface ? nodeUdp(options.mdnsInterface) : undefined,
+    datagrams: nodeDatagrams(options.datagramAddress),
     log: options.log ?? consoleLog(),
     engine: options.engine ?? new NullEngine(OFFICE_CAPABILITIES),
     panel: options.panel,

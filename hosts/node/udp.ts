@@ -1,6 +1,6 @@
 import * as dgram from "node:dgram";
 import * as os from "node:os";
-import type { MdnsSocket, Udp, UdpEndpoint } from "../../modules/hal/udp.js";
+import type { DatagramSocket, Datagrams, MdnsSocket, Udp, UdpEndpoint } from "../../modules/hal/udp.js";
 import { MDNS_GROUP } from "../../modules/hal/udp.js";
 
 function ipv4Bytes(address: string): Uint8Array {
@@ -70,6 +70,38 @@ export function nodeUdp(interfaceAddress = "127.0.0.1"): Udp {
             addresses: interfaceAddresses(interfaceAddress),
             send: (bytes, to) => socket.send(bytes, to.port, to.address),
             close: () => socket.close(),
+          });
+        });
+      });
+    },
+  };
+}
+
+// Unicast UDP for the core (SNTP, the setup access point's DNS), bound to
+// defaultAddress unless the caller names one: loopback in tests and by
+// default, so a server started here is not on the LAN.
+export function nodeDatagrams(defaultAddress = "127.0.0.1"): Datagrams {
+  return {
+    open(options, onMessage): Promise<DatagramSocket> {
+      return new Promise((resolve, reject) => {
+        const socket = dgram.createSocket("udp4");
+        socket.once("error", reject);
+        socket.on("message", (bytes, rinfo) => onMessage(bytes, { address: rinfo.address, port: rinfo.port }));
+        socket.bind({ port: options.port, address: options.address ?? defaultAddress }, () => {
+          socket.off("error", reject);
+          // An ICMP port-unreachable comes back as an error on Linux; for UDP it is just no answer.
+          socket.on("error", () => {});
+          let closed = false;
+          resolve({
+            port: socket.address().port,
+            send: (bytes, to) => {
+              if (!closed) socket.send(bytes, to.port, to.address, () => {});
+            },
+            close: () => {
+              if (closed) return;
+              closed = true;
+              socket.close();
+            },
           });
         });
       });

@@ -73,6 +73,9 @@ export interface CloudDeps {
   channel?: ChannelFactory;
   // Where cloud jobs print; absent, the printer fetches no jobs.
   print?: CloudPrintPath;
+  // Whether wall time can be trusted yet (SNTP has answered); a plausible
+  // wall clock when absent.
+  clockSet?: () => boolean;
 }
 
 // The hash of the CDD last uploaded (seed 001: compare, upload what changed).
@@ -141,7 +144,7 @@ export class Cloud {
         if (caps) fields.push(["capsHash", capsHash(caps[1])]);
         return [...fields, ["local_settings", localSettingsParam(deps.host.localSettings())]];
       },
-      wallClockSet: () => wallClockPlausible(deps.clock),
+      wallClockSet: deps.clockSet ?? (() => wallClockPlausible(deps.clock)),
       completed: (result) => this.completed(result),
     }, this.options);
   }

@@ -149,7 +149,7 @@ export class RegistrationMachine {
   }
 
   private start(user: string): RegisterAnswer {
-    if (!this.deps.wallClockSet()) return registerError("device_config_error", "the printer's clock is not set yet; connect it to a network with time (SNTP) and retry");
+    if (!this.deps.wallClockSet()) return registerError("device_config_error", "the printer is still setting its clock from the network (SNTP); retry in a moment");
     if (!this.deps.panel) return registerError("device_config_error", "this printer has no button to confirm a registration with");
     const session = this.session;
     const active = session && (session.phase === "confirming" || session.phase === "registering" || session.phase === "claimable");

@@ -9,6 +9,9 @@ export interface Clock {
   monotonic(): number;
   // Milliseconds since the Unix epoch, as well as the host knows it.
   wall(): number;
+  // Sets wall time (what SNTP learned). Absent where the host's wall clock is
+  // kept by someone else (a desktop's own NTP), so the core must not move it.
+  set?(wallMs: number): void;
   setTimer(callback: () => void, delayMs: number): TimerId;
   // Runs callback soon, after the I/O already waiting has been handled:
   // how a long job yields so other requests get answered meanwhile.

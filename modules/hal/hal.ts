@@ -8,7 +8,7 @@ import type { Resolver } from "./resolver.js";
 import type { Storage } from "./storage.js";
 import type { Tcp } from "./tcp.js";
 import type { Tls } from "./tls.js";
-import type { Udp } from "./udp.js";
+import type { Datagrams, Udp } from "./udp.js";
 
 // Everything the firmware core needs from the platform it runs on.
 export interface Hal {
@@ -22,6 +22,9 @@ export interface Hal {
   tls?: Tls;
   // Absent where the platform has no multicast path (then no discovery).
   udp?: Udp;
+  // Unicast UDP (SNTP, the setup access point's DNS); absent where the
+  // platform has none (then the clock is the host's and there is no captive portal).
+  datagrams?: Datagrams;
   log: Log;
   engine: PrintEngine;
   // Buttons and an indicator; absent where there are none (then a printer

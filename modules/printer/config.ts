@@ -4,6 +4,7 @@ import type { HttpClientOptions } from "../http/client.js";
 import type { DeviceDescription } from "../privet/device.js";
 import type { XmppClientOptions } from "../xmpp/client.js";
 import type { IppLimits } from "../ipp/decode.js";
+import type { SntpOptions } from "../sntp/client.js";
 
 // Where the service's XMPP notification channel is (cloud-print-service.md
 // §3.1); the rest of the client's options (timeouts, pings) may be tuned too.
@@ -44,9 +45,21 @@ export interface PrinterConfig extends DeviceDescription {
   cloud?: PrinterCloudConfig;
   // Bounds on an IPP request's attributes (the document is streamed, not held).
   ipp?: Partial<IppLimits>;
+  // Time servers; absent where the host's wall clock is already right (a
+  // desktop). While SNTP has not answered, registration and the cloud wait.
+  sntp?: Partial<Omit<SntpOptions, "servers">> & { servers: string[] };
+  // The UDP port of the setup access point's DNS (53 on the board); without
+  // it no DNS runs there and phones do not open the setup page by themselves.
+  wifiDnsPort?: number;
+  // How long the setup access point stays up after a join, so the person on
+  // it can read the printer's new address (a minute; tests shorten it).
+  wifiLingerMs?: number;
 }
 
 export const FIRMWARE_VERSION = "0.1.0";
+// When this firmware was built (a release bumps it): a network time before it
+// is wrong for certain, so SNTP refuses it.
+export const FIRMWARE_BUILT_MS = Date.UTC(2026, 11, 7);
 
 export const defaultPrinterConfig: PrinterConfig = {
   name: "Privet Printer",

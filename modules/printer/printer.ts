@@ -14,7 +14,8 @@ import { loadSerialNumber } from "../privet/identity.js";
 import { infoDocument } from "../privet/info.js";
 import { printingRoutes } from "../privet/printing.js";
 import { TokenEngine } from "../privet/token.js";
-import { defaultPrinterConfig, type PrinterConfig } from "./config.js";
+import { defaultPrinterConfig, FIRMWARE_BUILT_MS, type PrinterConfig } from "./config.js";
+import { SntpClient } from "../sntp/client.js";
 import { SafeStorage } from "../storage/safe-storage.js";
 import { Settings } from "../storage/settings.js";
 import type { Storage } from "../hal/storage.js";
@@ -23,6 +24,7 @@ import { HttpClient } from "../http/client.js";
 import { CloudApi, defaultTokenUrl } from "../cloud/api.js";
 import { Cloud, type CloudHost } from "../cloud/cloud.js";
 import { DEFAULT_LOCAL_SETTINGS, type LocalSettings } from "../cloud/local-settings.js";
+import { wallClockPlausible } from "../cloud/registration.js";
 import { registerRoute } from "../privet/register.js";
 import { accessTokenRoute } from "../privet/accesstoken.js";
 import { cloudDeviceDescription } from "../privet/cdd.js";
@@ -37,6 +39,8 @@ import type { DocumentFormats } from "../ipp/formats.js";
 import { jpegFormat } from "../ipp/image-format.js";
 import { WebPages } from "../web/web.js";
 import { WifiSetup } from "../web/wifi-setup.js";
+import { CaptivePortal } from "../web/captive.js";
+import { CaptiveDns } from "../dns/captive.js";
 import { forgetDeviceNames, loadDeviceNames, PrinterWebHost } from "./web-host.js";
 
 // What a person or the cloud can change (Privet 4.1), kept across restarts.
@@ -94,9 +98,16 @@ export class Printer {
   // The printer's own pages at "/", and Wi-Fi setup where the HAL has Wi-Fi.
   readonly web: WebPages;
   readonly wifi: WifiSetup | undefined;
+  // Wall time from the network, where the configuration names time servers.
+  readonly sntp: SntpClient | undefined;
+  // While the setup access point is up: every name is the printer (DNS) and
+  // every other site's page redirects to the setup page (HTTP).
+  readonly captive: CaptivePortal;
+  readonly captiveDns: CaptiveDns | undefined;
 
   constructor(private readonly hal: Hal, config: Partial<PrinterConfig> = {}) {
     this.config = { ...defaultPrinterConfig, ...config };
+    this.sntp = this.timeClient();
     this.documentFormats = {
       "image/pwg-raster": () => pwgDecoder,
       "image/jpeg": jpegFormat(hal.engine.capabilities),
@@ -134,12 +145,24 @@ export class Printer {
     this.ipp = this.ippService();
     this.router.mount("/ipp/", this.ipp.handle);
     this.wifi = hal.network && new WifiSetup(hal.network, this.storage, hal.clock, hal.log, {
-      accessPointSsid: `Privet-Setup-${serial.slice(0, 4).toUpperCase()}`, lingerMs: 60_000,
+      accessPointSsid: `Privet-Setup-${serial.slice(0, 4).toUpperCase()}`, lingerMs: this.config.wifiLingerMs ?? 60_000,
     });
     this.web = new WebPages(new PrinterWebHost(this, this.wifi), hal.random, hal.log, this.hosts);
     this.router.mount("/", this.web.handle);
+    this.captive = new CaptivePortal({ setupUrl: () => this.setupUrl(), ownHost: (request) => this.web.guard.hostAllowed(request) });
+    this.captiveDns = this.wifi && hal.datagrams && this.config.wifiDnsPort !== undefined ? new CaptiveDns(hal.datagrams, hal.log) : undefined;
+    this.wifi?.onAccessPoint((accessPoint) => this.accessPointChanged(accessPoint));
+    // A board that boots onto its setup access point has no internet until
+    // the person joins a network; SNTP's failed rounds then wait up to
+    // minutes, so the join starts a fresh one.
+    this.wifi?.onJoined(() => {
+      if (this.started && this.sntp && this.sntp.state !== "set") this.sntp.start();
+    });
+    // The portal sees a request before any route does: its requests name
+    // other sites, which every route of the printer would refuse.
     this.http = new HttpServer(hal.tcp, hal.clock, hal.log,
-      { ...this.config.http, port: this.config.port, host: this.config.host }, this.router.handle);
+      { ...this.config.http, port: this.config.port, host: this.config.host },
+      (request, response) => { if (!this.captive.answer(request, response)) this.router.handle(request, response); });
     let namedAs = this.device.name;
     this.device.onChange(() => {
       const previous = namedAs;
@@ -198,6 +221,77 @@ export class Printer {
     }, () => `${this.config.host}:${this.http.port}`);
   }
 
+  // Where a person on the setup access point reaches the printer: the
+  // access point's address on the board (listening everywhere), the address
+  // the printer listens on in the simulator (whose access point is pretend).
+  private portalAddress(accessPoint: { address: string }): string {
+    return this.config.host === "0.0.0.0" ? accessPoint.address : this.config.host;
+  }
+
+  // Kept from WifiSetup's notices: the portal asks at every request, and
+  // asking WifiSetup would read the stored network from storage each time.
+  private accessPoint: { address: string } | undefined;
+
+  setupUrl(): string | undefined {
+    const accessPoint = this.accessPoint;
+    if (!accessPoint) return undefined;
+    const port = this.http.port;
+    return `http://${this.portalAddress(accessPoint)}${port === 80 ? "" : `:${port}`}/wifi`;
+  }
+
+  private accessPointChanged(accessPoint: { address: string } | undefined): void {
+    this.accessPoint = accessPoint;
+    const dns = this.captiveDns;
+    if (!dns) return;
+    if (!accessPoint) return dns.stop();
+    const bind = this.config.host === "0.0.0.0" ? undefined : this.config.host;
+    dns.start(this.config.wifiDnsPort!, this.portalAddress(accessPoint), bind).catch((error: unknown) => {
+      this.hal.log("warn", `captive DNS: cannot listen on UDP ${this.config.wifiDnsPort} (${String(error)}); phones will not open the setup page by themselves`);
+    });
+  }
+
+  private timeClient(): SntpClient | undefined {
+    const options = this.config.sntp;
+    if (!options || options.servers.length === 0) return undefined;
+    const hal = this.hal;
+    if (!hal.datagrams) {
+      hal.log("warn", "sntp: this platform has no UDP for the core; the clock stays as the host set it");
+      return undefined;
+    }
+    const sntp = new SntpClient({ clock: hal.clock, datagrams: hal.datagrams, resolver: hal.resolver, random: hal.random, log: hal.log },
+      { notBeforeMs: FIRMWARE_BUILT_MS, ...options });
+    sntp.onChange(() => {
+      this.clockChanged();
+    });
+    return sntp;
+  }
+
+  // Whether wall time can be trusted: SNTP has answered where it is
+  // configured, and the clock reads a date this century in any case.
+  clockSet(): boolean {
+    return (this.sntp === undefined || this.sntp.state === "set") && wallClockPlausible(this.hal.clock);
+  }
+
+  // What the pages and semantic_state say about the clock while it is not set.
+  clockNotice(): string | undefined {
+    if (this.clockSet()) return undefined;
+    if (!this.sntp) return "The printer's clock is not set";
+    const error = this.sntp.lastError;
+    return `Setting the clock from the network (${this.sntp.options.servers.join(", ")})${error ? `; last try: ${error}` : ""}`;
+  }
+
+  private cloudStarted = false;
+
+  // The cloud's first call is TLS, whose certificates are dated: it waits for the clock.
+  private clockChanged(): void {
+    this.updateDeviceState();
+    if (this.started && this.cloud && !this.cloudStarted && this.clockSet()) {
+      this.hal.log("info", "cloud: the clock is set; connecting");
+      this.cloudStarted = true;
+      this.cloud.start();
+    }
+  }
+
   private connectCloud(): Cloud {
     const hal = this.hal;
     const options = this.config.cloud ?? {};
@@ -212,6 +306,7 @@ export class Printer {
     }, hal.random);
     const cloud = new Cloud({
       api, clock: hal.clock, random: hal.random, storage: this.storage, log: hal.log, panel: hal.panel, host: this.cloudHost(),
+      clockSet: () => this.clockSet(),
       channel: this.xmppChannel(),
       // Cloud jobs take the same path as local ones, checked as createjob checks a ticket.
       print: {
@@ -348,6 +443,8 @@ export class Printer {
     if (this.ipp) this.ipp.refresh();
     this.device.deviceState = engine.fault ? "stopped" : this.spooler.active ? "processing" : "idle";
     this.device.fault = engine.fault ? { code: engine.fault, description: engine.faultDescription } : undefined;
+    const notice = this.clockNotice();
+    this.device.notice = notice === undefined ? undefined : { code: "setting-clock", description: notice };
   }
 
   info(): Record<string, unknown> {
@@ -393,7 +490,11 @@ export class Printer {
     });
     if (!this.hal.udp) this.hal.log("info", "mdns: no multicast on this platform; discovery is off");
     else if (this.localDiscovery) await this.startDiscovery(port);
-    this.cloud?.start();
+    this.sntp?.start();
+    if (this.cloud && this.clockSet()) {
+      this.cloudStarted = true;
+      this.cloud.start();
+    } else if (this.cloud) this.hal.log("info", "cloud: waiting for the clock to be set before connecting");
     return port;
   }
 
@@ -446,6 +547,9 @@ export class Printer {
   // Resolves once the mDNS goodbye has had time to leave.
   stop(): Promise<void> {
     this.started = false;
+    this.sntp?.stop();
+    this.captiveDns?.stop();
+    this.cloudStarted = false;
     this.cloud?.stop();
     this.wifi?.stop();
     this.http.stop();

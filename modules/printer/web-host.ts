@@ -35,7 +35,10 @@ export class PrinterWebHost implements WebHost {
     const printer = this.printer;
     printer.refreshDeviceState();
     const device = printer.device;
-    return { deviceState: device.deviceState, fault: device.fault?.description, job: printer.spooler.active, connection: device.connectionState };
+    const notice = printer.clockNotice();
+    const setBy = printer.sntp?.setBy;
+    const clock = notice !== undefined ? { set: false, text: notice } : setBy !== undefined ? { set: true, text: `Set from ${setBy}` } : undefined;
+    return { deviceState: device.deviceState, fault: device.fault?.description, job: printer.spooler.active, connection: device.connectionState, clock };
   }
 
   jobs(): Job[] {
@@ -53,6 +56,7 @@ export class PrinterWebHost implements WebHost {
     return {
       name: device.name, description: device.description, manufacturer: device.manufacturer, model: device.model,
       serialNumber: device.serialNumber, firmware: device.firmware, addresses, uptimeSeconds: printer.uptimeSeconds(),
+      port, localName: printer.mdns ? `${printer.mdns.hostName}.local` : undefined,
     };
   }
 
@@ -64,6 +68,7 @@ export class PrinterWebHost implements WebHost {
       owner: cloud?.owner ?? "",
       printerId: cloud?.printerId ?? "",
       phase: cloud?.registration.phase ?? "idle",
+      waitingForClock: !this.printer.clockSet(),
     };
   }
 

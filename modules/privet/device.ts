@@ -64,14 +64,20 @@ export class DeviceRecord {
 
   // Set while the engine reports a fault; shown in semantic_state.
   fault: { code: string; description: string } | undefined;
+  // Something a person should know that is not a fault (the clock being set);
+  // an INFO item of semantic_state.
+  notice: { code: string; description: string } | undefined;
 
   semanticState(): CloudDeviceState {
     const state = this.deviceState === "idle" ? "IDLE" : this.deviceState === "processing" ? "PROCESSING" : "STOPPED";
     const printer: CloudDeviceState["printer"] = { state };
+    const items: Array<{ state: string; description: string; vendor_id: string }> = [];
     if (this.fault) {
-      printer.vendor_state = { item: [{ state: "ERROR", description: this.fault.description, vendor_id: this.fault.code }] };
+      items.push({ state: "ERROR", description: this.fault.description, vendor_id: this.fault.code });
       if (this.fault.code === "media-empty") printer.input_tray_state = { item: [{ vendor_id: "tray-1", state: "EMPTY" }] };
     }
+    if (this.notice) items.push({ state: "INFO", description: this.notice.description, vendor_id: this.notice.code });
+    if (items.length > 0) printer.vendor_state = { item: items };
     return { version: "1.0", printer };
   }
 

@@ -12,6 +12,9 @@ export interface WebStatus {
   job: Job | undefined;
   // Privet's connection_state.
   connection: string;
+  // The wall clock in words where it matters: being set (SNTP), or who set
+  // it; absent where the host keeps the time itself.
+  clock?: { set: boolean; text: string };
 }
 
 export interface WebIdentity {
@@ -23,6 +26,9 @@ export interface WebIdentity {
   firmware: string;
   // Where the printer answers (host:port), and its mDNS name when announced.
   addresses: string[];
+  // The HTTP port, and the mDNS host name (name.local) while announced.
+  port?: number;
+  localName?: string;
   uptimeSeconds: number;
 }
 
@@ -34,6 +40,8 @@ export interface WebRegistrationState {
   printerId: string;
   // The Privet registration's phase (idle, confirming, registering, claimable, ...).
   phase: string;
+  // Registration needs the date (tokens, certificates): not before the clock is set.
+  waitingForClock?: boolean;
 }
 
 export interface WebSettings {

@@ -46,7 +46,9 @@ export function statusSection(host: WebHost): Section {
     w.write(`</dd><dt>Printing</dt><dd class="current">`);
     if (status.job) w.write(`${escapeHtml(jobLabel(status.job))}, ${status.job.pagesPrinted} page${status.job.pagesPrinted === 1 ? "" : "s"} printed`);
     else w.write("Nothing");
-    w.write(`</dd><dt>Cloud</dt><dd>${badge(status.connection, lookup(CONNECTION_WORDS, status.connection) ?? status.connection)}</dd></dl></section>`);
+    w.write(`</dd><dt>Cloud</dt><dd>${badge(status.connection, lookup(CONNECTION_WORDS, status.connection) ?? status.connection)}</dd>`);
+    if (status.clock) w.write(`<dt>Clock</dt><dd class="clock${status.clock.set ? "" : " setting"}">${escapeHtml(status.clock.text)}</dd>`);
+    w.write(`</dl></section>`);
   };
 }
 
@@ -93,6 +95,10 @@ export function registrationSection(host: WebHost, view: WebRegistrationView, to
       w.write(`<form method="post" action="/register/cancel">${hidden(token)}<button class="secondary" type="submit">Cancel registration</button></form></section>`);
       return;
     }
+    if (reg.waitingForClock) {
+      w.write(`<p class="reg-state">Not registered. Registration opens once the printer has set its clock from the network (it needs the date to trust the service); this page refreshes by itself.</p></section>`);
+      return;
+    }
     w.write(`<p class="reg-state">Not registered.${reg.phase === "idle" ? "" : ` Another client is registering it (${escapeHtml(reg.phase)}).`}</p>`);
     w.write(`<form method="post" action="/register">${hidden(token)}<label for="user">Your email address</label>`);
     w.write(`<input id="user" type="email" name="user" required maxlength="254" autocomplete="email">`);
@@ -135,7 +141,7 @@ export function resetSection(token: string): Section {
   };
 }
 
-export function wifiSection(view: WifiView): Section {
+export function wifiSection(view: WifiView, identity?: { name: string; port?: number; localName?: string }): Section {
   return (w) => {
     const status = view.status;
     w.write(`<section id="wifi-status"><h2>Wi-Fi</h2><dl><dt>Network</dt><dd class="wifi-state">`);
@@ -147,7 +153,16 @@ export function wifiSection(view: WifiView): Section {
     if (view.stored) w.write(`<dt>Remembered</dt><dd>${escapeHtml(view.stored)}</dd>`);
     w.write(`</dl>`);
     if (status.ssid && status.accessPoint) {
-      w.write(`<p class="notice">Done. Reconnect this phone or computer to ${escapeHtml(status.ssid)} and open http://${escapeHtml(status.address ?? "")}/ there.</p>`);
+      // The last thing the person sees on the setup network: where to find the printer once they leave it.
+      const port = identity?.port === undefined || identity.port === 80 ? "" : `:${identity.port}`;
+      const byAddress = `http://${status.address ?? ""}${port}/`;
+      w.write(`<div class="notice" id="wifi-done"><p>Done: <strong class="printer-name">${escapeHtml(identity?.name ?? "the printer")}</strong> is on ${escapeHtml(status.ssid)}.</p>`);
+      w.write(`<p>Reconnect this phone or computer to ${escapeHtml(status.ssid)}, then open <a class="new-address" href="${escapeHtml(byAddress)}">${escapeHtml(byAddress)}</a>`);
+      if (identity?.localName) {
+        const byName = `http://${identity.localName}${port}/`;
+        w.write(` or, by name, <a class="local-name" href="${escapeHtml(byName)}">${escapeHtml(byName)}</a>`);
+      }
+      w.write(`. This setup network closes in a minute.</p></div>`);
     }
     w.write(`</section>`);
   };

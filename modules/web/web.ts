@@ -78,7 +78,9 @@ export class WebPages {
   private async statusPage(response: HttpResponse, notice: string | undefined, status = 200, error?: string): Promise<void> {
     await this.registration.advance();
     const view = this.registration.view();
-    const active = view.user !== undefined || this.host.status().job !== undefined;
+    const now = this.host.status();
+    // Refreshing shows the job's progress, the registration's next step, or the clock once set.
+    const active = view.user !== undefined || now.job !== undefined || now.clock?.set === false;
     this.page(response, "/", "Status", [
       notices(notice, error ?? view.error),
       statusSection(this.host),
@@ -103,7 +105,7 @@ export class WebPages {
     }
     const view = wifi.view();
     this.page(response, "/wifi", "Wi-Fi", [
-      notices(notice, view.error ?? scanError), wifiSection(view), wifiFormSection(networks, this.guard.token),
+      notices(notice, view.error ?? scanError), wifiSection(view, this.host.identity()), wifiFormSection(networks, this.guard.token),
     ], { status, refreshSeconds: view.joining ? 2 : undefined });
   }
 

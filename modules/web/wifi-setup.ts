@@ -32,6 +32,8 @@ export class WifiSetup {
   private joining: string | undefined;
   private error: string | undefined;
   private lingerTimer: TimerId | undefined;
+  private readonly accessPointListeners: Array<(accessPoint: { ssid: string; address: string } | undefined) => void> = [];
+  private readonly joinedListeners: Array<() => void> = [];
 
   constructor(
     private readonly network: Network,
@@ -61,7 +63,10 @@ export class WifiSetup {
     if (!stored && joined !== undefined) return this.log("info", `wifi: on ${joined}, set at build time`);
     if (stored) {
       const result = await this.network.join(stored.ssid, stored.password);
-      if (result.ok) return this.log("info", `wifi: joined ${stored.ssid} as ${result.address}`);
+      if (result.ok) {
+        this.log("info", `wifi: joined ${stored.ssid} as ${result.address}`);
+        return this.joined();
+      }
       this.error = `Could not join ${stored.ssid}: ${result.error}`;
       this.log("warn", `wifi: ${this.error}; opening the setup access point`);
     }
@@ -71,6 +76,31 @@ export class WifiSetup {
   private async openAccessPoint(): Promise<void> {
     const ap = await this.network.startAccessPoint(this.options.accessPointSsid);
     this.log("info", `wifi: access point "${this.options.accessPointSsid}" is up; set up at http://${ap.address}/wifi`);
+    this.accessPointChanged();
+  }
+
+  private closeAccessPoint(): void {
+    this.network.stopAccessPoint();
+    this.accessPointChanged();
+  }
+
+  // What needs the internet (SNTP) can try again at once rather than at its next retry.
+  onJoined(listener: () => void): void {
+    this.joinedListeners.push(listener);
+  }
+
+  private joined(): void {
+    for (const listener of this.joinedListeners) listener();
+  }
+
+  // What runs only beside the access point (its DNS, the captive portal) follows it up and down.
+  onAccessPoint(listener: (accessPoint: { ssid: string; address: string } | undefined) => void): void {
+    this.accessPointListeners.push(listener);
+  }
+
+  private accessPointChanged(): void {
+    const accessPoint = this.network.status().accessPoint;
+    for (const listener of this.accessPointListeners) listener(accessPoint);
   }
 
   async scan(): Promise<WifiNetwork[]> {
@@ -104,11 +134,12 @@ export class WifiSetup {
     if (!result.ok) return this.failed(ssid, result.error);
     this.storage.write(WIFI_KEY, JSON.stringify({ ssid, password }));
     this.log("info", `wifi: joined ${ssid} as ${result.address}; stored`);
+    this.joined();
     if (this.network.status().accessPoint) {
       if (this.lingerTimer !== undefined) this.clock.clearTimer(this.lingerTimer);
       this.lingerTimer = this.clock.setTimer(() => {
         this.lingerTimer = undefined;
-        if (this.stored()) this.network.stopAccessPoint();
+        if (this.stored()) this.closeAccessPoint();
       }, this.options.lingerMs);
     }
     return result;

@@ -96,6 +96,7 @@ export interface CloudPrinterOptions {
   engine?: PrintEngine;
   // Any other configuration (allowedHosts, say).
   config?: Partial<PrinterConfig>;
+  sntp?: PrinterConfig["sntp"];
 }
 
 export async function startCloudPrinter(options: CloudPrinterOptions): Promise<CloudPrinter> {
@@ -113,6 +114,7 @@ export async function startCloudPrinter(options: CloudPrinterOptions): Promise<C
   const printer = new Printer(hal, {
     port: 0, url: options.url, name: "Cloud Test Printer", ...options.config,
     cloud: { pollIntervalMs: 100, clientId: "test-printer-client", clientSecret: "s", ...options.cloud },
+    sntp: options.sntp,
   });
   const port = await printer.start();
   return { printer, port, panel, storage, logs, privet: new PrivetClient(port), stop: () => printer.stop() };

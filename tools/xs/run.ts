@@ -14,7 +14,9 @@ import { build } from "esbuild";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const dir = path.join(root, "tests", "xs");
-const files = fs.readdirSync(dir).filter((f) => f.endsWith(".xstest.ts")).sort();
+// npm run test:xs -- sntp web: only the files whose names contain one of the words.
+const only = process.argv.slice(2);
+const files = fs.readdirSync(dir).filter((f) => f.endsWith(".xstest.ts") && (only.length === 0 || only.some((w) => f.includes(w)))).sort();
 let passed = 0, failed = 0;
 
 for (const file of files) {

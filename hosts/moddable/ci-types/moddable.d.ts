@@ -24,7 +24,8 @@ declare module "timer" {
 }
 
 declare module "time" {
-  const Time: { readonly ticks: number };
+  // set takes Unix seconds (documentation/base/base.md).
+  const Time: { readonly ticks: number; set(seconds: number): void };
   export { Time as default };
 }
 
