@@ -1,6 +1,6 @@
 import test from "ava";
 import { MemoryStorage } from "../hosts/node/hal.js";
-import { call, startTestCloud, userToken, type TestCloud } from "./helpers/cloud.js";
+import { call, startRestartableCloud, startTestCloud, userToken, type RestartableCloud, type TestCloud } from "./helpers/cloud.js";
 import { registerPrinter, startCloudPrinter, until, type CloudPrinter } from "./helpers/cloud-printer.js";
 
 // The printer's XMPP channel to the emulator, wired by the Printer: the
@@ -61,25 +61,23 @@ test("a settings change pushed over XMPP is applied and confirmed; xmpp_timeout_
 });
 
 // Takes the service down, waits until the printer sees it gone, and starts
-// it again on the same ports and state, recording the paths it is asked for.
-async function restartService(t: any, first: TestCloud, p: CloudPrinter, whileDown: () => Promise<void> = async () => {}) {
-  const { port } = first.service;
-  const xmppPort = first.service.xmpp!.port;
-  await first.service.close();
+// it again behind the same ports and on the same state, recording the paths it is asked for.
+async function restartService(t: any, cloud: RestartableCloud, p: CloudPrinter, whileDown: () => Promise<void> = async () => {}) {
+  await cloud.stop();
   await until("offline", () => p.printer.device.connectionState !== "online", 10_000);
   await whileDown();
   const requests: string[] = [];
-  const second = await startTestCloud({ port, stateDir: first.stateDir, xmpp: { port: xmppPort }, onRequest: (_m, path) => requests.push(path) });
-  t.teardown(() => second.service.close());
+  const second = await cloud.start({ onRequest: (_m, path) => requests.push(path) });
   return { second, requests };
 }
 
 test("the XMPP server goes away: connection_state offline; back: online again, /printer checked on the reconnect", async (t) => {
-  const first = await startTestCloud({ xmpp: { port: 0 } });
+  const cloud = await startRestartableCloud(t);
+  const first = cloud.current;
   const { p } = await registeredPrinter(t, first);
   await until("online", () => p.printer.cloud!.connectionState === "online", 10_000);
   let before = 0;
-  const { second, requests } = await restartService(t, first, p, async () => {
+  const { second, requests } = await restartService(t, cloud, p, async () => {
     t.not((await p.privet.info()).connection_state, "online");
     before = hits(first, p, "push");
   });
@@ -105,10 +103,10 @@ test("a deletion pushed over XMPP takes the printer back to out of the box and s
 });
 
 test("the server refuses the access token on a reconnect: the channel gets a fresh one from the refresh token and comes back online", async (t) => {
-  const first = await startTestCloud({ xmpp: { port: 0 } });
-  const { p } = await registeredPrinter(t, first);
+  const cloud = await startRestartableCloud(t);
+  const { p } = await registeredPrinter(t, cloud.current);
   await until("online", () => p.printer.cloud!.connectionState === "online", 10_000);
-  const { second, requests } = await restartService(t, first, p);
+  const { second, requests } = await restartService(t, cloud, p);
   // Two hours on at the service: the token the printer holds has expired there.
   second.clock.now += 2 * 3600_000;
   await until("online again", () => p.printer.device.connectionState === "online", 10_000);

@@ -2,7 +2,7 @@ import test from "ava";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import { MemoryStorage } from "../hosts/node/hal.js";
-import { call, startTestCloud, type TestCloud } from "./helpers/cloud.js";
+import { call, startRestartableCloud, startTestCloud, type TestCloud } from "./helpers/cloud.js";
 import { registerPrinter, serviceJob, startCloudPrinter, submitJob, until, type CloudPrinter } from "./helpers/cloud-printer.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { TestEngine } from "./helpers/test-engine.js";
@@ -50,18 +50,14 @@ function pwg(pages = 1, width = 64, height = 64, seed = 1): Uint8Array {
 }
 
 test.serial("the emulator restarted on the same port and state: the channel goes offline, comes back online, and a job submitted after the restart prints", async (t) => {
-  const first = await startTestCloud({ xmpp: { port: 0 } });
-  const s = await setup(t, { cloud: first });
+  const cloud = await startRestartableCloud(t);
+  const s = await setup(t, { cloud: cloud.current });
   const before = await submitJob(s, "before", pwg(1));
   t.is((await untilFinal(s, before)).semanticState.state.type, "DONE");
-  const { port } = first.service;
-  const xmppPort = first.service.xmpp!.port;
-  await first.service.close();
+  await cloud.stop();
   await until("offline", () => s.p.printer.cloud!.connectionState !== "online", 10_000);
   t.not((await s.p.privet.info()).connection_state, "online");
-  const second = await startTestCloud({ port, stateDir: first.stateDir, xmpp: { port: xmppPort } });
-  t.teardown(() => second.service.close());
-  s.cloud = second;
+  s.cloud = await cloud.start();
   await until("online again", () => s.p.printer.cloud!.connectionState === "online", 15_000);
   t.is((await s.p.privet.info()).connection_state, "online");
   const after = await submitJob(s, "after the restart", pwg(2, 64, 64, 5));

@@ -1,4 +1,6 @@
 import { mkdtempSync } from "node:fs";
+import * as net from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 // Through the embedding entry point, as the printer simulator will import it.
@@ -128,4 +130,70 @@ export async function registerAndClaim(cloud: TestCloud, name = "Test printer", 
   const tokens = await tokenRequest(service, { grant_type: "authorization_code", code: poll.authorization_code, client_id: "test-client", client_secret: "s", redirect_uri: "oob" });
   if (tokens.status !== 200) throw new Error(`code exchange failed: ${tokens.text}`);
   return { printerId, email, user, access: tokens.json.access_token, refresh: tokens.json.refresh_token, register, poll };
+}
+
+// A relay on a port the test holds for its whole length, in front of
+// whichever emulator is up. While none is, a connection is dropped at once,
+// as a closed port refuses it: the printer sees the service gone.
+interface Relay { port: number; to(port: number | undefined): void; close(): Promise<void> }
+
+async function startRelay(): Promise<Relay> {
+  let target: number | undefined;
+  const open = new Set<Socket>();
+  const cutAll = () => { for (const socket of open) socket.destroy(); open.clear(); };
+  const server = net.createServer((client) => {
+    if (target === undefined) return void client.destroy();
+    const upstream = net.connect(target, "127.0.0.1");
+    for (const [a, b] of [[client, upstream], [upstream, client]]) {
+      open.add(a);
+      a.pipe(b);
+      a.on("error", () => b.destroy()).on("close", () => { open.delete(a); b.destroy(); });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    to: (port) => { target = port; if (port === undefined) cutAll(); },
+    close: () => new Promise((resolve) => { target = undefined; cutAll(); server.close(() => resolve()); }),
+  };
+}
+
+export interface RestartableCloud {
+  // The emulator that is up, as the printer and the test see it: through the relays.
+  current: TestCloud;
+  stop(): Promise<void>;
+  // Again on the same state, behind the same ports.
+  start(config?: Partial<CloudServiceConfig>): Promise<TestCloud>;
+}
+
+// An emulator that a test takes down and brings back "on the same port":
+// the ports the printer knows belong to the test throughout, so no other
+// test file's server can be handed one of them while this one is down.
+export async function startRestartableCloud(t: { teardown(fn: () => unknown): void }, config: Partial<CloudServiceConfig> = {}): Promise<RestartableCloud> {
+  const http = await startRelay();
+  const xmpp = await startRelay();
+  const publicUrl = `http://127.0.0.1:${http.port}`;
+  const stateDir = config.stateDir ?? mkdtempSync(path.join(tmpdir(), "cloud-test-"));
+  let running: TestCloud | undefined;
+  const up = async (extra: Partial<CloudServiceConfig>): Promise<TestCloud> => {
+    const cloud = await startTestCloud({ xmpp: { port: 0 }, ...config, ...extra, stateDir, publicUrl, port: 0 });
+    http.to(cloud.service.port);
+    xmpp.to(cloud.service.xmpp?.port);
+    running = cloud;
+    const service = { ...cloud.service, port: http.port, xmpp: cloud.service.xmpp && { ...cloud.service.xmpp, port: xmpp.port } };
+    return { ...cloud, service };
+  };
+  const stop = async () => {
+    http.to(undefined);
+    xmpp.to(undefined);
+    await running?.service.close();
+    running = undefined;
+  };
+  t.teardown(async () => { await stop(); await Promise.all([http.close(), xmpp.close()]); });
+  const restartable: RestartableCloud = {
+    current: await up({}),
+    stop,
+    start: async (extra = {}) => (restartable.current = await up(extra)),
+  };
+  return restartable;
 }

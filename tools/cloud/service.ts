@@ -31,6 +31,9 @@ export interface CloudServiceConfig extends Partial<ServiceOptions> {
   onError?: (error: unknown) => void;
   // Called once each answer is sent (the CLI's --verbose log).
   onRequest?: (method: string, path: string, status: number) => void;
+  // The origin devices and users are told (in polling, claim and download URLs) when the
+  // emulator sits behind a proxy or relay; by default, where it listens.
+  publicUrl?: string;
 }
 
 export interface CloudService {
@@ -148,7 +151,7 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
       throw error;
     }
   }
-  root = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  root = config.publicUrl?.replace(/\/+$/, "") ?? `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   sweep(ctx);
   const sweeper = setInterval(() => sweep(ctx), 30_000);
   sweeper.unref();
