@@ -183,3 +183,31 @@ test("names outside ASCII arrive intact whether percent-encoded, raw in a form (
     t.is((await call(service, "register", { name, proxy: "p" }, { encoding })).json.printers[0].name, name, encoding);
   }
 });
+
+test("an idle keep-alive connection stays open longer than a pooling client keeps it, so its next request is answered", async (t) => {
+  const cloud = await startTestCloud();
+  t.teardown(() => cloud.service.close());
+  const socket = net.connect(cloud.service.port, "127.0.0.1");
+  t.teardown(() => socket.destroy());
+  let received = "";
+  let closed = false;
+  socket.on("data", (chunk) => { received += chunk.toString("latin1"); }).on("close", () => { closed = true; }).on("error", () => {});
+  const ask = () => socket.write(`GET /cloudprint/list HTTP/1.1\r\nHost: 127.0.0.1:${cloud.service.port}\r\n\r\n`);
+  const answers = () => received.split("HTTP/1.1 ").length - 1;
+  const wait = async (what: string, done: () => boolean) => {
+    for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
+    if (!done()) throw new Error(`no ${what}`);
+  };
+  await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+  ask();
+  await wait("first answer", () => answers() >= 1);
+  t.regex(received, /Keep-Alive: timeout=(\d+)/);
+  const hint = Number(/Keep-Alive: timeout=(\d+)/.exec(received)![1]);
+  t.true(hint >= 60, `the hint tells clients they may idle ${hint} s`);
+  // Past Node's default of 5 s, which undici's slowed clock could outrun.
+  await new Promise((r) => setTimeout(r, 6_000));
+  t.false(closed, "the emulator kept the idle connection");
+  ask();
+  await wait("second answer", () => answers() >= 2);
+  t.is(answers(), 2);
+});

@@ -128,6 +128,12 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
       else res.destroy();
     });
   });
+  // Clients pool connections and drop an idle one a little before the Keep-Alive hint runs
+  // out, by a clock of their own (undici's advances by ticks that a busy machine delays):
+  // at Node's default of 5 s a request could go out on a connection this end had just
+  // closed, and fail as "fetch failed" with nothing wrong. A minute outlasts any pause
+  // between a device's or a test's calls (nodejs/node#47130 tells the same race).
+  server.keepAliveTimeout = 65_000;
   const sockets = new Set<Socket>();
   server.on("connection", (socket) => { sockets.add(socket); socket.on("close", () => sockets.delete(socket)); });
   // A malformed request line or head never reaches the handler; answer it with a reason and keep serving.
