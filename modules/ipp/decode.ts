@@ -215,6 +215,10 @@ export class MessageDecoder {
     if (nameLength > 0) throw new IppError("a collection member has a name of its own; members are named by memberAttrName");
     if (tag === ValueTag.memberAttrName) {
       if (valueLength === 0) throw new IppError("memberAttrName is empty");
+      // RFC 8010 3.1.6: every member has at least one value. A member left
+      // empty would otherwise reach the operations, and the encoder, which
+      // cannot write it back in unsupported-attributes.
+      if (frame.current && frame.current.values.length === 0) throw new IppError(`collection member ${frame.current.name} has no value`);
       this.countAttribute();
       frame.current = { name: utf8Decode(buf, valueStart, valueStart + valueLength), values: [] };
       frame.members.push(frame.current);
@@ -244,6 +248,37 @@ export class MessageDecoder {
     }
     attribute.values.push(decodeValue(attribute.name, tag, buf, start, length));
   }
+}
+
+// Why a decoded message is not one the operations may be given, or
+// undefined when it is: every attribute and collection member has a name and
+// at least one value, and collections nest no deeper than the limits say.
+// The decoder already refuses all of this as it reads; this is the check an
+// operation relies on before it makes a job or starts printing, whatever
+// built the message.
+export function messageProblem(message: IppMessage, limits: IppLimits = defaultIppLimits): string | undefined {
+  for (const group of message.groups) {
+    for (const attribute of group.attributes) {
+      const problem = attributeProblem(attribute, 0, limits.maxDepth);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
+
+function attributeProblem(attribute: IppAttribute, depth: number, maxDepth: number): string | undefined {
+  const what = depth === 0 ? "attribute" : "collection member";
+  if (attribute.name.length === 0) return `a ${what} has no name`;
+  if (attribute.values.length === 0) return `${what} ${attribute.name} has no value`;
+  for (const value of attribute.values) {
+    if (value.kind !== "collection") continue;
+    if (depth >= maxDepth) return `collections nest deeper than ${maxDepth}`;
+    for (const member of value.members) {
+      const problem = attributeProblem(member, depth + 1, maxDepth);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
 }
 
 function int32(buf: Uint8Array, at: number): number {

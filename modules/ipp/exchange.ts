@@ -1,4 +1,5 @@
 import type { Clock } from "../hal/clock.js";
+import { escapeControls, fitUtf8 } from "../text/utf8.js";
 import type { Log } from "../hal/log.js";
 import type { PrintEngine } from "../hal/engine.js";
 import type { JobStore } from "../jobs/store.js";
@@ -93,7 +94,9 @@ export class IppExchange {
     if (this.answered) return;
     this.answered = true;
     const operation: IppAttribute[] = [attr("attributes-charset", charset("utf-8")), attr("attributes-natural-language", language("en"))];
-    if (message !== undefined) operation.push(attr("status-message", text(message.length > 255 ? message.slice(0, 255) : message)));
+    // status-message is text(255): octets, cut between characters. Names
+    // and values the client sent are echoed in it, so its controls are escaped.
+    if (message !== undefined) operation.push(attr("status-message", text(fitUtf8(escapeControls(message), 255))));
     // RFC 8011 4.1.3: a response carries the version of the request when it is one we speak.
     this.send({
       major: this.request.major, minor: this.request.minor, code: status, requestId: this.request.requestId,

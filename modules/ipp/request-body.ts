@@ -16,7 +16,9 @@ export interface RequestBodyEvents {
   // The message is not a valid one (a bad request), or the body stopped
   // before it was whole (aborted: nobody is left to answer).
   // head: the version and request-id, when they arrived.
-  error(reason: string, aborted: boolean, head: IppMessage | undefined): void;
+  // internal: reading failed for a reason of the printer's own (a bug, not
+  // the client's bytes); it is still answered, as an internal error.
+  error(reason: string, aborted: boolean, head: IppMessage | undefined, internal?: boolean): void;
 }
 
 export function readIppRequest(request: HttpRequest, limits: IppLimits, events: RequestBodyEvents): void {
@@ -33,9 +35,10 @@ export function readIppRequest(request: HttpRequest, limits: IppLimits, events: 
       try {
         used = decoder.feed(chunk);
       } catch (error) {
+        // Whatever was thrown, the client is still waiting: rethrowing
+        // into the connection would leave it without an answer.
         failed = true;
-        if (!(error instanceof IppError)) throw error;
-        return events.error(error.message, false, started());
+        return events.error(error instanceof IppError ? error.message : String(error), false, started(), !(error instanceof IppError));
       }
       if (!decoder.complete) return;
       // The tail stays valid while the body is paused (the source's contract).
@@ -50,8 +53,7 @@ export function readIppRequest(request: HttpRequest, limits: IppLimits, events: 
         decoder.finish();
       } catch (error) {
         failed = true;
-        if (!(error instanceof IppError)) throw error;
-        events.error(error.message, false, started());
+        events.error(error instanceof IppError ? error.message : String(error), false, started(), !(error instanceof IppError));
       }
     },
     abort: (reason) => {

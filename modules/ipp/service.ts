@@ -1,4 +1,6 @@
 import type { HttpRequest, HttpResponse } from "../http/server.js";
+import { escapeControls, fitUtf8 } from "../text/utf8.js";
+import { messageProblem } from "./decode.js";
 import { encodeMessage } from "./encode.js";
 import { IppExchange, type IppContext, type Printing } from "./exchange.js";
 import { IppJobIds } from "./job-ids.js";
@@ -9,7 +11,7 @@ import { PrinterStatus } from "./printer-status.js";
 import { readIppRequest } from "./request-body.js";
 import { ICON_SIZES, iconPng } from "./icon.js";
 import { PRINTER_PATH } from "./target.js";
-import { GroupTag, Operation, Status, ValueTag, type IppMessage } from "./values.js";
+import { GroupTag, Operation, Status, ValueTag, attr, charset, language, text, type IppMessage } from "./values.js";
 
 // IPP over HTTP (RFC 8010 section 4) at /ipp/print: a POST of
 // application/ipp whose body is the message and then the document. This
@@ -71,7 +73,17 @@ export class IppService implements Printing {
     const printerUri = `ipp://${authority}${PRINTER_PATH}`;
     const webUri = `http://${authority}/`;
     const send = (message: IppMessage) => {
-      if (!response.sent) response.send(200, encodeMessage(message), { contentType: IPP_TYPE });
+      if (response.sent) return;
+      let body: Uint8Array;
+      try {
+        body = encodeMessage(message);
+      } catch (error) {
+        // An answer that cannot be written is a bug of ours; the client
+        // still gets one, and the connection its slot back.
+        this.context.log("error", `ipp: an answer to operation 0x${message.code.toString(16)} could not be encoded: ${escapeControls(String(error))}`);
+        body = encodeMessage(bareAnswer(message, Status.internalError, "the printer failed to write its answer"));
+      }
+      response.send(200, body, { contentType: IPP_TYPE });
     };
     readIppRequest(request, this.context.limits, {
       message: (message, document) => {
@@ -79,22 +91,20 @@ export class IppService implements Printing {
         try {
           this.dispatch(exchange);
         } catch (error) {
-          this.context.log("error", `ipp: operation 0x${message.code.toString(16)} failed: ${String(error)}`);
+          this.context.log("error", `ipp: operation 0x${message.code.toString(16)} failed: ${escapeControls(String(error))}`);
           exchange.respond(Status.internalError, [], "the printer failed to carry out the request");
         }
       },
-      error: (reason, aborted, head) => {
-        this.context.log("debug", `ipp: ${aborted ? "request cut short" : "bad request"} from ${request.remoteAddress}: ${reason}`);
+      error: (reason, aborted, head, internal) => {
+        const what = internal ? "failed to read a request" : aborted ? "request cut short" : "bad request";
+        this.context.log(internal ? "error" : "debug", `ipp: ${what} from ${request.remoteAddress}: ${escapeControls(reason)}`);
         if (aborted) return;
         const versioned = head && (head.major === 1 || head.major === 2);
-        send({
-          major: versioned ? head.major : 2, minor: versioned ? head.minor : 0, code: Status.badRequest, requestId: head?.requestId ?? 0,
-          groups: [{ tag: GroupTag.operation, attributes: [
-            { name: "attributes-charset", values: [{ kind: "string", tag: ValueTag.charset, value: "utf-8" }] },
-            { name: "attributes-natural-language", values: [{ kind: "string", tag: ValueTag.naturalLanguage, value: "en" }] },
-            { name: "status-message", values: [{ kind: "string", tag: ValueTag.text, value: reason.slice(0, 255) }] },
-          ] }],
-        });
+        send(bareAnswer(
+          { major: versioned ? head.major : 2, minor: versioned ? head.minor : 0, requestId: head?.requestId ?? 0 },
+          internal ? Status.internalError : Status.badRequest,
+          internal ? "the printer failed to read the request" : reason,
+        ));
       },
     });
   };
@@ -107,6 +117,10 @@ export class IppService implements Printing {
       return x.respond(Status.versionNotSupported, [], `IPP/${request.major}.${request.minor} is not supported; this printer speaks 1.1 and 2.0`);
     }
     if (request.requestId === 0) return x.respond(Status.badRequest, [], "request-id must not be 0");
+    // Before any operation looks at it: a job is made, or printing started,
+    // only for a request whose every attribute can be read and echoed back.
+    const problem = messageProblem(request, this.context.limits);
+    if (problem) return x.respond(Status.badRequest, [], problem);
     const operation = request.groups[0];
     if (!operation || operation.tag !== GroupTag.operation) return x.respond(Status.badRequest, [], "the operation attributes group must come first");
     if (request.groups.some((g, i) => i > 0 && g.tag === GroupTag.operation)) return x.respond(Status.badRequest, [], "two operation attribute groups");
@@ -124,4 +138,18 @@ export class IppService implements Printing {
     if (!handler) return x.respond(Status.operationNotSupported, [], `operation 0x${request.code.toString(16).padStart(4, "0")} is not supported`);
     handler(x, this);
   }
+}
+
+// An answer with only the operation group and a status message, for a
+// request that could not be read or answered in full. The message may hold
+// the client's names, so its controls are escaped.
+function bareAnswer(head: { major: number; minor: number; requestId: number }, status: number, message: string): IppMessage {
+  return {
+    major: head.major, minor: head.minor, code: status, requestId: head.requestId,
+    groups: [{ tag: GroupTag.operation, attributes: [
+      attr("attributes-charset", charset("utf-8")),
+      attr("attributes-natural-language", language("en")),
+      attr("status-message", text(fitUtf8(escapeControls(message), 255))),
+    ] }],
+  };
 }

@@ -4,6 +4,7 @@ import type { EngineFault, PrintEngine } from "../hal/engine.js";
 import type { Job, JobCause } from "../jobs/job.js";
 import { PwgDecoder, RasterError, type RasterSink } from "../pwg/decoder.js";
 import type { PageFormat, PageHeader } from "../pwg/header.js";
+import { escapeControls } from "../text/utf8.js";
 import type { JobLifecycle } from "./lifecycle.js";
 import type { DecoderFactory, DocumentDecoder, DocumentSource } from "./source.js";
 
@@ -87,7 +88,7 @@ export class Spooler implements RasterSink {
     this.lifecycle.start(job);
     const caps = this.engine.capabilities;
     this.decoder = decode(this, { maxWidth: caps.maxWidth, maxHeight: caps.maxHeight });
-    this.log("info", `job ${job.id}: printing ${job.jobName ? `"${job.jobName}" ` : ""}(${job.jobSize ?? "unknown"} bytes)`);
+    this.log("info", `job ${job.id}: printing ${job.jobName ? `"${escapeControls(job.jobName)}" ` : ""}(${job.jobSize ?? "unknown"} bytes)`);
     try {
       this.engine.beginJob(job.id);
       if (this.engine.fault) this.engineStatus();
@@ -191,7 +192,7 @@ export class Spooler implements RasterSink {
     if (error instanceof RasterError) {
       this.abort(error.message, { device_action_cause: { error_code: "PRINT_FAILURE" } }, "invalid_document");
     } else {
-      this.log("error", `job ${this.job?.id ?? "-"}: print path failed: ${String(error)}`);
+      this.log("error", `job ${this.job?.id ?? "-"}: print path failed: ${escapeControls(String(error))}`);
       this.abort(`the printer failed: ${String(error)}`, { device_action_cause: { error_code: "OTHER" } }, "printer_error");
     }
   }
@@ -205,7 +206,7 @@ export class Spooler implements RasterSink {
     // What the source still sends is dropped (a front end's answer ends it).
     this.source = undefined;
     this.lifecycle.abort(job, description, cause);
-    this.log("warn", `job ${job.id}: aborted: ${description}`);
+    this.log("warn", `job ${job.id}: aborted: ${escapeControls(description)}`);
     if (answer) this.answer({ ok: false, error: answer, description });
     else this.onReceived = undefined;
     try {

@@ -93,3 +93,19 @@ export function fitUtf8(text: string, maxBytes: number): string {
   }
   return text.slice(0, end);
 }
+
+// Text from a peer that is echoed into a status message or a log line: a
+// control character there can end the line, ring a terminal or drive its
+// escape sequences, so C0, DEL and C1 are shown as \xHH (and the backslash
+// doubled, so what is shown reads back unambiguously).
+export function escapeControls(text: string): string {
+  let out = "";
+  let plain = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x20 && c !== 0x5c && (c < 0x7f || c > 0x9f)) continue;
+    out += text.slice(plain, i) + (c === 0x5c ? "\\\\" : `\\x${c.toString(16).padStart(2, "0")}`);
+    plain = i + 1;
+  }
+  return plain === 0 ? text : out + text.slice(plain);
+}

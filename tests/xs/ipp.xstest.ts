@@ -1,19 +1,20 @@
 import test from "./harness.js";
 import { HttpRouter } from "../../modules/http/router.js";
 import { HttpServer } from "../../modules/http/server.js";
-import { IppError, MessageDecoder, decodeMessage, defaultIppLimits } from "../../modules/ipp/decode.js";
+import { IppError, MessageDecoder, decodeMessage, defaultIppLimits, messageProblem } from "../../modules/ipp/decode.js";
 import { encodeMessage } from "../../modules/ipp/encode.js";
 import { IppService } from "../../modules/ipp/service.js";
 import {
-  GroupTag, Operation, attr, charset, collection, find, integer, keyword, language, mimeType, name, resolution, uri,
+  GroupTag, Operation, attr, charset, collection, find, integer, keyword, language, mimeType, name, resolution, text, uri,
   type IppGroup, type IppMessage,
 } from "../../modules/ipp/values.js";
 import { JobStore } from "../../modules/jobs/store.js";
 import { JobLifecycle } from "../../modules/print/lifecycle.js";
 import { Spooler } from "../../modules/print/spooler.js";
 import { PwgDecoder } from "../../modules/pwg/decoder.js";
+import { escapeControls } from "../../modules/text/utf8.js";
 import { FakeClock } from "../helpers/fake-clock.js";
-import { mutate } from "../helpers/ipp-mutate.js";
+import { mediaColMemberWithoutValue, mutate, withJobItems } from "../helpers/ipp-mutate.js";
 import { encodeDocument, testPage } from "../helpers/pwg.js";
 import { SeededRandom } from "../helpers/seeded-random.js";
 import { TestEngine } from "../helpers/test-engine.js";
@@ -122,6 +123,37 @@ test("IPP over the HTTP server on XS: Get-Printer-Attributes, a chunked Print-Jo
   t.deepEqual(engine.pixels(0), page.pixels);
   const jobs = answer(post(request(Operation.getJobs, [attr("which-jobs", keyword("completed")), attr("requested-attributes", keyword("job-state"))])));
   t.deepEqual(find(jobs.groups[1], "job-state")!.values, [{ kind: "integer", tag: 0x23, value: 9 }]);
+});
+
+test("a media-col member without a value on XS: refused by the decoder in any chunking, flagged by the check, answered 0x0400 over HTTP with no job made", (t) => {
+  const head = encodeMessage(request(Operation.createJob, [attr("document-format", mimeType("image/pwg-raster"))]));
+  const bytes = withJobItems(head, mediaColMemberWithoutValue());
+  for (const step of [1, 3, bytes.length]) {
+    const decoder = new MessageDecoder();
+    let reason = "";
+    try {
+      for (let at = 0; at < bytes.length && !decoder.complete; at += step) decoder.feed(bytes.subarray(at, at + step));
+      decoder.finish();
+    } catch (error) {
+      t.true(error instanceof IppError, String(error));
+      reason = (error as Error).message;
+    }
+    t.is(reason, "collection member x-dimension has no value", `fed ${step} bytes at a time`);
+  }
+  // A message built in memory is held to the same rule before any operation sees it.
+  const empty = request(Operation.validateJob, [], [attr("media-col", collection([attr("media-size", collection([{ name: "x-dimension", values: [] }]))]))]);
+  t.is(messageProblem(empty), "collection member x-dimension has no value");
+  t.is(messageProblem(request(Operation.validateJob)), undefined);
+  t.is(escapeControls("a\x00b\u0007\u001b[2J\\"), "a\\x00b\\x07\\x1b[2J\\\\");
+
+  const { engine, connect } = printer();
+  const s = connect();
+  s.send(ascii(`POST /ipp/print HTTP/1.1\r\nHost: printer.local\r\nContent-Type: application/ipp\r\nContent-Length: ${bytes.length}\r\n\r\n`));
+  s.send(bytes);
+  const refused = answer(s);
+  t.is(refused.code, 0x0400);
+  t.deepEqual(find(refused.groups[0], "status-message")!.values[0], text("collection member x-dimension has no value"));
+  t.is(engine.jobs.length, 0);
 });
 
 export { runAll } from "./harness.js";
