@@ -35,6 +35,8 @@ export interface Context {
   // Learns of changes a device should hear about: the XMPP push, and the embedder's onNotify.
   // ownerId is given when the printer is already gone from the state (deletion), so its owner's sessions still hear of it.
   notify(printerId: string, payload: string, ownerId?: string): void;
+  // Ends the XMPP streams of a deleted printer's robot, after its delete push went out.
+  disconnect(printerId: string): void;
   // Whether the printer's robot holds a subscribed XMPP session now: the service's presence.
   xmppOnline(printerId: string): boolean;
 }

@@ -111,6 +111,7 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
       config.onNotify?.(printerId, payload);
       xmpp?.push(printerId, payload, ownerId);
     },
+    disconnect: (printerId) => { xmpp?.disconnect(printerId, "the printer was deleted"); },
     xmppOnline: (printerId) => xmpp?.sessions().some((s) => s.subscribed && s.printerId === printerId) ?? false,
   };
   let xmpp: XmppServer | undefined;
