@@ -21,6 +21,9 @@ export interface ServiceOptions {
   maxUnclaimedRegistrations: number;
   // Seconds one document conversion may take before the renderer is killed and the download answers 415.
   conversionTimeoutSeconds: number;
+  // Client secrets the token endpoint checks, by client id. A device's id and secret were baked
+  // into its firmware and the emulator knows none of them, so a client not listed is believed.
+  oauthClients: Record<string, string>;
 }
 
 export interface Context {

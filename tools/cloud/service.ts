@@ -59,6 +59,7 @@ export const DEFAULT_OPTIONS: ServiceOptions = {
   onlineWindowSeconds: 600,
   maxUnclaimedRegistrations: 1000,
   conversionTimeoutSeconds: 120,
+  oauthClients: {},
 };
 
 export const DELETION_SHAPES: DeletionShape[] = ["success-false", "empty-printers"];
@@ -239,7 +240,7 @@ async function handle(ctx: Context, limits: DecodeLimits, req: http.IncomingMess
     throw error;
   }
 
-  if (TOKEN_PATHS.includes(path)) return send(res, tokenEndpoint(ctx, params));
+  if (TOKEN_PATHS.includes(path)) return send(res, tokenEndpoint(ctx, params, req.headers.authorization));
   if (REVOKE_PATHS.includes(path)) return send(res, revokeEndpoint(ctx, params));
 
   const page = handlePage(ctx, { req, method, path, params });
