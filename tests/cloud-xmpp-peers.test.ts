@@ -6,11 +6,12 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { call, registerAndClaim, startTestCloud } from "./helpers/cloud.js";
 import { which } from "./helpers/peers.js";
-import { saslBody, testCertificate } from "./helpers/xmpp.js";
+import { nextPush, RawXmpp, saslBody, STREAM_OPEN, testCertificate, xmppLogin, type Transport } from "./helpers/xmpp.js";
 
 // Other TLS stacks and other XMPP code than ours against the emulator's XMPP side: a Python
 // listener in the manner of cloudprint 0.14 (Python's ssl, certificate checked) on all three
-// listeners, and OpenSSL's own STARTTLS for XMPP (s_client -starttls xmpp).
+// listeners, OpenSSL's own STARTTLS for XMPP (s_client -starttls xmpp), and Python's
+// expat reading all a connection carried from the server as one XML document.
 
 const listener = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "tests", "peers", "xmpp_listener.py");
 const certificate = testCertificate();
@@ -88,4 +89,92 @@ for (const mode of ["plain", "starttls", "tls"] as const) {
   await call(cloud.service, "submit", { printerid: r.printerId, title: "ossl", contentType: "application/pdf" }, { encoding: "multipart", token: r.user, files: [{ name: "content", filename: "a.pdf", contentType: "application/pdf", data: PDF }] });
   const push = await s.expect(/<data>([^<]+)<\/data>/);
   t.is(Buffer.from(push[1], "base64").toString(), r.printerId);
+});
+
+// The whole connection, as one document: a second XML declaration, a stray close tag or
+// anything else ill-formed is an error here, though a regex over each stanza would pass it.
+// The stream may still be open, so the end of the input is not required (Parse(data, False)).
+const EXPAT = `
+import sys, xml.parsers.expat
+data = sys.stdin.buffer.read()
+parser = xml.parsers.expat.ParserCreate()
+starts = []
+parser.StartElementHandler = lambda name, attrs: starts.append(name)
+closed = []
+parser.EndElementHandler = lambda name: closed.append(name)
+try:
+    parser.Parse(data, False)
+except xml.parsers.expat.ExpatError as error:
+    print("error: %s at byte %d: %r" % (error, parser.ErrorByteIndex, data[max(0, parser.ErrorByteIndex - 40):parser.ErrorByteIndex + 40]))
+    sys.exit(1)
+print("ok streams=%d stream-ends=%d" % (starts.count("stream:stream"), closed.count("stream:stream")))
+`;
+
+function expat(bytes: Buffer): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const proc = spawn(python!, ["-c", EXPAT], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    proc.stdout.on("data", (c) => { out += c; });
+    proc.stderr.on("data", (c) => { out += c; });
+    proc.stdin.on("error", () => {});
+    proc.on("close", (code) => resolve({ code, out }));
+    proc.stdin.end(bytes);
+  });
+}
+
+for (const transport of ["starttls", "plain", "tls"] as Transport[]) {
+  (python ? test : test.skip)(`python3 expat (${transport}): every byte the server sent, through the restarts and the deletion, is one well-formed document${python ? "" : " (skipped: python3 is not installed)"}`, async (t) => {
+    const cloud = await startTestCloud({ xmpp: { port: 0, tls: certificate } });
+    t.teardown(() => cloud.service.close());
+    const r = await registerAndClaim(cloud);
+    const { client } = await xmppLogin(transport, cloud.service.xmpp!, r.poll.xmpp_jid, r.access, certificate.cert);
+    t.teardown(() => client.destroy());
+    client.send(`<iq type="get" id="p"><ping xmlns="urn:xmpp:ping"/></iq>`);
+    await client.expect(/id="p"/);
+    await call(cloud.service, "delete", { printerid: r.printerId }, { token: r.user });
+    t.is(await nextPush(client), `${r.printerId}/delete`);
+    await client.expect(/<\/stream:stream>/);
+    t.true(await client.waitClosed(), "the server hangs up after ending the stream");
+
+    const bytes = Buffer.concat(client.transcript);
+    const text = bytes.toString("utf8");
+    t.true(text.startsWith("<?xml version='1.0'?><stream:stream "), text.slice(0, 80));
+    t.is(text.split("<?xml").length - 1, 1, "one declaration per connection");
+    const parsed = await expat(bytes);
+    t.is(parsed.code, 0, parsed.out);
+    // A header for the first stream, one after the SASL restart, and one after STARTTLS where it was used.
+    t.is(parsed.out.trim(), `ok streams=${transport === "starttls" ? 3 : 2} stream-ends=1`);
+  });
+}
+
+(python ? test : test.skip)(`python3 expat: a stream error before any header, and the emulator's shutdown, are well-formed too${python ? "" : " (skipped: python3 is not installed)"}`, async (t) => {
+  const cloud = await startTestCloud({ xmpp: { port: 0, tls: certificate } });
+  let stopped = false;
+  t.teardown(() => stopped ? undefined : cloud.service.close());
+  const early = await RawXmpp.connect(cloud.service.xmpp!.port);
+  t.teardown(() => early.destroy());
+  early.send(`<message/>`);
+  await early.expect(/<\/stream:error><\/stream:stream>/);
+  t.true(await early.waitClosed());
+  const parsedEarly = await expat(Buffer.concat(early.transcript));
+  t.is(parsedEarly.code, 0, parsedEarly.out);
+
+  const r = await registerAndClaim(cloud);
+  const { client } = await xmppLogin("starttls", cloud.service.xmpp!, r.poll.xmpp_jid, r.access, certificate.cert);
+  t.teardown(() => client.destroy());
+  const waiting = await RawXmpp.connect(cloud.service.xmpp!.port);
+  t.teardown(() => waiting.destroy());
+  waiting.send(STREAM_OPEN);
+  await waiting.expect(/<\/stream:features>/);
+  const began = Date.now();
+  await cloud.service.close();
+  stopped = true;
+  t.true(Date.now() - began < 900, "clients that hang up at the end of the stream are not waited out");
+  for (const c of [client, waiting]) {
+    t.true(await c.waitClosed());
+    const text = Buffer.concat(c.transcript).toString("utf8");
+    t.true(text.endsWith("</stream:stream>"), text.slice(-80));
+    const parsed = await expat(Buffer.concat(c.transcript));
+    t.is(parsed.code, 0, parsed.out);
+  }
 });

@@ -13,6 +13,8 @@ export class RawXmpp {
   private consumed = 0;
   private waiters: Array<() => void> = [];
   closed = false;
+  // Every byte the server sent on this connection, decrypted after STARTTLS: what one parser of the whole connection would see.
+  readonly transcript: Buffer[] = [];
 
   constructor(public socket: net.Socket) {
     this.listen(socket);
@@ -33,7 +35,7 @@ export class RawXmpp {
   }
 
   private listen(socket: net.Socket): void {
-    socket.on("data", (chunk: Buffer) => { this.received += chunk.toString("utf8"); this.wake(); });
+    socket.on("data", (chunk: Buffer) => { this.transcript.push(chunk); this.received += chunk.toString("utf8"); this.wake(); });
     socket.on("close", () => { this.closed = true; this.wake(); });
     socket.on("error", () => {});
   }

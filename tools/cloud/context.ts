@@ -21,6 +21,9 @@ export interface ServiceOptions {
   maxUnclaimedRegistrations: number;
   // Seconds one document conversion may take before the renderer is killed and the download answers 415.
   conversionTimeoutSeconds: number;
+  // Client secrets the token endpoint checks, by client id. A device's id and secret were baked
+  // into its firmware and the emulator knows none of them, so a client not listed is believed.
+  oauthClients: Record<string, string>;
 }
 
 export interface Context {
@@ -35,6 +38,8 @@ export interface Context {
   // Learns of changes a device should hear about: the XMPP push, and the embedder's onNotify.
   // ownerId is given when the printer is already gone from the state (deletion), so its owner's sessions still hear of it.
   notify(printerId: string, payload: string, ownerId?: string): void;
+  // Ends the XMPP streams of a deleted printer's robot, after its delete push went out.
+  disconnect(printerId: string): void;
   // Whether the printer's robot holds a subscribed XMPP session now: the service's presence.
   xmppOnline(printerId: string): boolean;
 }

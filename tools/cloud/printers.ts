@@ -119,6 +119,9 @@ export function removePrinter(ctx: Context, printer: PrinterRecord): void {
   }
   ctx.commit();
   ctx.notify(printer.id, `${printer.id}/delete`, printer.ownerId);
+  // The robot's session would otherwise stay up on a password that no longer refreshes;
+  // the push is queued ahead of the end of the stream, so the device still reads why.
+  ctx.disconnect(printer.id);
 }
 
 export function deletePrinter(ctx: Context, call: ApiCall): Answer {

@@ -59,6 +59,7 @@ export const DEFAULT_OPTIONS: ServiceOptions = {
   onlineWindowSeconds: 600,
   maxUnclaimedRegistrations: 1000,
   conversionTimeoutSeconds: 120,
+  oauthClients: {},
 };
 
 export const DELETION_SHAPES: DeletionShape[] = ["success-false", "empty-printers"];
@@ -111,6 +112,7 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
       config.onNotify?.(printerId, payload);
       xmpp?.push(printerId, payload, ownerId);
     },
+    disconnect: (printerId) => { xmpp?.disconnect(printerId, "the printer was deleted"); },
     xmppOnline: (printerId) => xmpp?.sessions().some((s) => s.subscribed && s.printerId === printerId) ?? false,
   };
   let xmpp: XmppServer | undefined;
@@ -244,7 +246,7 @@ async function handle(ctx: Context, limits: DecodeLimits, req: http.IncomingMess
     throw error;
   }
 
-  if (TOKEN_PATHS.includes(path)) return send(res, tokenEndpoint(ctx, params));
+  if (TOKEN_PATHS.includes(path)) return send(res, tokenEndpoint(ctx, params, req.headers.authorization));
   if (REVOKE_PATHS.includes(path)) return send(res, revokeEndpoint(ctx, params));
 
   const page = handlePage(ctx, { req, method, path, params });

@@ -34,6 +34,9 @@ export interface XmppLimits extends XmlLimits {
   maxQueuedBytes: number;
 }
 
+// How long a shutdown waits for clients to read the end of their streams and hang up.
+const SHUTDOWN_GRACE_MS = 1000;
+
 export const DEFAULT_XMPP_LIMITS: XmppLimits = {
   ...DEFAULT_XML_LIMITS,
   maxSessions: 512,
@@ -55,6 +58,9 @@ export interface XmppServer extends XmppEndpoints {
   // Delivers one push to every subscribed session for printerId; returns how many got it.
   push(printerId: string, payload: string, ownerId?: string): number;
   sessions(): XmppSession[];
+  // Ends the streams of printerId's robot: its credentials are gone with it.
+  disconnect(printerId: string, reason: string): number;
+  // Ends every stream with </stream:stream>, waits a moment for the clients to close, then drops the rest.
   close(): Promise<void>;
 }
 
@@ -74,6 +80,7 @@ export async function startXmppServer(host: string, config: XmppConfig, hooks: X
   // Numbers tell the lines of concurrent sessions apart in a log.
   const numbers = new WeakMap<XmppSession, number>();
   let counter = 0;
+  let drained: (() => void) | undefined;
   const secureContext = config.tls ? tls.createSecureContext({ key: config.tls.key, cert: config.tls.cert }) : undefined;
 
   const hostFor = (mode: TransportMode): SessionHost => ({
@@ -85,7 +92,10 @@ export async function startXmppServer(host: string, config: XmppConfig, hooks: X
     authenticate: hooks.authenticate,
     bound: () => {},
     activity: (session) => { if (session.identity) hooks.activity?.(session.identity); },
-    closed: (session) => { sessions.delete(session); },
+    closed: (session) => {
+      sessions.delete(session);
+      if (sessions.size === 0) drained?.();
+    },
     log: (session, message) => {
       if (!config.onLog) return;
       if (!numbers.has(session)) numbers.set(session, ++counter);
@@ -135,10 +145,28 @@ export async function startXmppServer(host: string, config: XmppConfig, hooks: X
         return delivered;
       },
       sessions: () => [...sessions],
+      disconnect(printerId, reason) {
+        let ended = 0;
+        for (const session of sessions) {
+          if (session.printerId !== printerId) continue;
+          session.shutdown(reason);
+          ended++;
+        }
+        return ended;
+      },
       close: async () => {
-        for (const session of sessions) session.close();
-        sessions.clear();
-        await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+        // No new connection may slip in while the open ones wind down.
+        const listening = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+        if (sessions.size > 0) {
+          const settled = new Promise<void>((resolve) => { drained = resolve; });
+          for (const session of sessions) session.shutdown("the emulator is stopping");
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([settled, new Promise<void>((resolve) => { timer = setTimeout(resolve, SHUTDOWN_GRACE_MS); })]);
+          clearTimeout(timer);
+          for (const session of sessions) session.close();
+          sessions.clear();
+        }
+        await listening;
       },
     };
   } catch (error) {

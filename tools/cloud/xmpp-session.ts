@@ -69,6 +69,9 @@ export class XmppSession {
   private phase: Phase;
   private secure: boolean;
   private streamOpen = false;
+  // Per connection, not per stream: see streamHeader.
+  private declared = false;
+  private headerSent = false;
   private authAttempts = 0;
   private ending = false;
   private timer: NodeJS.Timeout | undefined;
@@ -128,14 +131,28 @@ export class XmppSession {
     // Clients name gmail.com or the robot's domain; answer as whichever they named.
     const to = root.attrs.to;
     const from = to !== undefined && /^[A-Za-z0-9.-]{1,253}$/.test(to) ? to : this.host.domain;
-    const id = randomBytes(8).toString("hex").toUpperCase();
-    const header = `<?xml version='1.0'?><stream:stream from="${escapeXml(from)}" id="${id}" version="1.0" xmlns:stream="${NS.streams}" xmlns="${NS.client}">`;
+    const header = this.streamHeader(from);
     if (root.attrs.version === undefined || !/^1\.\d+$/.test(root.attrs.version)) {
       // Stream features need version 1.0 (RFC 6120 4.7.5); a pre-1.0 stream gets nothing to work with.
       this.socket.write(header);
       return this.streamError("unsupported-version", "");
     }
     this.send(header + this.features());
+  }
+
+  // The XML declaration may only open a document (XML 1.0 section 2.8), and a client that
+  // feeds the whole connection to one parser, as an expat-based one does, fails on a
+  // second one. So it goes before the first header only, and each restart (after SASL
+  // success, and after STARTTLS too) opens its stream without it. Our reading is that
+  // the TLS layer carries the same connection on, so the first header inside it is a
+  // restart like the SASL one; reference 3.2 only says a server may send the declaration
+  // first. Prosody repeats it on every header; RFC 6120 11.5 makes it a SHOULD either way.
+  private streamHeader(from: string): string {
+    const declaration = this.declared ? "" : "<?xml version='1.0'?>";
+    this.declared = true;
+    this.headerSent = true;
+    const id = randomBytes(8).toString("hex").toUpperCase();
+    return `${declaration}<stream:stream from="${escapeXml(from)}" id="${id}" version="1.0" xmlns:stream="${NS.streams}" xmlns="${NS.client}">`;
   }
 
   private features(): string {
@@ -278,7 +295,7 @@ export class XmppSession {
   streamError(condition: string, text: string): void {
     if (this.ending) return;
     // A stream error needs a stream to live in (RFC 6120 4.9.1.1): open one first if the client never did.
-    const opening = this.streamOpen ? "" : `<?xml version='1.0'?><stream:stream from="${escapeXml(this.host.domain)}" id="${randomBytes(8).toString("hex").toUpperCase()}" version="1.0" xmlns:stream="${NS.streams}" xmlns="${NS.client}">`;
+    const opening = this.streamOpen ? "" : this.streamHeader(this.host.domain);
     const detail = text ? `<text xmlns="${NS.streamErrors}">${escapeXml(text.slice(0, 200))}</text>` : "";
     this.host.log(this, `stream error ${condition}${text ? `: ${text.slice(0, 200)}` : ""}`);
     this.send(`${opening}<stream:error><${condition} xmlns="${NS.streamErrors}"/>${detail}</stream:error>`);
@@ -288,12 +305,21 @@ export class XmppSession {
   // Closes our side of the stream and the connection; the client may have closed its own already.
   end(): void {
     if (this.ending) return;
-    if (!this.socket.destroyed) this.socket.write("</stream:stream>");
+    // A close tag with no header before it would be the first thing wrong in what we sent.
+    if (!this.socket.destroyed && this.headerSent) this.socket.write("</stream:stream>");
     this.ending = true;
     clearTimeout(this.timer);
     this.socket.end();
     // A client that never closes its half must not hold the socket.
     setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  // The service ends the stream itself: the emulator stops, or the printer was deleted.
+  // The client reads the end of the stream before the connection goes.
+  shutdown(reason: string): void {
+    if (this.ending) return;
+    this.host.log(this, `closing the stream: ${reason}`);
+    this.end();
   }
 
   close(): void {
