@@ -2,6 +2,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Clock } from "../../modules/hal/clock.js";
 import type { PrintEngine } from "../../modules/hal/engine.js";
+import type { Tcp } from "../../modules/hal/tcp.js";
 import type { IndicatorMode, Panel, PanelButton } from "../../modules/hal/panel.js";
 import type { Udp } from "../../modules/hal/udp.js";
 import type { PrinterCloudConfig } from "../../modules/printer/config.js";
@@ -94,6 +95,7 @@ export interface CloudPrinterOptions {
   cloud?: PrinterCloudConfig;
   noPanel?: boolean;
   engine?: PrintEngine;
+  tcp?: Tcp;
 }
 
 export async function startCloudPrinter(options: CloudPrinterOptions): Promise<CloudPrinter> {
@@ -107,6 +109,7 @@ export async function startCloudPrinter(options: CloudPrinterOptions): Promise<C
     udp: options.udp,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.engine ? { engine: options.engine } : {}),
+    ...(options.tcp ? { tcp: options.tcp } : {}),
   };
   const printer = new Printer(hal, {
     port: 0, url: options.url, name: "Cloud Test Printer",
