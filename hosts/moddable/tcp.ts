@@ -71,6 +71,9 @@ export class ModdableTcpConnection implements TcpConnection {
         if (TRACE_SOCKETS) traceSocket(self.id, `error or peer closed${self.sink ? " (TLS)" : ""}`, socketsHeld);
         if (self.sink) return self.sink.error();
         self.open(new Error("connection failed"));
+        // The peer's close comes here too (lin reports a read of 0 bytes as
+        // an error): the socket is ours to close either way.
+        self.release("after an error or the peer's close");
         self.finish(true);
       },
     });
@@ -179,7 +182,11 @@ export class ModdableTcpConnection implements TcpConnection {
   private finish(hadError: boolean): void {
     if (this.closed) return;
     this.closed = true;
-    this.events?.close(hadError);
+    // Whatever still holds this connection must not hold its owner's buffers.
+    const events = this.events;
+    this.events = undefined;
+    this.queue.length = 0;
+    events?.close(hadError);
   }
 }
 
