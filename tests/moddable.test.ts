@@ -410,7 +410,9 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
     // server's connection limit. The instruments' "Network sockets" and
     // "Timers" of the idle printer after one round of a mix and after several
     // must be the same.
-    const settled = async (what: string) => {
+    // Chunks and slots "used" count garbage until XS collects: the lowest
+    // sample since `from` is what bounds the live heap.
+    const settled = async (what: string, from: number) => {
       // Idle means the same count for three samples in a row (connections the
       // peer just closed are noticed on the SDK's next poll).
       let rows: number[][] = [];
@@ -422,8 +424,10 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
       }
       const last = rows[rows.length - 1];
       const value = (name: string) => last[keys.indexOf(name)];
-      const reading = { sockets: value("Network sockets"), timers: value("Timers"), chunks: value("Chunk used"), slots: value("Slot used") };
-      t.log(`${what}: Network sockets ${reading.sockets}, Timers ${reading.timers}, chunks ${reading.chunks} B, slots ${reading.slots} B`);
+      const since = samples(from);
+      const low = (name: string) => Math.min(...column(since, name));
+      const reading = { sockets: value("Network sockets"), timers: value("Timers"), chunks: low("Chunk used"), slots: low("Slot used") };
+      t.log(`${what}: Network sockets ${reading.sockets}, Timers ${reading.timers}; lowest since the last reading (${since.length} samples, ${column(since, "Garbage collections").reduce((a, b) => a + b, 0)} GCs): chunks ${reading.chunks} B, slots ${reading.slots} B`);
       return reading;
     };
     const token = JSON.parse((await get(SIM_PORT, "/privet/info", { "X-Privet-Token": "\"\"" })).body)["x-privet-token"];
@@ -467,11 +471,14 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
       t.is(state, "DONE");
     };
     const ROUNDS = 3;  // 7 requests or jobs a round
-    const before = await settled("registered, idle, before the mix");
+    let mark = output().length;
+    const before = await settled("registered, idle, before the mix", mark);
+    mark = output().length;
     await round(0);
-    const once = await settled("after one round of the mix (7 requests and jobs)");
+    const once = await settled("after one round of the mix (7 requests and jobs)", mark);
+    mark = output().length;
     for (let n = 1; n < ROUNDS; n++) await round(n);
-    const after = await settled(`after ${ROUNDS} rounds (${ROUNDS * 7} requests and jobs)`);
+    const after = await settled(`after ${ROUNDS} rounds (${ROUNDS * 7} requests and jobs)`, mark);
     t.false(output().includes("memory full"), output().slice(-1000));
     const held = [...output().matchAll(/tcp: #(\d+) (open [^\n]*|closed [^\n]*)/g)].reduce((open, m) => {
       if (m[2].startsWith("open")) open.set(m[1], m[2]); else open.delete(m[1]);
