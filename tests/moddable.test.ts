@@ -126,7 +126,7 @@ function simPort(): Promise<number> {
 if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a PWG Print-Job from ipptool (skipped: ipptool is not installed; Debian's cups-ipp-utils has it)", () => {});
 
 (missing ? test.skip : test)(`the firmware builds for lin, checks a TLS server through the HAL, starts unregistered with a Preference store of its own, registers with the emulator, answers /privet/info and prints a PWG job in mcsim${noIpptool ? "" : " and over IPP from ipptool"}${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
-  t.timeout(400_000);
+  t.timeout(600_000);
   // PRIVET_MC_DIR keeps the build in one folder, so repeated runs build incrementally.
   const dir = process.env.PRIVET_MC_DIR ?? mkdtempSync(path.join(tmpdir(), "privet-mc-"));
   const out = path.join(dir, "build");
@@ -167,6 +167,8 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
         },
         // mcsim has no buttons: OK presses itself once the printer asks.
         panel: { auto: true, delayMs: 300 },
+        // A trace line per socket the HAL opens and closes, to name a leak.
+        debugSockets: true,
       },
     },
     platforms: { lin },
@@ -401,6 +403,91 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
       t.false(output().includes("memory full"), output().slice(-1000));
       t.log(`IPP: Get-Printer-Attributes and a 4-page PWG Print-Job from ipptool (${ippRows.length} samples): ${figures(ippRows)}`);
     }
+
+    // Every socket, its poll timer and what its callbacks reach must be given
+    // back when a request, a job or a report ends: the board has no room for
+    // a pile of them, and a socket the SDK still holds is invisible to the
+    // server's connection limit. The instruments' "Network sockets" and
+    // "Timers" of the idle printer after one round of a mix and after several
+    // must be the same.
+    // Chunks and slots "used" count garbage until XS collects: the lowest
+    // sample since `from` is what bounds the live heap.
+    const settled = async (what: string, from: number) => {
+      // Idle means the same count for three samples in a row (connections the
+      // peer just closed are noticed on the SDK's next poll).
+      let rows: number[][] = [];
+      for (let i = 0; i < 40; i++) {
+        await sleep(1000);
+        rows = samples(0).slice(-3);
+        const same = (name: string) => new Set(column(rows, name)).size === 1;
+        if (rows.length === 3 && same("Network sockets") && same("Timers")) break;
+      }
+      const last = rows[rows.length - 1];
+      const value = (name: string) => last[keys.indexOf(name)];
+      const since = samples(from);
+      const low = (name: string) => Math.min(...column(since, name));
+      const reading = { sockets: value("Network sockets"), timers: value("Timers"), chunks: low("Chunk used"), slots: low("Slot used") };
+      t.log(`${what}: Network sockets ${reading.sockets}, Timers ${reading.timers}; lowest since the last reading (${since.length} samples, ${column(since, "Garbage collections").reduce((a, b) => a + b, 0)} GCs): chunks ${reading.chunks} B, slots ${reading.slots} B`);
+      return reading;
+    };
+    const token = JSON.parse((await get(SIM_PORT, "/privet/info", { "X-Privet-Token": "\"\"" })).body)["x-privet-token"];
+    const smallDoc = (seed: number) => Buffer.from(encodeDocument([testPage(120, 30, "sgray_8", seed), testPage(120, 30, "srgb_8", seed + 1)]));
+    const closeAfter = (request: string, ms = 0) => new Promise<string>((resolve) => {
+      const socket = net.connect(SIM_PORT, "127.0.0.1");
+      let text = "";
+      socket.on("data", (c) => (text += c.toString("latin1")));
+      socket.on("error", () => resolve(text));
+      socket.on("close", () => resolve(text));
+      if (request) socket.write(request);
+      if (ms) setTimeout(() => socket.destroy(), ms);
+    });
+    const round = async (n: number) => {
+      // The client closes a kept-alive connection after the answer.
+      t.is((await get(SIM_PORT, "/privet/info", { "X-Privet-Token": "\"\"" })).status, 200);
+      // The printer closes: the status page with Connection: close.
+      t.regex(await closeAfter(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 200/);
+      // A refused request (no token).
+      t.is((await get(SIM_PORT, "/privet/info")).status, 400);
+      // A client that connects and goes away without a word.
+      await closeAfter("", 300);
+      // A client that goes away in the middle of its head.
+      await closeAfter(`GET /privet/info HTTP/1.1\r\nX-Priv`, 300);
+      // A local job, which the printer then reports to the cloud (outbound HTTP).
+      const doc = smallDoc(100 + n * 2);
+      const from = output().length;
+      const local = JSON.parse((await rawRequest(SIM_PORT, Buffer.concat([Buffer.from(`POST /privet/printer/submitdoc?job_name=mix${n} HTTP/1.1\r\nX-Privet-Token: ${token}\r\nContent-Type: image/pwg-raster\r\nContent-Length: ${doc.length}\r\n\r\n`), doc]), 30_000)).body);
+      t.truthy(local.job_id, JSON.stringify(local));
+      t.true(await waitFor(() => output().slice(from), new RegExp(`local job ${local.job_id} reported as`), 30_000), output().slice(from).replace(/instruments: .*\n/g, "").slice(-1500));
+      // A cloud job: pushed over XMPP, fetched, downloaded and its states reported.
+      const sentMix = await call(cloud.service, "submit", { printerid: complete.device_id, title: `mix ${n}`, contentType: "image/pwg-raster" }, {
+        encoding: "multipart", token: user, files: [{ name: "content", filename: "mix.pwg", contentType: "image/pwg-raster", data: smallDoc(200 + n * 2) }],
+      });
+      t.true(sentMix.json?.success, sentMix.text);
+      let state = "";
+      for (let i = 0; i < 600 && state !== "DONE" && state !== "ABORTED"; i++) {
+        await sleep(100);
+        state = (await call(cloud.service, "jobs", { printerid: complete.device_id }, { token: user })).json.jobs.find((j: any) => j.id === sentMix.json.job.id)?.semanticState?.state?.type ?? "";
+      }
+      t.is(state, "DONE");
+    };
+    const ROUNDS = 3;  // 7 requests or jobs a round
+    let mark = output().length;
+    const before = await settled("registered, idle, before the mix", mark);
+    mark = output().length;
+    await round(0);
+    const once = await settled("after one round of the mix (7 requests and jobs)", mark);
+    mark = output().length;
+    for (let n = 1; n < ROUNDS; n++) await round(n);
+    const after = await settled(`after ${ROUNDS} rounds (${ROUNDS * 7} requests and jobs)`, mark);
+    t.false(output().includes("memory full"), output().slice(-1000));
+    const held = [...output().matchAll(/tcp: #(\d+) (open [^\n]*|closed [^\n]*)/g)].reduce((open, m) => {
+      if (m[2].startsWith("open")) open.set(m[1], m[2]); else open.delete(m[1]);
+      return open;
+    }, new Map<string, string>());
+    t.log(`sockets the HAL opened and has not closed: ${[...held].map(([id, what]) => `#${id} ${what}`).join("; ") || "none"}`);
+    t.is(after.sockets, once.sockets, "Network sockets grow with the number of requests and jobs");
+    t.is(after.timers, once.timers, "Timers grow with the number of requests and jobs");
+    t.true(once.sockets <= before.sockets, `one round of the mix left ${once.sockets - before.sockets} socket(s) open`);
     stop(first.sim);
     server.process.kill();
 

@@ -1,5 +1,6 @@
 import Listener from "embedded:io/socket/listener";
 import TCP from "embedded:io/socket/tcp";
+import config from "mc/config";
 import Timer from "timer";
 import type { Tcp, TcpConnectOptions, TcpConnection, TcpConnectionEvents, TcpListener, TcpListenOptions } from "../../modules/hal/tcp.js";
 
@@ -26,10 +27,22 @@ export interface RawSocket {
 
 type Target = { from: TCP } | { address: string; port: number };
 
+// privet.debugSockets: a trace line for every socket this host opens and
+// closes, with how many it holds, to compare with the instruments' "Network
+// sockets" (which also counts sockets the SDK holds that we no longer do).
+const TRACE_SOCKETS = Boolean(config.privet?.debugSockets);
+let socketSerial = 0;
+let socketsHeld = 0;
+
+function traceSocket(id: number, what: string, held: number): void {
+  trace(`tcp: #${id} ${what} (held ${held})\n`);
+}
+
 export class ModdableTcpConnection implements TcpConnection {
   readonly remoteAddress: string;
   readonly remotePort: number;
   private readonly socket: TCP;
+  private readonly id = TRACE_SOCKETS ? ++socketSerial : 0;
   private events: TcpConnectionEvents | undefined;
   private sink: SocketSink | undefined;
   private readonly queue: Uint8Array[] = [];
@@ -37,6 +50,7 @@ export class ModdableTcpConnection implements TcpConnection {
   private paused = false;
   private ending = false;
   private closed = false;
+  private released = false;
   // Outbound only: told once, at the first writable (connected) or error.
   private opened: ((error?: Error) => void) | undefined;
 
@@ -54,8 +68,12 @@ export class ModdableTcpConnection implements TcpConnection {
         self.flush();
       },
       onError() {
+        if (TRACE_SOCKETS) traceSocket(self.id, `error or peer closed${self.sink ? " (TLS)" : ""}`, socketsHeld);
         if (self.sink) return self.sink.error();
         self.open(new Error("connection failed"));
+        // The peer's close comes here too (lin reports a read of 0 bytes as
+        // an error): the socket is ours to close either way.
+        self.release("after an error or the peer's close");
         self.finish(true);
       },
     });
@@ -68,6 +86,7 @@ export class ModdableTcpConnection implements TcpConnection {
       this.remoteAddress = String(this.socket.remoteAddress ?? "");
       this.remotePort = Number(this.socket.remotePort ?? 0);
     }
+    if (TRACE_SOCKETS) traceSocket(this.id, `open ${"address" in target ? "to" : "from"} ${this.remoteAddress}:${this.remotePort}`, ++socketsHeld);
   }
 
   private open(error?: Error): void {
@@ -127,7 +146,7 @@ export class ModdableTcpConnection implements TcpConnection {
 
   destroy(): void {
     if (this.closed) return;
-    this.socket.close();
+    this.release("by us");
     this.finish(false);
   }
 
@@ -147,14 +166,27 @@ export class ModdableTcpConnection implements TcpConnection {
     return {
       read: (into) => { socket.read(into); },
       write: (bytes) => { socket.write(bytes); },
-      close: () => socket.close(),
+      close: () => this.release("by TLS"),
     };
+  }
+
+  // The SDK holds an open socket (its buffer, its poll timer and, through the
+  // callbacks, this object) until close(): only this gives them back.
+  private release(why: string): void {
+    if (this.released) return;
+    this.released = true;
+    this.socket.close();
+    if (TRACE_SOCKETS) traceSocket(this.id, `closed ${why}`, --socketsHeld);
   }
 
   private finish(hadError: boolean): void {
     if (this.closed) return;
     this.closed = true;
-    this.events?.close(hadError);
+    // Whatever still holds this connection must not hold its owner's buffers.
+    const events = this.events;
+    this.events = undefined;
+    this.queue.length = 0;
+    events?.close(hadError);
   }
 }
 

@@ -2,6 +2,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Clock } from "../../modules/hal/clock.js";
 import type { PrintEngine } from "../../modules/hal/engine.js";
+import type { Tcp } from "../../modules/hal/tcp.js";
 import type { IndicatorMode, Panel, PanelButton } from "../../modules/hal/panel.js";
 import type { Udp } from "../../modules/hal/udp.js";
 import type { PrinterCloudConfig, PrinterConfig } from "../../modules/printer/config.js";
@@ -97,6 +98,7 @@ export interface CloudPrinterOptions {
   // Any other configuration (allowedHosts, say).
   config?: Partial<PrinterConfig>;
   sntp?: PrinterConfig["sntp"];
+  tcp?: Tcp;
 }
 
 export async function startCloudPrinter(options: CloudPrinterOptions): Promise<CloudPrinter> {
@@ -110,6 +112,7 @@ export async function startCloudPrinter(options: CloudPrinterOptions): Promise<C
     udp: options.udp,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.engine ? { engine: options.engine } : {}),
+    ...(options.tcp ? { tcp: options.tcp } : {}),
   };
   const printer = new Printer(hal, {
     port: 0, url: options.url, name: "Cloud Test Printer", ...options.config,
