@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { get, rawRequest } from "./helpers/client.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { call, startTestCloud, userToken } from "./helpers/cloud.js";
+import { answersWith, startSntpServer } from "./helpers/sntp-server.js";
 
 // Builds main.ts with the Moddable SDK and runs it in mcsim. The SDK is not on
 // npm, so this runs only where MODDABLE points at a built SDK; elsewhere it is
@@ -125,7 +126,7 @@ function simPort(): Promise<number> {
 
 if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a PWG Print-Job from ipptool (skipped: ipptool is not installed; Debian's cups-ipp-utils has it)", () => {});
 
-(missing ? test.skip : test)(`the firmware builds for lin, checks a TLS server through the HAL, starts unregistered with a Preference store of its own, registers with the emulator, answers /privet/info and prints a PWG job in mcsim${noIpptool ? "" : " and over IPP from ipptool"}${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
+(missing ? test.skip : test)(`the firmware builds for lin, checks a TLS server through the HAL, starts unregistered with a Preference store of its own, sets its clock by SNTP, registers with the emulator, answers /privet/info and prints a PWG job in mcsim${noIpptool ? "" : " and over IPP from ipptool"}${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
   t.timeout(600_000);
   // PRIVET_MC_DIR keeps the build in one folder, so repeated runs build incrementally.
   const dir = process.env.PRIVET_MC_DIR ?? mkdtempSync(path.join(tmpdir(), "privet-mc-"));
@@ -140,6 +141,10 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
   // The Cloud Print emulator the firmware registers with (plain HTTP on
   // loopback), with its XMPP side in plain text for the printer's channel.
   const cloud = await startTestCloud({ xmpp: { port: 0 } });
+  // A time server on loopback: a board boots in 1970 and must set its clock
+  // from the network before it may register (tokens and certificates expire).
+  const sntp = await startSntpServer(answersWith(() => Date.now()));
+  t.teardown(() => sntp.close());
   const heap = process.env.PRIVET_XS_HEAP;
   const lin: Record<string, unknown> = {};
   if (heap) lin.creation = heapCreation(heap);
@@ -160,6 +165,7 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
       privet: {
         port: SIM_PORT,
         dns: { servers: [`127.0.0.1:${dns.port}`] },
+        sntp: { servers: [`127.0.0.1:${sntp.port}`] },
         outboundCheck: { host: SERVER_NAME, port: tlsPort, trustAnchors: [readFileSync(path.join(dir, "trusted-ca.pem"), "utf8")], timeoutMs: 20_000 },
         cloud: {
           url: cloud.service.baseUrl, allowPlainText: true,
@@ -229,6 +235,9 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
     const samples = (from: number) => [...output().slice(from).matchAll(/instruments: ([\d,]+)/g)].map((m) => m[1].split(",").map(Number));
     const column = (rows: number[][], name: string) => rows.map((r) => r[keys.indexOf(name)]);
 
+    // The clock first, from the loopback time server, over the SDK's UDP.
+    t.true(await waitFor(output, new RegExp(`sntp: clock set from 127\\.0\\.0\\.1:${sntp.port}`), 30_000), output().replace(/instruments: .*\n/g, "").slice(-1500));
+    t.true(sntp.requests.length >= 1 && sntp.requests[0].bytes[0] === 0x23, "an SNTP v4 client request reached the server");
     // Out of the box with a cloud URL: only info and register (Privet 6.1).
     // It starts unregistered: its Preference store is this run's, not one a
     // previous run left registered.
