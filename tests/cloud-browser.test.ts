@@ -59,7 +59,7 @@ test("a person signs in with an email, claims a printer on its claim page, edits
   await Promise.all([page.waitForURL(/\/cloudprint\/printers\?claimed=/), page.click("#claim")]);
   t.true((await page.locator(".notice").innerText()).includes("Front desk printer is now yours"));
 
-  // The device completes its side and checks in, which makes it ONLINE.
+  // The device completes its side and checks in over HTTP, which is no presence: with no XMPP session it is OFFLINE.
   const poll = (await call(service, `${reg.polling_url}web-client`, {}, { encoding: "get" })).json;
   t.is(poll.user_email, "ivy@example.com");
   const tokens = (await tokenRequest(service, { grant_type: "authorization_code", code: poll.authorization_code, client_id: "web-client" })).json;
@@ -67,7 +67,7 @@ test("a person signs in with an email, claims a printer on its claim page, edits
 
   await page.reload();
   const printer = page.locator(`.printer[data-printer-id="${id}"]`);
-  t.is(await printer.locator(".connection").innerText(), "ONLINE");
+  t.is(await printer.locator(".connection").innerText(), "OFFLINE");
   t.is(await printer.locator(".state").innerText(), "IDLE");
   t.true((await printer.innerText()).includes(id));
 

@@ -16,7 +16,7 @@ test("sign-in sets an HttpOnly SameSite=Lax session cookie and only ever redirec
   const good = await signIn(service.url, "Lee@Example.com", "/cloudprint/claimprinter.html?token=abc");
   t.is(good.status, 303);
   t.is(good.location, "/cloudprint/claimprinter.html?token=abc");
-  t.regex(good.cookie!, /^cloudprint_session=[A-Za-z0-9_-]+; Path=\/; HttpOnly; SameSite=Lax$/);
+  t.regex(good.cookie!, /^cloudprint_session=[A-Za-z0-9_-]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=86400$/);
   for (const evil of ["//evil.example/", "https://evil.example/", "/\t/evil.example/", "/\\evil.example", "/caf\u00e9", "relative", ""]) {
     const answer = await signIn(service.url, "lee@example.com", evil);
     t.is(answer.status, 303, JSON.stringify(evil));

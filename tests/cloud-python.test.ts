@@ -74,3 +74,33 @@ test("what the Python client submitted is stored byte for byte: a data: URL PDF 
     t.deepEqual(Buffer.from(await file.arrayBuffer()), bytes, type);
   }
 });
+
+test("the Python client as a connector: createrobot without HTTP Basic, register as the robot, share, unshare, the legacy ticketUrl, fcm/subscribe", async (t) => {
+  const python = which("python3");
+  if (!python) { t.fail("python3 is not installed (CI installs it: .ci/run)"); return; }
+  const { service } = await startTestCloud();
+  t.teardown(() => service.close());
+  const { pdf, png } = files();
+  const result = await run(python, [client, "--connector", "--base", service.baseUrl, "--token-url", service.tokenUrl, "--email", "conn@example.com", "--friend", "pal@example.com", "--pdf", pdf, "--png", png], 30_000);
+  t.is(result.code, 0, result.stderr);
+  const seen = JSON.parse(result.stdout);
+  t.regex(seen.robot_jid, /@cloudprint\.googleusercontent\.com$/);
+  t.is(seen.robot_token_type, "Bearer");
+  t.true(seen.robot_refresh);
+  t.is(seen.registered_owner, "conn@example.com");
+  t.is(seen.registration_token, null, "owned at once: nothing to claim");
+  t.is(Object.keys(seen.connector_list).length, 1);
+  t.is(seen.friend_submit_before, 403);
+  t.true(seen.share_valid);
+  t.deepEqual(seen.access, [["conn@example.com", "OWNER"], ["pal@example.com", "USER"]]);
+  t.true(seen.friend_submit_valid);
+  t.deepEqual(Object.keys(seen.friend_jobs), [seen.friend_job]);
+  // The samples submit the 1.x way ({"capabilities":[]}, no CJT), and a 1.x ticket goes back as it came.
+  t.deepEqual(seen.legacy_ticket, { json: true, capabilities: [] });
+  t.true(seen.unshare_valid);
+  t.is(seen.friend_submit_after, 403);
+  t.deepEqual(seen.friend_search_after, {});
+  t.is(seen.fcm[0], 404);
+  t.false(seen.fcm[1]);
+  t.regex(seen.fcm[2], /not supported/);
+});

@@ -77,7 +77,8 @@ test("anonymous registration to an online printer: register, poll, claim, code, 
   const printer = (await call(service, "printer", { printerid: id }, { encoding: "get", token: access })).json;
   t.true(printer.success);
   t.is(printer.printers[0].ownerId, "alice@example.com");
-  t.is(printer.printers[0].connectionStatus, "ONLINE");
+  // Calls over HTTP are no presence: only a subscribed XMPP session makes it ONLINE.
+  t.is(printer.printers[0].connectionStatus, "OFFLINE");
   const updated = await call(service, "update", { printerid: id, firmware: "0.2.0" }, { token: access });
   t.is(updated.json.printer.firmware, "0.2.0");
   t.is(updated.json.message, "Printer updated successfully");

@@ -186,7 +186,7 @@ test("bad tokens, another robot's JID, an expired token and broken SASL are refu
   await late.expect(/<failure xmlns="urn:ietf:params:xml:ns:xmpp-sasl"><not-authorized\/><\/failure>/);
 });
 
-test("the push in the captured push: prefix form; a ping counts as a sign of life", async (t) => {
+test("the push in the captured push: prefix form; the last stanza on the channel starts the DORMANT clock", async (t) => {
   const cloud = await cloudWithXmpp(t, { prefixedPush: true });
   const r = await registerAndClaim(cloud);
   const { client } = await xmppLogin("plain", cloud.service.xmpp!, r.poll.xmpp_jid, r.access);
@@ -195,17 +195,21 @@ test("the push in the captured push: prefix form; a ping counts as a sign of lif
   const push = await client.expect(/<message [^>]*><push:push channel="cloudprint\.google\.com" xmlns:push="google:push"><push:recipient to="[^"]+"><\/push:recipient><push:data>([^<]+)<\/push:data><\/push:push><\/message>/);
   t.is(Buffer.from(push[1], "base64").toString(), r.printerId);
 
-  // A ping is a sign of life: after the session ends, the printer stays ONLINE for the window from its last ping.
+  // Once the session ends the printer is OFFLINE at once (no window); the time away counts from its last stanza.
   cloud.clock.now += 3000 * 1000;
   client.send(`<iq type="get" id="p1"><ping xmlns="urn:xmpp:ping"/></iq>`);
   await client.expect(/id="p1"/);
   client.send("</stream:stream>");
   t.true(await client.waitClosed());
-  const user = await userToken(cloud.service, r.email);
-  const status = async () => (await call(cloud.service, "printer", { printerid: r.printerId }, { token: user })).json.printers[0].connectionStatus;
-  t.is(await status(), "ONLINE");
-  cloud.clock.now += 601 * 1000;
+  // A fresh token each time: the clock jumps past any token's life.
+  const status = async () => (await call(cloud.service, "printer", { printerid: r.printerId }, { token: await userToken(cloud.service, r.email) })).json.printers[0].connectionStatus;
+  // The server learns of the close a moment after the client; bounded wait.
+  for (let i = 0; i < 100 && (await status()) === "ONLINE"; i++) await new Promise((resolve) => setTimeout(resolve, 20));
   t.is(await status(), "OFFLINE");
+  cloud.clock.now += 30 * 24 * 3600 * 1000;
+  t.is(await status(), "OFFLINE", "thirty days from the last ping, not from the sign-in 3000 s before it");
+  cloud.clock.now += 1000;
+  t.is(await status(), "DORMANT");
 });
 
 test("a printer with a subscribed XMPP session is ONLINE however long it stays quiet, and not once the session ends", async (t) => {

@@ -2,7 +2,9 @@
 """A Cloud Print API client written from the Python samples of seed 000, in Python 3
 with the standard library only (urllib, no requests): its own multipart encoding, the
 GoogleLogin auth header and X-CloudPrint-Proxy of the samples' GetUrl, anonymous
-registration, /list, /search, /jobs, /fetch, /submit and /delete.
+registration, /list, /search, /jobs, /fetch, /submit and /delete; then what came after the
+samples: a connector's robot account (/createrobot, its code exchanged with the client id in the
+form, no HTTP Basic), /share and /unshare, the legacy ticketUrl and /fcm/subscribe.
 
 The samples ran against Google; here a scenario runs against the project's emulator:
 
@@ -112,6 +114,30 @@ class CloudPrint:
         data = encode_multipart(fields, files, boundary, file_type)
         return get_url("%s/%s" % (self.base, path), self.token, data=data, boundary=boundary, anonymous=anonymous)
 
+    def form(self, path, fields, token=None):
+        """A urlencoded POST, as the Go connector sent /createrobot, /share and /unshare."""
+        request = urllib.request.Request("%s/%s" % (self.base, path), data=urllib.parse.urlencode(fields).encode())
+        request.add_header("Authorization", "GoogleLogin auth=%s" % (token or self.token))
+        request.add_header("X-CloudPrint-Proxy", CLIENT_NAME)
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+                return response.status, convert_json(response.read().decode("utf-8"))
+        except urllib.error.HTTPError as error:
+            return error.code, convert_json(error.read().decode("utf-8", "replace"))
+
+    def exchange_code(self, code, client_id):
+        """The token endpoint with the client in the form (RFC 6749 2.3.1 allows it), never HTTP Basic."""
+        body = urllib.parse.urlencode({"grant_type": "authorization_code", "code": code, "client_id": client_id,
+                                       "client_secret": "unused", "redirect_uri": "oob"}).encode()
+        request = urllib.request.Request(self.token_url, data=body)
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+                return json.loads(response.read().decode())
+        except urllib.error.HTTPError as error:
+            return json.loads(error.read().decode("utf-8", "replace"))
+
     # Anonymous registration: RegisterAnonPrinter.
     def register_anon_printer(self, printer):
         return self.multipart("register", [("printer", printer), ("proxy", PROXY)],
@@ -211,6 +237,48 @@ def scenario(args):
     return seen
 
 
+def connector_scenario(args):
+    """A connector: a robot account of the owner's, a printer it registers, shared with a friend."""
+    owner = CloudPrint(args.base, args.token_url)
+    owner.sign_in(args.email)
+    seen = {}
+    _, robot = owner.form("createrobot", {"oauth_client_id": OAUTH_CLIENT_ID, "proxy": PROXY})
+    seen["robot_jid"] = robot.get("xmpp_jid")
+    tokens = owner.exchange_code(robot.get("authorization_code", ""), OAUTH_CLIENT_ID)
+    seen["robot_token_type"] = tokens.get("token_type")
+    seen["robot_refresh"] = bool(tokens.get("refresh_token"))
+    connector = CloudPrint(args.base, args.token_url)
+    connector.token = tokens.get("access_token")
+    # The same fields as the anonymous registration, but with the account's credentials.
+    reg = convert_json(connector.multipart("register", [("printer", args.name), ("proxy", PROXY)],
+                                           [("capabilities", "capabilities", CAPS)]))
+    printer = reg["printers"][0]
+    seen["registered_owner"] = printer["ownerId"]
+    seen["registration_token"] = reg.get("registration_token")
+    seen["connector_list"] = connector.get_printers(proxy=PROXY)
+
+    friend = CloudPrint(args.base, args.token_url)
+    friend.sign_in(args.friend)
+    seen["friend_submit_before"] = friend.submit_job(printer["id"], "pdf", args.pdf)[1].get("errorCode")
+    _, shared = owner.form("share", {"printerid": printer["id"], "scope": args.friend, "role": "USER", "skip_notification": "true"})
+    seen["share_valid"] = shared.get("success")
+    _, details = friend.form("printer", {"printerid": printer["id"]})
+    seen["access"] = [[a["email"], a["role"]] for a in details["printers"][0]["access"]]
+    ok, job = friend.submit_job(printer["id"], "pdf", args.pdf)
+    seen["friend_submit_valid"] = ok
+    seen["friend_jobs"] = friend.get_jobs()
+    seen["friend_job"] = job.get("job", {}).get("id")
+    # The job's legacy ticketUrl, read as a 1.x connector read it: flat keys.
+    seen["legacy_ticket"] = convert_json(get_url(job["job"]["ticketUrl"], connector.token))
+    _, unshared = owner.form("unshare", {"printerid": printer["id"], "scope": args.friend})
+    seen["unshare_valid"] = unshared.get("success")
+    seen["friend_submit_after"] = friend.submit_job(printer["id"], "pdf", args.pdf)[1].get("errorCode")
+    seen["friend_search_after"] = friend.get_printers()
+    status, fcm = connector.form("fcm/subscribe", {"client": OAUTH_CLIENT_ID, "proxy": PROXY})
+    seen["fcm"] = [status, fcm.get("success"), fcm.get("message", "")]
+    return seen
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", required=True, help="Cloud Print base URL, e.g. http://127.0.0.1:8632/cloudprint")
@@ -220,7 +288,10 @@ def main():
     parser.add_argument("--pdf", required=True)
     parser.add_argument("--png", required=True)
     parser.add_argument("--keep", action="store_true", help="do not delete the printer at the end")
-    json.dump(scenario(parser.parse_args()), sys.stdout, indent=1, sort_keys=True)
+    parser.add_argument("--connector", action="store_true", help="run the connector scenario instead (createrobot, share, unshare)")
+    parser.add_argument("--friend", default="friend@example.com", help="whom the connector scenario shares with")
+    args = parser.parse_args()
+    json.dump(connector_scenario(args) if args.connector else scenario(args), sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
 
 

@@ -38,7 +38,11 @@ export function newSecret(bytes = 24): string {
 const MAX_ACCESS_TOKENS_PER_SUBJECT = 32;
 
 function sameSubject(a: Subject, b: Subject): boolean {
-  return a.kind === "user" ? b.kind === "user" && a.email === b.email : b.kind === "robot" && a.printerId === b.printerId;
+  switch (a.kind) {
+    case "user": return b.kind === "user" && a.email === b.email;
+    case "robot": return b.kind === "robot" && a.printerId === b.printerId;
+    case "account": return b.kind === "account" && a.jid === b.jid;
+  }
 }
 
 export function issueAccessToken(ctx: Context, subject: Subject, refreshToken?: string): { token: string; expiresIn: number } {

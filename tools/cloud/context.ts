@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Params } from "./decode.js";
-import type { Store, Subject } from "./store.js";
+import type { PrinterRecord, Store, Subject } from "./store.js";
 
 export type DeletionShape = "success-false" | "empty-printers";
 
@@ -15,8 +15,10 @@ export interface ServiceOptions {
   deletionShape: DeletionShape;
   // Refuse /cloudprint/ calls without X-CloudPrint-Proxy (HTTP 400), to catch device bugs.
   requireProxyHeader: boolean;
-  // A printer whose robot called, or spoke on XMPP, within this many seconds counts as ONLINE.
-  onlineWindowSeconds: number;
+  // A printer away from the XMPP channel longer than this is DORMANT rather than OFFLINE.
+  dormantAfterSeconds: number;
+  // Seconds a web sign-in (the My printers pages) lasts.
+  sessionLifetimeSeconds: number;
   // Anonymous registrations waiting for a claim at once; more are refused (errorCode 429).
   maxUnclaimedRegistrations: number;
   // Seconds one document conversion may take before the renderer is killed and the download answers 415.
@@ -40,8 +42,8 @@ export interface Context {
   notify(printerId: string, payload: string, ownerId?: string): void;
   // Ends the XMPP streams of a deleted printer's robot, after its delete push went out.
   disconnect(printerId: string): void;
-  // Whether the printer's robot holds a subscribed XMPP session now: the service's presence.
-  xmppOnline(printerId: string): boolean;
+  // Whether a subscribed XMPP session speaks for the printer now (its robot's, or its connector's): the service's presence.
+  xmppOnline(printer: PrinterRecord): boolean;
 }
 
 export interface Principal { subject: Subject; token: string }

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { atLeast, isDevice, roleOf } from "./access.js";
 import { ERR, fail, ok, type Answer, type ApiCall, type Context } from "./context.js";
 import { ConversionError, plan, pwgFor, PWG } from "./conversion.js";
 import { lookupPrinter } from "./printers.js";
-import type { JobRecord } from "./store.js";
+import type { JobRecord, Subject } from "./store.js";
 import { jobView, legacyStatus, queuedJobs } from "./views.js";
 
 // Jobs (reference 1.1 and 5): submit, jobs, fetch, ticket, control, deletejob and the
@@ -44,9 +45,10 @@ function dataUrl(text: string): { type: string; bytes: Buffer } | undefined {
 
 export function submit(ctx: Context, call: ApiCall): Answer {
   const { params } = call;
-  const found = lookupPrinter(ctx, call, params.get("printerid"));
+  const found = lookupPrinter(ctx, call, params.get("printerid"), "USER");
   if ("refusal" in found) return found.refusal;
   const printer = found.printer;
+  const subject = call.principal!.subject;
   const title = params.get("title") ?? "Untitled";
   if (title.length > MAX_TITLE) return fail(ERR.badRequest, `title is longer than ${MAX_TITLE} characters`);
   const tags = params.all("tag");
@@ -67,7 +69,7 @@ export function submit(ctx: Context, call: ApiCall): Answer {
 
   const now = ctx.now();
   const job: JobRecord = {
-    id: randomUUID(), printerId: printer.id, ownerId: printer.ownerId!, title, contentType: "", size: 0, ticket, tags,
+    id: randomUUID(), printerId: printer.id, ownerId: subject.kind === "user" ? subject.email : printer.ownerId!, title, contentType: "", size: 0, ticket, tags,
     semanticState: { version: "1.0", state: { type: "QUEUED" }, delivery_attempts: 0 },
     numberOfPages: 0, message: "", errorCode: "", createTime: now, updateTime: now,
   };
@@ -110,7 +112,15 @@ export function submit(ctx: Context, call: ApiCall): Answer {
   return ok({ job: jobView(ctx, job) }, "Print job added.");
 }
 
-// A job is the business of its owner and of the printer it is for.
+// A job is the business of whoever submitted it, of the printer it is for, and of those who
+// manage that printer; a shared USER sees only their own.
+function jobVisible(ctx: Context, job: JobRecord, subject: Subject): boolean {
+  const printers = ctx.store.state.printers;
+  const printer = Object.hasOwn(printers, job.printerId) ? printers[job.printerId] : undefined;
+  if (subject.kind === "user" && job.ownerId === subject.email) return true;
+  return printer !== undefined && atLeast(roleOf(printer, subject), "MANAGER");
+}
+
 function lookupJob(ctx: Context, call: ApiCall): { job: JobRecord } | { refusal: Answer } {
   const id = call.params.get("jobid") ?? call.params.get("id");
   if (!id) return { refusal: fail(ERR.badRequest, "Missing parameter: jobid.") };
@@ -119,23 +129,20 @@ function lookupJob(ctx: Context, call: ApiCall): { job: JobRecord } | { refusal:
   if (!job) return { refusal: fail(ERR.notFound, "Unknown job id.") };
   const subject = call.principal!.subject;
   const printer = ctx.store.state.printers[job.printerId];
-  const allowed = subject.kind === "user" ? job.ownerId === subject.email || printer?.ownerId === subject.email : subject.printerId === job.printerId;
-  if (!allowed) return { refusal: fail(ERR.forbidden, "User is not authorized.") };
-  if (subject.kind === "robot" && printer) printer.robotSeenAt = ctx.now();
+  if (!jobVisible(ctx, job, subject)) return { refusal: fail(ERR.forbidden, "User is not authorized.") };
+  if (isDevice(subject) && printer) printer.robotSeenAt = ctx.now();
   return { job };
 }
 
 export function jobs(ctx: Context, call: ApiCall): Answer {
   const { params } = call;
   const subject = call.principal!.subject;
-  const printers = ctx.store.state.printers;
   const printerId = params.get("printerid");
   const owner = params.get("owner")?.toLowerCase();
   const status = params.get("status")?.toUpperCase();
   const q = params.get("q")?.toLowerCase();
   const found = Object.values(ctx.store.state.jobs).filter((job) => {
-    const mine = subject.kind === "user" ? job.ownerId === subject.email || printers[job.printerId]?.ownerId === subject.email : subject.printerId === job.printerId;
-    if (!mine) return false;
+    if (!jobVisible(ctx, job, subject)) return false;
     if (printerId !== undefined && job.printerId !== printerId) return false;
     if (owner !== undefined && job.ownerId !== owner) return false;
     const type = String(job.semanticState.state.type);
@@ -164,7 +171,28 @@ export function ticket(ctx: Context, call: ApiCall): Answer {
   const cjt = found.job.ticket;
   // The answer is the CJT itself, with no success envelope (reference 1.1, [G] Ticket).
   const body = typeof cjt === "object" && cjt !== null ? cjt as Record<string, unknown> : { version: "1.0", print: {} };
-  return { status: 200, body, raw: true };
+  const { params } = call;
+  const legacy = params.get("use_cjt") !== "true" && (params.get("output") === "xml" || params.get("format") === "xps");
+  return { status: 200, body: legacy ? legacyTicket(body) : body, raw: true };
+}
+
+// The job's ticketUrl as a GCP 1.x connector read it: it made every top-level key a CUPS
+// option, so the settings are flat strings there, never the nested CJT. A ticket submitted the
+// 1.x way (capabilities, no print section) was already flat and goes back as it came.
+export function legacyTicket(ticket: Record<string, unknown>): Record<string, unknown> {
+  const print = ticket.print;
+  if (typeof print !== "object" || print === null) return ticket.version === "1.0" ? { copies: "1", duplex: "NO_DUPLEX" } : ticket;
+  const item = (name: string) => (print as Record<string, unknown>)[name] as Record<string, unknown> | undefined;
+  const copies = item("copies")?.copies;
+  const flat: Record<string, string> = {
+    copies: String(Number.isInteger(copies) && (copies as number) > 0 ? copies : 1),
+    duplex: typeof item("duplex")?.type === "string" ? item("duplex")!.type as string : "NO_DUPLEX",
+  };
+  // Without a color item the printer's default applies, which only the printer knows.
+  const color = item("color");
+  if (typeof color?.type === "string") flat.color = color.type;
+  else if (typeof color?.vendor_id === "string") flat.color = color.vendor_id;
+  return flat;
 }
 
 export function control(ctx: Context, call: ApiCall): Answer {

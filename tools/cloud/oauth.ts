@@ -3,6 +3,7 @@ import type { Answer, Context } from "./context.js";
 import type { Params } from "./decode.js";
 import { issueAccessToken, issueRefreshToken, revokeRefreshToken } from "./auth.js";
 import { ensureUser, validEmail } from "./users.js";
+import { robotAccountTokens } from "./registration.js";
 
 // The OAuth 2.0 token endpoint (RFC 6749 4.1.3, 6) as Google's answered devices, plus
 // one grant of the emulator's own: there are no Google accounts here, so a client gets
@@ -85,6 +86,7 @@ export function tokenEndpoint(ctx: Context, params: Params, authorization?: stri
     delete state.authCodes[code];
     const printer = state.printers[record.printerId];
     if (record.clientId !== "" && record.clientId !== clientId) { ctx.commit(); return oauthError(400, "invalid_grant", "the authorization code was issued to another client"); }
+    if (record.account) return robotAccountTokens(ctx, record.account, clientId);
     if (!printer) { ctx.commit(); return oauthError(400, "invalid_grant", "the printer of this code was deleted"); }
     printer.codeExchanged = true;
     const subject = { kind: "robot" as const, printerId: printer.id, jid: printer.xmppJid };

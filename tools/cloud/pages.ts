@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { timingSafeEqual } from "node:crypto";
+import { accessList, atLeast, roleOf, type Role } from "./access.js";
 import { newSecret } from "./auth.js";
 import type { Answer, Context } from "./context.js";
 import type { Params } from "./decode.js";
@@ -27,12 +28,23 @@ function redirect(location: string, headers: Record<string, string> = {}): Answe
   return { status: 303, body: {}, contentType: "text/plain; charset=utf-8", bytes: Buffer.from(`See ${location}\n`), headers: { Location: location, ...headers } };
 }
 
+export function sessionExpired(ctx: Context, session: SessionRecord): boolean {
+  return ctx.now() - session.createdAt >= ctx.options.sessionLifetimeSeconds * 1000;
+}
+
 function sessionOf(ctx: Context, req: IncomingMessage): (SessionRecord & { id: string }) | undefined {
   const cookie = req.headers.cookie ?? "";
   const match = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([A-Za-z0-9_-]{1,64})`).exec(cookie);
   if (!match) return undefined;
   const sessions = ctx.store.state.sessions;
-  return Object.hasOwn(sessions, match[1]) ? { id: match[1], ...sessions[match[1]] } : undefined;
+  if (!Object.hasOwn(sessions, match[1])) return undefined;
+  // A session lives a fixed time from sign-in, however busy, as Google's sign-ins did not last for ever.
+  if (sessionExpired(ctx, sessions[match[1]])) {
+    delete sessions[match[1]];
+    ctx.commit();
+    return undefined;
+  }
+  return { id: match[1], ...sessions[match[1]] };
 }
 
 function csrfOk(session: SessionRecord, params: Params): boolean {
@@ -111,7 +123,7 @@ function signIn(ctx: Context, params: Params): Answer {
   sessions[id] = { email, csrf: newSecret(24), createdAt: ctx.now() };
   ctx.commit();
   return redirect(safeContinue(params.get("continue")), {
-    "Set-Cookie": `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax`,
+    "Set-Cookie": `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${ctx.options.sessionLifetimeSeconds}`,
   });
 }
 
@@ -154,10 +166,11 @@ function claimPage(ctx: Context, session: SessionRecord, token: string, error = 
 <form method="post" action="/cloudprint/claimprinter.html"><input type="hidden" name="csrf" value="${esc(session.csrf)}"><input type="hidden" name="token" value="${esc(token)}"><button type="submit" id="claim">Claim</button></form></div>`, session));
 }
 
-function owned(ctx: Context, session: SessionRecord, id: string | undefined): PrinterRecord | undefined {
+// The printer, when the signed-in person holds at least the role an action takes (as the API asks).
+function owned(ctx: Context, session: SessionRecord, id: string | undefined, needed: Role = "OWNER"): PrinterRecord | undefined {
   const printers = ctx.store.state.printers;
   const printer = id !== undefined && Object.hasOwn(printers, id) ? printers[id] : undefined;
-  return printer && printer.ownerId === session.email ? printer : undefined;
+  return printer && atLeast(roleOf(printer, { kind: "user", email: session.email }), needed) ? printer : undefined;
 }
 
 function settingInput(key: string, value: boolean | number | string): string {
@@ -183,7 +196,8 @@ function settingsForm(printer: PrinterRecord, session: SessionRecord): string {
 }
 
 function printersPage(ctx: Context, session: SessionRecord, params: Params): Answer {
-  const mine = Object.values(ctx.store.state.printers).filter((p) => p.ownerId === session.email).sort((a, b) => a.createTime - b.createTime);
+  const me = { kind: "user" as const, email: session.email };
+  const mine = Object.values(ctx.store.state.printers).filter((p) => roleOf(p, me) !== undefined).sort((a, b) => a.createTime - b.createTime);
   const notices: string[] = [];
   const claimed = params.get("claimed");
   if (claimed && Object.hasOwn(ctx.store.state.printers, claimed)) notices.push(`${ctx.store.state.printers[claimed].name} is now yours.`);
@@ -192,11 +206,14 @@ function printersPage(ctx: Context, session: SessionRecord, params: Params): Ans
   if (params.get("saved")) notices.push("Settings saved as pending; the printer will pick them up.");
   const cards = mine.map((printer) => {
     const status = connectionStatus(ctx, printer);
-    return `<div class="card printer" data-printer-id="${esc(printer.id)}"><h2>${esc(printer.displayName || printer.defaultDisplayName || printer.name)} <span class="badge ${esc(status)}">${esc(status)}</span></h2>
-${details(printer, [["State", printerState(printer), "state"], ["Connection", status, "connection"]])}
-${jobsTable(ctx, printer, session)}
-${settingsForm(printer, session)}
-<form method="post" action="/cloudprint/printers/delete" class="row"><input type="hidden" name="csrf" value="${esc(session.csrf)}"><input type="hidden" name="printerid" value="${esc(printer.id)}"><button type="submit" class="danger">Delete</button></form></div>`;
+    const role = roleOf(printer, me)!;
+    const access = accessList(printer).map((a) => `${a.email} (${a.role})`).join(", ");
+    const rows: Array<[string, string, string]> = [["State", printerState(printer), "state"], ["Connection", status, "connection"], ["Your role", role, "role"], ["Access", access, "access"]];
+    return `<div class="card printer" data-printer-id="${esc(printer.id)}" data-role="${esc(role)}"><h2>${esc(printer.displayName || printer.defaultDisplayName || printer.name)} <span class="badge ${esc(status)}">${esc(status)}</span></h2>
+${details(printer, rows)}
+${jobsTable(ctx, printer, session, role)}
+${atLeast(role, "MANAGER") ? settingsForm(printer, session) : ""}
+${atLeast(role, "OWNER") ? `<form method="post" action="/cloudprint/printers/delete" class="row"><input type="hidden" name="csrf" value="${esc(session.csrf)}"><input type="hidden" name="printerid" value="${esc(printer.id)}"><button type="submit" class="danger">Delete</button></form>` : ""}</div>`;
   }).join("\n");
   const empty = `<div class="card"><p>No printers yet. Start a registration on a printer, then open the link it gives you, or <a href="/cloudprint/claimprinter.html">type its token</a>.</p></div>`;
   return html(200, layout("My printers", `<h1>My printers</h1>${notices.map((n) => `<div class="notice">${esc(n)}</div>`).join("")}${cards || empty}`, session));
@@ -213,8 +230,9 @@ function stateText(job: JobRecord): string {
   return code === undefined ? String(state.type) : `${String(state.type)} (${String(code)})`;
 }
 
-function jobsTable(ctx: Context, printer: PrinterRecord, session: SessionRecord): string {
-  const all = Object.values(ctx.store.state.jobs).filter((j) => j.printerId === printer.id).sort((a, b) => b.createTime - a.createTime);
+function jobsTable(ctx: Context, printer: PrinterRecord, session: SessionRecord, role: Role): string {
+  // A shared USER sees their own jobs only, as /jobs answers them.
+  const all = Object.values(ctx.store.state.jobs).filter((j) => j.printerId === printer.id && (atLeast(role, "MANAGER") || j.ownerId === session.email)).sort((a, b) => b.createTime - a.createTime);
   if (all.length === 0) return `<p class="muted jobs-empty">No jobs yet.</p>`;
   const rows = all.slice(0, RECENT_JOBS).map((job) => {
     const type = job.converted ? `${job.contentType} → ${job.converted.contentType}` : job.contentType;
@@ -231,7 +249,7 @@ function deleteJobPage(ctx: Context, session: SessionRecord, params: Params): An
   const id = params.get("jobid") ?? "";
   const job = Object.hasOwn(jobs, id) ? jobs[id] : undefined;
   // A person may remove the jobs on their own printers, as /deletejob allows the owner.
-  if (!job || !owned(ctx, session, job.printerId)) return html(404, layout("Not found", `<div class="error">No such job on your printers.</div>`, session));
+  if (!job || !owned(ctx, session, job.printerId, "MANAGER")) return html(404, layout("Not found", `<div class="error">No such job on your printers.</div>`, session));
   delete jobs[job.id];
   if (job.document) ctx.store.removeDocument(job.document);
   if (job.converted) ctx.store.removeDocument(job.converted.document);
@@ -240,7 +258,7 @@ function deleteJobPage(ctx: Context, session: SessionRecord, params: Params): An
 }
 
 function editSettings(ctx: Context, session: SessionRecord, params: Params): Answer {
-  const printer = owned(ctx, session, params.get("printerid"));
+  const printer = owned(ctx, session, params.get("printerid"), "MANAGER");
   if (!printer) return html(404, layout("Not found", `<div class="error">No such printer among yours.</div>`, session));
   const wanted: LocalSettingsValues = {};
   // Only what the device said it supports (keys of current) can be asked for (Privet 4.1.1).

@@ -1,30 +1,30 @@
+import { atLeast, isDevice, roleOf, SHARE_ROLES, type Role } from "./access.js";
 import { revokeRobotRefreshTokens, newSecret } from "./auth.js";
 import { ERR, fail, ok, type Answer, type ApiCall, type Context, type Principal } from "./context.js";
 import { applyPrinterFields, FieldError, parseLocalSettings, pendingSatisfied } from "./fields.js";
-import type { LocalSettingsValues, PrinterRecord } from "./store.js";
+import type { LocalSettingsValues, PrinterRecord, ShareRole } from "./store.js";
+import { ensureUser, validEmail } from "./users.js";
 import { connectionStatus, printerView } from "./views.js";
 
 // Printer endpoints (reference 1.1): printer, update, list, search, delete, proximitytoken.
 
-// A user sees the printers they own; a printer's robot sees only itself. Unclaimed printers
-// belong to nobody yet.
+// A user sees the printers they own or that are shared with them; a device sees the printers
+// it speaks for. Unclaimed printers belong to nobody yet.
 export function visiblePrinters(ctx: Context, principal: Principal): PrinterRecord[] {
-  const subject = principal.subject;
-  return Object.values(ctx.store.state.printers).filter((p) =>
-    p.ownerId !== undefined && (subject.kind === "user" ? p.ownerId === subject.email : p.id === subject.printerId));
+  return Object.values(ctx.store.state.printers).filter((p) => roleOf(p, principal.subject) !== undefined);
 }
 
 export type Lookup = { printer: PrinterRecord } | { refusal: Answer };
 
-export function lookupPrinter(ctx: Context, call: ApiCall, id: string | undefined): Lookup {
+// needed is the least role the call takes; what a shared USER may do is named at each call site.
+export function lookupPrinter(ctx: Context, call: ApiCall, id: string | undefined, needed: Role = "OWNER"): Lookup {
   if (!id) return { refusal: fail(ERR.badRequest, "Missing parameter: printerid.") };
   const state = ctx.store.state;
   const printer = Object.hasOwn(state.printers, id) ? state.printers[id] : undefined;
   if (!printer || printer.ownerId === undefined) return { refusal: fail(ERR.notFound, "Unknown printer.") };
   const subject = call.principal!.subject;
-  const allowed = subject.kind === "user" ? printer.ownerId === subject.email : printer.id === subject.printerId;
-  if (!allowed) return { refusal: fail(ERR.forbidden, "User is not authorized.") };
-  if (subject.kind === "robot") printer.robotSeenAt = ctx.now();
+  if (!atLeast(roleOf(printer, subject), needed)) return { refusal: fail(ERR.forbidden, "User is not authorized.") };
+  if (isDevice(subject)) printer.robotSeenAt = ctx.now();
   printer.accessTime = ctx.now();
   return { printer };
 }
@@ -37,16 +37,16 @@ export function printer(ctx: Context, call: ApiCall): Answer {
     if (ctx.options.deletionShape === "empty-printers") return ok({ printers: [] });
     return fail(ERR.notFound, "Unknown printer.");
   }
-  const found = lookupPrinter(ctx, call, id);
+  const found = lookupPrinter(ctx, call, id, "USER");
   if ("refusal" in found) return found.refusal;
   return ok({ printers: [printerView(ctx, found.printer)] });
 }
 
 export function update(ctx: Context, call: ApiCall): Answer {
-  const found = lookupPrinter(ctx, call, call.params.get("printerid"));
+  const found = lookupPrinter(ctx, call, call.params.get("printerid"), "MANAGER");
   if ("refusal" in found) return found.refusal;
   const printer = found.printer;
-  const fromDevice = call.principal!.subject.kind === "robot";
+  const fromDevice = isDevice(call.principal!.subject);
   let notifySettings = false;
   try {
     const settingsText = call.params.get("local_settings");
@@ -136,8 +136,8 @@ export function proximityToken(ctx: Context, call: ApiCall): Answer {
   if ("refusal" in found) return found.refusal;
   const user = (call.params.get("user") ?? "").trim().toLowerCase();
   if (user === "") return fail(ERR.badRequest, "Missing parameter: user.");
-  // Nothing is shared in the emulator: only the owner may use the printer from near it.
-  if (user !== found.printer.ownerId) return fail(ERR.forbidden, "User is not authorized.");
+  // Only someone the printer is shared with (or its owner) may use it from near it.
+  if (roleOf(found.printer, { kind: "user", email: user }) === undefined) return fail(ERR.forbidden, "User is not authorized.");
   const expiresIn = ctx.options.proximityTokenLifetimeSeconds;
   return ok({ proximity_token: { user, token: newSecret(18), expires_in: expiresIn } });
 }
@@ -152,4 +152,47 @@ export function emulatorOwner(ctx: Context, call: ApiCall): Answer {
   const owner = Object.hasOwn(printers, id) ? printers[id].ownerId : undefined;
   if (owner === undefined) return fail(ERR.notFound, "Unknown printer.");
   return ok({ owner });
+}
+
+// /share and /unshare (reference 1.1, [G] Share): scope is the user's email. A MANAGER may share
+// as USER or MANAGER; only an OWNER (or the printer's device or connector) may hand out OWNER.
+// The emulator sends no notifications, so skip_notification changes nothing.
+export function share(ctx: Context, call: ApiCall): Answer {
+  const found = lookupPrinter(ctx, call, call.params.get("printerid"), "MANAGER");
+  if ("refusal" in found) return found.refusal;
+  const printer = found.printer;
+  if (call.params.get("public") === "true") return fail(ERR.unsupported, "The emulator does not share printers publicly; share with a user's email in scope.");
+  const scope = (call.params.get("scope") ?? "").trim().toLowerCase();
+  if (!validEmail(scope)) return fail(ERR.badRequest, "scope must be the email address of the user to share with.");
+  const role = (call.params.get("role") ?? "USER").toUpperCase() as ShareRole;
+  if (!SHARE_ROLES.includes(role)) return fail(ERR.badRequest, `role must be one of ${SHARE_ROLES.join(", ")}.`);
+  if (scope === printer.ownerId) return fail(ERR.conflict, "That user owns the printer already.");
+  const caller = roleOf(printer, call.principal!.subject);
+  const current = printer.shares?.[scope];
+  // A manager cannot raise anyone to OWNER, nor lower an OWNER.
+  if ((role === "OWNER" || current === "OWNER") && !atLeast(caller, "OWNER")) return fail(ERR.forbidden, "Only an owner may share or change the OWNER role.");
+  ensureUser(ctx, scope);
+  printer.shares = { ...printer.shares, [scope]: role };
+  printer.updateTime = ctx.now();
+  ctx.commit();
+  return ok({ printer: printerView(ctx, printer) }, "Printer shared successfully.");
+}
+
+export function unshare(ctx: Context, call: ApiCall): Answer {
+  const subject = call.principal!.subject;
+  const scope = (call.params.get("scope") ?? "").trim().toLowerCase();
+  // Anyone may leave a printer shared with them; removing others takes a MANAGER.
+  const leaving = subject.kind === "user" && scope === subject.email;
+  const found = lookupPrinter(ctx, call, call.params.get("printerid"), leaving ? "USER" : "MANAGER");
+  if ("refusal" in found) return found.refusal;
+  const printer = found.printer;
+  if (scope === printer.ownerId) return fail(ERR.conflict, "The owner cannot be unshared; delete the printer instead.");
+  const current = printer.shares && Object.hasOwn(printer.shares, scope) ? printer.shares[scope] : undefined;
+  if (current === undefined) return fail(ERR.notFound, "The printer is not shared with that user.");
+  if (current === "OWNER" && !leaving && !atLeast(roleOf(printer, subject), "OWNER")) return fail(ERR.forbidden, "Only an owner may remove an OWNER.");
+  const { [scope]: _removed, ...rest } = printer.shares!;
+  printer.shares = rest;
+  printer.updateTime = ctx.now();
+  ctx.commit();
+  return ok({}, "Printer unshared successfully.");
 }

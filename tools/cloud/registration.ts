@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { newSecret } from "./auth.js";
+import { issueAccessToken, issueRefreshToken, newSecret } from "./auth.js";
 import { ERR, fail, ok, type Answer, type ApiCall, type Context } from "./context.js";
 import { applyPrinterFields, FieldError, parseLocalSettings } from "./fields.js";
 import type { PrinterRecord } from "./store.js";
@@ -14,8 +14,10 @@ const PAGE_SIZE = "210000,297000";
 
 export function register(ctx: Context, call: ApiCall): Answer {
   const { params } = call;
-  const user = call.principal?.subject;
-  if (user && user.kind !== "user") return fail(ERR.forbidden, "A printer's own credentials cannot register printers.");
+  const subject = call.principal?.subject;
+  // A printer registers itself anonymously; its own credentials are for being that printer only.
+  if (subject?.kind === "robot") return fail(ERR.forbidden, "A printer's own credentials cannot register printers.");
+  const user = subject;
   if ((params.get("name") ?? params.get("printer")) === undefined) return fail(ERR.badRequest, "Missing parameter: name.");
   if (params.get("proxy") === undefined) return fail(ERR.badRequest, "Missing parameter: proxy.");
 
@@ -49,8 +51,12 @@ export function register(ctx: Context, call: ApiCall): Answer {
 
   const state = ctx.store.state;
   if (user) {
-    // A signed-in connector registering one more printer: it is the user's at once.
-    printer.ownerId = user.email;
+    // A signed-in connector registering one more printer: it is the user's at once. A robot
+    // account's printers are its owner's and carry its JID, so its one XMPP session serves them.
+    printer.ownerId = user.kind === "account" ? user.owner : user.email;
+    if (user.kind === "account") printer.xmppJid = user.jid;
+    // There is no device to hand an authorization code to: the anonymous path stays closed.
+    printer.codeExchanged = true;
     state.printers[id] = printer;
     ctx.commit();
     return ok({ printers: [printerView(ctx, printer)] }, "Printer registered successfully.");
@@ -131,4 +137,34 @@ export function getAuthCode(ctx: Context, call: ApiCall): Answer {
     user_email: printer.ownerId,
     confirmation_page_url: `${base}/regconfirmpage?printername=${encodeURIComponent(printer.name)}&email=${encodeURIComponent(printer.ownerId)}&dpi=300&pagesize=${PAGE_SIZE}`,
   }, "Printer claimed; here is its authorization code.");
+}
+
+const MAX_ROBOT_CODES_PER_USER = 16;
+
+// /createrobot (reference 1.1, [C] GetUrlForGetAuthCode, [G] init.go): a connector signed in as
+// a user gets a robot account of its own. The code is exchanged at the token endpoint like a
+// printer's, with the same client id, for the account's tokens.
+export function createRobot(ctx: Context, call: ApiCall): Answer {
+  const subject = call.principal!.subject;
+  if (subject.kind !== "user") return fail(ERR.forbidden, "Only a user creates robot accounts.");
+  if (call.params.get("proxy") === undefined) return fail(ERR.badRequest, "Missing parameter: proxy.");
+  const clientId = call.params.get("oauth_client_id") ?? "";
+  const codes = ctx.store.state.authCodes;
+  // Codes nobody exchanged would otherwise pile up for as long as they live.
+  const waiting = Object.entries(codes).filter(([, r]) => r.account?.owner === subject.email);
+  for (const [old] of waiting.slice(0, Math.max(0, waiting.length - MAX_ROBOT_CODES_PER_USER + 1))) delete codes[old];
+  const jid = `${randomBytes(16).toString("hex")}@${ROBOT_DOMAIN}`;
+  const code = `4/${newSecret(24)}`;
+  codes[code] = { printerId: "", clientId, expiresAt: ctx.now() + ctx.options.authCodeLifetimeSeconds * 1000, account: { jid, owner: subject.email } };
+  ctx.commit();
+  return ok({ xmpp_jid: jid, authorization_code: code, user_email: subject.email }, "Robot account created.");
+}
+
+// The token endpoint's half of createrobot: a code that carries an account mints its tokens.
+export function robotAccountTokens(ctx: Context, account: { jid: string; owner: string }, clientId: string): Answer {
+  const subject = { kind: "account" as const, jid: account.jid, owner: account.owner };
+  const refresh = issueRefreshToken(ctx, subject, clientId);
+  const access = issueAccessToken(ctx, subject, refresh);
+  ctx.commit();
+  return { status: 200, raw: true, body: { access_token: access.token, token_type: "Bearer", expires_in: access.expiresIn, refresh_token: refresh } };
 }

@@ -1,13 +1,13 @@
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { authenticate, newSecret } from "./auth.js";
-import { ERR, fail, type Answer, type ApiCall, type Context, type DeletionShape, type ServiceOptions } from "./context.js";
+import { emailOf, ERR, fail, type Answer, type ApiCall, type Context, type DeletionShape, type ServiceOptions } from "./context.js";
 import { decodeRequest, DEFAULT_DECODE_LIMITS, RequestError, type DecodeLimits, type Params } from "./decode.js";
 import { control, deleteJob, download, fetchJobs, jobs, submit, ticket } from "./jobs.js";
 import { revokeEndpoint, tokenEndpoint } from "./oauth.js";
-import { handlePage } from "./pages.js";
-import { deletePrinter, emulatorOwner, list, printer, proximityToken, search, update } from "./printers.js";
-import { confirm, getAuthCode, register } from "./registration.js";
+import { handlePage, sessionExpired } from "./pages.js";
+import { deletePrinter, emulatorOwner, list, printer, proximityToken, search, share, unshare, update } from "./printers.js";
+import { confirm, createRobot, getAuthCode, register } from "./registration.js";
 import { Store } from "./store.js";
 import { startXmppServer, type XmppConfig, type XmppEndpoints, type XmppServer } from "./xmpp-server.js";
 import type { XmppIdentity } from "./xmpp-session.js";
@@ -56,7 +56,9 @@ export const DEFAULT_OPTIONS: ServiceOptions = {
   proximityTokenLifetimeSeconds: 600,
   deletionShape: "success-false",
   requireProxyHeader: true,
-  onlineWindowSeconds: 600,
+  // Google's search documentation called a printer DORMANT after about a month away.
+  dormantAfterSeconds: 30 * 24 * 3600,
+  sessionLifetimeSeconds: 24 * 3600,
   maxUnclaimedRegistrations: 1000,
   conversionTimeoutSeconds: 120,
   oauthClients: {},
@@ -68,6 +70,9 @@ type Access = "none" | "optional" | "required";
 const API: Record<string, { access: Access; handle: (ctx: Context, call: ApiCall) => Answer | Promise<Answer> }> = {
   register: { access: "optional", handle: register },
   getauthcode: { access: "none", handle: getAuthCode },
+  createrobot: { access: "required", handle: createRobot },
+  share: { access: "required", handle: share },
+  unshare: { access: "required", handle: unshare },
   confirm: { access: "required", handle: confirm },
   printer: { access: "required", handle: printer },
   update: { access: "required", handle: update },
@@ -94,7 +99,7 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
     if (config[key] !== undefined) (options as unknown as Record<string, unknown>)[key] = config[key];
   }
   if (!DELETION_SHAPES.includes(options.deletionShape)) throw new Error(`deletionShape must be one of ${DELETION_SHAPES.join(", ")}`);
-  for (const key of ["tokenLifetimeSeconds", "registrationLifetimeSeconds", "authCodeLifetimeSeconds", "proximityTokenLifetimeSeconds", "onlineWindowSeconds", "maxUnclaimedRegistrations", "conversionTimeoutSeconds"] as const) {
+  for (const key of ["tokenLifetimeSeconds", "registrationLifetimeSeconds", "authCodeLifetimeSeconds", "proximityTokenLifetimeSeconds", "dormantAfterSeconds", "sessionLifetimeSeconds", "maxUnclaimedRegistrations", "conversionTimeoutSeconds"] as const) {
     if (!(options[key] > 0)) throw new Error(`${key} must be a positive number`);
   }
   const limits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, ...config.limits };
@@ -113,7 +118,7 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
       xmpp?.push(printerId, payload, ownerId);
     },
     disconnect: (printerId) => { xmpp?.disconnect(printerId, "the printer was deleted"); },
-    xmppOnline: (printerId) => xmpp?.sessions().some((s) => s.subscribed && s.printerId === printerId) ?? false,
+    xmppOnline: (printer) => xmpp?.sessions().some((s) => s.subscribed && (s.printerId === printer.id || s.identity?.bareJid === printer.xmppJid)) ?? false,
   };
   let xmpp: XmppServer | undefined;
   const onError = config.onError ?? ((error: unknown) => process.stderr.write(`cloud: ${(error as Error)?.stack ?? String(error)}\n`));
@@ -194,19 +199,23 @@ function xmppHooks(ctx: Context) {
       const record = Object.hasOwn(tokens, token) ? tokens[token] : undefined;
       if (!record || record.expiresAt <= ctx.now()) return undefined;
       const subject = record.subject;
-      const bareJid = subject.kind === "robot" ? subject.jid : subject.email;
+      const bareJid = emailOf(subject);
       if (authcid.toLowerCase() !== bareJid.toLowerCase() && authcid.toLowerCase() !== bareJid.split("@")[0].toLowerCase()) return undefined;
-      return subject.kind === "robot" ? { bareJid, printerId: subject.printerId } : { bareJid, email: subject.email };
+      if (subject.kind === "robot") return { bareJid, printerId: subject.printerId };
+      // A connector's account hears of the printers it registered (they carry its JID), found in concerns.
+      return subject.kind === "account" ? { bareJid } : { bareJid, email: subject.email };
     },
     concerns(identity: XmppIdentity, printerId: string, ownerId?: string): boolean {
       if (identity.printerId !== undefined) return identity.printerId === printerId;
       const printers = ctx.store.state.printers;
+      if (Object.hasOwn(printers, printerId) && printers[printerId].xmppJid === identity.bareJid) return true;
       const owner = Object.hasOwn(printers, printerId) ? printers[printerId].ownerId : ownerId;
       return owner !== undefined && owner === identity.email;
     },
     activity(identity: XmppIdentity): void {
-      const printers = ctx.store.state.printers;
-      if (identity.printerId !== undefined && Object.hasOwn(printers, identity.printerId)) printers[identity.printerId].robotSeenAt = ctx.now();
+      for (const printer of Object.values(ctx.store.state.printers)) {
+        if (printer.id === identity.printerId || printer.xmppJid === identity.bareJid) printer.channelSeenAt = ctx.now();
+      }
     },
   };
 }
@@ -218,6 +227,7 @@ function sweep(ctx: Context): void {
   let changed = false;
   for (const [code, record] of Object.entries(state.authCodes)) if (record.expiresAt <= now) { delete state.authCodes[code]; changed = true; }
   for (const [token, record] of Object.entries(state.accessTokens)) if (record.expiresAt <= now) { delete state.accessTokens[token]; changed = true; }
+  for (const [id, record] of Object.entries(state.sessions)) if (sessionExpired(ctx, record)) { delete state.sessions[id]; changed = true; }
   for (const p of Object.values(state.printers)) {
     if (p.ownerId === undefined && (p.registrationExpiresAt ?? 0) <= now) { delete state.printers[p.id]; changed = true; }
   }
@@ -254,6 +264,10 @@ async function handle(ctx: Context, limits: DecodeLimits, req: http.IncomingMess
 
   // HEAD is for looking at pages; on the API it would run a call and throw the answer away.
   if (method === "HEAD") return send(res, fail(ERR.badRequest, "Use GET or POST on the API.", 405), { Allow: "GET, POST" });
+  // The late FCM channel needs Google's FCM to deliver anything; the emulator pushes over XMPP only.
+  if (/^\/cloudprint\/(?:interface\/)?fcm\/subscribe\/?$/.test(path)) {
+    return send(res, fail(ERR.notFound, "fcm/subscribe is not supported by this emulator: it has no FCM service. Register with notification_channel=XMPP_CHANNEL and take pushes over XMPP.", 404));
+  }
   // /cloudprint/<iface>, and the 2011-era /cloudprint/interface/<iface>; a trailing slash is harmless.
   const match = /^\/cloudprint\/(?:interface\/)?([a-z]+)\/?$/.exec(path);
   const endpoint = match && Object.hasOwn(API, match[1]) ? API[match[1]] : undefined;
@@ -268,7 +282,7 @@ async function handle(ctx: Context, limits: DecodeLimits, req: http.IncomingMess
   const answer = await endpoint.handle(ctx, call);
   if (!answer.raw && !answer.bytes) {
     // The real service echoed the request in every answer (reference 1.0).
-    const user = call.principal ? (call.principal.subject.kind === "user" ? call.principal.subject.email : call.principal.subject.jid) : "";
+    const user = call.principal ? emailOf(call.principal.subject) : "";
     answer.body.request = { time: "0", params: params.echo(), user, users: user ? [user] : [] };
     answer.body.xsrf_token = newSecret(12);
   }

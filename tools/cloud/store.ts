@@ -8,7 +8,11 @@ import { randomBytes } from "node:crypto";
 
 export type Subject =
   | { kind: "user"; email: string }
-  | { kind: "robot"; printerId: string; jid: string };
+  | { kind: "robot"; printerId: string; jid: string }
+  // A connector's robot account (createrobot): acts for its owner on the printers it registers.
+  | { kind: "account"; jid: string; owner: string };
+
+export type ShareRole = "OWNER" | "MANAGER" | "USER";
 
 export type LocalSettingsValues = Record<string, boolean | number | string>;
 
@@ -35,6 +39,8 @@ export interface PrinterRecord {
   notificationChannel: string;
   localSettings: { current: LocalSettingsValues; pending?: LocalSettingsValues };
   ownerId?: string;
+  // Users the printer is shared with (/share), besides its owner.
+  shares?: Record<string, ShareRole>;
   // While unclaimed: the anonymous registration's token and when it runs out.
   registrationToken?: string;
   registrationExpiresAt?: number;
@@ -43,8 +49,10 @@ export interface PrinterRecord {
   createTime: number;
   updateTime: number;
   accessTime: number;
-  // Last time the printer's own robot credentials were used: the emulator's stand-in for XMPP presence.
+  // Last time the printer's own robot credentials were used over HTTP.
   robotSeenAt?: number;
+  // Last stanza from a session of its JID on the XMPP channel: how long it has been away.
+  channelSeenAt?: number;
 }
 
 export interface JobRecord {
@@ -70,7 +78,8 @@ export interface JobRecord {
 
 export interface AccessTokenRecord { subject: Subject; expiresAt: number; issuedAt: number; refreshToken?: string }
 export interface RefreshTokenRecord { subject: Subject; clientId: string; issuedAt: number }
-export interface AuthCodeRecord { printerId: string; clientId: string; expiresAt: number }
+// printerId is "" for a robot account's code, which carries the account instead.
+export interface AuthCodeRecord { printerId: string; clientId: string; expiresAt: number; account?: { jid: string; owner: string } }
 export interface SessionRecord { email: string; csrf: string; createdAt: number }
 
 export interface State {

@@ -1,13 +1,16 @@
+import { accessList } from "./access.js";
 import type { Context } from "./context.js";
 import type { JobRecord, PrinterRecord } from "./store.js";
 
 // The JSON the service showed for a printer and a job. Times are strings of milliseconds,
 // as in captured answers (reference 0.1): devices parse them with GetString + StringToInt64.
 
-export function connectionStatus(ctx: Context, printer: PrinterRecord): "ONLINE" | "OFFLINE" | "UNKNOWN" {
-  if (ctx.xmppOnline(printer.id)) return "ONLINE";
-  if (printer.robotSeenAt === undefined) return "UNKNOWN";
-  return ctx.now() - printer.robotSeenAt <= ctx.options.onlineWindowSeconds * 1000 ? "ONLINE" : "OFFLINE";
+// Presence is the push channel, as the service knew it: HTTP calls say nothing of whether a
+// push would reach the printer. Away a long time (or never come since it registered), DORMANT.
+export function connectionStatus(ctx: Context, printer: PrinterRecord): "ONLINE" | "OFFLINE" | "DORMANT" {
+  if (ctx.xmppOnline(printer)) return "ONLINE";
+  const since = printer.channelSeenAt ?? printer.createTime;
+  return ctx.now() - since > ctx.options.dormantAfterSeconds * 1000 ? "DORMANT" : "OFFLINE";
 }
 
 export function queuedJobs(ctx: Context, printerId: string): JobRecord[] {
@@ -40,6 +43,7 @@ export function printerView(ctx: Context, printer: PrinterRecord): Record<string
     firmware: printer.firmware,
     proxy: printer.proxy,
     ownerId: printer.ownerId ?? "",
+    access: accessList(printer),
     type: "GOOGLE",
     status: printer.status,
     capsHash: printer.capsHash,
