@@ -4,6 +4,7 @@ import { GroupTag, Operation, attr, keyword } from "../modules/ipp/values.js";
 import { call, startTestCloud, type TestCloud } from "./helpers/cloud.js";
 import { registerPrinter, serviceJob, startCloudPrinter, submitJob, until, type CloudPrinter } from "./helpers/cloud-printer.js";
 import { ippRequest, send, values } from "./helpers/ipp.js";
+import { rawRequest } from "./helpers/client.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { TestEngine } from "./helpers/test-engine.js";
 
@@ -86,4 +87,55 @@ test("a cloud job the user aborts with /control is aborted here, and the service
   await expectCancelled(t, s, localId, "aborted by the user");
   const job = await serviceJob(s, id);
   t.deepEqual(job.semanticState.state, diff.state);
+});
+
+test("a rename and a settings change on the printer's page reach the service with /update within the 10 s window", async (t) => {
+  const s = await setup(t);
+  const base = `http://127.0.0.1:${s.p.port}`;
+  const form = await (await fetch(`${base}/settings`)).text();
+  const csrf = /name="csrf" value="([0-9a-f]+)"/.exec(form)![1];
+  const changedAt = Date.now();
+  const saved = await fetch(`${base}/settings`, {
+    method: "POST", redirect: "manual",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: base },
+    // local_printing unticked: printer/local_printing_enabled goes false.
+    body: new URLSearchParams({ csrf, name: "Hall printer", description: "By the stairs", local_discovery: "1" }).toString(),
+  });
+  t.true(saved.status < 400, String(saved.status));
+  let printer: any;
+  await until("the service shows the new name, description and settings", async () => {
+    printer = (await call(s.cloud.service, "printer", { printerid: s.deviceId }, { token: s.user })).json.printers[0];
+    return printer.name === "Hall printer" && printer.description === "By the stairs" && printer.local_settings.current["printer/local_printing_enabled"] === false;
+  }, 12_000);
+  t.true(Date.now() - changedAt <= 11_000, `${Date.now() - changedAt} ms`);
+  t.is(printer.local_settings.pending, undefined);
+  t.true(printer.local_settings.current.local_discovery);
+});
+
+test("a local job shows the id the service gave its report in jobstate (server_job_id)", async (t) => {
+  const s = await setup(t);
+  const body = encodeDocument([testPage(64, 80, "sgray_8", 1)]);
+  const info = await s.p.privet.info();
+  const head = `POST /privet/printer/submitdoc?job_name=local%20one HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Privet-Token: ${info["x-privet-token"]}\r\n` +
+    `Content-Type: image/pwg-raster\r\nContent-Length: ${body.length}\r\n\r\n`;
+  const submitted = JSON.parse((await rawRequest(s.p.port, Buffer.concat([Buffer.from(head), Buffer.from(body)]), 15_000)).body);
+  t.truthy(submitted.job_id, JSON.stringify(submitted));
+  let state: any;
+  await until("jobstate carries the service's id", async () => {
+    state = (await s.p.privet.call("GET", `/privet/printer/jobstate?job_id=${submitted.job_id}`)).json;
+    return state.server_job_id !== undefined;
+  }, 10_000);
+  const jobs = (await call(s.cloud.service, "jobs", { printerid: s.deviceId, q: "local one" }, { token: s.user })).json.jobs;
+  t.is(jobs.length, 1);
+  t.is(state.server_job_id, jobs[0].id);
+  t.is(jobs[0].semanticState.state.type, "DONE");
+});
+
+test("a cloud job shows its cloud id in jobstate too", async (t) => {
+  const s = await setup(t);
+  const id = await submitJob(s, "from the cloud", encodeDocument([testPage(64, 80, "sgray_8", 3)]), "image/pwg-raster");
+  await until("done at the service", async () => (await serviceJob(s, id))?.semanticState.state.type === "DONE", 15_000);
+  const localId = s.p.printer.cloud!.jobs!.printed.find((j) => j.cloudId === id)!.localId;
+  const state = (await s.p.privet.call("GET", `/privet/printer/jobstate?job_id=${localId}`)).json;
+  t.is(state.server_job_id, id);
 });
