@@ -118,7 +118,7 @@ export class Cloud {
     this.options = { ...DEFAULT_CLOUD_OPTIONS, ...options };
     this.store = new CredentialStore(deps.storage);
     this.jobs = deps.print && new CloudJobs({
-      api: deps.api, clock: deps.clock, log: deps.log, print: deps.print,
+      api: deps.api, clock: deps.clock, log: deps.log, print: deps.print, storage: deps.storage,
       printerId: () => this.printerId,
       authorized: (call) => this.authorized(call),
     }, this.options.jobs);

@@ -1,5 +1,6 @@
 import type { Clock, TimerId } from "../hal/clock.js";
 import type { Log } from "../hal/log.js";
+import type { Storage } from "../hal/storage.js";
 import type { HttpResponse } from "../http/client.js";
 import type { Job, JobCause } from "../jobs/job.js";
 import type { JobEvent, JobLifecycle } from "../print/lifecycle.js";
@@ -45,6 +46,8 @@ export interface CloudJobsDeps {
   clock: Clock;
   log: Log;
   print: CloudPrintPath;
+  // The journal: the id of the cloud job in hand survives a power cut here.
+  storage?: Storage;
   printerId(): string;
   // A call with the access token, refreshed on a 403 (the Cloud's).
   authorized<T>(call: (token: string) => Promise<CloudResult<T>>): Promise<CloudResult<T>>;
@@ -64,6 +67,15 @@ const PRINTED_KEPT = 16;
 const DOWNLOAD_FAILURE: JobCause = { device_action_cause: { error_code: "DOWNLOAD_FAILURE" } };
 const INVALID_TICKET: JobCause = { device_action_cause: { error_code: "INVALID_TICKET" } };
 const CANCELLED: JobCause = { user_action_cause: { action_code: "CANCELLED" } };
+
+// The cloud job printing when the power went (NVS keys: 15 characters with the journal's suffix).
+const IN_HAND_KEY = "cloudjob";
+// Not printed again after a restart: the document was streamed, never kept,
+// so printing it again means downloading it again, and the pages that came
+// out before the cut would come out twice. The service hears it ABORTED, and
+// the person who sent it can send it again knowing what they got.
+const RESTARTED: Json = { state: { type: "ABORTED", device_action_cause: { error_code: "OTHER" } } };
+const RESTARTED_MESSAGE = "The printer restarted (power cut or crash) while printing this job; it was not finished.";
 
 // The cloud job printing now. withdrawn: the service said it no longer
 // wants it, so its end is not reported (there is nothing left to report to).
@@ -118,6 +130,7 @@ export class CloudJobs {
         this.again = false;
         const printerId = this.deps.printerId();
         if (printerId === "") break;
+        if (!(await this.settleInterrupted())) break;
         const fetched = await this.deps.authorized((token) => this.deps.api.fetch(printerId, token));
         if (this.stopped) break;
         if (!fetched.ok) {
@@ -163,6 +176,25 @@ export class CloudJobs {
     } finally {
       this.checking = false;
     }
+  }
+
+  // A job the journal says was in hand at the last start never finished:
+  // the service hears it ABORTED before anything new is fetched. False when
+  // the service could not be told; the journal keeps it for the next round.
+  private async settleInterrupted(): Promise<boolean> {
+    const storage = this.deps.storage;
+    const id = storage?.read(IN_HAND_KEY);
+    if (!storage || id === undefined) return true;
+    const answer = await this.deps.authorized((token) => this.deps.api.control(id, token, RESTARTED, [["message", RESTARTED_MESSAGE]]));
+    if (this.stopped) return false;
+    // Refused: deleted or finished at the service meanwhile; nothing to settle.
+    if (!answer.ok && answer.failure.kind !== "refused") {
+      this.deps.log("info", `cloud job ${id}: interrupted by a restart; reporting it failed (${answer.failure.message}), trying again later`);
+      return false;
+    }
+    this.deps.log("info", `cloud job ${id}: interrupted by a restart; reported ABORTED${answer.ok ? "" : ` (${answer.failure.message})`}`);
+    storage.remove(IN_HAND_KEY);
+    return true;
   }
 
   private async handle(job: CloudJob): Promise<Outcome> {
@@ -212,6 +244,7 @@ export class CloudJobs {
       }
       const hand: InHand = { cloud: job, local: undefined!, withdrawn: false };
       const end = await this.print(job, download.value, ticket, progress, hand);
+      this.deps.storage?.remove(IN_HAND_KEY);
       if (hand.withdrawn) {
         this.deps.log("info", `cloud job ${job.id}: ${end.to} after the service withdrew it; not reported`);
         this.finished.push({ id: job.id, diff: {} });
@@ -244,6 +277,8 @@ export class CloudJobs {
       job.serverJobId = cloudJob.id;
       hand.local = job;
       this.inHand = hand;
+      // Written before the first page can come out.
+      this.deps.storage?.write(IN_HAND_KEY, cloudJob.id);
       this.printed.push({ cloudId: cloudJob.id, localId: job.id });
       if (this.printed.length > PRINTED_KEPT) this.printed.shift();
       const unlisten = lifecycle.listen((event) => {
