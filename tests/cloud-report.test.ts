@@ -224,3 +224,39 @@ submitTest(submitMissing.length ? `${submitTitle} (skipped: ${submitMissing.join
   t.is(await unknown.exited, 2);
   t.regex(unknown.output().stderr, /--user/);
 });
+
+test("a rename on the printer goes to the service in the next /update of the 10 s window, with only the fields that changed", async (t) => {
+  const clock = new FakeClock();
+  const updates: Array<{ at: number; fields: Array<[string, string]> }> = [];
+  let name = "Lobby";
+  const api = {
+    update: (_id: string, _token: string, fields: Array<[string, string]>): Promise<CloudResult<Json>> => {
+      updates.push({ at: clock.now, fields });
+      return Promise.resolve({ ok: true, value: { success: true } });
+    },
+  } as unknown as CloudApi;
+  const reports = new CloudReports({
+    api, clock, log: () => {}, printerId: () => "p-1", authorized: (fn) => fn("token"),
+    semanticState: () => ({ version: "1.0", printer: { state: "IDLE" } }),
+    describe: () => [["name", name], ["description", "By the door"]],
+    fromCloud: () => false,
+  }, undefined, { stateIntervalMs: 10_000, localJobAttempts: 3, localJobRetryMs: 1_000 });
+  reports.start();
+  await settle();
+  const before = updates.length;
+  // A report went out just now (the start's), so the rename waits for the window's end, no longer.
+  clock.advance(2_000);
+  name = "Hall printer";
+  reports.stateChanged();
+  await settle();
+  const sentAt = () => updates.slice(before).find((u) => u.fields.some(([k, v]) => k === "name" && v === "Hall printer"));
+  if (!sentAt()) {
+    clock.advance(8_000);
+    await settle();
+  }
+  const sent = sentAt();
+  t.truthy(sent, JSON.stringify(updates));
+  t.true(sent!.at <= 10_000, `sent at ${sent!.at} ms of the fake clock`);
+  t.false(sent!.fields.some(([k]) => k === "description"), "the description did not change, so it is not sent again");
+  reports.stop();
+});

@@ -148,7 +148,9 @@ for (const transport of ["starttls", "plain", "tls"] as Transport[]) {
 }
 
 (python ? test : test.skip)(`python3 expat: a stream error before any header, and the emulator's shutdown, are well-formed too${python ? "" : " (skipped: python3 is not installed)"}`, async (t) => {
-  const cloud = await startTestCloud({ xmpp: { port: 0, tls: certificate } });
+  // A grace far longer than the test may take: that close() returns at all shows the
+  // clients' hang-ups ended it, not the grace (no wall clock read on a busy machine).
+  const cloud = await startTestCloud({ xmpp: { port: 0, tls: certificate, shutdownGraceMs: 10 * 60_000 } });
   let stopped = false;
   t.teardown(() => stopped ? undefined : cloud.service.close());
   const early = await RawXmpp.connect(cloud.service.xmpp!.port);
@@ -166,10 +168,8 @@ for (const transport of ["starttls", "plain", "tls"] as Transport[]) {
   t.teardown(() => waiting.destroy());
   waiting.send(STREAM_OPEN);
   await waiting.expect(/<\/stream:features>/);
-  const began = Date.now();
   await cloud.service.close();
   stopped = true;
-  t.true(Date.now() - began < 900, "clients that hang up at the end of the stream are not waited out");
   for (const c of [client, waiting]) {
     t.true(await c.waitClosed());
     const text = Buffer.concat(c.transcript).toString("utf8");

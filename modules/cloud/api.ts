@@ -196,8 +196,9 @@ export class CloudApi {
   }
 
   // A job's state report (reference 5.5): a PrintJobStateDiff.
-  control(jobId: string, accessToken: string, diff: Json): Promise<CloudResult<Json>> {
-    const body = urlEncodeForm([["jobid", jobId], ["semantic_state_diff", JSON.stringify(diff)]]);
+  // extra: fields beside the diff (a message, which the diff has no field for).
+  control(jobId: string, accessToken: string, diff: Json, extra: Array<[string, string]> = []): Promise<CloudResult<Json>> {
+    const body = urlEncodeForm([["jobid", jobId], ["semantic_state_diff", JSON.stringify(diff)], ...extra]);
     return this.call("/control", "POST", `${this.endpoint.url}/control`, body, "application/x-www-form-urlencoded", accessToken);
   }
 

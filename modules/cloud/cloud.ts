@@ -35,6 +35,9 @@ export interface CloudHost {
   // The printer's semantic_state (CDS: {version, printer:{state, ...}});
   // without it the service is not told of state changes.
   semanticState?(): unknown;
+  // What a person may change on the printer that the service shows: name,
+  // description (as /update fields); local_settings is added here.
+  reportFields?(): Array<[string, string]>;
 }
 
 export interface CloudOptions extends RegistrationOptions {
@@ -115,7 +118,7 @@ export class Cloud {
     this.options = { ...DEFAULT_CLOUD_OPTIONS, ...options };
     this.store = new CredentialStore(deps.storage);
     this.jobs = deps.print && new CloudJobs({
-      api: deps.api, clock: deps.clock, log: deps.log, print: deps.print,
+      api: deps.api, clock: deps.clock, log: deps.log, print: deps.print, storage: deps.storage,
       printerId: () => this.printerId,
       authorized: (call) => this.authorized(call),
     }, this.options.jobs);
@@ -125,6 +128,7 @@ export class Cloud {
       printerId: () => this.printerId,
       authorized: (call) => this.authorized(call),
       semanticState: semanticState && (() => semanticState.call(deps.host)),
+      describe: () => [...(deps.host.reportFields?.() ?? []), ["local_settings", localSettingsParam(deps.host.localSettings())]],
       fromCloud: (localId) => this.jobs?.printed.some((entry) => entry.localId === localId) ?? false,
     }, deps.print?.lifecycle, this.options.reports);
     this.credentials = this.store.load();
@@ -359,6 +363,7 @@ export class Cloud {
       // is still there at the next check.
       const confirmed = await this.authorized((token) => this.deps.api.update(credentials.printerId, token, [["local_settings", localSettingsParam(applied)]]));
       if (this.stopped || this.credentials !== credentials) return;
+      if (confirmed.ok) this.reports.sent("local_settings", localSettingsParam(applied));
       if (!confirmed.ok) {
         if (confirmed.failure.kind !== "revoked") this.schedule(this.options.retryMs);
         return;

@@ -1,7 +1,8 @@
 import type { Clock, TimerId } from "../hal/clock.js";
 import type { Log } from "../hal/log.js";
+import type { Storage } from "../hal/storage.js";
 import type { HttpResponse } from "../http/client.js";
-import type { JobCause } from "../jobs/job.js";
+import type { Job, JobCause } from "../jobs/job.js";
 import type { JobEvent, JobLifecycle } from "../print/lifecycle.js";
 import type { Spooler } from "../print/spooler.js";
 import type { CloudApi, CloudJob, CloudResult } from "./api.js";
@@ -45,6 +46,8 @@ export interface CloudJobsDeps {
   clock: Clock;
   log: Log;
   print: CloudPrintPath;
+  // The journal: the id of the cloud job in hand survives a power cut here.
+  storage?: Storage;
   printerId(): string;
   // A call with the access token, refreshed on a 403 (the Cloud's).
   authorized<T>(call: (token: string) => Promise<CloudResult<T>>): Promise<CloudResult<T>>;
@@ -63,6 +66,20 @@ const PRINTED_KEPT = 16;
 
 const DOWNLOAD_FAILURE: JobCause = { device_action_cause: { error_code: "DOWNLOAD_FAILURE" } };
 const INVALID_TICKET: JobCause = { device_action_cause: { error_code: "INVALID_TICKET" } };
+const CANCELLED: JobCause = { user_action_cause: { action_code: "CANCELLED" } };
+
+// The cloud job printing when the power went (NVS keys: 15 characters with the journal's suffix).
+const IN_HAND_KEY = "cloudjob";
+// Not printed again after a restart: the document was streamed, never kept,
+// so printing it again means downloading it again, and the pages that came
+// out before the cut would come out twice. The service hears it ABORTED, and
+// the person who sent it can send it again knowing what they got.
+const RESTARTED: Json = { state: { type: "ABORTED", device_action_cause: { error_code: "OTHER" } } };
+const RESTARTED_MESSAGE = "The printer restarted (power cut or crash) while printing this job; it was not finished.";
+
+// The cloud job printing now. withdrawn: the service said it no longer
+// wants it, so its end is not reported (there is nothing left to report to).
+interface InHand { cloud: CloudJob; local: Job; withdrawn: boolean }
 
 export class CloudJobs {
   readonly options: CloudJobsOptions;
@@ -77,6 +94,8 @@ export class CloudJobs {
   // Cloud job id -> local job id of the last jobs this printer took: how a
   // finished job is known to be a cloud one (tests and logs read it too).
   readonly printed: Array<{ cloudId: string; localId: string }> = [];
+  private inHand: InHand | undefined;
+  private checking = false;
 
   constructor(private readonly deps: CloudJobsDeps, options: Partial<CloudJobsOptions> = {}) {
     this.options = { ...DEFAULT_CLOUD_JOBS_OPTIONS, ...options };
@@ -96,6 +115,7 @@ export class CloudJobs {
   // once more after the round under way.
   due(): void {
     if (this.stopped) return;
+    void this.checkInHand();
     if (this.running) {
       this.again = true;
       return;
@@ -110,6 +130,7 @@ export class CloudJobs {
         this.again = false;
         const printerId = this.deps.printerId();
         if (printerId === "") break;
+        if (!(await this.settleInterrupted())) break;
         const fetched = await this.deps.authorized((token) => this.deps.api.fetch(printerId, token));
         if (this.stopped) break;
         if (!fetched.ok) {
@@ -129,6 +150,51 @@ export class CloudJobs {
     } finally {
       this.running = false;
     }
+  }
+
+  // A push (or poll) while a job prints may be about that very job: the
+  // service sends the same "look at your jobs" when its owner deletes or
+  // aborts it. A progress report (pages so far, no state) asks whether the
+  // service still takes reports on it; a refusal (deleted: unknown job;
+  // aborted by a person: a finished one) means it is no longer wanted, and
+  // it is aborted here like any other job, between two bands of the engine.
+  private async checkInHand(): Promise<void> {
+    const hand = this.inHand;
+    if (!hand || this.checking) return;
+    this.checking = true;
+    try {
+      this.deps.print.spooler.refresh();
+      const diff: Json = { pages_printed: hand.local.pagesPrinted };
+      const answer = await this.deps.authorized((token) => this.deps.api.control(hand.cloud.id, token, diff));
+      if (answer.ok || answer.failure.kind !== "refused" || this.inHand !== hand) return;
+      hand.withdrawn = true;
+      this.deps.log("info", `cloud job ${hand.cloud.id}: the service no longer has it (${answer.failure.message}); cancelling`);
+      if (!this.deps.print.spooler.cancel(hand.local, "canceled at the cloud print service", CANCELLED)) {
+        // The whole document is in the engine already: its pages are on their way, as for IPP's Cancel-Job.
+        this.deps.log("info", `cloud job ${hand.cloud.id}: too late to stop; the engine finishes it`);
+      }
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  // A job the journal says was in hand at the last start never finished:
+  // the service hears it ABORTED before anything new is fetched. False when
+  // the service could not be told; the journal keeps it for the next round.
+  private async settleInterrupted(): Promise<boolean> {
+    const storage = this.deps.storage;
+    const id = storage?.read(IN_HAND_KEY);
+    if (!storage || id === undefined) return true;
+    const answer = await this.deps.authorized((token) => this.deps.api.control(id, token, RESTARTED, [["message", RESTARTED_MESSAGE]]));
+    if (this.stopped) return false;
+    // Refused: deleted or finished at the service meanwhile; nothing to settle.
+    if (!answer.ok && answer.failure.kind !== "refused") {
+      this.deps.log("info", `cloud job ${id}: interrupted by a restart; reporting it failed (${answer.failure.message}), trying again later`);
+      return false;
+    }
+    this.deps.log("info", `cloud job ${id}: interrupted by a restart; reported ABORTED${answer.ok ? "" : ` (${answer.failure.message})`}`);
+    storage.remove(IN_HAND_KEY);
+    return true;
   }
 
   private async handle(job: CloudJob): Promise<Outcome> {
@@ -176,7 +242,15 @@ export class CloudJobs {
         attempt--;
         continue;
       }
-      const end = await this.print(job, download.value, ticket, progress);
+      const hand: InHand = { cloud: job, local: undefined!, withdrawn: false };
+      const end = await this.print(job, download.value, ticket, progress, hand);
+      this.deps.storage?.remove(IN_HAND_KEY);
+      if (hand.withdrawn) {
+        this.deps.log("info", `cloud job ${job.id}: ${end.to} after the service withdrew it; not reported`);
+        this.finished.push({ id: job.id, diff: {} });
+        if (this.finished.length > FINISHED_KEPT) this.finished.shift();
+        return "reported";
+      }
       const broken = end.to === "aborted" && end.cause?.device_action_cause?.error_code === "DOWNLOAD_FAILURE";
       if (broken && end.pagesPrinted === 0 && attempt < this.options.downloadAttempts && !this.stopped) {
         log("info", `cloud job ${job.id}: the download broke off before any page (${end.job.description ?? ""}); try ${attempt + 1} of ${this.options.downloadAttempts} soon`);
@@ -192,7 +266,7 @@ export class CloudJobs {
 
   // The document into the print path as a local job; resolves with the
   // job's last event (done or aborted). The reports follow its events.
-  private print(cloudJob: CloudJob, response: HttpResponse, ticket: Record<string, unknown>, progress: { reported: boolean }): Promise<JobEvent> {
+  private print(cloudJob: CloudJob, response: HttpResponse, ticket: Record<string, unknown>, progress: { reported: boolean }, hand: InHand): Promise<JobEvent> {
     const { lifecycle, spooler } = this.deps.print;
     return new Promise((resolve) => {
       const source = new ResponseSource(response);
@@ -200,6 +274,11 @@ export class CloudJobs {
       job.jobName = cloudJob.title;
       job.jobType = (response.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase() || undefined;
       job.jobSize = response.contentLength;
+      job.serverJobId = cloudJob.id;
+      hand.local = job;
+      this.inHand = hand;
+      // Written before the first page can come out.
+      this.deps.storage?.write(IN_HAND_KEY, cloudJob.id);
       this.printed.push({ cloudId: cloudJob.id, localId: job.id });
       if (this.printed.length > PRINTED_KEPT) this.printed.shift();
       const unlisten = lifecycle.listen((event) => {
@@ -212,6 +291,7 @@ export class CloudJobs {
           this.report(cloudJob, { state: { type: "STOPPED", ...(event.cause ?? { device_state_cause: { error_code: "OTHER" } }) } });
         } else if (event.to === "done" || event.to === "aborted") {
           unlisten();
+          if (this.inHand === hand) this.inHand = undefined;
           // The rest of an aborted document is not wanted.
           if (event.to === "aborted") source.close();
           resolve(event);

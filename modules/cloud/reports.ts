@@ -1,13 +1,16 @@
 import type { Clock, TimerId } from "../hal/clock.js";
 import type { Log } from "../hal/log.js";
+import type { Job } from "../jobs/job.js";
 import type { JobEvent, JobLifecycle } from "../print/lifecycle.js";
 import type { CloudApi, CloudResult } from "./api.js";
 import type { Json } from "./values.js";
 
 // What the printer tells the service beside its cloud jobs' reports:
 // local jobs once finished (Privet 5.2's note, reference 5.6) so they show
-// in the user's history, and the printer's semantic_state (idle,
-// processing, stopped with the fault) as it changes.
+// in the user's history, and, with /update as they change, the printer's
+// semantic_state (idle, processing, stopped with the fault) and what a
+// person may change on the printer itself (its name and description, and
+// local_settings current: Privet 4.1.3 has the device confirm its settings).
 
 export interface ReportsOptions {
   // At most one state /update per window; the state at its end wins.
@@ -34,18 +37,21 @@ export interface ReportsDeps {
   authorized<T>(call: (token: string) => Promise<CloudResult<T>>): Promise<CloudResult<T>>;
   // The printer's CDS state ({version, printer:{state, ...}}), from the host.
   semanticState?: () => unknown;
+  // Other /update fields that follow the device (name, description,
+  // local_settings), each sent when its value changes.
+  describe?: () => Array<[string, string]>;
   // Local job ids that came from the cloud: reported through /control already.
   fromCloud(localJobId: string): boolean;
 }
 
-interface LocalReport { fields: Array<[string, string]>; tries: number; jobId: string }
+interface LocalReport { fields: Array<[string, string]>; tries: number; job: Job }
 
 export class CloudReports {
   readonly options: ReportsOptions;
   private stopped = true;
   private unlisten: (() => void) | undefined;
-  // State: what the service was last told, when, and a trailing send.
-  private lastState: string | undefined;
+  // State: what the service was last told of each field, when, and a trailing send.
+  private readonly last = new Map<string, string>();
   private lastStateAt = -Infinity;
   private stateTimer: TimerId | undefined;
   private stateSending = false;
@@ -63,7 +69,7 @@ export class CloudReports {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.lastState = this.currentState();
+    this.remember(this.fields());
     if (this.lifecycle) this.unlisten = this.lifecycle.listen((event) => this.jobEvent(event));
   }
 
@@ -79,20 +85,37 @@ export class CloudReports {
 
   // Registration just finished: /register carried the state of that moment.
   registered(): void {
-    this.lastState = this.currentState();
+    this.remember(this.fields());
     this.lastStateAt = this.deps.clock.monotonic();
   }
 
-  private currentState(): string | undefined {
+  // Another call told the service this value (the confirmation of pending settings).
+  sent(name: string, value: string): void {
+    this.last.set(name, value);
+  }
+
+  private remember(fields: Array<[string, string]>): void {
+    for (const [name, value] of fields) this.last.set(name, value);
+  }
+
+  private fields(): Array<[string, string]> {
+    const fields: Array<[string, string]> = [];
     const state = this.deps.semanticState?.();
-    return state === undefined ? undefined : JSON.stringify(state);
+    if (state !== undefined) fields.push(["semantic_state", JSON.stringify(state)]);
+    const described = this.deps.describe?.();
+    if (described) for (const field of described) fields.push(field);
+    return fields;
+  }
+
+  private changed(): Array<[string, string]> {
+    return this.fields().filter(([name, value]) => this.last.get(name) !== value);
   }
 
   // The device state may have changed (the host calls this on every engine
   // and job event): send it now, or at the end of the current window.
   stateChanged(): void {
-    if (this.stopped || !this.deps.semanticState || this.stateTimer !== undefined || this.stateSending) return;
-    if (this.deps.printerId() === "" || this.currentState() === this.lastState) return;
+    if (this.stopped || this.stateTimer !== undefined || this.stateSending) return;
+    if (this.deps.printerId() === "" || this.changed().length === 0) return;
     const wait = this.lastStateAt + this.options.stateIntervalMs - this.deps.clock.monotonic();
     if (wait <= 0) {
       void this.sendState();
@@ -106,13 +129,13 @@ export class CloudReports {
 
   private async sendState(): Promise<void> {
     const printerId = this.deps.printerId();
-    const state = this.currentState();
-    if (this.stopped || printerId === "" || state === undefined || state === this.lastState) return;
+    const changed = this.changed();
+    if (this.stopped || printerId === "" || changed.length === 0) return;
     this.stateSending = true;
     this.lastStateAt = this.deps.clock.monotonic();
-    const answer = await this.deps.authorized((token) => this.deps.api.update(printerId, token, [["semantic_state", state]]));
+    const answer = await this.deps.authorized((token) => this.deps.api.update(printerId, token, changed));
     this.stateSending = false;
-    if (answer.ok) this.lastState = state;
+    if (answer.ok) this.remember(changed);
     // Not retried by itself: the next change (or the next window) tries again.
     else this.deps.log("warn", `cloud: state report failed: ${answer.failure.message}`);
     // A change that came in while this one was on its way.
@@ -134,10 +157,10 @@ export class CloudReports {
       ["final_semantic_state", JSON.stringify(state)],
     ];
     if (typeof job.ticket === "object" && job.ticket !== null) fields.push(["ticket", JSON.stringify(job.ticket)]);
-    this.queue.push({ fields, tries: 0, jobId: job.id });
+    this.queue.push({ fields, tries: 0, job });
     if (this.queue.length > this.options.localJobsKept) {
       const dropped = this.queue.shift()!;
-      this.deps.log("warn", `cloud: too many local job reports waiting; job ${dropped.jobId} is not reported`);
+      this.deps.log("warn", `cloud: too many local job reports waiting; job ${dropped.job.id} is not reported`);
     }
     void this.sendLocal();
   }
@@ -157,16 +180,18 @@ export class CloudReports {
         const answer = await this.deps.authorized((token) => this.deps.api.submitLocal(printerId, token, report.fields));
         if (answer.ok) {
           this.queue.shift();
-          this.deps.log("info", `cloud: local job ${report.jobId} reported as ${answer.value.jobId || "a job"}`);
+          // jobstate shows it from now on (reference 5.6: server_job_id).
+          if (answer.value.jobId !== "") report.job.serverJobId = answer.value.jobId;
+          this.deps.log("info", `cloud: local job ${report.job.id} reported as ${answer.value.jobId || "a job"}`);
           continue;
         }
         // A refusal will be refused again; anything else gets a few tries.
         if (answer.failure.kind === "refused" || answer.failure.kind === "revoked" || report.tries >= this.options.localJobAttempts) {
           this.queue.shift();
-          this.deps.log("warn", `cloud: local job ${report.jobId} not reported: ${answer.failure.message}`);
+          this.deps.log("warn", `cloud: local job ${report.job.id} not reported: ${answer.failure.message}`);
           continue;
         }
-        this.deps.log("info", `cloud: local job ${report.jobId} report failed (${answer.failure.message}); trying again later`);
+        this.deps.log("info", `cloud: local job ${report.job.id} report failed (${answer.failure.message}); trying again later`);
         this.retryTimer = this.deps.clock.setTimer(() => {
           this.retryTimer = undefined;
           void this.sendLocal();

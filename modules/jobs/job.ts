@@ -24,6 +24,9 @@ export interface Job {
   description?: string;
   cause?: JobCause;
   pagesPrinted: number;
+  // The job's id at the Cloud Print service: the cloud job it prints, or the
+  // record a finished local job was reported as (Privet 5.2's note).
+  serverJobId?: string;
 }
 
 const SEMANTIC_TYPE: Record<JobState, string> = {
@@ -37,6 +40,7 @@ export function jobStateDocument(job: Job, now: number): Record<string, unknown>
   if (job.jobType !== undefined) doc.job_type = job.jobType;
   if (job.jobSize !== undefined) doc.job_size = job.jobSize;
   if (job.jobName !== undefined) doc.job_name = job.jobName;
+  if (job.serverJobId !== undefined) doc.server_job_id = job.serverJobId;
   doc.semantic_state = {
     version: "1.0",
     state: { type: SEMANTIC_TYPE[job.state], ...(job.cause ?? {}) },

@@ -30,6 +30,8 @@ const FAULT_CAUSE: Record<EngineFault, JobCause> = {
   "door-open": { device_state_cause: { error_code: "OTHER" } },
 };
 
+const CANCELLED: JobCause = { user_action_cause: { action_code: "CANCELLED" } };
+
 const enum Phase {
   // No job.
   Idle,
@@ -106,9 +108,10 @@ export class Spooler implements RasterSink {
   // coming in: it ends aborted with a CANCELLED cause, and the front end
   // that started it hears so. Once the whole document is in the engine the
   // pages are on their way and false is returned.
-  cancel(job: Job): boolean {
+  // A front end that learned of the cancellation elsewhere (the cloud) says why.
+  cancel(job: Job, description = "canceled by the user", cause: JobCause = CANCELLED): boolean {
     if (job !== this.job || this.phase === Phase.Idle || this.phase === Phase.Aborting || this.phase === Phase.Finishing) return false;
-    this.abort("canceled by the user", { user_action_cause: { action_code: "CANCELLED" } }, "printer_error");
+    this.abort(description, cause, "printer_error");
     return true;
   }
 

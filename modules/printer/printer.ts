@@ -177,7 +177,11 @@ export class Printer {
         }
       }
       this.mdns?.txtChanged();
+      // A rename reaches the service within the reporting window.
+      this.cloud?.stateChanged();
     });
+    // As do settings changed here (the page, Privet, the panel), local_settings current.
+    this.settings.onChange(() => this.cloud?.stateChanged());
   }
 
   // What IPP prints: a MIME type and the decoder for a job's ticket; the
@@ -375,6 +379,7 @@ export class Printer {
         this.refreshDeviceState();
         return device.semanticState();
       },
+      reportFields: () => [["name", device.name], ["default_display_name", device.name], ["description", device.description]],
     };
   }
 

@@ -62,7 +62,7 @@ export function jobsSection(host: WebHost): Section {
     }
     w.write(`<table><thead><tr><th>Job</th><th>State</th><th>Pages</th></tr></thead><tbody>`);
     for (const job of jobs) {
-      w.write(`<tr data-job-id="${escapeHtml(job.id)}"><td>${escapeHtml(jobLabel(job))}</td><td>${badge(job.state, lookup(JOB_WORDS, job.state) ?? job.state)}</td><td>${job.pagesPrinted}</td></tr>`);
+      w.write(`<tr data-job-id="${escapeHtml(job.id)}"><td>${escapeHtml(jobLabel(job))}</td><td>${badge(job.state, lookup(JOB_WORDS, job.state) ?? job.state)}${job.description !== undefined ? ` ${escapeHtml(job.description)}` : ""}</td><td>${job.pagesPrinted}</td></tr>`);
     }
     w.write(`</tbody></table></section>`);
   };

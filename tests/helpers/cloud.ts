@@ -80,7 +80,7 @@ export async function call(service: CloudService, iface: string, params: Record<
   }
   let response: Response;
   try {
-    response = await fetch(url, { method: encoding === "get" ? "GET" : "POST", headers, body, signal: AbortSignal.timeout(10_000) });
+    response = await fetch(url, { method: encoding === "get" ? "GET" : "POST", headers, body, signal: AbortSignal.timeout(30_000) });
   } catch (error) {
     // fetch's own "fetch failed" says nothing; the cause (refused, reset, closed) is what a flake needs.
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;

@@ -112,6 +112,15 @@ export function submit(ctx: Context, call: ApiCall): Answer {
   return ok({ job: jobView(ctx, job) }, "Print job added.");
 }
 
+// A job taken away from its printer (deleted, or aborted by a person) may be
+// printing there now. The reference names no push of its own for this, so the
+// printer hears the one every device acts on, "look at your jobs" (<printerid>,
+// reference 3.2 step 8), and finds its job in hand gone at its next /control.
+// Call it with the job as it was before it was taken away.
+export function withdrawn(ctx: Context, job: JobRecord): void {
+  if (!FINAL.includes(String(job.semanticState.state.type))) ctx.notify(job.printerId, job.printerId);
+}
+
 // A job is the business of whoever submitted it, of the printer it is for, and of those who
 // manage that printer; a shared USER sees only their own.
 function jobVisible(ctx: Context, job: JobRecord, subject: Subject): boolean {
@@ -235,8 +244,12 @@ export function control(ctx: Context, call: ApiCall): Answer {
   } else {
     return fail(ERR.badRequest, "Missing parameter: semantic_state_diff (or the legacy status).");
   }
+  // A free-text reason beside the semantic diff, which has no field for one.
+  if (diffText !== undefined && params.get("message") !== undefined) job.message = params.get("message")!.slice(0, 1024);
   job.updateTime = ctx.now();
   ctx.commit();
+  // Only a person's ABORTED is news to the printer; its own reports are not.
+  if (call.principal!.subject.kind === "user" && FINAL.includes(String(job.semanticState.state.type))) ctx.notify(job.printerId, job.printerId);
   return ok({ job: jobView(ctx, job) }, "Print job updated successfully.");
 }
 
@@ -244,6 +257,7 @@ export function deleteJob(ctx: Context, call: ApiCall): Answer {
   const found = lookupJob(ctx, call);
   if ("refusal" in found) return found.refusal;
   delete ctx.store.state.jobs[found.job.id];
+  withdrawn(ctx, found.job);
   if (found.job.document) ctx.store.removeDocument(found.job.document);
   if (found.job.converted) ctx.store.removeDocument(found.job.converted.document);
   ctx.commit();

@@ -7,6 +7,7 @@ import type { Params } from "./decode.js";
 import { settingsKind } from "./fields.js";
 import { esc, layout } from "./html.js";
 import { removePrinter } from "./printers.js";
+import { withdrawn } from "./jobs.js";
 import { claim, findUnclaimed } from "./registration.js";
 import type { JobRecord, LocalSettingsValues, PrinterRecord, SessionRecord } from "./store.js";
 import { ensureUser, validEmail } from "./users.js";
@@ -251,6 +252,7 @@ function deleteJobPage(ctx: Context, session: SessionRecord, params: Params): An
   // A person may remove the jobs on their own printers, as /deletejob allows the owner.
   if (!job || !owned(ctx, session, job.printerId, "MANAGER")) return html(404, layout("Not found", `<div class="error">No such job on your printers.</div>`, session));
   delete jobs[job.id];
+  withdrawn(ctx, job);
   if (job.document) ctx.store.removeDocument(job.document);
   if (job.converted) ctx.store.removeDocument(job.converted.document);
   ctx.commit();

@@ -24,6 +24,8 @@ export interface XmppConfig {
   limits?: Partial<XmppLimits>;
   // One line per session event (connected, SASL, bound, subscribed, push, stream error, closed); never a token.
   onLog?: (line: string) => void;
+  // How long a shutdown waits for clients to read the end of their streams and hang up (default 1 s).
+  shutdownGraceMs?: number;
 }
 
 export interface XmppLimits extends XmlLimits {
@@ -34,7 +36,6 @@ export interface XmppLimits extends XmlLimits {
   maxQueuedBytes: number;
 }
 
-// How long a shutdown waits for clients to read the end of their streams and hang up.
 const SHUTDOWN_GRACE_MS = 1000;
 
 export const DEFAULT_XMPP_LIMITS: XmppLimits = {
@@ -161,7 +162,7 @@ export async function startXmppServer(host: string, config: XmppConfig, hooks: X
           const settled = new Promise<void>((resolve) => { drained = resolve; });
           for (const session of sessions) session.shutdown("the emulator is stopping");
           let timer: NodeJS.Timeout | undefined;
-          await Promise.race([settled, new Promise<void>((resolve) => { timer = setTimeout(resolve, SHUTDOWN_GRACE_MS); })]);
+          await Promise.race([settled, new Promise<void>((resolve) => { timer = setTimeout(resolve, config.shutdownGraceMs ?? SHUTDOWN_GRACE_MS); })]);
           clearTimeout(timer);
           for (const session of sessions) session.close();
           sessions.clear();
