@@ -126,7 +126,7 @@ function simPort(): Promise<number> {
 
 if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a PWG Print-Job from ipptool (skipped: ipptool is not installed; Debian's cups-ipp-utils has it)", () => {});
 
-(missing ? test.skip : test)(`the firmware builds for lin, checks a TLS server through the HAL, starts unregistered with a Preference store of its own, sets its clock by SNTP, registers with the emulator, answers /privet/info and prints a PWG job in mcsim${noIpptool ? "" : " and over IPP from ipptool"}${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
+(missing ? test.skip : test)(`the firmware builds for lin, checks a TLS server through the HAL, starts unregistered with a Preference store of its own, sets its clock by SNTP, registers with the emulator, answers /privet/info, prints a PWG job and settles a cloud job a reset cut short in mcsim${noIpptool ? "" : " and over IPP from ipptool"}${missing ? ` (skipped: ${missing})` : ""}`, async (t) => {
   t.timeout(600_000);
   // PRIVET_MC_DIR keeps the build in one folder, so repeated runs build incrementally.
   const dir = process.env.PRIVET_MC_DIR ?? mkdtempSync(path.join(tmpdir(), "privet-mc-"));
@@ -497,7 +497,21 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
     t.is(after.sockets, once.sockets, "Network sockets grow with the number of requests and jobs");
     t.is(after.timers, once.timers, "Timers grow with the number of requests and jobs");
     t.true(once.sockets <= before.sockets, `one round of the mix left ${once.sockets - before.sockets} socket(s) open`);
-    stop(first.sim);
+    // A reset in the middle of a cloud job, as a power cut would stop the
+    // board: the job in hand is in the journal, so the next boot tells the
+    // service it was cut short (ABORTED, the restart named) instead of
+    // leaving it IN_PROGRESS for ever.
+    const cutDoc = Buffer.from(encodeDocument(Array.from({ length: 64 }, (_, i) => testPage(240, 60, "sgray_8", 90 + i))));
+    const cutFrom = output().length;
+    const cut = await call(cloud.service, "submit", { printerid: complete.device_id, title: "cut by a reset", contentType: "image/pwg-raster" }, {
+      encoding: "multipart", token: user, files: [{ name: "content", filename: "cut.pwg", contentType: "image/pwg-raster", data: cutDoc }],
+    });
+    t.true(cut.json?.success, cut.text);
+    const cutId: string = cut.json.job.id;
+    t.true(await waitFor(() => output().slice(cutFrom), new RegExp(`cloud job ${cutId}: printing as job`), 30_000), output().slice(cutFrom).replace(/instruments: .*\n/g, "").slice(-1500));
+    try { process.kill(-first.sim.pid!, "SIGKILL"); } catch {}
+    const cutState = async () => (await call(cloud.service, "jobs", { printerid: complete.device_id }, { token: user })).json.jobs.find((j: any) => j.id === cutId);
+    t.not((await cutState())?.semanticState?.state?.type, "DONE", "the reset came before the job was done");
     server.process.kill();
 
     // Boot 2: the same name, but a chain from a CA nobody configured.
@@ -511,6 +525,11 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
     t.false(server.output().includes("privet outbound check"), "nothing was sent to the untrusted server");
     // The printer itself is unaffected.
     t.is(JSON.parse((await get(SIM_PORT, "/privet/info", { "X-Privet-Token": "\"\"" })).body).version, "1.0");
+    // And the job the reset cut short is settled with the service.
+    t.true(await waitFor(second.output, new RegExp(`cloud job ${cutId}: interrupted by a restart; reported ABORTED`), 60_000), second.output().replace(/instruments: .*\n/g, "").slice(-1500));
+    const cutAfter = await cutState();
+    t.deepEqual(cutAfter?.semanticState?.state, { type: "ABORTED", device_action_cause: { error_code: "OTHER" } });
+    t.regex(cutAfter?.message ?? "", /restarted/);
   } catch (error) {
     t.log(`mcsim said:\n${current().replace(/instruments: .*\n/g, "").slice(-3000)}`);
     t.log(`last heap readings:\n${(current().match(/instruments: .*\n/g) ?? []).slice(-3).join("")}`);

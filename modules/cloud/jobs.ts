@@ -64,9 +64,12 @@ const FINISHED_KEPT = 10;
 // newest entry) and more than the 3 slots and the 10-entry ring hold.
 const PRINTED_KEPT = 16;
 
-const DOWNLOAD_FAILURE: JobCause = { device_action_cause: { error_code: "DOWNLOAD_FAILURE" } };
-const INVALID_TICKET: JobCause = { device_action_cause: { error_code: "INVALID_TICKET" } };
-const CANCELLED: JobCause = { user_action_cause: { action_code: "CANCELLED" } };
+// Made fresh at each use, never module constants: on the board a preloaded
+// module's objects live in flash, and XS's JSON.stringify marks each object it
+// visits, so stringifying one of them throws "read only value".
+const downloadFailure = (): JobCause => ({ device_action_cause: { error_code: "DOWNLOAD_FAILURE" } });
+const invalidTicket = (): JobCause => ({ device_action_cause: { error_code: "INVALID_TICKET" } });
+const cancelled = (): JobCause => ({ user_action_cause: { action_code: "CANCELLED" } });
 
 // The cloud job printing when the power went (NVS keys: 15 characters with the journal's suffix).
 const IN_HAND_KEY = "cloudjob";
@@ -74,7 +77,7 @@ const IN_HAND_KEY = "cloudjob";
 // so printing it again means downloading it again, and the pages that came
 // out before the cut would come out twice. The service hears it ABORTED, and
 // the person who sent it can send it again knowing what they got.
-const RESTARTED: Json = { state: { type: "ABORTED", device_action_cause: { error_code: "OTHER" } } };
+const restarted = (): Json => ({ state: { type: "ABORTED", device_action_cause: { error_code: "OTHER" } } });
 const RESTARTED_MESSAGE = "The printer restarted (power cut or crash) while printing this job; it was not finished.";
 
 // The cloud job printing now. withdrawn: the service said it no longer
@@ -115,12 +118,14 @@ export class CloudJobs {
   // once more after the round under way.
   due(): void {
     if (this.stopped) return;
-    void this.checkInHand();
+    // On XS an unhandled rejection aborts the whole device: whatever goes
+    // wrong in a round is logged, and the next push or check tries again.
+    this.checkInHand().catch((error: unknown) => this.deps.log("warn", `cloud jobs: checking the job in hand failed: ${String(error)}`));
     if (this.running) {
       this.again = true;
       return;
     }
-    void this.run();
+    this.run().catch((error: unknown) => this.deps.log("warn", `cloud jobs: a round failed: ${String(error)}`));
   }
 
   private async run(): Promise<void> {
@@ -169,7 +174,7 @@ export class CloudJobs {
       if (answer.ok || answer.failure.kind !== "refused" || this.inHand !== hand) return;
       hand.withdrawn = true;
       this.deps.log("info", `cloud job ${hand.cloud.id}: the service no longer has it (${answer.failure.message}); cancelling`);
-      if (!this.deps.print.spooler.cancel(hand.local, "canceled at the cloud print service", CANCELLED)) {
+      if (!this.deps.print.spooler.cancel(hand.local, "canceled at the cloud print service", cancelled())) {
         // The whole document is in the engine already: its pages are on their way, as for IPP's Cancel-Job.
         this.deps.log("info", `cloud job ${hand.cloud.id}: too late to stop; the engine finishes it`);
       }
@@ -185,7 +190,7 @@ export class CloudJobs {
     const storage = this.deps.storage;
     const id = storage?.read(IN_HAND_KEY);
     if (!storage || id === undefined) return true;
-    const answer = await this.deps.authorized((token) => this.deps.api.control(id, token, RESTARTED, [["message", RESTARTED_MESSAGE]]));
+    const answer = await this.deps.authorized((token) => this.deps.api.control(id, token, restarted(), [["message", RESTARTED_MESSAGE]]));
     if (this.stopped) return false;
     // Refused: deleted or finished at the service meanwhile; nothing to settle.
     if (!answer.ok && answer.failure.kind !== "refused") {
@@ -213,10 +218,10 @@ export class CloudJobs {
     if (!ticketText.ok) {
       // Unreachable: the job stays queued at the service for the next round.
       if (ticketText.failure.kind === "offline" || ticketText.failure.kind === "auth" || ticketText.failure.kind === "revoked") return "stop";
-      return this.final(job, { state: { type: "ABORTED", ...INVALID_TICKET } }, `the ticket could not be had: ${ticketText.failure.message}`);
+      return this.final(job, { state: { type: "ABORTED", ...invalidTicket() } }, `the ticket could not be had: ${ticketText.failure.message}`);
     }
     const ticket = print.checkTicket(ticketText.value);
-    if (typeof ticket === "string") return this.final(job, { state: { type: "ABORTED", ...INVALID_TICKET } }, `ticket refused: ${ticket}`);
+    if (typeof ticket === "string") return this.final(job, { state: { type: "ABORTED", ...invalidTicket() } }, `ticket refused: ${ticket}`);
 
     // IN_PROGRESS goes to the service once, however many tries the download takes.
     const progress = { reported: false };
@@ -234,7 +239,7 @@ export class CloudJobs {
           if (!(await this.sleep(this.options.downloadRetryMs * 2 ** (attempt - 1)))) return "stop";
           continue;
         }
-        return this.final(job, { state: { type: "ABORTED", ...DOWNLOAD_FAILURE } }, `download failed: ${download.failure.message}`);
+        return this.final(job, { state: { type: "ABORTED", ...downloadFailure() } }, `download failed: ${download.failure.message}`);
       }
       if (print.spooler.active) {
         // A local job took the printer while the head was on its way.

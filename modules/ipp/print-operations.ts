@@ -14,7 +14,8 @@ import {
 // one lifecycle and printed by the one spooler, as Privet's are, so the
 // printer's three slots and its ring of finished jobs hold them all.
 
-const CANCEL_CAUSE = { user_action_cause: { action_code: "CANCELLED" as const } };
+// Fresh per job: XS cannot stringify a preloaded module's objects (the cause reaches jobstate and cloud reports).
+const cancelCause = () => ({ user_action_cause: { action_code: "CANCELLED" as const } });
 // What the answer to a job-making operation describes of the job.
 const JOB_SUMMARY = ["job-id", "job-uri", "job-state", "job-state-reasons", "job-state-message"];
 
@@ -179,7 +180,7 @@ export function cancelJob(p: Printing, entry: IppJob): string | undefined {
   if (job === p.context.spooler.active) {
     return p.context.spooler.cancel(job) ? undefined : `job ${entry.id} has all its pages in the engine`;
   }
-  p.context.lifecycle.abort(job, "canceled by the user", CANCEL_CAUSE);
+  p.context.lifecycle.abort(job, "canceled by the user", cancelCause());
   p.context.lifecycle.finish(job, job.pagesPrinted);
   return undefined;
 }

@@ -30,7 +30,9 @@ const FAULT_CAUSE: Record<EngineFault, JobCause> = {
   "door-open": { device_state_cause: { error_code: "OTHER" } },
 };
 
-const CANCELLED: JobCause = { user_action_cause: { action_code: "CANCELLED" } };
+// A fresh object per job: a job's cause is stringified (jobstate, cloud reports),
+// and on the board XS cannot stringify a preloaded module's objects.
+const cancelled = (): JobCause => ({ user_action_cause: { action_code: "CANCELLED" } });
 
 const enum Phase {
   // No job.
@@ -109,7 +111,7 @@ export class Spooler implements RasterSink {
   // that started it hears so. Once the whole document is in the engine the
   // pages are on their way and false is returned.
   // A front end that learned of the cancellation elsewhere (the cloud) says why.
-  cancel(job: Job, description = "canceled by the user", cause: JobCause = CANCELLED): boolean {
+  cancel(job: Job, description = "canceled by the user", cause: JobCause = cancelled()): boolean {
     if (job !== this.job || this.phase === Phase.Idle || this.phase === Phase.Aborting || this.phase === Phase.Finishing) return false;
     this.abort(description, cause, "printer_error");
     return true;
