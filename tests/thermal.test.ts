@@ -260,3 +260,25 @@ test("a 1-bit page off the byte grid is shifted whole bytes at a time, and paddi
   t.deepEqual(printed(doc, 0, lines, page), bands(rows));
   t.deepEqual(printed(doc, 5, lines, page), bands(rows));
 });
+
+test("paced to the printer's speed, a fast link never overruns a slow printer's buffer; unpaced, it does", async (t) => {
+  // 115200 baud carries 240 rows of 48 bytes a second; this printer prints 120.
+  const p = page(384, 600, "black_1", (x, y) => ((x >> 2) + y) % 3 !== 0);
+  const print = async (linesPerSecond: number) => {
+    const { device, submit, get, runUntil, clock } = await rig({ pageGapDots: 0, linesPerSecond, printerBufferBytes: 4096 }, { baud: 115_200, bufferBytes: 256 });
+    device.limitSpeed({ bufferBytes: 4096, linesPerSecond: 120, now: () => clock.monotonic() });
+    const c = submit(encodeDocument([p]));
+    runUntil(() => c.output().includes("job_id"));
+    const started = clock.monotonic();
+    runUntil(jobDone(get, JSON.parse(parseResponses(c.output())[0].body).job_id));
+    return { device, seconds: (clock.monotonic() - started) / 1000 };
+  };
+  const unpaced = await print(0);
+  t.true(unpaced.device.overrunBytes > 0, "the test's printer really is slower than the link");
+  const paced = await print(120);
+  t.deepEqual(paced.device.errors, []);
+  t.is(paced.device.overrunBytes, 0);
+  t.deepEqual(paced.device.rows, dotsOf(p, 384));
+  // Not slower than the printer needs: 600 rows at 120 a second, less what its buffer takes ahead.
+  t.true(paced.seconds < 600 / 120 + 1, `${paced.seconds} s`);
+});

@@ -34,6 +34,12 @@ export interface ThermalConfig {
   pageGapDots: number;
   cut: boolean;
   statusPollMs: number;
+  // The printer's receive buffer, and the slowest it turns rows (printed or
+  // fed) into paper. With linesPerSecond > 0 the driver keeps its estimate of
+  // what the printer still holds below the buffer and waits otherwise; 0 is
+  // for a link slower than the printer (which then cannot fall behind).
+  printerBufferBytes: number;
+  linesPerSecond: number;
 }
 
 export const defaultThermalConfig: ThermalConfig = {
@@ -46,6 +52,8 @@ export const defaultThermalConfig: ThermalConfig = {
   pageGapDots: 96,
   cut: false,
   statusPollMs: 1000,
+  printerBufferBytes: 4096,
+  linesPerSecond: 0,
 };
 
 const FAULT_WORDS: Record<EngineFault, string> = {
@@ -77,6 +85,17 @@ export class ThermalEngine implements PrintEngine {
   private readonly patterns: Uint8Array;
   // Paper rows of this page so far, white ones too: the pattern's row.
   private y = 0;
+  // Pacing: when (by the monotonic clock) the printer will have turned all
+  // it was sent into paper; rows of a line still owed while it catches up
+  // (a copy of the line: the caller's is gone by then); what endPage and
+  // endJob said while rows were owed.
+  private busyUntil = 0;
+  private held = 0;
+  private readonly heldLine: Uint8Array;
+  private heldView: Uint8Array | undefined;
+  private pageEndOwed = false;
+  private jobEndOwed = false;
+  private paceTimer: unknown;
   private page: EnginePage | undefined;
   private offset = 0;
   private whiteRows = 0;
@@ -97,6 +116,7 @@ export class ThermalEngine implements PrintEngine {
     this.band = new Uint8Array(this.rowBytes * c.bandRows);
     this.thresholds = c.dither ? bayerThresholds() : new Uint8Array(64).fill(c.threshold);
     this.patterns = rowPatterns(this.thresholds);
+    this.heldLine = new Uint8Array(c.linesPerSecond > 0 ? c.headDots : 0);
     const microns = (dots: number) => Math.round((dots / c.dpi) * 25_400);
     this.capabilities = {
       colorSpaces: ["sgray_8", "black_1"],
@@ -113,6 +133,8 @@ export class ThermalEngine implements PrintEngine {
   close(): void {
     if (this.pollTimer !== undefined) this.clock.clearTimer(this.pollTimer);
     this.pollTimer = undefined;
+    if (this.paceTimer !== undefined) this.clock.clearTimer(this.paceTimer);
+    this.paceTimer = undefined;
   }
 
   get faultDescription(): string {
@@ -163,7 +185,7 @@ export class ThermalEngine implements PrintEngine {
   }
 
   private wake(): void {
-    if (!this.waiting || this.serialFull || this.fault) return;
+    if (!this.waiting || this.serialFull || this.fault || this.held > 0) return;
     this.waiting = false;
     this.events?.ready();
   }
@@ -172,13 +194,37 @@ export class ThermalEngine implements PrintEngine {
     if (this.bandFilled === 0) return;
     this.send(rasterHeader(this.bandHeader, this.rowBytes, this.bandFilled));
     this.send(this.bandFilled === this.config.bandRows ? this.band : this.band.subarray(0, this.bandFilled * this.rowBytes));
+    this.owe(this.bandFilled);
     this.bandFilled = 0;
+  }
+
+  // The printer has rows more to print (or feed) before it is idle.
+  private owe(rows: number): void {
+    const rate = this.config.linesPerSecond;
+    if (rate <= 0) return;
+    const now = this.clock.monotonic();
+    this.busyUntil = Math.max(this.busyUntil, now) + (rows * 1000) / rate;
+  }
+
+  // Milliseconds until the printer has room for one more band, by the
+  // estimate that everything not yet printed is still in its buffer. Each
+  // row is counted a byte longer (a band's header is 8 bytes for 24 rows) and
+  // fed rows as raster rows, and 64 bytes are kept for status polls and
+  // commands: an overestimate, so on the safe side.
+  private paceWait(): number {
+    const c = this.config;
+    if (c.linesPerSecond <= 0) return 0;
+    const perRow = this.rowBytes + 1;
+    const room = c.printerBufferBytes - perRow * c.bandRows - 64;
+    const heldMs = (room / perRow) * (1000 / c.linesPerSecond);
+    return this.busyUntil - this.clock.monotonic() - heldMs;
   }
 
   private flushWhite(): void {
     while (this.whiteRows > 0) {
       const n = Math.min(255, this.whiteRows);
       this.send(feedDots(n));
+      this.owe(n);
       this.whiteRows -= n;
     }
   }
@@ -209,18 +255,61 @@ export class ThermalEngine implements PrintEngine {
       this.y += repeat;
     } else {
       this.flushWhite();
-      const rowBytes = this.rowBytes;
-      for (let r = 0; r < repeat; r++) {
-        const base = this.bandFilled * rowBytes;
-        if (page.colorSpace === "black_1") this.bitsToRow(data, page, base);
-        else this.grayToRow(data, page, runs, base);
-        this.y++;
-        if (++this.bandFilled === this.config.bandRows) this.flushBand();
+      const left = this.rows(data, runs, repeat);
+      if (left > 0) {
+        // The printer is behind: keep the line and the rows still owed.
+        this.heldLine.set(data);
+        this.heldView = this.heldLine.subarray(0, data.length);
+        this.held = left;
+        this.pace();
       }
     }
-    const more = !this.serialFull && !this.fault;
+    const more = !this.serialFull && !this.fault && this.held === 0;
     if (!more) this.waiting = true;
     return more;
+  }
+
+  // Puts up to repeat rows of the line into bands; returns how many are left
+  // because a new band would not fit in the printer yet.
+  private rows(data: Uint8Array, runs: Uint16Array | undefined, repeat: number): number {
+    const page = this.page!;
+    const rowBytes = this.rowBytes, pacing = this.config.linesPerSecond > 0;
+    for (let r = 0; r < repeat; r++) {
+      if (pacing && this.bandFilled === 0 && this.paceWait() > 0) return repeat - r;
+      const base = this.bandFilled * rowBytes;
+      if (page.colorSpace === "black_1") this.bitsToRow(data, page, base);
+      else this.grayToRow(data, page, runs, base);
+      this.y++;
+      if (++this.bandFilled === this.config.bandRows) this.flushBand();
+    }
+    return 0;
+  }
+
+  private pace(): void {
+    if (this.paceTimer !== undefined) return;
+    this.paceTimer = this.clock.setTimer(() => {
+      this.paceTimer = undefined;
+      this.released();
+    }, Math.max(1, Math.ceil(this.paceWait())));
+  }
+
+  // The printer has caught up some: the owed rows (without runs: the same
+  // dots, pixel by pixel), then whatever endPage and endJob were told meanwhile.
+  private released(): void {
+    if (this.held > 0 && this.heldView) {
+      this.held = this.rows(this.heldView, undefined, this.held);
+      if (this.held > 0) return this.pace();
+      this.heldView = undefined;
+    }
+    if (this.pageEndOwed) {
+      this.pageEndOwed = false;
+      this.finishPage();
+    }
+    if (this.jobEndOwed) {
+      this.jobEndOwed = false;
+      this.finishJob();
+    }
+    this.wake();
   }
 
   private isWhite(data: Uint8Array, page: EnginePage, runs: Uint16Array | undefined): boolean {
@@ -316,14 +405,37 @@ export class ThermalEngine implements PrintEngine {
   }
 
   endPage(): void {
+    if (this.held > 0) this.pageEndOwed = true;
+    else this.finishPage();
+  }
+
+  private finishPage(): void {
     this.flushBand();
     this.flushWhite();
-    this.send(this.config.cut ? feedAndCut(this.config.pageGapDots) : feedDots(Math.min(255, this.config.pageGapDots)));
+    const gap = this.config.cut ? this.config.pageGapDots : Math.min(255, this.config.pageGapDots);
+    this.send(this.config.cut ? feedAndCut(gap) : feedDots(gap));
+    this.owe(gap);
     this.page = undefined;
     this.pagesPrinted++;
   }
 
   endJob(aborted: boolean): void {
+    if (aborted && this.held > 0) {
+      // What was owed is not printed now.
+      this.held = 0;
+      this.heldView = undefined;
+      this.pageEndOwed = false;
+      if (this.paceTimer !== undefined) this.clock.clearTimer(this.paceTimer);
+      this.paceTimer = undefined;
+    }
+    if (this.held > 0) {
+      this.jobEndOwed = true;
+      return;
+    }
+    this.finishJob(aborted);
+  }
+
+  private finishJob(aborted = false): void {
     if (aborted) {
       // Drop what is buffered in the printer, and push out what was printed.
       this.page = undefined;
