@@ -68,9 +68,9 @@ class CountingEngine implements PrintEngine {
   setEvents(events: EngineEvents) { this.inner.setEvents(events); }
   beginJob(id: string) { this.inner.beginJob(id); }
   beginPage(page: EnginePage) { this.inner.beginPage(page); }
-  line(data: Uint8Array, repeat: number) {
+  line(data: Uint8Array, repeat: number, runs?: Uint16Array) {
     this.count(repeat);
-    return this.inner.line(data, repeat);
+    return this.inner.line(data, repeat, runs);
   }
   endPage() { this.inner.endPage(); }
   endJob(aborted: boolean) { this.inner.endJob(aborted); }

@@ -11,8 +11,8 @@ import { FLASH_BASE, PICO_FLASH_BYTES, parseImage, type Segment } from "../tools
 // where a built image and the ROM are given (README, "The Raspberry Pi Pico
 // W"); elsewhere they are visible skips that say why:
 //   PRIVET_PICO_BOOTROM   the RP2040 boot ROM (16 KB)
-//   PRIVET_PICO_IMAGE     a bench image: mcconfig -m -p pico -t build ... manifest_bench.json
-//   PRIVET_PICO_APP_IMAGE the app: mcconfig -d -m -p pico/pico_w -t build ...
+//   PRIVET_PICO_IMAGE     a bench image: mcconfig -i -m -p pico -t build ... manifest_bench.json (README)
+//   PRIVET_PICO_APP_IMAGE the app built without ssid=: mcconfig -d -m -p pico/pico_w -t build ...
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bootrom = process.env.PRIVET_PICO_BOOTROM;

@@ -10,6 +10,7 @@ import { FLASH_BASE, ImageError, RP2040_FAMILY, loadSegments, parseElf, parseIma
 import { BENCH_PAGES, blackPage, encodePwg } from "../tools/pico/pages.js";
 import { benchSetup, paperDifference, referenceReceipt } from "../tools/pico/reference.js";
 import { benchResults } from "../tools/pico/results.js";
+import { PcProfile, categorize, formatProfile, parseSymbols } from "../tools/pico/symbols.js";
 import { TraceStream, unescapeXml, xsbugCommand, type TraceEvent } from "../tools/pico/xsbug.js";
 
 // The Pico runner's own logic on small synthetic inputs: no SDK, no boot ROM,
@@ -266,4 +267,80 @@ test("reference receipt: the Node host's thermal engine prints the black bench p
   other.pixels[384 * 30 + 20] ^= 0xff;
   t.is(paperDifference(paper, other), "1 dots differ, the first at row 30, column 20");
   t.regex(paperDifference(paper, { ...other, height: 10 }) ?? "", /against/);
+});
+
+// An ELF with only what parseSymbols reads: section headers, one .symtab and its string table.
+function elfWithSymbols(symbols: Array<{ name: string; value: number; size: number; type: number }>): Uint8Array {
+  const names = [0];
+  let strtab = [0];
+  for (const s of symbols) {
+    names.push(strtab.length);
+    strtab = strtab.concat([...new TextEncoder().encode(s.name)], [0]);
+  }
+  const symtabAt = 52, symtabBytes = 16 * (symbols.length + 1);
+  const strtabAt = symtabAt + symtabBytes;
+  const shoff = (strtabAt + strtab.length + 3) & ~3;
+  const out = new Uint8Array(shoff + 3 * 40);
+  const view = new DataView(out.buffer);
+  out.set([0x7f, 0x45, 0x4c, 0x46, 1, 1, 1], 0);
+  view.setUint16(18, 40, true);
+  view.setUint32(32, shoff, true); view.setUint16(46, 40, true); view.setUint16(48, 3, true);
+  symbols.forEach((s, i) => {
+    const at = symtabAt + 16 * (i + 1);
+    view.setUint32(at, names[i + 1], true);
+    view.setUint32(at + 4, s.value, true);
+    view.setUint32(at + 8, s.size, true);
+    out[at + 12] = 0x10 | s.type; // global binding
+  });
+  out.set(strtab, strtabAt);
+  const section = (i: number, type: number, offset: number, size: number, link: number, entsize: number) => {
+    const at = shoff + 40 * i;
+    view.setUint32(at + 4, type, true); view.setUint32(at + 16, offset, true); view.setUint32(at + 20, size, true);
+    view.setUint32(at + 24, link, true); view.setUint32(at + 36, entsize, true);
+  };
+  section(1, 2, symtabAt, symtabBytes, 2, 16);
+  section(2, 3, strtabAt, strtab.length, 0, 0);
+  return out;
+}
+
+test("symbols: program counters map to the ELF's functions (Thumb bit cleared, sized and unsized), and a profile sums them by kind", (t) => {
+  const FUNC = 2, OBJECT = 1;
+  const symbols = parseSymbols(elfWithSymbols([
+    { name: "fxRunID", value: FLASH_BASE + 0x101, size: 0x20, type: FUNC },
+    { name: "fx_TypedArray_prototype_fill", value: FLASH_BASE + 0x201, size: 0x10, type: FUNC },
+    { name: "gxTable", value: FLASH_BASE + 0x280, size: 0x40, type: OBJECT },
+    { name: "memcpy_by_hand", value: FLASH_BASE + 0x301, size: 0, type: FUNC },
+    { name: "xs_serial_write", value: FLASH_BASE + 0x401, size: 8, type: FUNC },
+    { name: "xs_digital_write", value: 0x20000001, size: 8, type: FUNC },
+  ]));
+  t.is(symbols.lookup(FLASH_BASE + 0x100)?.name, "fxRunID");
+  t.is(symbols.lookup(FLASH_BASE + 0x11e)?.name, "fxRunID");
+  t.is(symbols.lookup(FLASH_BASE + 0x120), undefined, "past the end of a sized function is no function");
+  t.is(symbols.lookup(FLASH_BASE + 0x290), undefined, "data symbols are not functions");
+  t.is(symbols.lookup(FLASH_BASE + 0x3f0)?.name, "memcpy_by_hand", "an unsized symbol runs to the next one");
+  t.is(symbols.lookup(FLASH_BASE + 0x404)?.name, "xs_serial_write");
+  t.is(symbols.lookup(0x20000006)?.name, "xs_digital_write", "code copied to RAM is named too");
+  t.is(symbols.lookup(FLASH_BASE), undefined);
+
+  t.is(categorize("fxRunID", FLASH_BASE), "XS interpreter");
+  t.is(categorize("fx_TypedArray_prototype_fill", FLASH_BASE), "XS builtins");
+  t.is(categorize("fxCollectGarbage", FLASH_BASE), "XS garbage collector");
+  t.is(categorize("xs_serial_write", FLASH_BASE), "UART path");
+  t.is(categorize("uart_write_blocking", FLASH_BASE), "UART path");
+  t.is(categorize("xs_digital_write", 0x20000000), "host functions");
+  t.is(categorize(undefined, 0x1234), "boot ROM");
+
+  const profile = new PcProfile();
+  for (let i = 0; i < 6; i++) profile.add(FLASH_BASE + 0x104 + 2 * i);
+  profile.add(FLASH_BASE + 0x202);
+  profile.add(FLASH_BASE + 0x204);
+  profile.add(0x2000);
+  profile.add(FLASH_BASE + 0x120);
+  const { categories, functions } = profile.summary(symbols, 2);
+  t.deepEqual(categories[0], ["XS interpreter", 0.6]);
+  t.deepEqual(functions, [["fxRunID", "XS interpreter", 0.6], ["fx_TypedArray_prototype_fill", "XS builtins", 0.2]]);
+  t.true(categories.some(([c, x]) => c === "boot ROM" && x === 0.1));
+  t.regex(formatProfile("print x", profile, symbols), /60\.0%  fxRunID  \[XS interpreter\]/);
+
+  t.throws(() => parseSymbols(elf([{ type: 1, paddr: FLASH_BASE, data: Uint8Array.of(1) }])), { instanceOf: ImageError, message: /section headers|symbol table/ });
 });

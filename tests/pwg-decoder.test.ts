@@ -1,5 +1,5 @@
 import test from "ava";
-import { PwgDecoder, RasterError, type RasterSink } from "../modules/pwg/decoder.js";
+import { PwgDecoder, RUN_MIXED, RasterError, type RasterSink } from "../modules/pwg/decoder.js";
 import type { PageFormat, PageHeader } from "../modules/pwg/header.js";
 import { bytesPerLine, encodeDocument, pageHeader, testPage, type Page, type Space } from "./helpers/pwg.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
@@ -233,4 +233,47 @@ test("repeat runs of every length, at every word offset, split at every byte bou
   }
   t.deepEqual(failures.slice(0, 5), []);
   t.true(cases > 10_000);
+});
+
+test("the runs handed with a gray or 1-bit line cover it exactly, and every segment not marked mixed is one byte value", (t) => {
+  const random = new SeededRandom(21);
+  for (const space of ["sgray_8", "black_1"] as const) {
+    const doc = encodeDocument([testPage(301, 40, space, 5), testPage(64, 12, space, 6)]);
+    for (const chunk of [1, 3, 64, 100_000]) {
+      let lines = 0, constant = 0, mixed = 0;
+      const sink: RasterSink = {
+        beginPage() {},
+        endPage() {},
+        line(data, _repeat, runs) {
+          lines++;
+          if (!runs) { t.fail("no runs for a 1-byte unit"); return true; }
+          let start = 0;
+          for (let k = 0; start < data.length; k++) {
+            const end = runs[k], stop = end & ~RUN_MIXED;
+            if (stop <= start || stop > data.length) { t.fail(`segment ${k} ends at ${stop} after ${start}`); return true; }
+            if (end & RUN_MIXED) mixed++;
+            else {
+              constant++;
+              for (let i = start; i < stop; i++) if (data[i] !== data[start]) { t.fail(`segment ${k} is not one value`); return true; }
+            }
+            start = stop;
+          }
+          return true;
+        },
+      };
+      const decoder = new PwgDecoder(sink, LIMITS);
+      for (let at = 0; at < doc.length;) {
+        const n = Math.max(1, chunk - random.below(2));
+        decoder.write(doc.subarray(at, at + n));
+        at += n;
+      }
+      decoder.end();
+      t.true(lines > 0 && constant > 0 && mixed > 0, `${space}, chunks of ${chunk}: ${lines} lines, ${constant} constant and ${mixed} mixed segments`);
+    }
+  }
+  // RGB's repeated unit is 3 bytes: no byte runs to give.
+  let rgbRuns: Uint16Array | undefined = new Uint16Array(1);
+  const rgb = new PwgDecoder({ beginPage() {}, endPage() {}, line(_d, _r, runs) { rgbRuns = runs; return true; } }, LIMITS);
+  rgb.write(encodeDocument([testPage(16, 2, "srgb_8", 3)]));
+  t.is(rgbRuns as Uint16Array | undefined, undefined);
 });

@@ -1,5 +1,7 @@
 import test from "ava";
 import { ThermalEngine, type ThermalConfig } from "../modules/escpos/thermal-engine.js";
+import type { EnginePage } from "../modules/hal/engine.js";
+import { PwgDecoder } from "../modules/pwg/decoder.js";
 import { Printer } from "../modules/printer/printer.js";
 import { MemoryStorage } from "../hosts/node/hal.js";
 import { EscPosDevice, VirtualSerial } from "../hosts/node/escpos-device.js";
@@ -130,7 +132,7 @@ test("a slow UART holds the decoder back, and every dot still arrives", async (t
   const p = page(384, 400, "black_1", () => random.below(3) === 0);
   let refusals = 0;
   const line = engine.line.bind(engine);
-  engine.line = (d, r) => { const more = line(d, r); if (!more) refusals++; return more; };
+  engine.line = (d, r, runs) => { const more = line(d, r, runs); if (!more) refusals++; return more; };
   const c = submit(encodeDocument([p]));
   runUntil(() => c.output().includes("job_id"));
   runUntil(jobDone(get, JSON.parse(parseResponses(c.output())[0].body).job_id));
@@ -170,46 +172,113 @@ test("an open cover is a door-open fault with its own words", async (t) => {
   t.is(get("/privet/info").device_state, "idle");
 });
 
-// Floyd–Steinberg as the driver first wrote it (every share added into the
-// error arrays): the driver's faster loop must give the same dots.
+// The 8 x 8 Bayer matrix as printed in the textbooks, written out rather than
+// computed, so the driver's construction of it is checked.
+const BAYER = [
+  [0, 32, 8, 40, 2, 34, 10, 42], [48, 16, 56, 24, 50, 18, 58, 26],
+  [12, 44, 4, 36, 14, 46, 6, 38], [60, 28, 52, 20, 62, 30, 54, 22],
+  [3, 35, 11, 43, 1, 33, 9, 41], [51, 19, 59, 27, 49, 17, 57, 25],
+  [15, 47, 7, 39, 13, 45, 5, 37], [63, 31, 55, 23, 61, 29, 53, 21],
+];
+
+// Ordered dithering by its definition, pixel by pixel: value v is black at head
+// dot x of paper row y when v < 4 * BAYER[y % 8][x % 8] + 2.
 function referenceDither(lines: Uint8Array[], width: number, headDots: number): Uint8Array[] {
   const offset = Math.max(0, Math.floor((headDots - width) / 2));
-  let here = new Int16Array(headDots + 2), below = new Int16Array(headDots + 2);
-  return lines.map((data) => {
+  return lines.map((data, y) => {
     const row = new Uint8Array(headDots / 8);
-    below.fill(0);
     for (let x = 0; x < width; x++) {
-      const value = data[x] + (here[x + 1] >> 4);
-      const black = value < 128;
-      if (black) row[(x + offset) >> 3] |= 0x80 >> ((x + offset) & 7);
-      const error = value - (black ? 0 : 255);
-      here[x + 2] += error * 7;
-      below[x] += error * 3;
-      below[x + 1] += error * 5;
-      below[x + 2] += error;
+      const d = x + offset;
+      if (data[x] < 4 * BAYER[y % 8][d % 8] + 2) row[d >> 3] |= 0x80 >> (d & 7);
     }
-    [here, below] = [below, here];
     return row;
   });
 }
 
-test("dithering gives exactly the dots of textbook Floyd–Steinberg, band by band", (t) => {
-  const random = new SeededRandom(58);
+// The bytes a ThermalEngine sends for one page, fed through the PWG decoder
+// in chunks of the given size (so runs are split across chunks), or, with
+// chunk 0, line by line without the decoder's runs.
+function printed(doc: Uint8Array, chunk: number, lines: Uint8Array[], page: Omit<EnginePage, "height">): number[] {
   const sent: number[] = [];
   const serial = { setEvents() {}, write(bytes: Uint8Array) { sent.push(...bytes); return true; }, flush(done: () => void) { done(); } };
   const clock = { monotonic: () => 0, wall: () => 0, setTimer: () => 0, defer() {}, clearTimer() {} };
-  for (const width of [384, 301, 8]) {
-    const engine = new ThermalEngine(serial, clock, () => {}, { headDots: 384, bandRows: 24, dither: true });
-    const height = 48;
-    // Ramps, noise and near-black and near-white: every error size, no white line.
-    const lines = Array.from({ length: height }, (_, y) => Uint8Array.from({ length: width }, (_, x) => (y % 3 === 0 ? (x * 255) / width : y % 3 === 1 ? random.below(256) : x % 2 ? 3 : 252) & 0xff));
-    engine.beginJob("dither");
-    engine.beginPage({ width, height, xDpi: 203, yDpi: 203, colorSpace: "sgray_8", bytesPerLine: width });
-    sent.length = 0;
+  const engine = new ThermalEngine(serial, clock, () => {}, { headDots: 384, bandRows: 24, dither: true, pageGapDots: 0 });
+  engine.beginJob("dither");
+  sent.length = 0;
+  if (chunk === 0) {
+    engine.beginPage({ ...page, height: lines.length });
     for (const line of lines) engine.line(line, 1);
-    const rows = referenceDither(lines, width, 384);
-    const band = (b: number) => [0x1d, 0x76, 0x30, 0, 48, 0, 24, 0, ...rows.slice(b * 24, b * 24 + 24).flatMap((r) => Array.from(r))];
-    t.deepEqual(sent, [...band(0), ...band(1)], `width ${width}`);
-    engine.close();
+  } else {
+    const decoder = new PwgDecoder({ beginPage: (h, f) => engine.beginPage({ ...page, height: h.height, colorSpace: f.colorSpace }), line: (d, r, runs) => engine.line(d, r, runs), endPage: () => {} }, { maxWidth: 384, maxHeight: 1000 });
+    for (let at = 0; at < doc.length; at += chunk) decoder.write(doc.subarray(at, at + chunk));
+    decoder.end();
   }
+  engine.endPage();
+  engine.close();
+  return sent;
+}
+
+// What the printer should receive: bands of 24 rows (GS v 0), then the zero-dot page gap.
+function bands(rows: Uint8Array[]): number[] {
+  const out: number[] = [];
+  for (let b = 0; b < rows.length; b += 24) {
+    const band = rows.slice(b, b + 24);
+    out.push(0x1d, 0x76, 0x30, 0, 48, 0, band.length, 0, ...band.flatMap((r) => Array.from(r)));
+  }
+  return [...out, 0x1b, 0x4a, 0];
+}
+
+test("gray is dithered to the 8 x 8 ordered pattern, the same dots by run from the decoder as pixel by pixel", (t) => {
+  const random = new SeededRandom(58);
+  for (const width of [384, 301, 8]) {
+    // Runs of every length and value (ramps in steps, long flats, single
+    // pixels), literal noise, and black and white ends: no white line.
+    const height = 50;
+    const lines = Array.from({ length: height }, (_, y) => Uint8Array.from({ length: width }, (_, x) =>
+      y % 4 === 0 ? ((x >> 3) * 37 + y) & 0xff : y % 4 === 1 ? random.below(256) : y % 4 === 2 ? (x < width / 3 ? 0 : x < (2 * width) / 3 ? 128 : 255) : x % 2 ? 3 : 252));
+    const doc = encodeDocument([{ width, height, space: "sgray_8", dpi: 203, pixels: Uint8Array.from(lines.flatMap((l) => Array.from(l))) }]);
+    const expected = bands(referenceDither(lines, width, 384));
+    const page = { width, xDpi: 203, yDpi: 203, colorSpace: "sgray_8" as const, bytesPerLine: width };
+    t.deepEqual(printed(doc, 0, lines, page), expected, `width ${width}, no runs`);
+    for (const chunk of [1, 7, 1460]) t.deepEqual(printed(doc, chunk, lines, page), expected, `width ${width}, chunks of ${chunk}`);
+  }
+});
+
+test("a 1-bit page off the byte grid is shifted whole bytes at a time, and padding bits past its width never print", (t) => {
+  const width = 301, height = 30, bpl = 38;
+  const random = new SeededRandom(9);
+  // Random bytes, including the 3 padding bits at the end of each line.
+  const lines = Array.from({ length: height }, () => Uint8Array.from({ length: bpl }, () => random.below(256)));
+  const doc = encodeDocument([{ width, height, space: "black_1", dpi: 203, pixels: Uint8Array.from(lines.flatMap((l) => Array.from(l))) }]);
+  const offset = Math.floor((384 - width) / 2);
+  const rows = lines.map((data) => {
+    const row = new Uint8Array(48);
+    for (let x = 0; x < width; x++) if (data[x >> 3] & (0x80 >> (x & 7))) row[(x + offset) >> 3] |= 0x80 >> ((x + offset) & 7);
+    return row;
+  });
+  const page = { width, xDpi: 203, yDpi: 203, colorSpace: "black_1" as const, bytesPerLine: bpl };
+  t.deepEqual(printed(doc, 0, lines, page), bands(rows));
+  t.deepEqual(printed(doc, 5, lines, page), bands(rows));
+});
+
+test("paced to the printer's speed, a fast link never overruns a slow printer's buffer; unpaced, it does", async (t) => {
+  // 115200 baud carries 240 rows of 48 bytes a second; this printer prints 120.
+  const p = page(384, 600, "black_1", (x, y) => ((x >> 2) + y) % 3 !== 0);
+  const print = async (linesPerSecond: number) => {
+    const { device, submit, get, runUntil, clock } = await rig({ pageGapDots: 0, linesPerSecond, printerBufferBytes: 4096 }, { baud: 115_200, bufferBytes: 256 });
+    device.limitSpeed({ bufferBytes: 4096, linesPerSecond: 120, now: () => clock.monotonic() });
+    const c = submit(encodeDocument([p]));
+    runUntil(() => c.output().includes("job_id"));
+    const started = clock.monotonic();
+    runUntil(jobDone(get, JSON.parse(parseResponses(c.output())[0].body).job_id));
+    return { device, seconds: (clock.monotonic() - started) / 1000 };
+  };
+  const unpaced = await print(0);
+  t.true(unpaced.device.overrunBytes > 0, "the test's printer really is slower than the link");
+  const paced = await print(120);
+  t.deepEqual(paced.device.errors, []);
+  t.is(paced.device.overrunBytes, 0);
+  t.deepEqual(paced.device.rows, dotsOf(p, 384));
+  // Not slower than the printer needs: 600 rows at 120 a second, less what its buffer takes ahead.
+  t.true(paced.seconds < 600 / 120 + 1, `${paced.seconds} s`);
 });

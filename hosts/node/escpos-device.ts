@@ -6,6 +6,13 @@ import type { SerialEvents, SerialPort } from "../../modules/hal/serial.js";
 // DLE EOT status queries, and can run out of paper or have its cover open.
 // Used by the tests and by `npm start -- --engine thermal`.
 
+export interface PrinterSpeed {
+  bufferBytes: number;
+  linesPerSecond: number;
+  // Milliseconds, on the clock the bytes arrive by.
+  now: () => number;
+}
+
 export class EscPosDevice {
   // Each printed or fed row of the roll, headDots wide, 1 = black.
   rows: Uint8Array[] = [];
@@ -17,21 +24,74 @@ export class EscPosDevice {
   errors: string[] = [];
   private pending = new Uint8Array(0);
   private answer: ((byte: number) => void) | undefined;
+  // With a speed set: the receive buffer's fill, the parsed commands not yet
+  // turned into paper (their bytes and rows), and row-time not yet spent.
+  private speed: PrinterSpeed | undefined;
+  private level = 0;
+  private work: Array<{ bytes: number; rows: number }> = [];
+  private credit = 0;
+  private drainedAt = 0;
+  overrunBytes = 0;
 
   constructor(readonly headDots: number) {}
+
+  // Makes the printer finite as real ones are: it holds bufferBytes and
+  // prints (or feeds) linesPerSecond rows; bytes arriving to a full buffer
+  // are lost (counted in overrunBytes, and an error), as on a UART without
+  // flow control. Without this it takes anything at any speed.
+  limitSpeed(speed: PrinterSpeed): void {
+    this.speed = speed;
+    this.drainedAt = speed.now();
+  }
+
+  private drain(speed: PrinterSpeed): void {
+    const now = speed.now();
+    this.credit += ((now - this.drainedAt) * speed.linesPerSecond) / 1000;
+    this.drainedAt = now;
+    while (this.work.length > 0) {
+      const head = this.work[0];
+      if (head.rows <= this.credit) {
+        this.credit -= head.rows;
+        this.level -= head.bytes;
+        this.work.shift();
+        continue;
+      }
+      const bytes = Math.floor((head.bytes * this.credit) / head.rows);
+      head.bytes -= bytes;
+      head.rows -= this.credit;
+      this.level -= bytes;
+      this.credit = 0;
+      break;
+    }
+    // An idle printer does not save up time.
+    if (this.work.length === 0) this.credit = 0;
+  }
 
   onAnswer(answer: (byte: number) => void): void {
     this.answer = answer;
   }
 
   receive(bytes: Uint8Array): void {
+    const speed = this.speed;
+    if (speed) {
+      this.drain(speed);
+      const room = Math.max(0, speed.bufferBytes - this.level);
+      if (bytes.length > room) {
+        this.overrunBytes += bytes.length - room;
+        this.errors.push(`receive buffer overrun: ${bytes.length - room} bytes lost`);
+        bytes = bytes.subarray(0, room);
+      }
+      this.level += bytes.length;
+    }
     const joined = new Uint8Array(this.pending.length + bytes.length);
     joined.set(this.pending, 0);
     joined.set(bytes, this.pending.length);
     let i = 0;
     for (;;) {
+      const rowsBefore = this.rows.length;
       const used = this.command(joined, i);
       if (used === 0) break;
+      if (speed) this.work.push({ bytes: used, rows: this.rows.length - rowsBefore });
       i += used;
     }
     this.pending = joined.slice(i);

@@ -37,7 +37,7 @@ export function thermalSimulator(options: { outDir: string; baud: number; log: L
     },
     beginJob(id) { jobId = id.replace(/[^a-zA-Z0-9_-]/g, "_"); thermal.beginJob(id); },
     beginPage: (page) => thermal.beginPage(page),
-    line: (data, repeat) => thermal.line(data, repeat),
+    line: (data, repeat, runs) => thermal.line(data, repeat, runs),
     endPage: () => thermal.endPage(),
     endJob: (aborted) => thermal.endJob(aborted),
   };

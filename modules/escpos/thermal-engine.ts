@@ -2,6 +2,7 @@ import type { Clock } from "../hal/clock.js";
 import type { EngineCapabilities, EngineEvents, EngineFault, EnginePage, PrintEngine } from "../hal/engine.js";
 import type { Log } from "../hal/log.js";
 import type { SerialPort } from "../hal/serial.js";
+import { RUN_MIXED } from "../pwg/decoder.js";
 import {
   COVER_OPEN_BIT, INITIALIZE, PAPER_END_BITS, STATUS_OFFLINE, STATUS_PAPER, feedAndCut, feedDots, rasterHeader,
 } from "./commands.js";
@@ -11,6 +12,12 @@ import {
 // dithered), gathered into bands sent with GS v 0; runs of white become paper
 // feeds, so a blank band costs a few bytes. Paper and cover are polled with
 // DLE EOT and reported as engine faults.
+//
+// Written for an interpreter on a small core (XS on a Cortex-M0+ pays about a
+// hundred instructions per interpreted operation): 1-bit rows move as bytes,
+// and gray is dithered with a fixed 8 x 8 ordered pattern, so a run of one
+// gray value (which the decoder reports, see RUN_MIXED) becomes whole pattern
+// bytes at once; only literal pixels are looked at one by one.
 
 export interface ThermalConfig {
   // Dots across the head: 384 on 58 mm printers, 576 on 80 mm ones.
@@ -18,7 +25,7 @@ export interface ThermalConfig {
   dpi: number;
   // The longest page, in dots (a roll has no natural end).
   maxLength: number;
-  // Floyd–Steinberg error diffusion for gray; otherwise a plain threshold.
+  // Ordered (8 x 8 Bayer) dithering for gray; otherwise a plain threshold.
   dither: boolean;
   // Gray values below this print black (without dithering).
   threshold: number;
@@ -27,6 +34,12 @@ export interface ThermalConfig {
   pageGapDots: number;
   cut: boolean;
   statusPollMs: number;
+  // The printer's receive buffer, and the slowest it turns rows (printed or
+  // fed) into paper. With linesPerSecond > 0 the driver keeps its estimate of
+  // what the printer still holds below the buffer and waits otherwise; 0 is
+  // for a link slower than the printer (which then cannot fall behind).
+  printerBufferBytes: number;
+  linesPerSecond: number;
 }
 
 export const defaultThermalConfig: ThermalConfig = {
@@ -39,6 +52,8 @@ export const defaultThermalConfig: ThermalConfig = {
   pageGapDots: 96,
   cut: false,
   statusPollMs: 1000,
+  printerBufferBytes: 4096,
+  linesPerSecond: 0,
 };
 
 const FAULT_WORDS: Record<EngineFault, string> = {
@@ -62,10 +77,25 @@ export class ThermalEngine implements PrintEngine {
   private readonly rowBytes: number;
   private readonly band: Uint8Array;
   private bandFilled = 0;
-  private readonly row: Uint8Array;
   private readonly bandHeader = new Uint8Array(8);
-  private errorsThis: Int16Array;
-  private errorsNext: Int16Array;
+  // Gray value v prints black at head dot x of paper row y when v is below
+  // thresholds[(y & 7) * 8 + (x & 7)]; patterns[(y & 7) * 256 + v] is the byte
+  // those 8 dots make, the same for every byte of the row.
+  private readonly thresholds: Uint8Array;
+  private readonly patterns: Uint8Array;
+  // Paper rows of this page so far, white ones too: the pattern's row.
+  private y = 0;
+  // Pacing: when (by the monotonic clock) the printer will have turned all
+  // it was sent into paper; rows of a line still owed while it catches up
+  // (a copy of the line: the caller's is gone by then); what endPage and
+  // endJob said while rows were owed.
+  private busyUntil = 0;
+  private held = 0;
+  private readonly heldLine: Uint8Array;
+  private heldView: Uint8Array | undefined;
+  private pageEndOwed = false;
+  private jobEndOwed = false;
+  private paceTimer: unknown;
   private page: EnginePage | undefined;
   private offset = 0;
   private whiteRows = 0;
@@ -84,9 +114,9 @@ export class ThermalEngine implements PrintEngine {
     const c = this.config;
     this.rowBytes = Math.ceil(c.headDots / 8);
     this.band = new Uint8Array(this.rowBytes * c.bandRows);
-    this.row = new Uint8Array(this.rowBytes);
-    this.errorsThis = new Int16Array(c.headDots + 2);
-    this.errorsNext = new Int16Array(c.headDots + 2);
+    this.thresholds = c.dither ? bayerThresholds() : new Uint8Array(64).fill(c.threshold);
+    this.patterns = rowPatterns(this.thresholds);
+    this.heldLine = new Uint8Array(c.linesPerSecond > 0 ? c.headDots : 0);
     const microns = (dots: number) => Math.round((dots / c.dpi) * 25_400);
     this.capabilities = {
       colorSpaces: ["sgray_8", "black_1"],
@@ -103,6 +133,8 @@ export class ThermalEngine implements PrintEngine {
   close(): void {
     if (this.pollTimer !== undefined) this.clock.clearTimer(this.pollTimer);
     this.pollTimer = undefined;
+    if (this.paceTimer !== undefined) this.clock.clearTimer(this.paceTimer);
+    this.paceTimer = undefined;
   }
 
   get faultDescription(): string {
@@ -153,7 +185,7 @@ export class ThermalEngine implements PrintEngine {
   }
 
   private wake(): void {
-    if (!this.waiting || this.serialFull || this.fault) return;
+    if (!this.waiting || this.serialFull || this.fault || this.held > 0) return;
     this.waiting = false;
     this.events?.ready();
   }
@@ -162,13 +194,37 @@ export class ThermalEngine implements PrintEngine {
     if (this.bandFilled === 0) return;
     this.send(rasterHeader(this.bandHeader, this.rowBytes, this.bandFilled));
     this.send(this.bandFilled === this.config.bandRows ? this.band : this.band.subarray(0, this.bandFilled * this.rowBytes));
+    this.owe(this.bandFilled);
     this.bandFilled = 0;
+  }
+
+  // The printer has rows more to print (or feed) before it is idle.
+  private owe(rows: number): void {
+    const rate = this.config.linesPerSecond;
+    if (rate <= 0) return;
+    const now = this.clock.monotonic();
+    this.busyUntil = Math.max(this.busyUntil, now) + (rows * 1000) / rate;
+  }
+
+  // Milliseconds until the printer has room for one more band, by the
+  // estimate that everything not yet printed is still in its buffer. Each
+  // row is counted a byte longer (a band's header is 8 bytes for 24 rows) and
+  // fed rows as raster rows, and 64 bytes are kept for status polls and
+  // commands: an overestimate, so on the safe side.
+  private paceWait(): number {
+    const c = this.config;
+    if (c.linesPerSecond <= 0) return 0;
+    const perRow = this.rowBytes + 1;
+    const room = c.printerBufferBytes - perRow * c.bandRows - 64;
+    const heldMs = (room / perRow) * (1000 / c.linesPerSecond);
+    return this.busyUntil - this.clock.monotonic() - heldMs;
   }
 
   private flushWhite(): void {
     while (this.whiteRows > 0) {
       const n = Math.min(255, this.whiteRows);
       this.send(feedDots(n));
+      this.owe(n);
       this.whiteRows -= n;
     }
   }
@@ -186,89 +242,200 @@ export class ThermalEngine implements PrintEngine {
     this.offset = Math.max(0, Math.floor((this.config.headDots - page.width) / 2));
     this.bandFilled = 0;
     this.whiteRows = 0;
-    this.errorsThis.fill(0);
-    this.errorsNext.fill(0);
+    this.y = 0;
   }
 
-  line(data: Uint8Array, repeat: number): boolean {
+  line(data: Uint8Array, repeat: number, runs?: Uint16Array): boolean {
     const page = this.page;
     if (!page) return true;
-    if (this.isWhite(data, page)) {
+    if (this.isWhite(data, page, runs)) {
       // White rows: feed paper instead of sending dots.
       this.flushBand();
       this.whiteRows += repeat;
-      this.errorsThis.fill(0);
+      this.y += repeat;
     } else {
       this.flushWhite();
-      for (let r = 0; r < repeat; r++) {
-        this.toDots(data, page);
-        this.band.set(this.row, this.bandFilled * this.rowBytes);
-        if (++this.bandFilled === this.config.bandRows) this.flushBand();
+      const left = this.rows(data, runs, repeat);
+      if (left > 0) {
+        // The printer is behind: keep the line and the rows still owed.
+        this.heldLine.set(data);
+        this.heldView = this.heldLine.subarray(0, data.length);
+        this.held = left;
+        this.pace();
       }
     }
-    const more = !this.serialFull && !this.fault;
+    const more = !this.serialFull && !this.fault && this.held === 0;
     if (!more) this.waiting = true;
     return more;
   }
 
-  private isWhite(data: Uint8Array, page: EnginePage): boolean {
+  // Puts up to repeat rows of the line into bands; returns how many are left
+  // because a new band would not fit in the printer yet.
+  private rows(data: Uint8Array, runs: Uint16Array | undefined, repeat: number): number {
+    const page = this.page!;
+    const rowBytes = this.rowBytes, pacing = this.config.linesPerSecond > 0;
+    for (let r = 0; r < repeat; r++) {
+      if (pacing && this.bandFilled === 0 && this.paceWait() > 0) return repeat - r;
+      const base = this.bandFilled * rowBytes;
+      if (page.colorSpace === "black_1") this.bitsToRow(data, page, base);
+      else this.grayToRow(data, page, runs, base);
+      this.y++;
+      if (++this.bandFilled === this.config.bandRows) this.flushBand();
+    }
+    return 0;
+  }
+
+  private pace(): void {
+    if (this.paceTimer !== undefined) return;
+    this.paceTimer = this.clock.setTimer(() => {
+      this.paceTimer = undefined;
+      this.released();
+    }, Math.max(1, Math.ceil(this.paceWait())));
+  }
+
+  // The printer has caught up some: the owed rows (without runs: the same
+  // dots, pixel by pixel), then whatever endPage and endJob were told meanwhile.
+  private released(): void {
+    if (this.held > 0 && this.heldView) {
+      this.held = this.rows(this.heldView, undefined, this.held);
+      if (this.held > 0) return this.pace();
+      this.heldView = undefined;
+    }
+    if (this.pageEndOwed) {
+      this.pageEndOwed = false;
+      this.finishPage();
+    }
+    if (this.jobEndOwed) {
+      this.jobEndOwed = false;
+      this.finishJob();
+    }
+    this.wake();
+  }
+
+  private isWhite(data: Uint8Array, page: EnginePage, runs: Uint16Array | undefined): boolean {
     const white = page.colorSpace === "black_1" ? 0 : 0xff;
-    for (let i = 0; i < data.length; i++) if (data[i] !== white) return false;
+    const n = data.length;
+    if (runs === undefined) {
+      for (let i = 0; i < n; i++) if (data[i] !== white) return false;
+      return true;
+    }
+    // A repeated byte is looked at once.
+    let start = 0;
+    for (let k = 0; start < n; k++) {
+      const end = runs[k], stop = end & ~RUN_MIXED;
+      if (end & RUN_MIXED) {
+        for (let i = start; i < stop; i++) if (data[i] !== white) return false;
+      } else if (data[start] !== white) return false;
+      start = stop;
+    }
     return true;
   }
 
-  // One source line into this.row: 1 = a black dot, centred on the head.
-  private toDots(data: Uint8Array, page: EnginePage): void {
-    const row = this.row;
-    row.fill(0);
-    const offset = this.offset;
+  // A 1-bit line into the band at base, whole bytes at a time, centred.
+  private bitsToRow(data: Uint8Array, page: EnginePage, base: number): void {
+    const band = this.band;
+    const rowBytes = this.rowBytes;
+    band.fill(0, base, base + rowBytes);
     const width = Math.min(page.width, this.config.headDots);
-    if (page.colorSpace === "black_1") {
-      for (let x = 0; x < width; x++) {
-        if (data[x >> 3] & (0x80 >> (x & 7))) row[(x + offset) >> 3] |= 0x80 >> ((x + offset) & 7);
+    const bytes = (width + 7) >> 3;
+    // Bits past the page's width are padding, whatever the client sent.
+    const lastMask = (0xff00 >> (((width - 1) & 7) + 1)) & 0xff;
+    const shift = this.offset & 7;
+    const at = base + (this.offset >> 3);
+    if (shift === 0) {
+      band.set(bytes === data.length ? data : data.subarray(0, bytes), at);
+      band[at + bytes - 1] &= lastMask;
+      return;
+    }
+    let carry = 0;
+    for (let i = 0; i < bytes; i++) {
+      const b = i === bytes - 1 ? data[i] & lastMask : data[i];
+      band[at + i] = carry | (b >> shift);
+      carry = (b << (8 - shift)) & 0xff;
+    }
+    if (carry !== 0) band[at + bytes] = carry;
+  }
+
+  // A gray line into the band at base: each run of one value becomes its
+  // pattern byte over the run's dots; literal pixels are compared one by one.
+  private grayToRow(data: Uint8Array, page: EnginePage, runs: Uint16Array | undefined, base: number): void {
+    const band = this.band;
+    band.fill(0, base, base + this.rowBytes);
+    const width = Math.min(page.width, this.config.headDots);
+    const phase = this.y & 7;
+    if (runs === undefined) {
+      this.grayPixels(data, 0, width, base, phase);
+      return;
+    }
+    const patterns = this.patterns, offset = this.offset, row = phase << 8;
+    let start = 0;
+    for (let k = 0; start < width; k++) {
+      const end = runs[k];
+      let stop = end & ~RUN_MIXED;
+      if (stop > width) stop = width;
+      if (end & RUN_MIXED) {
+        this.grayPixels(data, start, stop, base, phase);
+      } else {
+        const p = patterns[row + data[start]];
+        if (p !== 0 && stop > start) {
+          // Dots [a, b): the pattern repeats every byte of the head, so the
+          // bytes inside the run take it whole and the two ends are masked.
+          const a = start + offset, b = stop + offset - 1;
+          let j = base + (a >> 3);
+          const last = base + (b >> 3);
+          const head = 0xff >> (a & 7), tail = (0xff00 >> ((b & 7) + 1)) & 0xff;
+          if (j === last) band[j] |= p & head & tail;
+          else {
+            band[j++] |= p & head;
+            while (j < last) band[j++] = p;
+            band[last] |= p & tail;
+          }
+        }
       }
-      return;
+      start = stop;
     }
-    if (!this.config.dither) {
-      const threshold = this.config.threshold;
-      for (let x = 0; x < width; x++) if (data[x] < threshold) row[(x + offset) >> 3] |= 0x80 >> ((x + offset) & 7);
-      return;
+  }
+
+  private grayPixels(data: Uint8Array, from: number, to: number, base: number, phase: number): void {
+    const band = this.band, thresholds = this.thresholds, offset = this.offset, row = phase << 3;
+    for (let x = from; x < to; x++) {
+      const d = x + offset;
+      if (data[x] < thresholds[row + (d & 7)]) band[base + (d >> 3)] |= 0x80 >> (d & 7);
     }
-    // Floyd–Steinberg: each pixel's rounding error goes 7/16 right, and
-    // 3/16, 5/16, 1/16 to the row below (the arrays hold 16ths of a gray
-    // level, indexed x + 1).
-    // The error going right and the last two pixels' errors stay in locals,
-    // and each slot of the row below is written once, when its three shares
-    // are known: below[x] = e(x-2) + 5 e(x-1) + 3 e(x). The same sums as
-    // adding each share into the array, with a third of the array accesses
-    // (which is what an interpreter like XS pays for; see the bench).
-    const here = this.errorsThis, below = this.errorsNext;
-    let right = 0, e1 = 0, e2 = 0;
-    for (let x = 0; x < width; x++) {
-      const value = data[x] + ((here[x + 1] + right) >> 4);
-      let error = value;
-      if (value < 128) row[(x + offset) >> 3] |= 0x80 >> ((x + offset) & 7);
-      else error = value - 255;
-      right = error * 7;
-      below[x] = e2 + 5 * e1 + 3 * error;
-      e2 = e1;
-      e1 = error;
-    }
-    below[width] = e2 + 5 * e1;
-    below[width + 1] = e1;
-    this.errorsThis = below;
-    this.errorsNext = here;
   }
 
   endPage(): void {
+    if (this.held > 0) this.pageEndOwed = true;
+    else this.finishPage();
+  }
+
+  private finishPage(): void {
     this.flushBand();
     this.flushWhite();
-    this.send(this.config.cut ? feedAndCut(this.config.pageGapDots) : feedDots(Math.min(255, this.config.pageGapDots)));
+    const gap = this.config.cut ? this.config.pageGapDots : Math.min(255, this.config.pageGapDots);
+    this.send(this.config.cut ? feedAndCut(gap) : feedDots(gap));
+    this.owe(gap);
     this.page = undefined;
     this.pagesPrinted++;
   }
 
   endJob(aborted: boolean): void {
+    if (aborted && this.held > 0) {
+      // What was owed is not printed now.
+      this.held = 0;
+      this.heldView = undefined;
+      this.pageEndOwed = false;
+      if (this.paceTimer !== undefined) this.clock.clearTimer(this.paceTimer);
+      this.paceTimer = undefined;
+    }
+    if (this.held > 0) {
+      this.jobEndOwed = true;
+      return;
+    }
+    this.finishJob(aborted);
+  }
+
+  private finishJob(aborted = false): void {
     if (aborted) {
       // Drop what is buffered in the printer, and push out what was printed.
       this.page = undefined;
@@ -282,4 +449,46 @@ export class ThermalEngine implements PrintEngine {
     // The job is done when its last byte has left for the printer.
     this.serial.flush(() => this.events?.jobFinished(pages));
   }
+}
+
+// The 8 x 8 Bayer matrix (each 2 x 2 step placed as 0 2 / 3 1, the finest
+// step most significant, so mid-gray is a checkerboard) as gray
+// thresholds 2, 6, ... 254: 0 prints all black, 255 none, v black at v/256 of
+// the dots.
+export function bayerThresholds(): Uint8Array {
+  const out = new Uint8Array(64);
+  for (let y = 0; y < 8; y++) {
+    for (let x = 0; x < 8; x++) {
+      let index = 0;
+      for (let bit = 1; bit <= 4; bit <<= 1) {
+        const xb = (x & bit) !== 0, yb = (y & bit) !== 0;
+        index = index * 4 + (yb ? (xb ? 1 : 3) : xb ? 2 : 0);
+      }
+      out[y * 8 + x] = index * 4 + 2;
+    }
+  }
+  return out;
+}
+
+// For each pattern row, the byte of 8 dots each gray value makes. Filled by
+// ranges: walking a row's thresholds from the highest down, the values
+// between two thresholds share one byte (about 70 fills instead of 16,384
+// single writes, which matters once at boot on the board).
+export function rowPatterns(thresholds: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 * 256);
+  for (let y = 0; y < 8; y++) {
+    const row = y * 256;
+    const columns = [0, 1, 2, 3, 4, 5, 6, 7].sort((a, b) => thresholds[y * 8 + b] - thresholds[y * 8 + a]);
+    let bits = 0, above = 256;
+    for (const x of columns) {
+      const t = thresholds[y * 8 + x];
+      if (t < above) {
+        out.fill(bits, row + t, row + above);
+        above = t;
+      }
+      bits |= 0x80 >> x;
+    }
+    out.fill(bits, row, row + above);
+  }
+  return out;
 }

@@ -56,7 +56,9 @@ export interface PrintEngine {
   beginPage(page: EnginePage): void;
   // One decoded line, printed repeat times. The data is only valid during
   // the call. Returns false when full: send nothing more until ready().
-  line(data: Uint8Array, repeat: number): boolean;
+  // runs, when the source knows them (see LineRuns), lets an engine work per
+  // run instead of per pixel; the dots must be the same with or without it.
+  line(data: Uint8Array, repeat: number, runs?: Uint16Array): boolean;
   endPage(): void;
   endJob(aborted: boolean): void;
 }

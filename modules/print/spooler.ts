@@ -130,8 +130,8 @@ export class Spooler implements RasterSink {
     this.engine.beginPage({ width: header.width, height: header.height, xDpi: header.xDpi, yDpi: header.yDpi, colorSpace: format.colorSpace, bytesPerLine: header.bytesPerLine });
   }
 
-  line(data: Uint8Array, repeat: number): boolean {
-    return this.engine.line(data, repeat);
+  line(data: Uint8Array, repeat: number, runs?: Uint16Array): boolean {
+    return this.engine.line(data, repeat, runs);
   }
 
   endPage(): void {

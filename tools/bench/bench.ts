@@ -244,7 +244,7 @@ async function main(): Promise<void> {
   // (manifest_bench.json) and Raspberry Pi's boot ROM, which no CI has.
   if (!ONLY || ONLY === "pico") {
     const image = process.env.PRIVET_PICO_IMAGE, bootrom = process.env.PRIVET_PICO_BOOTROM;
-    if (!image || !bootrom) notes.push("no RP2040 figures: set PRIVET_PICO_IMAGE to a bench image (mcconfig -m -p pico ... manifest_bench.json) and PRIVET_PICO_BOOTROM to the RP2040 boot ROM (README, \"The Raspberry Pi Pico W\")");
+    if (!image || !bootrom) notes.push("no RP2040 figures: set PRIVET_PICO_IMAGE to a bench image (mcconfig -i -m -p pico -t build ... manifest_bench.json) and PRIVET_PICO_BOOTROM to the RP2040 boot ROM (README, \"The Raspberry Pi Pico W\")");
     else {
       say(`booting ${image} in rp2040js (minutes: the emulator runs some 40 M cycles a second)`);
       const report = await runPicoBench(image, bootrom, root);

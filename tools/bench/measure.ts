@@ -57,10 +57,10 @@ class EngineSink implements RasterSink {
   beginPage(header: PageHeader, format: PageFormat): void {
     this.engine.beginPage({ width: header.width, height: header.height, xDpi: header.xDpi, yDpi: header.yDpi, colorSpace: format.colorSpace, bytesPerLine: header.bytesPerLine });
   }
-  line(data: Uint8Array, repeat: number): boolean {
+  line(data: Uint8Array, repeat: number, runs?: Uint16Array): boolean {
     this.lines += repeat;
     this.bytesOut += data.length * repeat;
-    return this.engine.line(data, repeat);
+    return this.engine.line(data, repeat, runs);
   }
   endPage(): void {
     this.engine.endPage();

@@ -3,6 +3,7 @@ import { EscPosDevice } from "../../hosts/node/escpos-device.js";
 import { EscPosBridge } from "./escpos-bridge.js";
 import { FlashModel } from "./flash.js";
 import { FLASH_BASE, PICO_FLASH_BYTES, loadSegments, type Segment } from "./image.js";
+import { PcProfile } from "./symbols.js";
 import { TraceStream, xsbugCommand, type TraceEvent } from "./xsbug.js";
 
 // A Pico (W) in rp2040js with what this firmware talks to: the boot ROM (from
@@ -20,6 +21,9 @@ export interface PicoOptions {
   headDots?: number;
   markerPin?: number;
   onEvent?: (event: TraceEvent) => void;
+  // Sample the program counter every this many cycles while the marker is
+  // high (one PcProfile per stretch, in profiles); 0 or absent: no sampling.
+  sampleCycles?: number;
   // UART0 bytes (a build with stdio on the UART), line by line.
   onUartText?: (line: string) => void;
 }
@@ -41,6 +45,9 @@ export class PicoEmulator {
   readonly trace: TraceStream;
   readonly edges: MarkerEdge[] = [];
   readonly events: TraceEvent[] = [];
+  readonly profiles: PcProfile[] = [];
+  private profile: PcProfile | undefined;
+  private nextSample = Infinity;
   private readonly cdc: USBCDC;
   private readonly romHooks: Set<number>;
   private uartLine = "";
@@ -94,7 +101,17 @@ export class PicoEmulator {
     const pin = mcu.gpio[options.markerPin ?? 15];
     pin.addListener((state) => {
       if (state !== GPIOPinState.High && state !== GPIOPinState.Low) return;
-      this.edges.push({ high: state === GPIOPinState.High, cycles: mcu.core.cycles, nanos: clock.nanos });
+      const high = state === GPIOPinState.High;
+      this.edges.push({ high, cycles: mcu.core.cycles, nanos: clock.nanos });
+      const every = options.sampleCycles ?? 0;
+      if (every > 0 && high && !this.profile) {
+        this.profile = new PcProfile();
+        this.profiles.push(this.profile);
+        this.nextSample = mcu.core.cycles + every;
+      } else if (!high) {
+        this.profile = undefined;
+        this.nextSample = Infinity;
+      }
     });
 
     // Start as the demos of rp2040js do: at the flash's second-stage loader.
@@ -154,6 +171,11 @@ export class PicoEmulator {
         }
         const cycles = core.executeInstruction();
         clock.tick((cycles * 1e9) / mcu.clkSys);
+        // The PC about to run after the boundary: what a sampling timer interrupt would see.
+        if (core.cycles >= this.nextSample) {
+          this.profile?.add(core.PC);
+          this.nextSample += this.options.sampleCycles ?? Infinity;
+        }
         if ((i & 1023) === 0) this.bridge.service();
       }
       this.bridge.service();

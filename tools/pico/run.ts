@@ -6,6 +6,7 @@ import { PicoEmulator } from "./emulator.js";
 import { parseImage } from "./image.js";
 import { benchSetup, paperDifference, referenceReceipt } from "./reference.js";
 import { benchResults, type BenchResult } from "./results.js";
+import { formatProfile, parseSymbols } from "./symbols.js";
 
 // Boots a Moddable firmware image for the Pico (W) in rp2040js:
 //   node build/tools/pico/run.js --image xs_pico.uf2 --bootrom bootrom.bin
@@ -21,6 +22,11 @@ const usage = `usage: node build/tools/pico/run.js --image FILE(.uf2|.elf|.bin) 
   --json FILE      write the bench's results (with cycle counts) as JSON
   --compare        compare the paper with the Node host's thermal engine
                    printing the bench's pages (a bench image); exit 1 if they differ
+  --profile N      sample the program counter every N cycles in each marked
+                   stretch and print where the cycles went, by function
+  --elf FILE       the image's ELF, for its symbols (default: the image's
+                   name with .elf, as mcconfig leaves it beside the .uf2)
+  --top N          functions listed per profile (default 15)
   --quiet          print only the summary
 `;
 
@@ -33,6 +39,9 @@ const { values } = parseArgs({
     receipt: { type: "string" },
     json: { type: "string" },
     quiet: { type: "boolean", default: false },
+    profile: { type: "string" },
+    elf: { type: "string" },
+    top: { type: "string", default: "15" },
     compare: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
@@ -48,6 +57,11 @@ if (!values.image || !values.bootrom) fail("--image and --bootrom are required")
 const seconds = Number(values.seconds);
 if (!(seconds > 0)) fail("--seconds must be a positive number");
 
+const sampleCycles = values.profile === undefined ? 0 : Number(values.profile);
+if (!(sampleCycles >= 0) || !Number.isInteger(sampleCycles)) fail("--profile takes a whole number of cycles");
+// Read before the run: a missing ELF should not cost a minutes-long run first.
+const symbols = sampleCycles > 0 ? parseSymbols(new Uint8Array(fs.readFileSync(values.elf ?? values.image.replace(/\.(uf2|bin)$/i, ".elf")))) : undefined;
+
 const image = new Uint8Array(fs.readFileSync(values.image));
 const bootrom = new Uint8Array(fs.readFileSync(values.bootrom));
 const lines: string[] = [];
@@ -55,6 +69,7 @@ let finished = false;
 const emulator = new PicoEmulator({
   bootrom,
   segments: parseImage(values.image, image),
+  sampleCycles,
   onEvent(event) {
     if (event.kind === "samples" && !values.quiet) process.stdout.write(`instruments: ${event.values.join(",")}\n`);
     const text = event.kind === "log" ? event.text.replace(/\n$/, "") : event.kind === "text" ? event.text : event.kind === "break" ? `break: ${event.message}` : undefined;
@@ -82,6 +97,12 @@ if (emulator.printer.errors.length) process.stdout.write(`    printer errors: ${
 const results: BenchResult[] = benchResults(lines, emulator.edges);
 for (const r of results) {
   process.stdout.write(`    ${r.phase} ${r.document}: ${r.lines} lines, ${r.cycles} cycles, ${r.cyclesPerLine.toFixed(0)} cycles/line, ${r.linesPerSecondAt133MHz.toFixed(0)} lines/s at 133 MHz\n`);
+}
+if (symbols) {
+  emulator.profiles.forEach((profile, i) => {
+    const r = results[i];
+    process.stdout.write(`${formatProfile(r ? `${r.phase} ${r.document}` : `stretch ${i + 1}`, profile, symbols, Number(values.top))}\n`);
+  });
 }
 if (values.receipt) {
   fs.mkdirSync(path.dirname(path.resolve(values.receipt)), { recursive: true });
