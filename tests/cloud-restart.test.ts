@@ -71,7 +71,9 @@ test("kill -9 after page 1 of a cloud job: at the next start the service shows t
   }, 20_000);
   t.deepEqual(job.semanticState.state, { type: "ABORTED", device_action_cause: { error_code: "OTHER" } });
   t.regex(job.message, /restarted/);
-  t.regex(said(second.proc), new RegExp(`cloud job ${id}: interrupted by a restart; reported ABORTED`));
+  // The service can show it before the printer's log line has come through the pipe.
+  await until("the printer says it reported the job", () => new RegExp(`cloud job ${id}: interrupted by a restart; reported ABORTED`).test(said(second.proc)), 15_000)
+    .catch((error) => { t.log(said(second.proc).slice(-3000)); throw error; });
   // Not printed again: no second job reached the engine.
   t.false(/engine: page 1 of job \S+ written/.test(said(second.proc)));
 });
