@@ -150,6 +150,21 @@ peerTest(title("auto and auto-fit: a large image fits (fills when borderless), a
   t.deepEqual(darkRows(place(small, { scaling: "auto", fidelity: true }), 50), [75, 124]);
 });
 
+peerTest(title("margins a job asks for: the page stays the whole sheet, the image fits or fills only what they leave"), (t) => {
+  const big = jpeg(300, 150, () => 0);
+  const margins = { top: 10, right: 5, bottom: 30, left: 15 };
+  const fit = place(big, { scaling: "fit", margins });
+  t.is(fit.header.width, 100);
+  t.is(fit.header.height, 200);
+  // 80 dots across, so 40 down, centred in rows 10 to 170.
+  t.deepEqual(darkColumns(fit, 100), [15, 94]);
+  t.deepEqual(darkRows(fit, 50), [70, 109]);
+  // Filling the area crops at the margins, not at the page's edge.
+  const fill = place(big, { scaling: "fill", margins });
+  t.deepEqual(darkColumns(fill, 100), [15, 94]);
+  t.deepEqual(darkRows(fill, 50), [10, 169]);
+});
+
 peerTest(title("on a roll the page is as long as the image placed across the head"), (t) => {
   const page = place(jpeg(300, 150, () => 0), { scaling: "fit", widthDots: 384, heightDots: 8000, continuous: true, xDpi: 203, yDpi: 203 });
   t.is(page.header.width, 384);

@@ -61,7 +61,25 @@ const title = "CUPS prints a real two-page PDF to the printer driverless (lpadmi
   t.true(fs.existsSync(ppdFile), `no PPD: ${cups.log().split("\n").filter((l) => /^[EW]/.test(l)).slice(-5).join("\n")}`);
   const ppd = fs.readFileSync(ppdFile, "latin1");
   t.regex(ppd, /\*cupsFilter2: "application\/vnd\.cups-pdf application\/pdf 10 -"|\*cupsFilter2: "image\/pwg-raster image\/pwg-raster/);
-  t.regex(ppd, /\*DefaultPageSize: (A4|Letter)/);
+  // The printer's default is A4 with margins; CUPS must name a size it made
+  // for it, or it falls back to Letter (as it did when every margin was 0).
+  const defaultSize = /^\*DefaultPageSize: (\S+)/m.exec(ppd)?.[1];
+  const sizes = [...ppd.matchAll(/^\*PageSize ([^/:\s]+)/gm)].map((m) => m[1]);
+  t.is(defaultSize, "A4", `sizes: ${sizes.join(" ")}`);
+  t.true(sizes.includes("A4") && sizes.includes("A4.Borderless"), `sizes: ${sizes.join(" ")}`);
+
+  // No options at all, as a user's first print is: the page is A4.
+  const plain = cups.run(["lp", "-d", "T", PDFS[0]]);
+  t.is(plain.status, 0, plain.stderr);
+  const plainEnded = await cups.waitForJob(Number(/T-(\d+)/.exec(plain.stdout)?.[1]), 120_000);
+  t.is(plainEnded.state, "completed", `${JSON.stringify(plainEnded)}\n${printer.output().stdout}`);
+  const plainPages = fs.existsSync(out) ? fs.readdirSync(out).filter((f) => f.endsWith(".png")).sort() : [];
+  t.is(plainPages.length, 1, `pages written: ${plainPages.join(", ")}`);
+  for (const page of plainPages) {
+    const image = readPng(path.join(out, page));
+    // The queue's default resolution is the printer's first, 300 dpi.
+    t.deepEqual([image.width, image.height], [2480, 3508], `${page} is ${image.width} x ${image.height}, not A4 at 300 dpi`);
+  }
 
   const submitted = cups.run(["lp", "-d", "T", "-o", "media=A4", "-o", "print-color-mode=monochrome", pdf]);
   t.is(submitted.status, 0, submitted.stderr);
@@ -69,7 +87,7 @@ const title = "CUPS prints a real two-page PDF to the printer driverless (lpadmi
   const ended = await cups.waitForJob(id, 120_000);
   t.is(ended.state, "completed", `${JSON.stringify(ended)}\n${printer.output().stdout}`);
 
-  const pages = fs.existsSync(out) ? fs.readdirSync(out).filter((f) => f.endsWith(".png")).sort() : [];
+  const pages = fs.readdirSync(out).filter((f) => f.endsWith(".png") && !plainPages.includes(f)).sort();
   t.is(pages.length, 2, `pages written: ${pages.join(", ")}`);
 
   // Ghostscript's render of the same pages at the printed page's size and

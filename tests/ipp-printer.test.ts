@@ -90,7 +90,14 @@ test("Get-Printer-Attributes describes the engine's capabilities, identity and s
   const description = await ipp(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("printer-description"), keyword("media-col-database"))]);
   t.deepEqual(printerAttr(description, "media-supported"), []);
   t.deepEqual(printerAttr(description, "printer-name"), ["Privet Printer"]);
-  t.is(printerAttr(description, "media-col-database").length, 2);
+  // Each size bordered (1/6 inch, what CUPS takes as its default) and borderless.
+  const database = printerAttr(description, "media-col-database") as Array<Record<string, unknown[]>>;
+  t.deepEqual(database.map((c) => [(c["media-size"][0] as Record<string, unknown[]>)["x-dimension"][0], c["media-top-margin"][0], c["media-left-margin"][0]]),
+    [[21000, 423, 423], [21000, 0, 0], [21590, 423, 423], [21590, 0, 0]]);
+  const margins = await ipp(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("media-col-default"), keyword("media-col-ready"), keyword("media-left-margin-supported"))]);
+  t.deepEqual(printerAttr(margins, "media-left-margin-supported"), [423, 0]);
+  t.deepEqual(printerAttr(margins, "media-col-ready"), database);
+  t.deepEqual(printerAttr(margins, "media-col-default"), [database[0]]);
 });
 
 test("the request checks of RFC 8011 4.1: version, request-id, charset and language first, printer-uri, the operation", async (t) => {
@@ -175,6 +182,11 @@ test("Validate-Job and Print-Job check the ticket: substituted without fidelity,
   ]);
   t.is(statusName(ok), "0x0000");
   t.is(group(ok, GroupTag.unsupported), undefined);
+  const a4 = collection([attr("x-dimension", integer(21000)), attr("y-dimension", integer(29700))]);
+  const withMargin = (margin: number) => [attr("media-col", collection([attr("media-size", a4), ...["bottom", "left", "right", "top"].map((e) => attr(`media-${e}-margin`, integer(margin)))]))];
+  t.is(statusName(await ipp(Operation.validateJob, [], withMargin(423))), "0x0000");
+  t.is(statusName(await ipp(Operation.validateJob, [], withMargin(0))), "0x0000");
+  t.deepEqual(group(await ipp(Operation.validateJob, [], withMargin(100)), GroupTag.unsupported)!.attributes.map((a) => a.name), ["media-col"]);
   const bad = [attr("copies", integer(3)), attr("sides", keyword("two-sided-long-edge")), attr("media", keyword("iso_a3_297x420mm")), attr("printer-resolution", resolution(1200, 1200)), attr("finishings-col", collection([attr("x", integer(1))]))];
   const substituted = await ipp(Operation.validateJob, [], bad);
   t.is(statusName(substituted), "0x0001");

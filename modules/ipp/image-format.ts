@@ -1,6 +1,7 @@
 import type { EngineCapabilities, EngineColorSpace } from "../hal/engine.js";
 import { jpegDocument, type ImagePlacement } from "../print/image-document.js";
 import type { DecoderFactory } from "../print/source.js";
+import { isBorderless } from "./media.js";
 import type { JobTicket } from "./ticket.js";
 
 // image/jpeg for IPP: the job's ticket (media, resolution, color mode,
@@ -23,6 +24,8 @@ export function jpegPlacement(ticket: JobTicket, caps: EngineCapabilities): Imag
   const { media, resolution } = ticket;
   const roll = media.continuous === true;
   const dots = (microns: number, dpi: number) => Math.round((microns / 25_400) * dpi);
+  // Hundredths of a millimetre are 10 microns.
+  const m = ticket.margins;
   return {
     scaling: ticket.printScaling as ImagePlacement["scaling"],
     widthDots: Math.min(caps.maxWidth, dots(media.widthMicrons, resolution.x)),
@@ -31,6 +34,11 @@ export function jpegPlacement(ticket: JobTicket, caps: EngineCapabilities): Imag
     yDpi: resolution.y,
     colorSpace: colorSpace(ticket.colorMode, caps, roll),
     continuous: roll,
+    borderless: m !== undefined && isBorderless(m),
+    margins: m && {
+      top: dots(m.top * 10, resolution.y), right: dots(m.right * 10, resolution.x),
+      bottom: dots(m.bottom * 10, resolution.y), left: dots(m.left * 10, resolution.x),
+    },
   };
 }
 

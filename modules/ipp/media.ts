@@ -47,22 +47,69 @@ export function mediaSizeValue(media: MediaSize): IppValue {
   ]);
 }
 
-// The engine prints every pixel of the raster it is given: no margins.
-export const MARGIN = 0;
+// Margins in hundredths of a millimetre. A sheet is offered both with the
+// margins most printers have (1/6 inch, 423) and borderless: CUPS names each
+// media-col-database entry by its size plus ".Borderless" when all four are 0,
+// and names its default from media-col-default the same way, so without a
+// bordered entry its default ("A4") matched no size it made and it fell back
+// to Letter. The simulator can print every dot either way. A roll is the
+// head's own width (the paper's unprinted edges are not part of the media),
+// so it is borderless only.
+export const SHEET_MARGIN = 423;
+
+export interface Margins {
+  bottom: number;
+  left: number;
+  right: number;
+  top: number;
+}
+
 export const MEDIA_SOURCE = "main";
 export const MEDIA_TYPE = "stationery";
 
+// The first is the one a job gets when it names no margins.
+export function marginsSupported(media: MediaSize): number[] {
+  return media.continuous ? [0] : [SHEET_MARGIN, 0];
+}
+
+// media-*-margin-supported: every value some media takes.
+export function allMarginsSupported(all: MediaSize[]): number[] {
+  const values: number[] = [];
+  for (const media of all) for (const m of marginsSupported(media)) if (!values.includes(m)) values.push(m);
+  return values;
+}
+
+function sameMargin(margin: number): Margins {
+  return { bottom: margin, left: margin, right: margin, top: margin };
+}
+
+export function defaultMargins(media: MediaSize): Margins {
+  return sameMargin(marginsSupported(media)[0]);
+}
+
+export function isBorderless(margins: Margins): boolean {
+  return margins.bottom === 0 && margins.left === 0 && margins.right === 0 && margins.top === 0;
+}
+
 // One entry of media-col-database / -default / -ready.
-export function mediaCol(media: MediaSize): IppValue {
+export function mediaCol(media: MediaSize, margins: Margins = defaultMargins(media)): IppValue {
   return collection([
     attr("media-size", mediaSizeValue(media)),
-    attr("media-bottom-margin", integer(MARGIN)),
-    attr("media-left-margin", integer(MARGIN)),
-    attr("media-right-margin", integer(MARGIN)),
-    attr("media-top-margin", integer(MARGIN)),
+    attr("media-bottom-margin", integer(margins.bottom)),
+    attr("media-left-margin", integer(margins.left)),
+    attr("media-right-margin", integer(margins.right)),
+    attr("media-top-margin", integer(margins.top)),
     attr("media-source", keyword(MEDIA_SOURCE)),
     attr("media-type", keyword(MEDIA_TYPE)),
   ]);
+}
+
+// Every size with each of its margins, bordered first: the list a client
+// builds its sizes from (CUPS: "A4" and "A4.Borderless").
+export function mediaColDatabase(all: MediaSize[]): IppValue[] {
+  const entries: IppValue[] = [];
+  for (const media of all) for (const m of marginsSupported(media)) entries.push(mediaCol(media, sameMargin(m)));
+  return entries;
 }
 
 // The media whose size is x by y hundredths of a millimetre, within the

@@ -1,5 +1,5 @@
 import type { EngineCapabilities } from "../hal/engine.js";
-import { mediaCol, mediaName, mediaSizeValue, MARGIN, MEDIA_SOURCE, MEDIA_TYPE } from "./media.js";
+import { allMarginsSupported, mediaCol, mediaColDatabase, mediaName, mediaSizeValue, MEDIA_SOURCE, MEDIA_TYPE } from "./media.js";
 import { CONTENT_OPTIMIZE, ORIENTATION, PRINT_QUALITY, PRINT_SCALING, RENDERING_INTENT, TEMPLATE_ATTRIBUTES, colorModes, defaultColorMode } from "./ticket.js";
 import {
   Operation, attr, boolean, charset, dateTime, enumValue, integer, keyword, language, mimeType, name, octets, range,
@@ -77,14 +77,15 @@ const ATTRIBUTES: Array<[string, Group, Builder]> = [
   ["media-supported", "template", (f) => f.caps.media.map((m) => keyword(mediaName(m)))],
   ["media-ready", "template", (f) => f.caps.media.map((m) => keyword(mediaName(m)))],
   ["media-col-default", "template", (f) => [mediaCol(f.caps.media[0])]],
-  ["media-col-ready", "template", (f) => f.caps.media.map(mediaCol)],
+  // Every size is loaded in both its forms, so ready is the whole database.
+  ["media-col-ready", "template", (f) => mediaColDatabase(f.caps.media)],
   ["media-col-supported", "template", () => keywords(["media-size", "media-bottom-margin", "media-left-margin", "media-right-margin", "media-top-margin", "media-source", "media-type"])],
-  ["media-col-database", "database", (f) => f.caps.media.map(mediaCol)],
+  ["media-col-database", "database", (f) => mediaColDatabase(f.caps.media)],
   ["media-size-supported", "template", (f) => f.caps.media.map(mediaSizeValue)],
-  ["media-bottom-margin-supported", "template", () => [integer(MARGIN)]],
-  ["media-left-margin-supported", "template", () => [integer(MARGIN)]],
-  ["media-right-margin-supported", "template", () => [integer(MARGIN)]],
-  ["media-top-margin-supported", "template", () => [integer(MARGIN)]],
+  ["media-bottom-margin-supported", "template", (f) => allMarginsSupported(f.caps.media).map(integer)],
+  ["media-left-margin-supported", "template", (f) => allMarginsSupported(f.caps.media).map(integer)],
+  ["media-right-margin-supported", "template", (f) => allMarginsSupported(f.caps.media).map(integer)],
+  ["media-top-margin-supported", "template", (f) => allMarginsSupported(f.caps.media).map(integer)],
   ["media-source-supported", "template", () => [keyword(MEDIA_SOURCE)]],
   ["media-type-supported", "template", () => [keyword(MEDIA_TYPE)]],
   ["sides-default", "template", () => [keyword("one-sided")]],

@@ -1,5 +1,5 @@
 import type { EngineCapabilities, MediaSize } from "../hal/engine.js";
-import { MARGIN, MEDIA_SOURCE, MEDIA_TYPE, mediaBySize, mediaName, mediaSizeValue } from "./media.js";
+import { MEDIA_SOURCE, MEDIA_TYPE, defaultMargins, marginsSupported, mediaBySize, mediaName, mediaSizeValue, type Margins } from "./media.js";
 import { DOTS_PER_INCH, attr, collection, enumValue, integer, keyword, resolution, unsupportedValue, ValueTag, type IppAttribute, type IppGroup, type IppValue } from "./values.js";
 
 // A job's template attributes (RFC 8011 5.2, PWG 5100.7, 5100.13) checked
@@ -9,6 +9,9 @@ import { DOTS_PER_INCH, attr, collection, enumValue, integer, keyword, resolutio
 
 export interface JobTicket {
   media: MediaSize;
+  // Only when the job's media-col names them: a job that names none gets the
+  // whole sheet, which this engine can print.
+  margins?: Margins;
   colorMode: string;
   resolution: { x: number; y: number };
   quality: number;
@@ -78,7 +81,7 @@ function member(value: IppValue, memberName: string): IppAttribute | undefined {
 
 // media-col: the size must be one the engine has; margins, source and type
 // must be the ones it offers.
-function mediaFromCol(caps: EngineCapabilities, attribute: IppAttribute): MediaSize | undefined {
+function mediaFromCol(caps: EngineCapabilities, attribute: IppAttribute): { media: MediaSize; margins?: Margins } | undefined {
   const value = single(attribute);
   if (!value || value.kind !== "collection") return undefined;
   if (value.members.some((m) => !MEDIA_COL_MEMBERS.includes(m.name))) return undefined;
@@ -100,15 +103,23 @@ function mediaFromCol(caps: EngineCapabilities, attribute: IppAttribute): MediaS
     if (!named || (size && named !== media)) return undefined;
     media = named;
   }
-  for (const margin of ["media-bottom-margin", "media-left-margin", "media-right-margin", "media-top-margin"]) {
-    const m = member(value, margin);
-    if (m && integerOf(m, ValueTag.integer) !== MARGIN) return undefined;
+  if (!media) return undefined;
+  // A margin left out is the size's default one.
+  const margins = defaultMargins(media);
+  let marginsNamed = false;
+  for (const edge of ["bottom", "left", "right", "top"] as const) {
+    const m = member(value, `media-${edge}-margin`);
+    if (!m) continue;
+    const v = integerOf(m, ValueTag.integer);
+    if (v === undefined || !marginsSupported(media).includes(v)) return undefined;
+    margins[edge] = v;
+    marginsNamed = true;
   }
   const source = member(value, "media-source");
   if (source && keywordOf(source) !== MEDIA_SOURCE) return undefined;
   const type = member(value, "media-type");
   if (type && keywordOf(type) !== MEDIA_TYPE) return undefined;
-  return media;
+  return marginsNamed ? { media, margins } : { media };
 }
 
 export function checkTicket(caps: EngineCapabilities, jobGroup: IppGroup | undefined): TicketCheck {
@@ -130,9 +141,11 @@ export function checkTicket(caps: EngineCapabilities, jobGroup: IppGroup | undef
         break;
       }
       case "media-col": {
-        const media = mediaFromCol(caps, attribute);
-        if (media) ticket.media = media;
-        else refuse(attribute);
+        const col = mediaFromCol(caps, attribute);
+        if (col) {
+          ticket.media = col.media;
+          ticket.margins = col.margins;
+        } else refuse(attribute);
         break;
       }
       case "print-color-mode": {

@@ -24,6 +24,9 @@ export interface ImagePlacement {
   continuous?: boolean;
   // The page has no unprintable margins ("auto" then fills rather than fits).
   borderless?: boolean;
+  // Margins the job asked for, in dots: the image is placed (and cropped)
+  // within what they leave. The page itself stays the whole sheet.
+  margins?: { top: number; right: number; bottom: number; left: number };
   // ipp-attribute-fidelity: "auto" and "auto-fit" scale even a small image.
   fidelity?: boolean;
   // The largest page buffer spent on turning a photo upright (EXIF
@@ -70,13 +73,17 @@ export function placeImage(info: JpegInfo, p: ImagePlacement, upright = true): L
   const naturalH = turned ? (info.width / dx) * p.yDpi : (info.height / dy) * p.yDpi;
   const pageW = p.widthDots;
   const maxH = p.heightDots;
-  const larger = naturalW > pageW || naturalH > maxH;
+  const m = p.margins ?? { top: 0, right: 0, bottom: 0, left: 0 };
+  // The printable area; never less than a dot, whatever margins were asked.
+  const areaW = Math.max(1, pageW - m.left - m.right);
+  const areaMaxH = Math.max(1, maxH - m.top - m.bottom);
+  const larger = naturalW > areaW || naturalH > areaMaxH;
   let mode: Layout["mode"];
   if (p.scaling === "fit" || p.scaling === "fill" || p.scaling === "none") mode = p.scaling;
   else if (p.fidelity || larger) mode = p.scaling === "auto" && p.borderless ? "fill" : "fit";
   else mode = "none";
   // Scale factors from the natural size: across, and down the (longest) page.
-  const across = pageW / naturalW, down = maxH / naturalH;
+  const across = areaW / naturalW, down = areaMaxH / naturalH;
   let k = 1;
   if (p.continuous) {
     // A roll is as long as it needs: fit and fill both take the width, fit
@@ -89,10 +96,12 @@ export function placeImage(info: JpegInfo, p: ImagePlacement, upright = true): L
     k = Math.max(across, down);
   }
   const width = naturalW * k, height = naturalH * k;
-  const pageH = p.continuous ? Math.max(1, Math.min(maxH, Math.round(height))) : maxH;
-  const left = (pageW - width) / 2, top = (pageH - height) / 2;
-  let x0 = Math.max(0, Math.round(left)), x1 = Math.min(pageW, Math.round(left + width));
-  let y0 = Math.max(0, Math.round(top)), y1 = Math.min(pageH, Math.round(top + height));
+  const areaH = p.continuous ? Math.max(1, Math.min(areaMaxH, Math.round(height))) : areaMaxH;
+  const pageH = p.continuous ? Math.min(maxH, areaH + m.top + m.bottom) : maxH;
+  const left = m.left + (areaW - width) / 2, top = m.top + (areaH - height) / 2;
+  const right = Math.min(pageW, m.left + areaW), bottom = Math.min(pageH, m.top + areaH);
+  let x0 = Math.max(m.left, Math.round(left)), x1 = Math.min(right, Math.round(left + width));
+  let y0 = Math.max(m.top, Math.round(top)), y1 = Math.min(bottom, Math.round(top + height));
   // An image placed smaller than a dot still gets one.
   if (x1 <= x0) { x0 = Math.min(x0, pageW - 1); x1 = x0 + 1; }
   if (y1 <= y0) { y0 = Math.min(y0, pageH - 1); y1 = y0 + 1; }
