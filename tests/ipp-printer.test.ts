@@ -60,7 +60,8 @@ test("Get-Printer-Attributes describes the engine's capabilities, identity and s
   t.deepEqual(printerAttr(answer, "pwg-raster-document-resolution-supported"), ["300x300", "150x150", "600x600"]);
   t.deepEqual(printerAttr(answer, "pwg-raster-document-type-supported"), ["srgb_8", "sgray_8", "black_1"]);
   t.deepEqual(printerAttr(answer, "print-color-mode-supported"), ["auto", "color", "monochrome", "bi-level"]);
-  t.deepEqual(printerAttr(answer, "document-format-supported"), ["image/pwg-raster", "image/jpeg"]);
+  t.deepEqual(printerAttr(answer, "document-format-supported"), ["image/pwg-raster", "image/jpeg", "image/urf"]);
+  t.deepEqual(printerAttr(answer, "urf-supported"), ["V1.4", "CP1", "PQ3-4-5", "RS150-300-600", "W8", "SRGB24"]);
   t.deepEqual(printerAttr(answer, "operations-supported"), [2, 4, 5, 6, 8, 9, 10, 11, 0x39, 0x3b, 0x3c]);
   const serial = (await privet("/privet/info")).serial_number ?? "";
   t.deepEqual(printerAttr(answer, "printer-uuid"), [`urn:uuid:${serial}`]);

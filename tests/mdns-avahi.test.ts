@@ -85,9 +85,12 @@ const DEV2_ADDR = "169.254.78.1";
       "_printer._sub._privet._tcp": { type: "_privet._tcp", txt: [] },
       // UUID and adminurl depend on the serial number; they are checked below.
       "_ipp._tcp": { type: "_ipp._tcp", txt: [`"txtvers=1"`, `"qtotal=1"`, `"rp=ipp/print"`, `"ty=Privet Printer Firmware ESP32 PWG Printer"`, `"adminurl=*"`, `"note="`,
-        `"priority=50"`, `"product=(ESP32 PWG Printer)"`, `"pdl=image/pwg-raster,image/jpeg"`, `"kind=document"`, `"UUID=*"`, `"Color=T"`, `"Duplex=F"`,
-        `"usb_MFG=Privet Printer Firmware"`, `"usb_MDL=ESP32 PWG Printer"`] },
+        `"priority=50"`, `"product=(ESP32 PWG Printer)"`, `"pdl=image/pwg-raster,image/jpeg,image/urf"`, `"kind=document"`, `"UUID=*"`, `"Color=T"`, `"Duplex=F"`,
+        `"usb_MFG=Privet Printer Firmware"`, `"usb_MDL=ESP32 PWG Printer"`,
+        `"URF=V1.4,CP1,PQ3-4-5,RS150-300-600,W8,SRGB24"`, `"air=none"`, `"PaperMax=<legal-A4"`, `"Copies=F"`, `"Scan=F"`, `"Fax=F"`] },
       "_print._sub._ipp._tcp": { type: "_ipp._tcp", txt: [] },
+      // AirPrint's subtype: iOS browses only this one.
+      "_universal._sub._ipp._tcp": { type: "_ipp._tcp", txt: [] },
     };
     for (const [browsed, want] of Object.entries(expected)) {
       const browseStart = Date.now();
@@ -120,6 +123,8 @@ const DEV2_ADDR = "169.254.78.1";
     // CUPS's ippfind finds the printer through avahi, as a driverless client would.
     const found = await run("ip", ["netns", "exec", PEER2, "ippfind", "-T", "5", "_ipp._tcp,_print", "--literal-name", name, "-p"], 20_000, sandbox.env);
     t.is(found.stdout.trim(), `ipp://${[...hosts][0]}:8631/ipp/print`, found.stderr);
+    const airprint = await run("ip", ["netns", "exec", PEER2, "ippfind", "-T", "5", "_ipp._tcp,_universal", "--literal-name", name, "--txt-urf", "SRGB24", "-p"], 20_000, sandbox.env);
+    t.is(airprint.stdout.trim(), `ipp://${[...hosts][0]}:8631/ipp/print`, airprint.stderr);
     const keys = await run("ip", ["netns", "exec", PEER2, "ippfind", "-T", "5", "_ipp._tcp", "--literal-name", name, "--txt-pdl", "pwg-raster", "--txt-rp", "^ipp/print$", "-s"], 20_000, sandbox.env);
     t.is(keys.stdout.trim(), name, keys.stderr);
     t.log(`printer process to both services announced: ${announcedAt - startedAt} ms; each avahi-browse -rt run (browse, resolve, exit): ${browseMs.join(", ")} ms`);

@@ -141,7 +141,7 @@ function jsonLines(child: ChildProcess) {
 (hasZeroconf ? test.serial : test.skip)(`python3-zeroconf resolves three services on one host (_privet._tcp, the printer's _ipp._tcp and a third front end's _http._tcp, subtypes and TXT), and a withdrawn one says goodbye alone${hasZeroconf ? "" : " (skipped: Debian's python3-zeroconf is not installed)"}`, async (t) => {
   const name = `Two Services ${process.pid}`;
   const { printer, port } = await startPrinter(name);
-  const types = ["_privet._tcp.local.", "_printer._sub._privet._tcp.local.", "_ipp._tcp.local.", "_print._sub._ipp._tcp.local.", "_http._tcp.local.", "_printer._sub._http._tcp.local."];
+  const types = ["_privet._tcp.local.", "_printer._sub._privet._tcp.local.", "_ipp._tcp.local.", "_print._sub._ipp._tcp.local.", "_universal._sub._ipp._tcp.local.", "_http._tcp.local.", "_printer._sub._http._tcp.local."];
   const httpTxt: Array<[string, string]> = [["txtvers", "1"], ["ty", name], ["path", "/"]];
   let peer: ChildProcess | undefined;
   try {
@@ -169,8 +169,9 @@ function jsonLines(child: ChildProcess) {
       const uuid = (info.serial_number as string).toLowerCase();
       const ippTxt = {
         txtvers: "1", qtotal: "1", rp: "ipp/print", ty: `${info.manufacturer} ${info.model}`, adminurl: `http://${printer.mdns!.hostName}.local:${port}/`,
-        note: "", priority: "50", product: `(${info.model})`, pdl: "image/pwg-raster,image/jpeg", kind: "document", UUID: uuid, Color: "T", Duplex: "F",
+        note: "", priority: "50", product: `(${info.model})`, pdl: "image/pwg-raster,image/jpeg,image/urf", kind: "document", UUID: uuid, Color: "T", Duplex: "F",
         usb_MFG: info.manufacturer, usb_MDL: info.model,
+        URF: "V1.4,CP1,PQ3-4-5,RS150-300-600,W8,SRGB24", air: "none", PaperMax: "<legal-A4", Copies: "F", Scan: "F", Fax: "F",
       };
       t.deepEqual(found.txt, main === "_http._tcp.local." ? Object.fromEntries(httpTxt) : main === "_ipp._tcp.local." ? ippTxt : txtFromInfo(info));
     }

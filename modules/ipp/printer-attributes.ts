@@ -7,6 +7,7 @@ import {
 } from "./values.js";
 import { utf8Encode } from "../text/utf8.js";
 import { ICON_SIZES } from "./icon.js";
+import { URF_MIME, urfSupported } from "./airprint.js";
 
 // Get-Printer-Attributes (RFC 8011 5.4, PWG 5100.14 5.1/5.2): what the
 // printer is and what it takes, built from the engine's capabilities (the
@@ -137,6 +138,7 @@ const ATTRIBUTES: Array<[string, Group, Builder]> = [
   ["pwg-raster-document-resolution-supported", "description", (f) => f.caps.resolutions.map((r) => resolution(r.x, r.y))],
   ["pwg-raster-document-type-supported", "description", (f) => keywords(f.caps.colorSpaces)],
   ["pwg-raster-document-sheet-back", "description", () => [keyword("normal")]],
+  ["urf-supported", "description", (f) => (f.formats.includes(URF_MIME) ? keywords(urfSupported(f.caps)) : [])],
   ["printer-name", "description", (f) => [name(f.name)]],
   ["pages-per-minute", "description", (f) => (f.caps.pagesPerMinute ? [integer(f.caps.pagesPerMinute)] : [])],
   ["pages-per-minute-color", "description", (f) => (f.caps.pagesPerMinute && f.caps.colorSpaces.includes("srgb_8") ? [integer(f.caps.pagesPerMinute)] : [])],

@@ -37,6 +37,8 @@ import { ippTxt } from "../ipp/dns-sd.js";
 import type { IppDevice } from "../ipp/exchange.js";
 import type { DocumentFormats } from "../ipp/formats.js";
 import { jpegFormat } from "../ipp/image-format.js";
+import { AIRPRINT_SUBTYPE, URF_MIME, takesUrf } from "../ipp/airprint.js";
+import { UrfDecoder } from "../urf/decoder.js";
 import { WebPages } from "../web/web.js";
 import { WifiSetup } from "../web/wifi-setup.js";
 import { CaptivePortal } from "../web/captive.js";
@@ -112,6 +114,8 @@ export class Printer {
       "image/pwg-raster": () => pwgDecoder,
       "image/jpeg": jpegFormat(hal.engine.capabilities),
     };
+    // AirPrint's raster, where the engine takes one of its two colour spaces.
+    if (takesUrf(hal.engine.capabilities)) this.documentFormats[URF_MIME] = () => (sink, limits) => new UrfDecoder(sink, limits);
     this.storage = new SafeStorage(hal.storage);
     this.settings = new Settings(this.storage, DEVICE_SETTING_KEYS, DEVICE_SETTING_DEFAULTS);
     const serial = loadSerialNumber(this.storage, hal.random);
@@ -490,7 +494,9 @@ export class Printer {
     const port = await this.http.start();
     this.hal.log("info", `printer "${this.device.name}" serving Privet on ${this.config.host}:${port}`);
     this.withdrawIpp ??= this.publish({
-      instance: this.device.name, type: "_ipp._tcp", subtypes: ["_print"], port,
+      instance: this.device.name, type: "_ipp._tcp", port,
+      // iOS lists only printers under _universal (AirPrint), which takes URF.
+      subtypes: this.documentFormatNames.includes(URF_MIME) ? ["_print", AIRPRINT_SUBTYPE] : ["_print"],
       txt: () => ippTxt(this.ippDevice(), this.hal.engine.capabilities, this.documentFormatNames, this.adminUrl()),
     });
     if (!this.hal.udp) this.hal.log("info", "mdns: no multicast on this platform; discovery is off");

@@ -1,6 +1,6 @@
 import { HEADER_BYTES, checkHeader, parseHeader, type HeaderLimits, type PageFormat, type PageHeader } from "./header.js";
 
-// A streaming PWG Raster decoder (PWG 5102.4). Bytes go in as they arrive, in
+// Streaming raster decoders (PWG Raster, and URF beside it). Bytes go in as they arrive, in
 // chunks of any size; decoded lines come out one at a time with their repeat
 // count, into one line buffer that is reused. Nothing else is kept: the
 // decoder never holds more than the header, one line and the unread rest of
@@ -17,7 +17,7 @@ export interface RasterSink {
 
 export class RasterError extends Error {}
 
-const enum Phase { Sync, Header, LineRepeat, LineData, Failed }
+const enum Phase { Head, LineRepeat, LineData, Failed }
 
 const SYNC = [0x52, 0x61, 0x53, 0x32]; // "RaS2"
 
@@ -37,10 +37,14 @@ const FILL_BYTES = 64;
 // written one by one do (measured in the emulated Pico).
 const SHORT_FILL = 6;
 
-export class PwgDecoder {
-  private phase = Phase.Sync;
-  private readonly header = new Uint8Array(HEADER_BYTES);
-  private filled = 0;
+// The line coding PWG Raster shares with Apple's URF: per line a repeat byte,
+// then runs where 0-127 repeat the next pixel, 129-255 copy literal pixels
+// and 128 fills the rest with white. A format subclasses this with its own
+// file and page headers (head()), and calls startLines() once a page's
+// header is read and checked; the lines, the backpressure and the bounds
+// are all here, once.
+export abstract class RunLineDecoder {
+  private phase = Phase.Head;
   private line = new Uint8Array(0);
   // The same memory as line, as 32-bit words (for repeat runs).
   private words = new Uint32Array(0);
@@ -54,7 +58,7 @@ export class PwgDecoder {
   private linesLeft = 0;
   private unitBytes = 1;
   private white = 0xff;
-  private pageNumber = 0;
+  protected pageNumber = 0;
   // A run split across chunks: the literal bytes still due, or the bytes a
   // repeat run covers and how many bytes of its unit have arrived.
   private runLiteralBytes = 0;
@@ -65,11 +69,20 @@ export class PwgDecoder {
   private blocked = false;
   bytesIn = 0;
 
-  constructor(private readonly sink: RasterSink, private readonly limits: HeaderLimits) {}
+  constructor(protected readonly sink: RasterSink, protected readonly limits: HeaderLimits) {}
 
   get pages(): number {
     return this.pageNumber;
   }
+
+  // Reads header bytes from chunk[i...] and returns the new i; calls
+  // startLines() when a page's header is complete (or fail()).
+  protected abstract head(chunk: Uint8Array, i: number): number;
+  // A page has ended: the next bytes are a page header again.
+  protected abstract nextPage(): void;
+  // The document ended between lines' worth of data: fail() unless the
+  // header state is a clean end.
+  protected abstract endInHead(): void;
 
   // Decodes what it can of chunk. Returns false when the sink filled up: the
   // rest of chunk is kept (not copied) until resume(), so the caller must not
@@ -93,17 +106,11 @@ export class PwgDecoder {
   // The document ended: anything but a clean page boundary is an error.
   end(): void {
     if (this.phase === Phase.Failed) return;
-    if (this.phase === Phase.Sync && this.filled === 0 && this.bytesIn === 0) return this.fail("the document is empty");
-    if (this.phase === Phase.Sync) return this.fail("the document ended inside the sync word");
-    if (this.phase === Phase.Header && this.filled === 0) {
-      if (this.pageNumber === 0) return this.fail("the document has no pages");
-      return;
-    }
-    if (this.phase === Phase.Header) return this.fail(`the document ended inside the header of page ${this.pageNumber + 1}`);
+    if (this.phase === Phase.Head) return this.endInHead();
     this.fail(`the document ended ${this.linesLeft} lines before the end of page ${this.pageNumber}`);
   }
 
-  private fail(message: string): void {
+  protected fail(message: string): void {
     this.phase = Phase.Failed;
     this.held = undefined;
     throw new RasterError(message);
@@ -114,23 +121,9 @@ export class PwgDecoder {
     const n = chunk.length;
     while (i < n) {
       switch (this.phase) {
-        case Phase.Sync: {
-          if (chunk[i] !== SYNC[this.filled]) this.fail("not PWG raster: it does not start with \"RaS2\"");
-          i++;
-          if (++this.filled === 4) {
-            this.phase = Phase.Header;
-            this.filled = 0;
-          }
+        case Phase.Head:
+          i = this.head(chunk, i);
           break;
-        }
-        case Phase.Header: {
-          const take = Math.min(HEADER_BYTES - this.filled, n - i);
-          this.header.set(chunk.subarray(i, i + take), this.filled);
-          this.filled += take;
-          i += take;
-          if (this.filled === HEADER_BYTES) this.startPage();
-          break;
-        }
         case Phase.LineRepeat: {
           const repeat = chunk[i++] + 1;
           if (repeat > this.linesLeft) this.fail(`page ${this.pageNumber}: a line repeats past the end of the page`);
@@ -148,8 +141,8 @@ export class PwgDecoder {
           const more = this.sink.line(this.lineView, this.lineRepeat, this.unitBytes === 1 ? this.runs : undefined);
           if (this.linesLeft === 0) {
             this.sink.endPage(this.pageNumber);
-            this.phase = Phase.Header;
-            this.filled = 0;
+            this.phase = Phase.Head;
+            this.nextPage();
           } else {
             this.phase = Phase.LineRepeat;
           }
@@ -167,11 +160,8 @@ export class PwgDecoder {
     return true;
   }
 
-  private startPage(): void {
-    const header = parseHeader(this.header);
-    const format = checkHeader(header, this.limits);
-    if (typeof format === "string") this.fail(`page ${this.pageNumber + 1}: ${format}`);
-    const checked = format as PageFormat;
+  // A page whose header passed its checks: its lines come next.
+  protected startLines(header: PageHeader, format: PageFormat): void {
     this.pageNumber++;
     this.lineBytes = header.bytesPerLine;
     // One buffer, grown only when a page needs a longer line than any before,
@@ -182,12 +172,12 @@ export class PwgDecoder {
       this.runs = new Uint16Array(this.line.length);
     }
     this.lineView = this.line.length === this.lineBytes ? this.line : this.line.subarray(0, this.lineBytes);
-    this.unitBytes = checked.unitBytes;
-    this.white = checked.white;
+    this.unitBytes = format.unitBytes;
+    this.white = format.white;
     this.linesLeft = header.height;
     this.runLiteralBytes = this.runRepeatBytes = this.runUnitFilled = 0;
     this.phase = Phase.LineRepeat;
-    this.sink.beginPage(header, checked, this.pageNumber);
+    this.sink.beginPage(header, format, this.pageNumber);
   }
 
   // Decodes runs into the line buffer from chunk[i...]; returns the new i.
@@ -378,6 +368,49 @@ export class PwgDecoder {
       k = wordStop;
     }
     for (; k < stop; k++) line[k] = line[k - unit];
+  }
+}
+
+// A streaming PWG Raster decoder (PWG 5102.4): the sync word, then per page
+// a 1796-byte header and its lines.
+export class PwgDecoder extends RunLineDecoder {
+  private inSync = true;
+  private readonly header = new Uint8Array(HEADER_BYTES);
+  private filled = 0;
+
+  protected head(chunk: Uint8Array, i: number): number {
+    if (this.inSync) {
+      if (chunk[i] !== SYNC[this.filled]) this.fail("not PWG raster: it does not start with \"RaS2\"");
+      if (++this.filled === 4) {
+        this.inSync = false;
+        this.filled = 0;
+      }
+      return i + 1;
+    }
+    const take = Math.min(HEADER_BYTES - this.filled, chunk.length - i);
+    this.header.set(chunk.subarray(i, i + take), this.filled);
+    this.filled += take;
+    if (this.filled === HEADER_BYTES) {
+      const header = parseHeader(this.header);
+      const format = checkHeader(header, this.limits);
+      if (typeof format === "string") this.fail(`page ${this.pageNumber + 1}: ${format}`);
+      this.startLines(header, format as PageFormat);
+    }
+    return i + take;
+  }
+
+  protected nextPage(): void {
+    this.filled = 0;
+  }
+
+  protected endInHead(): void {
+    if (this.inSync && this.filled === 0 && this.bytesIn === 0) return this.fail("the document is empty");
+    if (this.inSync) return this.fail("the document ended inside the sync word");
+    if (this.filled === 0) {
+      if (this.pageNumber === 0) return this.fail("the document has no pages");
+      return;
+    }
+    this.fail(`the document ended inside the header of page ${this.pageNumber + 1}`);
   }
 }
 

@@ -20,6 +20,7 @@ import { discover } from "../client/discover.js";
 import { PrivetClient } from "../client/privet-client.js";
 import { Sandbox, sandboxUnavailable } from "../netns/sandbox.js";
 import { jpegBench, jpegTable } from "./jpeg-bench.js";
+import { urfBench, urfTable } from "./urf-bench.js";
 import { picoRows, runPicoBench } from "../pico/bench-run.js";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -31,7 +32,7 @@ const BIG_BYTES = Number(process.env.BENCH_BIG_MB ?? 600) * 1048576;
 // Timed rounds per figure (after untimed warm-up runs); each figure is their median.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const BIG_ROUNDS = Number(process.env.BENCH_BIG_ROUNDS ?? 3);
-// The cloud download's job, in MB, and BENCH_ONLY=cloud (or jpeg) to run that section alone.
+// The cloud download's job, in MB, and BENCH_ONLY=cloud (or jpeg, urf, ...) to run that section alone.
 const CLOUD_BYTES = Number(process.env.BENCH_CLOUD_MB ?? 128) * 1048576;
 const ONLY = process.env.BENCH_ONLY;
 const notes: string[] = [];
@@ -354,6 +355,13 @@ async function main(): Promise<void> {
     const jpeg = await jpegBench({ root, inputs, rounds: ROUNDS, say, spread });
     if (typeof jpeg === "string") notes.push(`no JPEG figures: ${jpeg}`);
     else results.jpeg = jpeg;
+  }
+
+  // 8. URF (AirPrint's raster) beside PWG: one page rendered to both, each decoded in turn.
+  if (!ONLY || ONLY === "urf") {
+    const urf = has("gs") ? urfBench({ inputs, pdf: PDFS[0], rounds: ROUNDS, say, spread }) : "Ghostscript is missing";
+    if (typeof urf === "string") notes.push(`no URF figures: ${urf}`);
+    else results.urf = urf;
   }
 
   // The load at the end beside the load at the start: a machine that got busy meanwhile shows here.
@@ -775,6 +783,7 @@ function printTable(results: Record<string, any>): void {
     }
   }
   if (results.jpeg) rows.push("", "| JPEG | value | target |", "|---|---|---|", ...jpegTable(results.jpeg));
+  if (results.urf) rows.push("", "| URF beside PWG (decode in memory) | value | note |", "|---|---|---|", ...urfTable(results.urf));
   if (results.pico) rows.push(...picoRows(results.pico, results.pico.image));
   process.stdout.write(rows.join("\n") + "\n");
   for (const note of results.notes as string[]) process.stdout.write(`\nnote: ${note}\n`);
