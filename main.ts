@@ -45,7 +45,9 @@ board().then(async (parts) => {
     http: settings.http,
     // A Cloud Print service to register with; local-only without one.
     url: settings.cloud?.url ?? "",
-    cloud: settings.cloud,
+    // Each outbound request's response head gets the board's budget
+    // (privet.httpClient), not the desktop's 8 KB; a cloud.http of its own wins.
+    cloud: settings.cloud && { ...settings.cloud, http: { ...settings.httpClient, ...settings.cloud.http } },
     // Time servers (the board boots in 1970); the desktop simulators' clock is the computer's.
     sntp: settings.sntp,
     // The setup access point's DNS answers every name with the printer, so a

@@ -36,7 +36,7 @@ function service(reply: (request: string) => Reply) {
   });
   const http = new HttpClient({ tcp, resolver: fakeResolver(), clock: nodeClock, log: () => {} });
   const api = new CloudApi(http, { url: "http://127.0.0.1:9000/cloudprint", tokenUrl: "http://127.0.0.1:9000/o/oauth2/token", clientId: "cid", clientSecret: "sec", proxy: "px" }, new SeededRandom(3));
-  return { api, requests };
+  return { api, requests, tcp };
 }
 
 const REGISTER = {
@@ -126,4 +126,28 @@ test("garbage, HTML 500s, a cut connection and an unreachable service are values
   nowhere.onReachable = (r) => reachable.push(r);
   t.false(await nowhere.probe());
   t.deepEqual(reachable, [false]);
+});
+
+test("calls made together go to the service one at a time, in the order asked, each whole before the next connects", async (t) => {
+  const { api, requests, tcp } = service((request) => ({
+    body: JSON.stringify(request.includes("/fetch") ? { success: false, errorCode: 413 } : { success: true, job: { id: "j1" } }),
+  }));
+  // The peer sees each connection when it opens: by then every earlier
+  // request must have had its whole answer.
+  const peer = tcp.peers.get("127.0.0.1:9000")!;
+  const overlaps: number[] = [];
+  let opened = 0;
+  tcp.peers.set("127.0.0.1:9000", (connection) => {
+    if (requests.length !== opened) overlaps.push(opened);
+    opened++;
+    peer(connection);
+  });
+  const answers = await Promise.all([
+    api.submitLocal("p1", "acc", [["title", "a"]]),
+    api.update("p1", "acc", [["semantic_state", "{}"]]),
+    api.fetch("p1", "acc"),
+  ]);
+  t.deepEqual(answers.map((a) => a.ok), [true, true, true]);
+  t.deepEqual(requests.map((r) => /^POST \/cloudprint\/(\w+)/.exec(r)?.[1]), ["submit", "update", "fetch"]);
+  t.deepEqual(overlaps, [], "a connection opened while an earlier call was still unanswered");
 });

@@ -85,7 +85,27 @@ export class CloudApi {
   // status), false when it could not be reached. Drives connection_state.
   onReachable: (reachable: boolean) => void = () => {};
 
+  // The end of the last call that has started or is waiting its turn.
+  private turn: Promise<void> = Promise.resolve();
+
   constructor(private readonly http: HttpClient, private readonly endpoint: CloudEndpoint, private readonly random: Random) {}
+
+  // One call at a time, in the order asked: each holds a connection (on the
+  // board a TLS session) and then its whole answer as bytes, text and
+  // parsed JSON. In mcsim two of them together (a job's /submit report
+  // meeting /update, or a pushed job's /fetch) were what ran the fixed heap
+  // out first; the later one waits instead.
+  private async inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const before = this.turn;
+    let done!: () => void;
+    this.turn = new Promise<void>((resolve) => (done = resolve));
+    await before;
+    try {
+      return await work();
+    } finally {
+      done();
+    }
+  }
 
   get url(): string {
     return this.endpoint.url;
@@ -209,7 +229,9 @@ export class CloudApi {
     const headers: Record<string, string> = { "X-CloudPrint-Proxy": this.endpoint.proxy, Accept: accept, Authorization: `Bearer ${accessToken}` };
     let response: HttpResponse;
     try {
-      response = await this.http.request({ method: "GET", url: fileUrl, headers });
+      // Its turn lasts until the head is in: the body streams at the print
+      // path's pace, and the job's state reports must get through meanwhile.
+      response = await this.inTurn(() => this.http.request({ method: "GET", url: fileUrl, headers }));
     } catch (error) {
       const kind: FailureKind = error instanceof HttpClientError && OFFLINE_KINDS.includes(error.kind) ? "offline" : "server";
       return { ok: false, failure: { kind, api: "/download", message: error instanceof Error ? error.message : String(error) } };
@@ -295,9 +317,13 @@ export class CloudApi {
     const headers: Record<string, string> = { "X-CloudPrint-Proxy": this.endpoint.proxy, Accept: "application/json" };
     if (contentType) headers["Content-Type"] = contentType;
     if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
-    let answer;
+    let answer: { status: number; json: Json | undefined };
     try {
-      answer = await requestText(this.http, { method, url, headers, body }, MAX_ANSWER_BYTES);
+      answer = await this.inTurn(async () => {
+        const collected = await requestText(this.http, { method, url, headers, body }, MAX_ANSWER_BYTES);
+        // Parsed within the turn, so the text and its objects are never beside another answer's.
+        return { status: collected.status, json: parseObject(collected.text) };
+      });
     } catch (error) {
       const kind = error instanceof HttpClientError && OFFLINE_KINDS.includes(error.kind) ? "offline" : "server";
       // A refused request of ours (a bad URL, plain text not allowed) is no sign of the service.
@@ -306,17 +332,20 @@ export class CloudApi {
       return { ok: false, failure: { kind, api, message: error instanceof Error ? error.message : String(error) } };
     }
     this.onReachable(true);
-    let json: Json | undefined;
-    try {
-      json = asObject(JSON.parse(answer.text));
-    } catch {
-      json = undefined;
-    }
+    const { status, json } = answer;
     if (!json) {
-      const kind: FailureKind = answer.status === 401 || answer.status === 403 ? "auth" : "server";
-      return { ok: false, failure: { kind, api, httpStatus: answer.status, message: `HTTP ${answer.status}: the answer is not a JSON object` } };
+      const kind: FailureKind = status === 401 || status === 403 ? "auth" : "server";
+      return { ok: false, failure: { kind, api, httpStatus: status, message: `HTTP ${status}: the answer is not a JSON object` } };
     }
-    return { ok: true, value: { status: answer.status, json } };
+    return { ok: true, value: { status, json } };
+  }
+}
+
+function parseObject(text: string): Json | undefined {
+  try {
+    return asObject(JSON.parse(text));
+  } catch {
+    return undefined;
   }
 }
 

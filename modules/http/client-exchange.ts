@@ -64,7 +64,9 @@ const enum Framing { None, Length, Chunked, Close }
 export class Exchange {
   private phase = Phase.Sending;
   private framing = Framing.None;
-  private readonly reader: HeadReader;
+  // Dropped once the head is parsed: a download can stream for minutes, and
+  // on the board this buffer is a few KB of a heap sized to the byte.
+  private reader: HeadReader | undefined;
   private interim = 0;
   private resolveHead!: (response: HttpResponse) => void;
   private rejectHead!: (error: HttpClientError) => void;
@@ -244,7 +246,7 @@ export class Exchange {
   }
 
   private readHead(): void {
-    const reader = this.reader;
+    const reader = this.reader!;
     this.heldOffset = reader.feed(this.held!, this.heldOffset);
     if (reader.error) {
       const detail = reader.error.status === 400 ? reader.error.detail : `response head longer than ${this.options.maxHeadBytes} bytes`;
@@ -269,6 +271,7 @@ export class Exchange {
     this.framing = framing;
     // A server that answers before taking the whole body (a 413, say) gets no more of it.
     this.bodySent = true;
+    this.reader = undefined;
     this.phase = Phase.Waiting;
     this.disarm();
     this.connection.pause();
@@ -415,7 +418,7 @@ export class Exchange {
     switch (this.phase) {
       case Phase.Sending:
       case Phase.Head:
-        this.fail("closed", this.reader.started ? "the connection closed in the middle of the response head" : "the connection closed before a response arrived");
+        this.fail("closed", this.reader?.started ? "the connection closed in the middle of the response head" : "the connection closed before a response arrived");
         return;
       case Phase.Body:
         if (this.framing === Framing.Close && !this.peerClosedWithError) this.complete();

@@ -132,7 +132,7 @@ function write(writer: Writer, message: IppMessage): void {
   for (const group of message.groups) {
     writer.u8(group.tag);
     for (const attribute of group.attributes) writeAttribute(writer, attribute, false);
-    if (group.encoded) writer.bytes(group.encoded);
+    group.each?.((attribute) => writeAttribute(writer, attribute, false));
   }
   writer.u8(GroupTag.end);
 }
@@ -141,20 +141,8 @@ export function encodeMessage(message: IppMessage): Uint8Array {
   const counter = new Writer();
   write(counter, message);
   const out = new Uint8Array(counter.size);
-  write(new Writer(out), message);
+  const writer = new Writer(out);
+  write(writer, message);
+  if (writer.size !== out.length) throw new Error("ipp: the answer changed while it was written");
   return out;
-}
-
-// One attribute in wire form, for a group's encoded part: its size, then
-// written into out at pos (returns the offset after it).
-export function attributeSize(attribute: IppAttribute): number {
-  const counter = new Writer();
-  writeAttribute(counter, attribute, false);
-  return counter.size;
-}
-
-export function encodeAttributeInto(attribute: IppAttribute, out: Uint8Array, pos: number): number {
-  const writer = new Writer(out, pos);
-  writeAttribute(writer, attribute, false);
-  return writer.size;
 }

@@ -1,6 +1,5 @@
 import type { IppExchange, Printing } from "./exchange.js";
 import { completed } from "./job-attributes.js";
-import { attributeSize, encodeAttributeInto } from "./encode.js";
 import { forEachPrinterAttribute, type PrinterFacts } from "./printer-attributes.js";
 import { checkPrinterUri } from "./target.js";
 import { GroupTag, Status, attr, find, firstString, keyword } from "./values.js";
@@ -58,18 +57,12 @@ export function printerFacts(p: Printing, printerUri: string, webUri: string): P
 export function getPrinterAttributes(x: IppExchange, p: Printing): void {
   if (!checkPrinterUri(x)) return;
   const facts = printerFacts(p, x.printerUri, x.webUri);
-  // Encoded as built, in two passes (count, then write into one buffer):
-  // about 5 KB on the wire, but several times that as objects if every
-  // attribute were held until the end. The board's heap has no room for
-  // that while the cloud is reporting a job.
+  // Made as the answer is written, twice (to count, then to write), so
+  // only one attribute's objects live at a time and the ~5 KB answer is one
+  // buffer, not a group's bytes and then a copy of them in the message. The
+  // board's heap has no room for more while the cloud is reporting a job.
   const requested = x.requested();
-  let size = 0;
-  forEachPrinterAttribute(facts, requested, (attribute) => { size += attributeSize(attribute); });
-  const encoded = new Uint8Array(size);
-  let at = 0;
-  forEachPrinterAttribute(facts, requested, (attribute) => { at = encodeAttributeInto(attribute, encoded, at); });
-  if (at !== size) throw new Error("ipp: the printer's attributes changed while they were encoded");
-  x.respond(Status.ok, [{ tag: GroupTag.printer, attributes: [], encoded }]);
+  x.respond(Status.ok, [{ tag: GroupTag.printer, attributes: [], each: (visit) => forEachPrinterAttribute(facts, requested, visit) }]);
 }
 
 export function identifyPrinter(x: IppExchange, p: Printing): void {

@@ -95,9 +95,10 @@ export interface IppAttribute {
 export interface IppGroup {
   tag: number;
   attributes: IppAttribute[];
-  // More attributes already in wire form, written after attributes: a long
-  // answer encoded as it is built, so its objects never all live at once.
-  encoded?: Uint8Array;
+  // More attributes, made while the message is written (once to count it,
+  // once to write it) and handed to visit one by one: a long answer's
+  // objects never all live at once, and its bytes are only the message's.
+  each?: (visit: (attribute: IppAttribute) => void) => void;
 }
 
 export interface IppMessage {
