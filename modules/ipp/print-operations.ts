@@ -31,7 +31,7 @@ function unsupportedGroup(attributes: IppAttribute[]): IppGroup {
 }
 
 function jobGroups(x: IppExchange, p: Printing, entry: IppJob, unsupported: IppAttribute[]): IppGroup[] {
-  const job = jobAttributes(entry, { printerUri: x.printerUri, jobUri: (id) => x.jobUri(id) }, p.ids.upTime(), JOB_SUMMARY);
+  const job = jobAttributes(entry, { printerUri: x.printerUri, jobUri: (id) => x.jobUri(id) }, p.ids, JOB_SUMMARY);
   return [unsupportedGroup(unsupported), { tag: GroupTag.job, attributes: job }];
 }
 
