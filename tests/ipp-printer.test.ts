@@ -287,7 +287,8 @@ test("busy, stopped and not accepting: server-error-busy while a job prints or t
   engine.capacity = Infinity;
   engine.release();
   t.is(statusName(await first), "0x0000");
-  engine.setFault("media-empty", "Out of paper");
+  // A jam, not paper: out of paper the job is taken and waits (ipp-selfcert.test.ts).
+  engine.setFault("media-jam", "Paper jam");
   const stopped = await ipp(Operation.printJob, [], [], doc);
   t.is(statusName(stopped), "0x0507");
   t.is(group(stopped, GroupTag.operation)!.attributes.find((a) => a.name === "status-message")?.values[0].kind, "string");

@@ -1,7 +1,7 @@
 import type { Job } from "../jobs/job.js";
 import type { IppJob } from "./job-ids.js";
 import { ticketAttributes } from "./ticket.js";
-import { attr, enumValue, integer, keyword, mimeType, name, noValue, text, uri, type IppAttribute } from "./values.js";
+import { attr, dateTime, enumValue, integer, keyword, mimeType, name, noValue, text, unknownValue, uri, type IppAttribute, type IppValue } from "./values.js";
 
 // A job as IPP describes it (RFC 8011 5.3): job-state and its reasons from
 // the one lifecycle's state, times in printer-up-time seconds, pages from
@@ -61,12 +61,36 @@ export interface JobUris {
   jobUri(id: number): string;
 }
 
-export function jobAttributes(entry: IppJob, uris: JobUris, upTime: number, requested: string[] | undefined): IppAttribute[] {
+// printer-up-time now, and the wall clock at a given up-time (undefined
+// while a board has not learned the time: date-time-* are then 'unknown').
+export interface JobTimes {
+  upTime(): number;
+  wallAt(upTime: number): number | undefined;
+}
+
+// PWG 5100.14 Table 9 asks for job-uuid. The store's job id is random and
+// lives as long as the job, so the uuid is made from it and the IPP job-id
+// rather than kept in a field every job would carry on the board.
+export function jobUuid(entry: IppJob): string {
+  const hex = (entry.job.id.toLowerCase().replace(/[^0-9a-f]/g, "") + "0".repeat(12)).slice(0, 12);
+  const id = ("0000000" + entry.id.toString(16)).slice(-8);
+  return `urn:uuid:${id}-0000-4000-8000-${hex}`;
+}
+
+export function jobAttributes(entry: IppJob, uris: JobUris, times: JobTimes, requested: string[] | undefined): IppAttribute[] {
   const job = entry.job;
+  const upTime = times.upTime();
+  // no-value for an event yet to happen; unknown when the clock is not set.
+  const dateAt = (at: number | undefined): IppValue => {
+    if (at === undefined) return noValue();
+    const wall = times.wallAt(at);
+    return wall === undefined ? unknownValue() : dateTime(wall);
+  };
   const all: IppAttribute[] = [
     attr("job-id", integer(entry.id)),
     attr("job-uri", uri(uris.jobUri(entry.id))),
     attr("job-printer-uri", uri(uris.printerUri)),
+    attr("job-uuid", uri(jobUuid(entry))),
     attr("job-name", name(job.jobName ?? "Untitled")),
     attr("job-originating-user-name", name(job.userName ?? "anonymous")),
     attr("job-state", enumValue(jobState(job))),
@@ -76,8 +100,14 @@ export function jobAttributes(entry: IppJob, uris: JobUris, upTime: number, requ
     attr("time-at-creation", integer(entry.createdAt)),
     attr("time-at-processing", entry.processingAt === undefined ? noValue() : integer(entry.processingAt)),
     attr("time-at-completed", entry.completedAt === undefined ? noValue() : integer(entry.completedAt)),
+    attr("date-time-at-creation", dateAt(entry.createdAt)),
+    attr("date-time-at-processing", dateAt(entry.processingAt)),
+    attr("date-time-at-completed", dateAt(entry.completedAt)),
     attr("number-of-documents", integer(entry.hasDocument ? 1 : 0)),
     attr("number-of-intervening-jobs", integer(0)),
+    // The document is streamed, never counted ahead: its size in impressions
+    // is known once it has printed whole.
+    attr("job-impressions", job.state === "done" ? integer(job.pagesPrinted) : noValue()),
     attr("job-impressions-completed", integer(job.pagesPrinted)),
     // One-sided: a sheet is an impression.
     attr("job-media-sheets-completed", integer(job.pagesPrinted)),

@@ -24,6 +24,9 @@ export interface IppJob {
   hasDocument: boolean;
 }
 
+// Before this the wall clock is not set (a board that has not reached the network).
+export const CLOCK_SET_MS = Date.UTC(2020, 0, 1);
+
 export function upTimeOf(monotonicMs: number): number {
   return Math.floor(monotonicMs / 1000) + 1;
 }
@@ -55,6 +58,12 @@ export class IppJobIds {
   // wants it positive.
   upTime(): number {
     return upTimeOf(this.clock.monotonic());
+  }
+
+  // Wall-clock ms at a printer-up-time, undefined while the clock is not set.
+  wallAt(at: number): number | undefined {
+    const wall = this.clock.wall();
+    return wall < CLOCK_SET_MS ? undefined : wall - (this.upTime() - at) * 1000;
   }
 
   private add(job: Job): IppJob {

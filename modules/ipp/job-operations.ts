@@ -21,7 +21,7 @@ export function getJobAttributes(x: IppExchange, p: Printing): void {
   const entry = targetJob(x, p.ids);
   if (!entry) return;
   if (entry.job === p.context.spooler.active) p.context.spooler.refresh();
-  x.respond(Status.ok, [{ tag: GroupTag.job, attributes: jobAttributes(entry, uris(x), p.ids.upTime(), x.requested()) }]);
+  x.respond(Status.ok, [{ tag: GroupTag.job, attributes: jobAttributes(entry, uris(x), p.ids, x.requested()) }]);
 }
 
 export function getJobs(x: IppExchange, p: Printing): void {
@@ -42,7 +42,7 @@ export function getJobs(x: IppExchange, p: Printing): void {
     if (ids && !ids.includes(entry.id)) continue;
     if (!ids && which !== "all" && completed(entry.job) !== (which === "completed")) continue;
     if (mine && entry.job.userName !== x.user) continue;
-    groups.push({ tag: GroupTag.job, attributes: jobAttributes(entry, uris(x), p.ids.upTime(), requested) });
+    groups.push({ tag: GroupTag.job, attributes: jobAttributes(entry, uris(x), p.ids, requested) });
   }
   x.respond(Status.ok, groups);
 }

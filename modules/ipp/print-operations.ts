@@ -31,7 +31,7 @@ function unsupportedGroup(attributes: IppAttribute[]): IppGroup {
 }
 
 function jobGroups(x: IppExchange, p: Printing, entry: IppJob, unsupported: IppAttribute[]): IppGroup[] {
-  const job = jobAttributes(entry, { printerUri: x.printerUri, jobUri: (id) => x.jobUri(id) }, p.ids.upTime(), JOB_SUMMARY);
+  const job = jobAttributes(entry, { printerUri: x.printerUri, jobUri: (id) => x.jobUri(id) }, p.ids, JOB_SUMMARY);
   return [unsupportedGroup(unsupported), { tag: GroupTag.job, attributes: job }];
 }
 
@@ -73,15 +73,44 @@ function accepting(x: IppExchange, p: Printing): boolean {
 }
 
 // The engine and the spooler can take a document now, and it is not too large.
+// Out of paper the job is taken and waits, stopped, with media-needed, until
+// someone loads paper (RFC 8011 'stopped'; PWG self-cert I-20 expects the
+// Print-Job taken); a jam or an open door must be seen to first.
 function ready(x: IppExchange, p: Printing): boolean {
   const { engine, spooler, maxDocumentBytes } = p.context;
   const length = x.document.declaredLength;
   if (length !== undefined && length > maxDocumentBytes) {
     x.respond(Status.requestEntityTooLarge, [], `the document is ${length} bytes; this printer takes at most ${maxDocumentBytes}`);
-  } else if (engine.fault) x.respond(Status.busy, [], engine.faultDescription || "the printer is stopped");
+  } else if (engine.fault && engine.fault !== "media-empty") x.respond(Status.busy, [], engine.faultDescription || "the printer is stopped");
   else if (spooler.active) x.respond(Status.busy, [], "the printer is printing another job");
   else return true;
   return false;
+}
+
+// The document is in; an engine that prints at once (the simulator's PNGs)
+// ends the job a moment later. RFC 8011 4.2.1.2 answers the job-state as it
+// is when the answer goes, so the answer waits that moment: a job that ends
+// within it is answered completed, not 'processing' that is over before the
+// client reads it (which sent PWG self-cert I-13 looking for a job no longer
+// there). A slow engine's job is answered 'processing' after the wait, true
+// then and for a while after.
+const SETTLE_MS = 1000;
+
+function whenSettled(p: Printing, job: Job, answer: () => void): void {
+  if (completed(job)) return answer();
+  const { clock, lifecycle } = p.context;
+  let pending = true;
+  const settle = () => {
+    if (!pending) return;
+    pending = false;
+    stop();
+    clock.clearTimer(timer);
+    answer();
+  };
+  const stop = lifecycle.listen((event) => {
+    if (event.job === job && completed(job)) settle();
+  });
+  const timer = clock.setTimer(settle, SETTLE_MS);
 }
 
 function setOwner(x: IppExchange, job: Job): void {
@@ -98,8 +127,8 @@ function print(x: IppExchange, p: Printing, entry: IppJob, format: string, check
   if (x.document.declaredLength !== undefined) job.jobSize = x.document.declaredLength;
   const decode = p.context.formats[format](entry.ticket);
   p.context.spooler.start(job, x.document, (result) => {
+    if (result.ok) return whenSettled(p, job, () => x.respond(checked.status, jobGroups(x, p, entry, checked.unsupported)));
     const groups = jobGroups(x, p, entry, checked.unsupported);
-    if (result.ok) return x.respond(checked.status, groups);
     if (canceled(job)) return x.respond(Status.jobCanceled, groups, "the job was canceled");
     x.respond(result.error === "invalid_document" ? Status.documentFormatError : Status.deviceError, groups, result.description);
   }, decode);

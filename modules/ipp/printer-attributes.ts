@@ -111,7 +111,6 @@ const ATTRIBUTES: Array<[string, Group, Builder]> = [
   // A roll comes out printed side up; sheets stack face down.
   ["output-bin-default", "template", (f) => [keyword(outputBin(f))]],
   ["output-bin-supported", "template", (f) => [keyword(outputBin(f))]],
-  ["job-creation-attributes-supported", "template", () => keywords([...TEMPLATE_ATTRIBUTES, "ipp-attribute-fidelity", "job-name"])],
 
   // ---- printer description and status ----
   ["charset-configured", "description", () => [charset("utf-8")]],
@@ -129,6 +128,8 @@ const ATTRIBUTES: Array<[string, Group, Builder]> = [
   ["multiple-document-jobs-supported", "description", () => [boolean(false)]],
   ["multiple-operation-time-out", "description", (f) => [integer(f.multipleOperationTimeout)]],
   ["multiple-operation-time-out-action", "description", () => [keyword("abort-job")]],
+  // A printer-description attribute (PWG 5100.11), though it names job template ones.
+  ["job-creation-attributes-supported", "description", () => keywords([...TEMPLATE_ATTRIBUTES, "ipp-attribute-fidelity", "job-name"])],
   ["job-ids-supported", "description", () => [boolean(true)]],
   ["preferred-attributes-supported", "description", () => [boolean(false)]],
   ["which-jobs-supported", "description", () => keywords(["completed", "not-completed", "all"])],

@@ -6,9 +6,6 @@ import { GroupTag, Status, attr, find, firstString, keyword } from "./values.js"
 
 // Get-Printer-Attributes (RFC 8011 4.2.5) and Identify-Printer (PWG 5100.13).
 
-// Before this the wall clock is not set (a board that has not reached the network).
-const CLOCK_SET_MS = Date.UTC(2020, 0, 1);
-
 export function printerUuid(serialNumber: string): string {
   // The serial number is a UUID already (Privet's); anything else is
   // folded into one so the printer's uuid never changes with its name.
@@ -44,10 +41,7 @@ export function printerFacts(p: Printing, printerUri: string, webUri: string): P
     upTime,
     stateChangeTime: status.changedAt,
     configChangeTime: 1,
-    wallAt: (at) => {
-      const wall = context.clock.wall();
-      return wall < CLOCK_SET_MS ? undefined : wall - (upTime - at) * 1000;
-    },
+    wallAt: (at) => p.ids.wallAt(at),
     mediaEmpty: context.engine.fault === "media-empty",
     identifyActions: context.identifyActions,
     multipleOperationTimeout: Math.floor(context.jobs.options.draftLifetimeMs / 1000),

@@ -34,6 +34,10 @@ export class PrinterStatus {
     const fault = engine.fault;
     const state = fault ? PrinterState.stopped : spooler.active ? PrinterState.processing : PrinterState.idle;
     const reasons = fault ? [FAULT_REASON[fault]] : ["none"];
+    // A job is waiting for paper (PWG self-cert I-20; as ippeveprinter does).
+    // Without a suffix, as clients match it whole; RFC 8011 5.4.12 reads a
+    // reason without one as an error.
+    if (fault === "media-empty" && spooler.active) reasons.push("media-needed");
     const message = fault ? engine.faultDescription : "";
     const key = `${state} ${reasons.join(",")} ${message}`;
     if (key !== this.key) {
