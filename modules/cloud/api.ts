@@ -1,3 +1,4 @@
+import { Turns } from "../http/turns.js";
 import type { Random } from "../hal/random.js";
 import { HttpClientError, type HttpClient, type HttpResponse } from "../http/client.js";
 import { requestText } from "../http/collect.js";
@@ -85,26 +86,17 @@ export class CloudApi {
   // status), false when it could not be reached. Drives connection_state.
   onReachable: (reachable: boolean) => void = () => {};
 
-  // The end of the last call that has started or is waiting its turn.
-  private turn: Promise<void> = Promise.resolve();
-
-  constructor(private readonly http: HttpClient, private readonly endpoint: CloudEndpoint, private readonly random: Random) {}
+  // turns: shared with the printer's other large exchanges (IPP's attribute answers).
+  constructor(private readonly http: HttpClient, private readonly endpoint: CloudEndpoint, private readonly random: Random,
+    private readonly turns: Turns = new Turns()) {}
 
   // One call at a time, in the order asked: each holds a connection (on the
   // board a TLS session) and then its whole answer as bytes, text and
   // parsed JSON. In mcsim two of them together (a job's /submit report
   // meeting /update, or a pushed job's /fetch) were what ran the fixed heap
   // out first; the later one waits instead.
-  private async inTurn<T>(work: () => Promise<T>): Promise<T> {
-    const before = this.turn;
-    let done!: () => void;
-    this.turn = new Promise<void>((resolve) => (done = resolve));
-    await before;
-    try {
-      return await work();
-    } finally {
-      done();
-    }
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    return this.turns.run(work);
   }
 
   get url(): string {

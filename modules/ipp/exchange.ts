@@ -1,3 +1,4 @@
+import type { Turns } from "../http/turns.js";
 import type { Clock } from "../hal/clock.js";
 import { escapeControls, fitUtf8 } from "../text/utf8.js";
 import type { Log } from "../hal/log.js";
@@ -47,6 +48,8 @@ export interface IppContext {
   limits: IppLimits;
   // A document announced larger than this is refused before a byte of it is read.
   maxDocumentBytes: number;
+  // Shared with the cloud's calls: a large answer waits for the one under way (http/turns).
+  turns?: Turns;
 }
 
 export interface Printing {

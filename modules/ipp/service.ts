@@ -88,12 +88,20 @@ export class IppService implements Printing {
     readIppRequest(request, this.context.limits, {
       message: (message, document) => {
         const exchange = new IppExchange(message, document, printerUri, webUri, send);
-        try {
-          this.dispatch(exchange);
-        } catch (error) {
-          this.context.log("error", `ipp: operation 0x${message.code.toString(16)} failed: ${escapeControls(String(error))}`);
-          exchange.respond(Status.internalError, [], "the printer failed to carry out the request");
-        }
+        const carryOut = () => {
+          try {
+            this.dispatch(exchange);
+          } catch (error) {
+            this.context.log("error", `ipp: operation 0x${message.code.toString(16)} failed: ${escapeControls(String(error))}`);
+            exchange.respond(Status.internalError, [], "the printer failed to carry out the request");
+          }
+        };
+        // The attributes answer (about 5 KB, and CUPS asks for it every few
+        // seconds) waits while a cloud call holds its answer; print jobs do
+        // not, since a job may last minutes and reports it to the cloud.
+        const turns = this.context.turns;
+        if (turns && message.code === Operation.getPrinterAttributes) void turns.run(carryOut);
+        else carryOut();
       },
       error: (reason, aborted, head, internal) => {
         const what = internal ? "failed to read a request" : aborted ? "request cut short" : "bad request";

@@ -1,3 +1,4 @@
+import { Turns } from "../http/turns.js";
 import type { Hal } from "../hal/hal.js";
 import type { MdnsSocket } from "../hal/udp.js";
 import { MdnsResponder, type MdnsService, type ServiceSpec } from "../dns/responder.js";
@@ -84,6 +85,8 @@ export class Printer {
   // host's front panel asks it too.
   readonly hosts: HostPolicy;
   readonly jobs: JobStore;
+  // One large exchange at a time on the heap: the cloud's calls and IPP's attribute answers.
+  private readonly turns = new Turns();
   readonly lifecycle: JobLifecycle;
   readonly spooler: Spooler;
   readonly settings: Settings<DeviceSettings>;
@@ -208,6 +211,7 @@ export class Printer {
     return new IppService({
       clock: hal.clock, log: hal.log, engine: hal.engine, jobs: this.jobs, lifecycle: this.lifecycle, spooler: this.spooler,
       formats: this.documentFormats,
+      turns: this.turns,
       device: () => this.ippDevice(),
       exposed: () => this.api.enabled,
       accepting: () => this.printingExposed(),
@@ -311,7 +315,7 @@ export class Printer {
       clientId: options.clientId ?? DEFAULT_CLIENT_ID,
       clientSecret: options.clientSecret ?? "",
       proxy: options.proxy ?? `privet-${this.device.serialNumber}`,
-    }, hal.random);
+    }, hal.random, this.turns);
     const cloud = new Cloud({
       api, clock: hal.clock, random: hal.random, storage: this.storage, log: hal.log, panel: hal.panel, host: this.cloudHost(),
       clockSet: () => this.clockSet(),
