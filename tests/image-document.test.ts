@@ -11,6 +11,7 @@ import type { DocumentConsumer, DocumentSource } from "../modules/print/source.j
 import { Spooler, type ReceiveResult } from "../modules/print/spooler.js";
 import { FakeClock } from "./helpers/fake-clock.js";
 import { withOrientation } from "./helpers/jpeg.js";
+import { SMALL_JPEG_BASE64, SMALL_JPEG_HEIGHT, SMALL_JPEG_WIDTH } from "./helpers/small-jpeg.js";
 import { which } from "./helpers/peers.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
 import { TestEngine } from "./helpers/test-engine.js";
@@ -278,6 +279,32 @@ peerTest(title("a 4000 x 3000 photo on a 384-dot roll is decoded with under 64 K
   t.true(peak < 64 * 1024, `${peak} bytes`);
   t.log(`buffers: ${peak} bytes`);
 });
+
+// The per-column tables grow with the page, not the image: an A4 page at
+// 150 dpi is 1,240 columns, and at 20 bytes a column they alone were 25 KB,
+// a quarter of the board's 96 KB heap. The small test JPEG, fitted, spans
+// the whole width, so every column gets an entry.
+for (const [dpi, width, height, limit] of [[150, 1240, 1754, 8 * 1024], [300, 2480, 3508, 10 * 1024]] as const) {
+  test(`the column tables for A4 at ${dpi} dpi (${width} columns) take at most ${limit} bytes`, (t) => {
+    const image = Uint8Array.from(Buffer.from(SMALL_JPEG_BASE64, "base64"));
+    const sink = new PageSink();
+    const a4: ImagePlacement = { scaling: "fit", widthDots: width, heightDots: height, xDpi: dpi, yDpi: dpi, colorSpace: "sgray_8" };
+    const doc = jpegDocument(a4)(sink, { maxWidth: 5000, maxHeight: 9000 });
+    // The first chunk holds the frame header: the tables are built by then.
+    doc.write(image.subarray(0, 1024));
+    const held = doc as unknown as { tableBytes: number; bufferBytes: number };
+    const tables = held.tableBytes, buffers = held.bufferBytes;
+    doc.write(image.subarray(1024));
+    doc.end();
+    t.is(sink.pages[0].rows.length, height);
+    // Fitted across (the test page has white margins of its own, so this is asked of the layout).
+    const info = { width: SMALL_JPEG_WIDTH, height: SMALL_JPEG_HEIGHT, components: 3 as const, sampling: "4:2:0", densityUnit: 0, xDensity: 1, yDensity: 1, orientation: 1 };
+    const layout = placeImage(info, a4);
+    t.deepEqual([layout.x0, layout.x1], [0, width]);
+    t.true(tables > 0 && tables <= limit, `${tables} bytes of column tables`);
+    t.log(`column tables ${tables} bytes; all buffers ${buffers} bytes`);
+  });
+}
 
 // The upright picture D (40 x 64: a black block top left, a mid-gray bar
 // along the bottom) stored as the camera would for each EXIF orientation.
