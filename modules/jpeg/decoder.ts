@@ -377,7 +377,9 @@ export class JpegDecoder {
       this.planeOf.push(plane);
     }
     const pixels = out.right - out.left;
-    this.clamped = new Uint8ClampedArray(pixels * (out.gray ? 1 : 3));
+    // Gray from luma alone goes out straight from the MCU row: no output row to hold.
+    const direct = out.gray && this.planes.length === 1;
+    this.clamped = new Uint8ClampedArray(direct ? 0 : pixels * (out.gray ? 1 : 3));
     this.line = new Uint8Array(this.clamped.buffer);
     const luma = this.planes[0];
     this.lumaRows = [];
