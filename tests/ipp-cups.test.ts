@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CupsSandbox, cupsUnavailable, freePort } from "./helpers/cups.js";
+import { CupsSandbox, cupsUnavailable } from "./helpers/cups.js";
 import { readPng, type Image } from "./helpers/png.js";
 import { spawnNode } from "./helpers/spawn.js";
 
@@ -43,12 +43,14 @@ const title = "CUPS prints a real two-page PDF to the printer driverless (lpadmi
   const pdf = path.join(dir, "two-pages.pdf");
   t.is(spawnSync("mutool", ["merge", "-o", pdf, ...PDFS]).status, 0);
 
-  const port = await freePort();
   const out = path.join(dir, "out");
-  const printer = spawnNode(CLI, ["--port", String(port), "--no-cloud", "--no-mdns", "--out", out, "--state-dir", path.join(dir, "state"), "--name", "CUPS Test Printer"]);
+  // Port 0, read back from the banner: a port picked free beforehand could be taken before the printer binds it.
+  const printer = spawnNode(CLI, ["--port", "0", "--no-cloud", "--no-mdns", "--out", out, "--state-dir", path.join(dir, "state"), "--name", "CUPS Test Printer"]);
   t.teardown(() => { printer.child.kill("SIGTERM"); });
   for (let i = 0; i < 100 && !printer.output().stdout.includes("is listening"); i++) await new Promise((r) => setTimeout(r, 100));
   t.true(printer.output().stdout.includes("is listening"), printer.output().stderr);
+  const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(printer.output().stdout)?.[1]);
+  t.true(port > 0, printer.output().stdout);
 
   const cups = await CupsSandbox.start();
   t.teardown(() => cups.stop());
