@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { get, rawRequest } from "./helpers/client.js";
 
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "hosts", "node", "cli.js");
+const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "tools", "launcher", "start.js");
 
 function run(args: string[]) {
   const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"] });

@@ -13,7 +13,7 @@ import { spawnNode } from "./helpers/spawn.js";
 // client's register and accesstoken, and the console's ok and reset.
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
-const simulator = path.join(root, "hosts", "node", "cli.js");
+const simulator = path.join(root, "tools", "launcher", "start.js");
 const client = path.join(root, "tools", "client", "cli.js");
 
 function start(args: string[]) {

@@ -18,7 +18,7 @@ import { spawnNode } from "./helpers/spawn.js";
 const said = (proc: ReturnType<typeof spawnNode>) => proc.output().stdout + proc.output().stderr;
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
-const simulator = path.join(root, "hosts", "node", "cli.js");
+const simulator = path.join(root, "tools", "launcher", "start.js");
 const client = path.join(root, "tools", "client", "cli.js");
 
 function runClient(args: string[]): Promise<{ code: number | null; stderr: string }> {

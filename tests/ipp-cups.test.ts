@@ -14,7 +14,7 @@ import { spawnNode } from "./helpers/spawn.js";
 // pages the simulated engine writes are compared with Ghostscript's render of
 // the same PDF.
 
-const CLI = path.resolve("build/hosts/node/cli.js");
+const CLI = path.resolve("build/tools/launcher/start.js");
 const PDFS = ["/usr/share/cups/data/default-testpage.pdf", "/usr/share/cups/data/form_english.pdf"];
 const why = cupsUnavailable() || (PDFS.every((f) => fs.existsSync(f)) ? "" : "CUPS's sample PDFs are missing")
   || (spawnSync("sh", ["-c", "command -v gs && command -v mutool && command -v ipptool"]).status === 0 ? "" : "gs, mutool or ipptool is missing");

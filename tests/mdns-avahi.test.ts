@@ -9,7 +9,7 @@ import { run, which } from "./helpers/peers.js";
 // avahi resolves the printer across a veth link between two network
 // namespaces this test makes: the printer in one, avahi-daemon (on a private
 // D-Bus) and avahi-browse in the other. Nothing touches a real interface.
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "hosts", "node", "cli.js");
+const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "tools", "launcher", "start.js");
 const twoServicePrinter = path.join(path.dirname(fileURLToPath(import.meta.url)), "helpers", "two-service-printer.js");
 const tag = String(process.pid % 100000);
 const DEV = `pvd${tag}`, PEER = `pvp${tag}`;

@@ -26,7 +26,7 @@ import { picoRows, runPicoBench } from "../pico/bench-run.js";
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const out = path.join(root, "bench", "out");
 const inputs = path.join(out, "inputs");
-const simulator = path.join(root, "build", "hosts", "node", "cli.js");
+const simulator = path.join(root, "build", "tools", "launcher", "start.js");
 const PDFS = ["/usr/share/cups/data/default-testpage.pdf", "/usr/share/cups/data/form_english.pdf"];
 const BIG_BYTES = Number(process.env.BENCH_BIG_MB ?? 600) * 1048576;
 // Timed rounds per figure (after untimed warm-up runs); each figure is their median.
