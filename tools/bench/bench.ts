@@ -12,10 +12,11 @@ import { fileURLToPath } from "node:url";
 import { PwgDecoder, type RasterSink } from "../../modules/pwg/decoder.js";
 import { NullEngine } from "../../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
-// The tests' own harness for a registered cloud printer on loopback: the
-// emulator, a Printer in this process, and the Privet registration.
-import { call, startTestCloud } from "../../tests/helpers/cloud.js";
-import { registerPrinter, startCloudPrinter, until } from "../../tests/helpers/cloud-printer.js";
+import { MemoryStorage, nodeHal } from "../../hosts/node/hal.js";
+import { ConsolePanel } from "../../hosts/node/panel.js";
+import { Printer } from "../../modules/printer/printer.js";
+import { claimAsUser, emulatorUserToken, submitAsUser } from "../cloud/as-user.js";
+import { startCloudService } from "../cloud/index.js";
 import { discover } from "../client/discover.js";
 import { PrivetClient } from "../client/privet-client.js";
 import { Sandbox, sandboxUnavailable } from "../netns/sandbox.js";
@@ -36,6 +37,15 @@ const BIG_ROUNDS = Number(process.env.BENCH_BIG_ROUNDS ?? 3);
 const CLOUD_BYTES = Number(process.env.BENCH_CLOUD_MB ?? 128) * 1048576;
 const ONLY = process.env.BENCH_ONLY;
 const notes: string[] = [];
+
+// Polls a condition every 20 ms until it holds, or fails naming it.
+async function until(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 function say(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
@@ -405,15 +415,28 @@ class TimedEngine extends NullEngine {
 // from the first request until the engine ends it.
 async function cloudJobs(small: string | undefined): Promise<Record<string, unknown>> {
   // The emulator takes uploads up to 16 MB unless told otherwise.
-  const cloud = await startTestCloud({ xmpp: { port: 0 }, limits: { maxBodyBytes: CLOUD_BYTES * 2 + 16 * 1048576 }, onError: (error) => say(`emulator: ${String(error)}`) });
-  const engine = new TimedEngine(OFFICE_CAPABILITIES);
-  const p = await startCloudPrinter({
-    url: cloud.service.baseUrl, engine,
-    cloud: { xmpp: { host: "127.0.0.1", port: cloud.service.xmpp!.port, transport: "plain", allowPlainText: true } },
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-cloud-"));
+  const cloud = await startCloudService({
+    host: "127.0.0.1", port: 0, stateDir, xmpp: { port: 0 },
+    limits: { maxBodyBytes: CLOUD_BYTES * 2 + 16 * 1048576 }, onError: (error) => say(`emulator: ${String(error)}`),
   });
+  const engine = new TimedEngine(OFFICE_CAPABILITIES);
+  // OK on the panel presses itself, as npm start's --confirm auto.
+  const panel = new ConsolePanel({ write: () => {}, auto: true, autoDelayMs: 50 });
+  const printer = new Printer({ ...nodeHal({ log: () => {}, engine, panel }), storage: new MemoryStorage() }, {
+    port: 0, url: cloud.baseUrl, name: "Bench printer",
+    cloud: { xmpp: { host: "127.0.0.1", port: cloud.xmpp!.port, transport: "plain", allowPlainText: true } },
+  });
+  const port = await printer.start();
   try {
-    const { deviceId, userToken } = await registerPrinter(cloud, p);
-    await until("the channel is online", () => p.printer.cloud!.connectionState === "online", 10_000);
+    const user = "bench@example.com";
+    const registered = await new PrivetClient({ baseUrl: `http://127.0.0.1:${port}` }).registerWith(user, {
+      waiting: () => {},
+      claim: (answer) => claimAsUser(cloud.url, user, String(answer.automated_claim_url ?? "")),
+    });
+    const deviceId = String(registered.device_id);
+    const userToken = await emulatorUserToken(cloud.url, user);
+    await until("the channel is online", () => printer.cloud!.connectionState === "online", 10_000);
     const ended = async (what: string) => {
       await until(what, () => engine.ended !== undefined, 300_000);
       if (engine.aborted) throw new Error(`${what}: the job was aborted`);
@@ -421,10 +444,7 @@ async function cloudJobs(small: string | undefined): Promise<Record<string, unkn
     const submit = async (title: string, data: Buffer) => {
       engine.ended = undefined;
       const start = performance.now();
-      const answer = await call(cloud.service, "submit", { printerid: deviceId, title, contentType: "image/pwg-raster" }, {
-        encoding: "multipart", token: userToken, files: [{ name: "content", filename: title, contentType: "image/pwg-raster", data }],
-      });
-      if (!answer.json?.success) throw new Error(`submit: ${answer.text.slice(0, 200)}`);
+      await submitAsUser(cloud.baseUrl, userToken, { printerId: deviceId, title, contentType: "image/pwg-raster", data });
       return { start, answered: performance.now() };
     };
 
@@ -449,7 +469,7 @@ async function cloudJobs(small: string | undefined): Promise<Record<string, unkn
     let bigBytes: Buffer | undefined = fs.readFileSync(big);
     const mb = bigBytes.length / 1048576;
     say(`cloud: a ${mb.toFixed(0)} MB job ${BIG_ROUNDS} times through the cloud download and through submitdoc, in turn`);
-    const client = new PrivetClient({ baseUrl: `http://127.0.0.1:${p.port}` });
+    const client = new PrivetClient({ baseUrl: `http://127.0.0.1:${port}` });
     const cloudS: number[] = [], localS: number[] = [], downloadS: number[] = [];
     for (let round = 0; round < BIG_ROUNDS; round++) {
       const s = await submit(`throughput ${round}`, bigBytes);
@@ -473,9 +493,9 @@ async function cloudJobs(small: string | undefined): Promise<Record<string, unkn
       cloud_mb_per_s: mb / c.median, local_mb_per_s: mb / l.median, cloud_vs_local: c.median / l.median,
     };
   } finally {
-    await p.stop();
-    await cloud.service.close();
-    fs.rmSync(cloud.stateDir, { recursive: true, force: true });
+    await printer.stop();
+    await cloud.close();
+    fs.rmSync(stateDir, { recursive: true, force: true });
   }
 }
 

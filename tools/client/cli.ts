@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { claimAsUser, UserActionError } from "../cloud/as-user.js";
 import { discover } from "./discover.js";
 import { HttpFailure, PrivetClient, PrivetError } from "./privet-client.js";
 import { settingsFromCdd, toPwg } from "./convert.js";
@@ -172,18 +173,12 @@ async function main(): Promise<number> {
 // emulator hands out user tokens for a name (its own grant type); a real
 // service would need a real sign-in.
 async function claimAutomatically(serviceUrl: string, user: string, automatedUrl: string): Promise<void> {
-  if (automatedUrl === "") die(EXIT.refused, "the printer gave no automated_claim_url");
-  const origin = new URL(serviceUrl).origin;
-  const grant = await fetch(`${origin}/o/oauth2/token`, {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "urn:cloudprint-emulator:user", email: user }).toString(),
-  });
-  const token = (await grant.json().catch(() => ({}))) as { access_token?: string };
-  if (!token.access_token) die(EXIT.refused, `the service at ${origin} gave no user token (is it the emulator?)`);
-  const claimed = await fetch(automatedUrl, { headers: { Authorization: `Bearer ${token.access_token}`, "X-CloudPrint-Proxy": "privet-reference-client" } });
-  const answer = (await claimed.json().catch(() => ({}))) as { success?: boolean; message?: string };
-  if (!answer.success) die(EXIT.refused, `the claim was refused: ${answer.message ?? `HTTP ${claimed.status}`}`);
+  try {
+    await claimAsUser(new URL(serviceUrl).origin, user, automatedUrl);
+  } catch (error) {
+    if (error instanceof UserActionError) die(EXIT.refused, error.message);
+    throw error;
+  }
   process.stderr.write(`privet: claimed for ${user}\n`);
 }
 

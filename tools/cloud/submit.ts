@@ -1,7 +1,7 @@
 import { readFileSync, writeSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { EMULATOR_USER_GRANT } from "./oauth.js";
+import { emulatorUserToken, submitAsUser, UserActionError } from "./as-user.js";
 
 // `npm run cloud -- submit FILE --printer ID`: what a user did from Chrome's
 // print dialog, against the emulator: a token for the user (the emulator's
@@ -123,27 +123,21 @@ async function run(args: string[]): Promise<number> {
     user = owner.owner as string;
   }
 
-  const token = await api(`${origin}/o/oauth2/token`, {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: EMULATOR_USER_GRANT, email: user }).toString(),
-  });
-  if (typeof token.access_token !== "string") throw new Refusal(`no user token for ${user}: ${String(token.error_description ?? token.error ?? "")} (is it the emulator?)`);
-
-  const form = new FormData();
-  form.append("printerid", printerId);
-  form.append("title", values.title ?? path.basename(file));
-  form.append("contentType", contentType);
-  form.append("content", new Blob([data], { type: contentType }), path.basename(file));
-  const submitted = await api(`${base}/submit`, { method: "POST", body: form, token: token.access_token });
-  if (submitted.success !== true || typeof submitted.job?.id !== "string") throw new Refusal(`submit refused: ${String(submitted.message ?? "")}`);
-  const jobId: string = submitted.job.id;
+  let token: string;
+  let jobId: string;
+  try {
+    token = await emulatorUserToken(origin, user);
+    jobId = await submitAsUser(base, token, { printerId, title: values.title ?? path.basename(file), contentType, data, fileName: path.basename(file) });
+  } catch (error) {
+    if (error instanceof UserActionError) throw new Refusal(error.message);
+    throw error;
+  }
   out(`job ${jobId} submitted to printer ${printerId} as ${user} (${contentType}, ${data.length} bytes)`);
 
   const deadline = Date.now() + Number(timeoutText) * 1000;
   let last = "";
   for (;;) {
-    const answer = await api(`${base}/jobs?printerid=${encodeURIComponent(printerId)}`, { token: token.access_token });
+    const answer = await api(`${base}/jobs?printerid=${encodeURIComponent(printerId)}`, { token });
     const job = Array.isArray(answer.jobs) ? answer.jobs.find((j: any) => j?.id === jobId) : undefined;
     if (!job) throw new Refusal(`job ${jobId} is gone from the service (deleted?)`);
     const state = job.semanticState?.state ?? {};
