@@ -1,45 +1,13 @@
 import test from "ava";
 import { PwgDecoder, RUN_MIXED, RasterError, type RasterSink } from "../modules/pwg/decoder.js";
-import type { PageFormat, PageHeader } from "../modules/pwg/header.js";
 import { bytesPerLine, encodeDocument, pageHeader, testPage, type Page, type Space } from "./helpers/pwg.js";
+import { Collector, decodeInChunks } from "./helpers/raster-sink.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
 
 const LIMITS = { maxWidth: 5000, maxHeight: 20000 };
 
-// Rebuilds whole pages from what the decoder hands out.
-class Collector implements RasterSink {
-  pages: Array<{ header: PageHeader; format: PageFormat; pixels: number[][] }> = [];
-  lineCalls = 0;
-  fullEvery = 0;
-  line(data: Uint8Array, repeat: number): boolean {
-    const page = this.pages.at(-1)!;
-    for (let r = 0; r < repeat; r++) page.pixels.push(Array.from(data));
-    this.lineCalls++;
-    return this.fullEvery === 0 || this.lineCalls % this.fullEvery !== 0;
-  }
-  beginPage(header: PageHeader, format: PageFormat): void {
-    this.pages.push({ header, format, pixels: [] });
-  }
-  endPage(): void {}
-  flat(i: number): Uint8Array {
-    return Uint8Array.from(this.pages[i].pixels.flat());
-  }
-}
-
 function decode(doc: Uint8Array, split: (n: number) => number, fullEvery = 0) {
-  const sink = new Collector();
-  sink.fullEvery = fullEvery;
-  const decoder = new PwgDecoder(sink, LIMITS);
-  let offset = 0;
-  let guard = 0;
-  while (offset < doc.length) {
-    const n = split(doc.length - offset);
-    let more = decoder.write(doc.subarray(offset, offset + n));
-    while (!more && guard++ < 1_000_000) more = decoder.resume();
-    offset += n;
-  }
-  decoder.end();
-  return { sink, decoder };
+  return decodeInChunks((sink) => new PwgDecoder(sink, LIMITS), doc, split, fullEvery);
 }
 
 const spaces: Space[] = ["sgray_8", "srgb_8", "black_1"];

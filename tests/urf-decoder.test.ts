@@ -4,45 +4,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { PwgDecoder, RasterError, type RasterSink } from "../modules/pwg/decoder.js";
-import type { PageFormat, PageHeader } from "../modules/pwg/header.js";
 import { UrfDecoder } from "../modules/urf/decoder.js";
 import { encodeDocument, testPage, type Page } from "./helpers/pwg.js";
 import { which } from "./helpers/peers.js";
+import { decodeInChunks } from "./helpers/raster-sink.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
 import { encodeUrfDocument, encodeUrfPage, urfPageHeader } from "./helpers/urf.js";
 
 const LIMITS = { maxWidth: 5000, maxHeight: 20000 };
 
-class Collector implements RasterSink {
-  pages: Array<{ header: PageHeader; format: PageFormat; pixels: number[] }> = [];
-  lineCalls = 0;
-  fullEvery = 0;
-  line(data: Uint8Array, repeat: number): boolean {
-    const page = this.pages.at(-1)!;
-    for (let r = 0; r < repeat; r++) for (const b of data) page.pixels.push(b);
-    this.lineCalls++;
-    return this.fullEvery === 0 || this.lineCalls % this.fullEvery !== 0;
-  }
-  beginPage(header: PageHeader, format: PageFormat): void {
-    this.pages.push({ header, format, pixels: [] });
-  }
-  endPage(): void {}
-}
-
 function decode(make: (sink: RasterSink) => UrfDecoder | PwgDecoder, doc: Uint8Array, split: (n: number) => number = (n) => n, fullEvery = 0) {
-  const sink = new Collector();
-  sink.fullEvery = fullEvery;
-  const decoder = make(sink);
-  let offset = 0;
-  let guard = 0;
-  while (offset < doc.length) {
-    const n = split(doc.length - offset);
-    let more = decoder.write(doc.subarray(offset, offset + n));
-    while (!more && guard++ < 1_000_000) more = decoder.resume();
-    offset += n;
-  }
-  decoder.end();
-  return { sink, decoder };
+  return decodeInChunks(make, doc, split, fullEvery);
 }
 const urf = (sink: RasterSink) => new UrfDecoder(sink, LIMITS);
 const pwg = (sink: RasterSink) => new PwgDecoder(sink, LIMITS);
@@ -111,7 +83,7 @@ test("seeded mutations and truncations only ever end in a RasterError or whole p
     const cut = random.below(3) === 0 ? doc.subarray(0, random.below(doc.length)) : doc;
     try {
       const { sink } = decode(urf, cut, (n) => 1 + random.below(n), random.below(3));
-      for (const p of sink.pages) t.is(p.pixels.length, p.header.bytesPerLine * p.header.height);
+      sink.pages.forEach((p, i) => t.is(sink.flat(i).length, p.header.bytesPerLine * p.header.height));
       clean++;
     } catch (error) {
       if (!(error instanceof RasterError)) return t.fail(`${String(error)} at round ${i}`);
@@ -149,13 +121,14 @@ const hasUrf = gs !== undefined && /\burf\b/.test(execFileSync(gs, ["-h"], { enc
         execFileSync(gs!, ["-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", `-sDEVICE=${device}`, `-dcupsColorSpace=${code}`, "-dcupsBitsPerColor=8", "-r150", `-sOutputFile=${file}`, ps], { stdio: "pipe" });
         return new Uint8Array(readFileSync(file));
       };
-      const fromUrf = decode(urf, render("urf", path.join(dir, "p.urf"))).sink.pages;
+      const urfSink = decode(urf, render("urf", path.join(dir, "p.urf"))).sink;
+      const fromUrf = urfSink.pages;
       const fromPwg = decode(pwg, render("pwgraster", path.join(dir, "p.pwg"))).sink.pages;
       t.is(fromUrf.length, 1);
       t.is(fromUrf[0].format.colorSpace, space);
       t.like(fromUrf[0].header, { width: 450, height: 300, xDpi: 150 });
       t.deepEqual(fromUrf[0].pixels, fromPwg[0].pixels, space);
-      t.true(new Set(fromUrf[0].pixels).size > 2, "the page is not blank");
+      t.true(new Set(urfSink.flat(0)).size > 2, "the page is not blank");
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
