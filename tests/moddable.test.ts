@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { get, rawRequest } from "./helpers/client.js";
+import { closeAfter, get, rawRequest } from "./helpers/client.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { call, startTestCloud, userToken } from "./helpers/cloud.js";
 import { answersWith, startSntpServer } from "./helpers/sntp-server.js";
@@ -441,26 +441,17 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
     };
     const token = JSON.parse((await get(SIM_PORT, "/privet/info", { "X-Privet-Token": "\"\"" })).body)["x-privet-token"];
     const smallDoc = (seed: number) => Buffer.from(encodeDocument([testPage(120, 30, "sgray_8", seed), testPage(120, 30, "srgb_8", seed + 1)]));
-    const closeAfter = (request: string, ms = 0) => new Promise<string>((resolve) => {
-      const socket = net.connect(SIM_PORT, "127.0.0.1");
-      let text = "";
-      socket.on("data", (c) => (text += c.toString("latin1")));
-      socket.on("error", () => resolve(text));
-      socket.on("close", () => resolve(text));
-      if (request) socket.write(request);
-      if (ms) setTimeout(() => socket.destroy(), ms);
-    });
     const round = async (n: number) => {
       // The client closes a kept-alive connection after the answer.
       t.is((await get(SIM_PORT, "/privet/info", { "X-Privet-Token": "\"\"" })).status, 200);
       // The printer closes: the status page with Connection: close.
-      t.regex(await closeAfter(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 200/);
+      t.regex(await closeAfter(SIM_PORT, `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 200/);
       // A refused request (no token).
       t.is((await get(SIM_PORT, "/privet/info")).status, 400);
       // A client that connects and goes away without a word.
-      await closeAfter("", 300);
+      await closeAfter(SIM_PORT, "", 300);
       // A client that goes away in the middle of its head.
-      await closeAfter(`GET /privet/info HTTP/1.1\r\nX-Priv`, 300);
+      await closeAfter(SIM_PORT, `GET /privet/info HTTP/1.1\r\nX-Priv`, 300);
       // A local job, which the printer then reports to the cloud (outbound HTTP).
       const doc = smallDoc(100 + n * 2);
       const from = output().length;

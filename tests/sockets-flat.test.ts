@@ -3,7 +3,7 @@ import * as net from "node:net";
 import { MemoryStorage, nodeClock, nodeTcp } from "../hosts/node/hal.js";
 import type { Clock, TimerId } from "../modules/hal/clock.js";
 import type { Tcp, TcpConnection } from "../modules/hal/tcp.js";
-import { get, rawRequest } from "./helpers/client.js";
+import { closeAfter, get, rawRequest } from "./helpers/client.js";
 import { startTestCloud } from "./helpers/cloud.js";
 import { registerPrinter, serviceJob, startCloudPrinter, submitJob, until } from "./helpers/cloud-printer.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
@@ -58,18 +58,6 @@ function countedClock(): { clock: Clock; live: () => number } {
     },
   };
   return { clock, live: () => live.size };
-}
-
-function closeAfter(port: number, request: string, ms = 0): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    let text = "";
-    socket.on("data", (c) => (text += c.toString("latin1")));
-    socket.on("error", () => resolve(text));
-    socket.on("close", () => resolve(text));
-    if (request) socket.write(request);
-    if (ms) setTimeout(() => socket.destroy(), ms);
-  });
 }
 
 test("a mix of requests, local and cloud jobs and their reports: the printer's open sockets and live timers do not grow with it", async (t) => {

@@ -46,3 +46,18 @@ export function get(port: number, path: string, headers: Record<string, string> 
   for (const [name, value] of Object.entries(headers)) text += `${name}: ${value}\r\n`;
   return rawRequest(port, text + "\r\n");
 }
+
+// Sends request (or nothing) on a new connection and gives all that came back
+// once it closes: by the printer, or by this end after ms (a client that
+// leaves mid-request or without a word).
+export function closeAfter(port: number, request: string, ms = 0): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    let text = "";
+    socket.on("data", (c) => (text += c.toString("latin1")));
+    socket.on("error", () => resolve(text));
+    socket.on("close", () => resolve(text));
+    if (request) socket.write(request);
+    if (ms) setTimeout(() => socket.destroy(), ms);
+  });
+}
