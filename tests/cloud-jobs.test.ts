@@ -5,7 +5,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { MemoryStorage } from "../hosts/node/hal.js";
 import { ResponseSource } from "../modules/cloud/document.js";
 import type { DocumentConsumer, DocumentSource } from "../modules/print/source.js";
-import { call, startTestCloud, type TestCloud } from "./helpers/cloud.js";
+import { call, startRelay, startTestCloud, type TestCloud } from "./helpers/cloud.js";
 import { registerPrinter, serviceJob, startCloudPrinter, submitJob, until, type CloudPrinter } from "./helpers/cloud-printer.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { TestEngine } from "./helpers/test-engine.js";
@@ -257,32 +257,12 @@ test("without an XMPP channel the printer polls /fetch, so a submitted job still
   t.is(p.printer.device.connectionState, "online");
 });
 
-// A TCP relay in front of the emulator's XMPP port that the test can cut.
-async function xmppRelay(port: number): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
-  const net = await import("node:net");
-  const pairs = new Set<Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(port, "127.0.0.1");
-    pairs.add(client);
-    pairs.add(upstream);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    const end = () => { client.destroy(); upstream.destroy(); pairs.delete(client); pairs.delete(upstream); };
-    client.on("error", end).on("close", end);
-    upstream.on("error", end).on("close", end);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    cut: () => { for (const sock of pairs) sock.destroy(); },
-    close: () => new Promise((resolve) => { server.close(() => resolve()); for (const sock of pairs) sock.destroy(); }),
-  };
-}
-
 test("the XMPP connection dropped mid-job: the job finishes, the channel comes back online", async (t) => {
   const cloud = await startTestCloud({ xmpp: { port: 0 } });
   t.teardown(() => cloud.service.close());
-  const relay = await xmppRelay(cloud.service.xmpp!.port);
+  // In front of the emulator's XMPP port, so the test can cut the connection.
+  const relay = await startRelay();
+  relay.to(cloud.service.xmpp!.port);
   t.teardown(() => relay.close());
   const engine = new TestEngine();
   const p = await startCloudPrinter({

@@ -133,11 +133,12 @@ export async function registerAndClaim(cloud: TestCloud, name = "Test printer", 
 }
 
 // A relay on a port the test holds for its whole length, in front of
-// whichever emulator is up. While none is, a connection is dropped at once,
-// as a closed port refuses it: the printer sees the service gone.
-interface Relay { port: number; to(port: number | undefined): void; close(): Promise<void> }
+// whichever server is up. While none is, a connection is dropped at once,
+// as a closed port refuses it: the printer sees the service gone. cut()
+// drops the connections under way and keeps relaying new ones.
+export interface Relay { port: number; to(port: number | undefined): void; cut(): void; close(): Promise<void> }
 
-async function startRelay(): Promise<Relay> {
+export async function startRelay(): Promise<Relay> {
   let target: number | undefined;
   const open = new Set<Socket>();
   const cutAll = () => { for (const socket of open) socket.destroy(); open.clear(); };
@@ -154,6 +155,7 @@ async function startRelay(): Promise<Relay> {
   return {
     port: (server.address() as AddressInfo).port,
     to: (port) => { target = port; if (port === undefined) cutAll(); },
+    cut: cutAll,
     close: () => new Promise((resolve) => { target = undefined; cutAll(); server.close(() => resolve()); }),
   };
 }
