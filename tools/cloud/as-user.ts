@@ -10,7 +10,8 @@ export class UserActionError extends Error {}
 
 const PROXY = "cloud-emulator-user";
 
-async function json(url: string, init: RequestInit, what: string): Promise<any> {
+// A JSON answer from the emulator, or a UserActionError that says why there is none.
+export async function json(url: string, init: RequestInit, what: string): Promise<any> {
   let response: Response;
   try {
     response = await fetch(url, init);

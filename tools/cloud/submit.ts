@@ -1,7 +1,7 @@
 import { readFileSync, writeSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { emulatorUserToken, submitAsUser, UserActionError } from "./as-user.js";
+import { emulatorUserToken, json, submitAsUser, UserActionError } from "./as-user.js";
 
 // `npm run cloud -- submit FILE --printer ID`: what a user did from Chrome's
 // print dialog, against the emulator: a token for the user (the emulator's
@@ -53,30 +53,21 @@ function serviceBase(text: string): { base: string; origin: string } {
   return { origin: url.origin, base: `${url.origin}${trimmed === "" ? "/cloudprint" : trimmed}` };
 }
 
-async function api(url: string, init: RequestInit & { token?: string } = {}): Promise<any> {
+function api(url: string, init: RequestInit & { token?: string } = {}): Promise<any> {
   const headers: Record<string, string> = { "X-CloudPrint-Proxy": PROXY };
   if (init.token) headers.Authorization = `Bearer ${init.token}`;
-  let response: Response;
-  try {
-    response = await fetch(url, { ...init, headers: { ...headers, ...(init.headers as Record<string, string> | undefined) } });
-  } catch (error) {
-    throw new Refusal(`cannot reach ${new URL(url).origin}: ${(error as Error).message} (is the emulator running?)`);
-  }
-  const text = await response.text();
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Refusal(`${url.split("?")[0]} answered HTTP ${response.status} with something that is not JSON`);
-  }
+  return json(url, { ...init, headers: { ...headers, ...(init.headers as Record<string, string> | undefined) } }, "the emulator");
 }
 
 export async function submitCommand(args: string[]): Promise<number> {
   try {
     return await run(args);
   } catch (error) {
-    if (!(error instanceof Refusal)) throw error;
-    writeSync(2, `cloud submit: ${error.message}\n${error.status === 2 ? `\n${SUBMIT_USAGE}` : ""}`);
-    return error.status;
+    // What the emulator refused, or could not be reached for, is status 1.
+    const refusal = error instanceof UserActionError ? new Refusal(error.message) : error;
+    if (!(refusal instanceof Refusal)) throw refusal;
+    writeSync(2, `cloud submit: ${refusal.message}\n${refusal.status === 2 ? `\n${SUBMIT_USAGE}` : ""}`);
+    return refusal.status;
   }
 }
 
@@ -123,15 +114,8 @@ async function run(args: string[]): Promise<number> {
     user = owner.owner as string;
   }
 
-  let token: string;
-  let jobId: string;
-  try {
-    token = await emulatorUserToken(origin, user);
-    jobId = await submitAsUser(base, token, { printerId, title: values.title ?? path.basename(file), contentType, data, fileName: path.basename(file) });
-  } catch (error) {
-    if (error instanceof UserActionError) throw new Refusal(error.message);
-    throw error;
-  }
+  const token = await emulatorUserToken(origin, user);
+  const jobId = await submitAsUser(base, token, { printerId, title: values.title ?? path.basename(file), contentType, data, fileName: path.basename(file) });
   out(`job ${jobId} submitted to printer ${printerId} as ${user} (${contentType}, ${data.length} bytes)`);
 
   const deadline = Date.now() + Number(timeoutText) * 1000;
