@@ -227,12 +227,23 @@ async function rebindingFront(t: ExecutionContext, attackerPort: number): Promis
   let target = attackerPort;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((inbound) => {
-    const outbound = net.connect(target, "127.0.0.1");
-    sockets.add(inbound).add(outbound);
-    inbound.pipe(outbound).pipe(inbound);
-    const drop = () => { inbound.destroy(); outbound.destroy(); sockets.delete(inbound); sockets.delete(outbound); };
-    inbound.on("error", drop).on("close", drop);
-    outbound.on("error", drop).on("close", drop);
+    sockets.add(inbound);
+    // The name is "resolved" when a request first comes on the connection,
+    // not when it opened: Chromium opens spare connections ahead of need,
+    // and one opened before the rebind must still reach the printer.
+    inbound.once("data", (first) => {
+      inbound.pause();
+      const outbound = net.connect(target, "127.0.0.1", () => {
+        outbound.write(first);
+        inbound.pipe(outbound).pipe(inbound);
+        inbound.resume();
+      });
+      sockets.add(outbound);
+      const drop = () => { inbound.destroy(); outbound.destroy(); sockets.delete(inbound); sockets.delete(outbound); };
+      inbound.on("close", drop);
+      outbound.on("error", drop).on("close", drop);
+    });
+    inbound.on("error", () => { inbound.destroy(); sockets.delete(inbound); });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   t.teardown(() => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }));
