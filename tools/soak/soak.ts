@@ -50,7 +50,8 @@ function readOutcome(run: number, seconds: number, code: number | null, text: st
   const xs = /^(\d+) passed, (\d+) failed$/m.exec(text);
   return {
     run, seconds, code, log, failures,
-    passed: count(/^\s*(\d+) tests? passed/m), failed: count(/^\s*(\d+) tests? failed/m),
+    // With a failure ava's summary leaves the passed count out: count the ticks instead.
+    passed: count(/^\s*(\d+) tests? passed/m) || (text.match(/^\s*✔ (?!xs ›)/gm) ?? []).length, failed: count(/^\s*(\d+) tests? failed/m),
     skipped: count(/^\s*(\d+) tests? skipped/m), xsPassed: Number(xs?.[1] ?? 0), xsFailed: Number(xs?.[2] ?? 0),
   };
 }
