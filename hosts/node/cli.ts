@@ -221,6 +221,9 @@ const printer = new Printer({ ...nodeHal({ stateDir, log, mdnsInterface, engine,
   // The emulator on another machine of the LAN speaks plain HTTP (and XMPP).
   cloud: { allowPlainText: true, xmpp: xmppChannel() },
   maxDocumentBytes: Math.floor(maxDocumentMb * 1024 * 1024),
+  // A desktop can keep a photo or a few raster pages to print them again
+  // (IPP copies); the board keeps none unless its manifest says so.
+  ipp: { copiesBufferBytes: 1024 * 1024 },
   port,
   host,
   allowedHosts,
