@@ -4,9 +4,9 @@ import { OCTET_STREAM, defaultFormat } from "./formats.js";
 import { canceled, completed, jobAttributes } from "./job-attributes.js";
 import type { IppJob } from "./job-ids.js";
 import { checkPrinterUri, targetJob } from "./target.js";
-import { checkTicket, defaultTicket, type JobTicket } from "./ticket.js";
+import { checkTicket, defaultTicket, maxCopies, type JobTicket } from "./ticket.js";
 import {
-  GroupTag, Status, attr, find, firstBoolean, firstString, keyword, mimeType, type IppAttribute, type IppGroup,
+  GroupTag, Status, attr, find, firstBoolean, firstString, integer, keyword, mimeType, type IppAttribute, type IppGroup,
 } from "./values.js";
 
 // The operations that make jobs and give them documents (RFC 8011 4.2.1,
@@ -57,7 +57,7 @@ function compressionOk(x: IppExchange): boolean {
 
 // The job template checked against the engine (RFC 8011 4.1.7).
 function checkJob(x: IppExchange, p: Printing): Checked | undefined {
-  const { ticket, unsupported } = checkTicket(p.context.engine.capabilities, x.jobGroup);
+  const { ticket, unsupported } = checkTicket(p.context.engine.capabilities, x.jobGroup, maxCopies(p.context.copiesBufferBytes ?? 0));
   if (unsupported.length > 0 && firstBoolean(find(x.operation, "ipp-attribute-fidelity")) === true) {
     x.respond(Status.attributesOrValuesNotSupported, [unsupportedGroup(unsupported)],
       `not supported: ${unsupported.map((a) => a.name).join(", ")}`);
@@ -84,6 +84,18 @@ function ready(x: IppExchange, p: Printing): boolean {
   } else if (engine.fault && engine.fault !== "media-empty") x.respond(Status.busy, [], engine.faultDescription || "the printer is stopped");
   else if (spooler.active) x.respond(Status.busy, [], "the printer is printing another job");
   else return true;
+  return false;
+}
+
+// A document announced longer than the copies buffer prints once; with
+// ipp-attribute-fidelity that is known to be refused before a byte is read.
+function copiesFit(x: IppExchange, p: Printing, checked: Checked): boolean {
+  const length = x.document.declaredLength;
+  const bound = p.context.copiesBufferBytes ?? 0;
+  if (checked.ticket.copies === 1 || length === undefined || length <= bound) return true;
+  if (firstBoolean(find(x.operation, "ipp-attribute-fidelity")) !== true) return true;
+  x.respond(Status.attributesOrValuesNotSupported, [unsupportedGroup([attr("copies", integer(checked.ticket.copies))])],
+    `the document is ${length} bytes; copies are printed of documents up to ${bound}`);
   return false;
 }
 
@@ -126,12 +138,24 @@ function print(x: IppExchange, p: Printing, entry: IppJob, format: string, check
   job.jobType = format;
   if (x.document.declaredLength !== undefined) job.jobSize = x.document.declaredLength;
   const decode = p.context.formats[format](entry.ticket);
+  const ticket = entry.ticket;
+  const copies = { count: ticket.copies, maxBytes: p.context.copiesBufferBytes ?? 0 };
   p.context.spooler.start(job, x.document, (result) => {
-    if (result.ok) return whenSettled(p, job, () => x.respond(checked.status, jobGroups(x, p, entry, checked.unsupported)));
+    if (result.ok) {
+      // The document outgrew the copies buffer: one copy printed. The answer
+      // goes once the document is in, so it can still say so (as a
+      // substitution: the printer took the job with its own value).
+      if (result.copies === 1 && ticket.copies > 1) {
+        checked = { ...checked, status: Status.okIgnoredOrSubstituted, unsupported: [...checked.unsupported, attr("copies", integer(ticket.copies))] };
+        ticket.copies = 1;
+      }
+      const status = checked.status, unsupported = checked.unsupported;
+      return whenSettled(p, job, () => x.respond(status, jobGroups(x, p, entry, unsupported)));
+    }
     const groups = jobGroups(x, p, entry, checked.unsupported);
     if (canceled(job)) return x.respond(Status.jobCanceled, groups, "the job was canceled");
     x.respond(result.error === "invalid_document" ? Status.documentFormatError : Status.deviceError, groups, result.description);
-  }, decode);
+  }, decode, copies);
 }
 
 export function validateJob(x: IppExchange, p: Printing): void {
@@ -145,7 +169,7 @@ export function printJob(x: IppExchange, p: Printing): void {
   const format = documentFormat(x, p);
   if (!format || !compressionOk(x)) return;
   const checked = checkJob(x, p);
-  if (!checked || !ready(x, p)) return;
+  if (!checked || !ready(x, p) || !copiesFit(x, p, checked)) return;
   const job = p.context.lifecycle.createQueued();
   setOwner(x, job);
   print(x, p, p.ids.of(job)!, format, checked);

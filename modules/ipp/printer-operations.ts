@@ -2,6 +2,7 @@ import type { IppExchange, Printing } from "./exchange.js";
 import { completed } from "./job-attributes.js";
 import { forEachPrinterAttribute, type PrinterFacts } from "./printer-attributes.js";
 import { checkPrinterUri } from "./target.js";
+import { maxCopies } from "./ticket.js";
 import { GroupTag, Status, attr, find, firstString, keyword } from "./values.js";
 
 // Get-Printer-Attributes (RFC 8011 4.2.5) and Identify-Printer (PWG 5100.13).
@@ -45,6 +46,7 @@ export function printerFacts(p: Printing, printerUri: string, webUri: string): P
     mediaEmpty: context.engine.fault === "media-empty",
     identifyActions: context.identifyActions,
     multipleOperationTimeout: Math.floor(context.jobs.options.draftLifetimeMs / 1000),
+    maxCopies: maxCopies(context.copiesBufferBytes ?? 0),
   };
 }
 

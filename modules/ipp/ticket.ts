@@ -17,6 +17,18 @@ export interface JobTicket {
   quality: number;
   printScaling: string;
   orientation: number;
+  // More than 1 only where the printer keeps documents to print again
+  // (copiesSupported); a document too long to keep brings it back to 1.
+  copies: number;
+}
+
+// The most copies a job may ask for where the printer keeps documents for copies at all.
+export const MAX_COPIES = 99;
+
+// copies-supported's upper bound: further copies are the kept document
+// decoded again, so a printer that keeps none prints one.
+export function maxCopies(copiesBufferBytes: number): number {
+  return copiesBufferBytes > 0 ? MAX_COPIES : 1;
 }
 
 export const PRINT_SCALING = ["auto", "auto-fit", "fill", "fit", "none"];
@@ -51,6 +63,7 @@ export function defaultTicket(caps: EngineCapabilities): JobTicket {
     quality: 4,
     printScaling: "auto",
     orientation: 3,
+    copies: 1,
   };
 }
 
@@ -122,15 +135,18 @@ function mediaFromCol(caps: EngineCapabilities, attribute: IppAttribute): { medi
   return marginsNamed ? { media, margins } : { media };
 }
 
-export function checkTicket(caps: EngineCapabilities, jobGroup: IppGroup | undefined): TicketCheck {
+export function checkTicket(caps: EngineCapabilities, jobGroup: IppGroup | undefined, copiesSupported = 1): TicketCheck {
   const ticket = defaultTicket(caps);
   const unsupported: IppAttribute[] = [];
   const refuse = (attribute: IppAttribute) => unsupported.push(attribute);
   for (const attribute of jobGroup?.attributes ?? []) {
     switch (attribute.name) {
-      case "copies":
-        if (integerOf(attribute, ValueTag.integer) !== 1) refuse(attribute);
+      case "copies": {
+        const copies = integerOf(attribute, ValueTag.integer);
+        if (copies !== undefined && copies >= 1 && copies <= copiesSupported) ticket.copies = copies;
+        else refuse(attribute);
         break;
+      }
       case "sides":
         if (keywordOf(attribute) !== "one-sided") refuse(attribute);
         break;
@@ -196,7 +212,7 @@ export function checkTicket(caps: EngineCapabilities, jobGroup: IppGroup | undef
 // The ticket as job template attributes, for Get-Job-Attributes.
 export function ticketAttributes(ticket: JobTicket): IppAttribute[] {
   return [
-    attr("copies", integer(1)),
+    attr("copies", integer(ticket.copies)),
     attr("media", keyword(mediaName(ticket.media))),
     attr("media-col", collection([attr("media-size", mediaSizeValue(ticket.media))])),
     attr("sides", keyword("one-sided")),
