@@ -127,7 +127,7 @@ test("I-20/I-20.1: out of paper a job is taken and waits, stopped, with media-ne
 
 test("D-2.2: copies=2 for a JPEG no longer than the copies buffer prints two identical pages in one job and answers successful-ok", async (t) => {
   const { ipp, engine } = await setup(t, { ipp: { copiesBufferBytes: 64 * 1024 } });
-  const template = await ipp(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("copies-supported"))]);
+  const template = await ipp(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("copies-supported")), attr("document-format", mimeType("image/jpeg"))]);
   t.deepEqual(printerAttr(template, "copies-supported"), ["1-99"]);
   const answer = await ipp(Operation.printJob, [attr("document-format", mimeType("image/jpeg"))], [attr("copies", integer(2))], smallJpeg());
   t.is(statusName(answer), "0x0000");
@@ -147,7 +147,7 @@ test("D-2.2: copies=2 for a JPEG no longer than the copies buffer prints two ide
     const substituted = await ipp(Operation.printJob, [attr("document-format", mimeType("image/jpeg"))], [attr("copies", integer(copies))], smallJpeg());
     t.is(statusName(substituted), "0x0001", `copies=${copies}`);
     t.deepEqual(values(substituted, GroupTag.unsupported, "copies"), [copies]);
-    const refused = await ipp(Operation.validateJob, [attr("ipp-attribute-fidelity", boolean(true))], [attr("copies", integer(copies))]);
+    const refused = await ipp(Operation.validateJob, [attr("ipp-attribute-fidelity", boolean(true)), attr("document-format", mimeType("image/jpeg"))], [attr("copies", integer(copies))]);
     t.is(statusName(refused), "0x040b", `copies=${copies}`);
   }
   t.is(engine.pages.length, 4, "one page each for the substituted jobs");
@@ -181,8 +181,10 @@ test("D-2.2: copies=2 for a JPEG longer than the copies buffer prints once and n
 
 test("D-2.2: without a copies buffer (the board) copies-supported stays 1-1 and copies=2 prints once, named back", async (t) => {
   const { ipp, engine } = await setup(t);
-  const template = await ipp(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("copies-supported"))]);
-  t.deepEqual(printerAttr(template, "copies-supported"), ["1-1"]);
+  for (const format of [[], [attr("document-format", mimeType("image/jpeg"))]]) {
+    const template = await ipp(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("copies-supported")), ...format]);
+    t.deepEqual(printerAttr(template, "copies-supported"), ["1-1"]);
+  }
   const format = attr("document-format", mimeType("image/jpeg"));
   const substituted = await ipp(Operation.printJob, [format], [attr("copies", integer(2))], smallJpeg());
   t.is(statusName(substituted), "0x0001");
@@ -191,4 +193,64 @@ test("D-2.2: without a copies buffer (the board) copies-supported stays 1-1 and 
   const refused = await ipp(Operation.printJob, [format, attr("ipp-attribute-fidelity", boolean(true))], [attr("copies", integer(2))], smallJpeg());
   t.is(statusName(refused), "0x040b");
   t.is(engine.pages.length, 1);
+});
+
+// Get-Printer-Attributes with document-format answers for that format (RFC
+// 8011 4.2.5.1): copies are made of a JPEG only. Raster clients make their own
+// copies where copies-supported is 1-1 (CUPS repeats the pages in the stream),
+// and a raster longer than the buffer would otherwise lose its copies.
+test("copies-supported per document-format: 1-99 for image/jpeg, 1-1 for PWG and URF and when no format is named; an unknown format is refused", async (t) => {
+  const { ipp } = await setup(t, { ipp: { copiesBufferBytes: 64 * 1024 } });
+  const copiesFor = async (format?: string) => {
+    const answer = await ipp(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("copies-supported"), keyword("document-format-default")),
+      ...(format ? [attr("document-format", mimeType(format))] : [])]);
+    return { status: statusName(answer), copies: printerAttr(answer, "copies-supported"), unsupported: values(answer, GroupTag.unsupported, "document-format") };
+  };
+  t.deepEqual((await copiesFor()).copies, ["1-1"], "no format: the default, PWG raster");
+  t.deepEqual((await copiesFor("application/octet-stream")).copies, ["1-1"]);
+  t.deepEqual((await copiesFor("image/pwg-raster")).copies, ["1-1"]);
+  t.deepEqual((await copiesFor("image/urf")).copies, ["1-1"]);
+  t.deepEqual((await copiesFor("image/jpeg")).copies, ["1-99"]);
+  t.deepEqual((await copiesFor("IMAGE/JPEG")).copies, ["1-99"]);
+  const pdf = await copiesFor("application/pdf");
+  t.is(pdf.status, "0x040a");
+  t.deepEqual(pdf.unsupported, ["application/pdf"]);
+});
+
+test("PWG copies: copies=2 with PWG raster prints the document once and names copies back (0x0001), refused with fidelity; Create-Job's copies are settled by Send-Document's format", async (t) => {
+  const { ipp, engine } = await setup(t, { ipp: { copiesBufferBytes: 64 * 1024 } });
+  const pwg = attr("document-format", mimeType("image/pwg-raster"));
+  const printed = await ipp(Operation.printJob, [pwg], [attr("copies", integer(2))], PAGE());
+  t.is(statusName(printed), "0x0001");
+  t.deepEqual(values(printed, GroupTag.unsupported, "copies"), [2]);
+  t.is(engine.pages.length, 2, "the two pages once");
+  const attrs = await ipp(Operation.getJobAttributes, [attr("job-id", integer(job(printed, "job-id")[0] as number)), attr("requested-attributes", keyword("copies"))]);
+  t.deepEqual(job(attrs, "copies"), [1]);
+  const refused = await ipp(Operation.printJob, [pwg, attr("ipp-attribute-fidelity", boolean(true))], [attr("copies", integer(2))], PAGE());
+  t.is(statusName(refused), "0x040b");
+  t.is(engine.pages.length, 2);
+  // The raster carries its copies: the client's repeated pages all print.
+  const repeated = await ipp(Operation.printJob, [pwg], [attr("copies", integer(1))],
+    encodeDocument([testPage(60, 40, "sgray_8", 1), testPage(60, 40, "sgray_8", 2), testPage(60, 40, "sgray_8", 1), testPage(60, 40, "sgray_8", 2)]));
+  t.is(statusName(repeated), "0x0000");
+  t.is(engine.pages.length, 6);
+  t.deepEqual(engine.pages[4].rows, engine.pages[2].rows);
+  // Create-Job without a format takes copies=2; a PWG document then prints once and Send-Document says so.
+  const created = await ipp(Operation.createJob, [], [attr("copies", integer(2))]);
+  t.is(statusName(created), "0x0000");
+  const sent = await ipp(Operation.sendDocument, [attr("job-id", integer(job(created, "job-id")[0] as number)), attr("last-document", boolean(true)), pwg], [], PAGE());
+  t.is(statusName(sent), "0x0001");
+  t.deepEqual(values(sent, GroupTag.unsupported, "copies"), [2]);
+  t.is(engine.pages.length, 8);
+  // Create-Job that names PWG is checked for it at once; one that names JPEG gets its copies.
+  const named = await ipp(Operation.createJob, [pwg], [attr("copies", integer(2))]);
+  t.is(statusName(named), "0x0001");
+  t.deepEqual(values(named, GroupTag.unsupported, "copies"), [2]);
+  await ipp(Operation.cancelJob, [attr("job-id", integer(job(named, "job-id")[0] as number))]);
+  const jpeg = attr("document-format", mimeType("image/jpeg"));
+  const photo = await ipp(Operation.createJob, [jpeg], [attr("copies", integer(2))]);
+  t.is(statusName(photo), "0x0000");
+  const photoSent = await ipp(Operation.sendDocument, [attr("job-id", integer(job(photo, "job-id")[0] as number)), attr("last-document", boolean(true)), jpeg], [], smallJpeg());
+  t.is(statusName(photoSent), "0x0000");
+  t.is(engine.pages.length, 10, "the photo twice");
 });

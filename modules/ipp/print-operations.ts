@@ -37,7 +37,8 @@ function jobGroups(x: IppExchange, p: Printing, entry: IppJob, unsupported: IppA
 
 // document-format: one of the table's, the default when absent or
 // application/octet-stream; otherwise the request is answered.
-function documentFormat(x: IppExchange, p: Printing): string | undefined {
+// Get-Printer-Attributes takes it too, to answer for that format.
+export function documentFormat(x: IppExchange, p: Printing): string | undefined {
   const asked = firstString(find(x.operation, "document-format"));
   if (asked === undefined || asked === OCTET_STREAM) return defaultFormat(p.context.formats);
   const format = asked.toLowerCase();
@@ -55,9 +56,11 @@ function compressionOk(x: IppExchange): boolean {
   return false;
 }
 
-// The job template checked against the engine (RFC 8011 4.1.7).
-function checkJob(x: IppExchange, p: Printing): Checked | undefined {
-  const { ticket, unsupported } = checkTicket(p.context.engine.capabilities, x.jobGroup, maxCopies(p.context.copiesBufferBytes ?? 0));
+// The job template checked against the engine (RFC 8011 4.1.7) and, for
+// copies, against the document's format (undefined: not known yet).
+function checkJob(x: IppExchange, p: Printing, format: string | undefined): Checked | undefined {
+  const copies = maxCopies(p.context.copiesBufferBytes ?? 0, format);
+  const { ticket, unsupported } = checkTicket(p.context.engine.capabilities, x.jobGroup, copies);
   if (unsupported.length > 0 && firstBoolean(find(x.operation, "ipp-attribute-fidelity")) === true) {
     x.respond(Status.attributesOrValuesNotSupported, [unsupportedGroup(unsupported)],
       `not supported: ${unsupported.map((a) => a.name).join(", ")}`);
@@ -139,7 +142,14 @@ function print(x: IppExchange, p: Printing, entry: IppJob, format: string, check
   if (x.document.declaredLength !== undefined) job.jobSize = x.document.declaredLength;
   const decode = p.context.formats[format](entry.ticket);
   const ticket = entry.ticket;
-  const copies = { count: ticket.copies, maxBytes: p.context.copiesBufferBytes ?? 0 };
+  const maxBytes = p.context.copiesBufferBytes ?? 0;
+  // Create-Job took copies before the format was known; a document whose
+  // format the printer makes no copies of prints once, and says so.
+  if (ticket.copies > maxCopies(maxBytes, format)) {
+    checked = { ...checked, status: Status.okIgnoredOrSubstituted, unsupported: [...checked.unsupported, attr("copies", integer(ticket.copies))] };
+    ticket.copies = 1;
+  }
+  const copies = { count: ticket.copies, maxBytes };
   p.context.spooler.start(job, x.document, (result) => {
     if (result.ok) {
       // The document outgrew the copies buffer: one copy printed. The answer
@@ -159,8 +169,10 @@ function print(x: IppExchange, p: Printing, entry: IppJob, format: string, check
 }
 
 export function validateJob(x: IppExchange, p: Printing): void {
-  if (!checkPrinterUri(x) || !documentFormat(x, p) || !compressionOk(x)) return;
-  const checked = checkJob(x, p);
+  if (!checkPrinterUri(x)) return;
+  const format = documentFormat(x, p);
+  if (!format || !compressionOk(x)) return;
+  const checked = checkJob(x, p, format);
   if (checked) x.respond(checked.status, [unsupportedGroup(checked.unsupported)]);
 }
 
@@ -168,7 +180,7 @@ export function printJob(x: IppExchange, p: Printing): void {
   if (!checkPrinterUri(x) || !accepting(x, p)) return;
   const format = documentFormat(x, p);
   if (!format || !compressionOk(x)) return;
-  const checked = checkJob(x, p);
+  const checked = checkJob(x, p, format);
   if (!checked || !ready(x, p) || !copiesFit(x, p, checked)) return;
   const job = p.context.lifecycle.createQueued();
   setOwner(x, job);
@@ -177,7 +189,11 @@ export function printJob(x: IppExchange, p: Printing): void {
 
 export function createJob(x: IppExchange, p: Printing): void {
   if (!checkPrinterUri(x) || !accepting(x, p)) return;
-  const checked = checkJob(x, p);
+  // RFC 8011 leaves document-format to Send-Document; a client that names it
+  // here already (as ipptool and PWG 5100.7 clients may) has copies checked for it.
+  const named = firstString(find(x.operation, "document-format"))?.toLowerCase();
+  const format = named === undefined || named === OCTET_STREAM ? undefined : p.context.formats[named] ? named : undefined;
+  const checked = checkJob(x, p, format);
   if (!checked) return;
   const job = p.context.lifecycle.createDraft(checked.ticket);
   if (!job) return x.respond(Status.busy, [], "every job slot holds a job that is printing");

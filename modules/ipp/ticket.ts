@@ -17,18 +17,30 @@ export interface JobTicket {
   quality: number;
   printScaling: string;
   orientation: number;
-  // More than 1 only where the printer keeps documents to print again
-  // (copiesSupported); a document too long to keep brings it back to 1.
+  // More than 1 only for a format the printer makes copies of (maxCopies);
+  // a document too long to keep brings it back to 1.
   copies: number;
 }
 
 // The most copies a job may ask for where the printer keeps documents for copies at all.
 export const MAX_COPIES = 99;
 
-// copies-supported's upper bound: further copies are the kept document
-// decoded again, so a printer that keeps none prints one.
-export function maxCopies(copiesBufferBytes: number): number {
-  return copiesBufferBytes > 0 ? MAX_COPIES : 1;
+// The formats whose further copies the printer makes itself, from the kept
+// document. Raster (PWG, Apple's URF) is left to the client, as every raster
+// client already does: CUPS sends copies=1 with raster and repeats the pages
+// in the stream, iOS does so where copies-supported is 1-1. Offering copies
+// for raster would trade that for a copy that silently goes missing when a
+// many-page raster outgrows the buffer. A JPEG is one photo, usually far
+// smaller than the buffer, and no raster client made it.
+export const FORMATS_WITH_COPIES = ["image/jpeg"];
+
+// copies-supported's upper bound for a document format (undefined: the job
+// does not say yet, as in Create-Job, so the most any format takes; the
+// document's own format then settles it). A printer that keeps no document
+// (the board) prints one.
+export function maxCopies(copiesBufferBytes: number, format: string | undefined): number {
+  if (copiesBufferBytes <= 0) return 1;
+  return format === undefined || FORMATS_WITH_COPIES.includes(format) ? MAX_COPIES : 1;
 }
 
 export const PRINT_SCALING = ["auto", "auto-fit", "fill", "fit", "none"];
