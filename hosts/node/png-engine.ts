@@ -238,6 +238,9 @@ export class PngEngine implements PrintEngine {
     // us full, the page's completion is what makes room.
     const written = writer.finish();
     const out = this.sheetOutAt();
+    // The page is imaged once written: the next page's lines need not wait for
+    // this sheet's way to the tray.
+    if (out > 0) written.then(() => this.wake(), () => {});
     const previous = this.finishing.at(-1) ?? Promise.resolve();
     this.finishing.push(previous.then(() => written).then(() => this.until(out)).then(() => {
       this.pagesPrinted++;
