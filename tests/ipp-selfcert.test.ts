@@ -15,7 +15,18 @@ import { SMALL_JPEG_BASE64 } from "./helpers/small-jpeg.js";
 // Ends its jobs a while after the document is in, as a real mechanism does.
 class SlowEngine extends TestEngine {
   finishAfterMs = 0;
+  // While set, a job's end waits for finishHeld() (the sheet on its way out).
+  holding = false;
+  private heldEnds: Array<() => void> = [];
+  finishHeld(): void {
+    this.holding = false;
+    for (const end of this.heldEnds.splice(0)) end();
+  }
   override endJob(aborted: boolean): void {
+    if (!aborted && this.holding) {
+      this.heldEnds.push(() => super.endJob(aborted));
+      return;
+    }
     if (aborted || this.finishAfterMs === 0) return super.endJob(aborted);
     setTimeout(() => super.endJob(aborted), this.finishAfterMs);
   }
@@ -253,4 +264,26 @@ test("PWG copies: copies=2 with PWG raster prints the document once and names co
   const photoSent = await ipp(Operation.sendDocument, [attr("job-id", integer(job(photo, "job-id")[0] as number)), attr("last-document", boolean(true)), jpeg], [], smallJpeg());
   t.is(statusName(photoSent), "0x0000");
   t.is(engine.pages.length, 10, "the photo twice");
+});
+
+test("I-18.1: Send-Document for a created job waits for the job printing before it instead of answering busy; Print-Job still answers busy", async (t) => {
+  const { ipp, engine } = await setup(t);
+  engine.holding = true;
+  const first = await ipp(Operation.printJob, [], [], PAGE());
+  t.deepEqual(job(first, "job-state"), [5], "still printing");
+  const busy = await ipp(Operation.printJob, [], [], PAGE());
+  t.is(statusName(busy), "0x0507");
+  const created = await ipp(Operation.createJob, [attr("job-name", name("I-18 Create-Job + Send-Document Test"))]);
+  const id = job(created, "job-id")[0] as number;
+  const sending = ipp(Operation.sendDocument, [attr("job-id", integer(id)), attr("last-document", boolean(true)), attr("document-format", mimeType("image/pwg-raster"))], [], PAGE());
+  const answered = await Promise.race([sending.then(() => "answered"), new Promise((r) => setTimeout(() => r("waiting"), 300))]);
+  t.is(answered, "waiting", "no busy answer while the first job prints");
+  t.is(engine.pages.length, 2, "the second document is not read yet");
+  engine.finishHeld();
+  const sent = await sending;
+  t.is(statusName(sent), "0x0000");
+  const firstState = await ipp(Operation.getJobAttributes, [attr("job-id", integer(job(first, "job-id")[0] as number))]);
+  t.deepEqual(job(firstState, "job-state"), [9], "the first job had ended before the second document was read");
+  t.deepEqual(job(sent, "job-state"), [9]);
+  t.is(engine.pages.length, 4);
 });

@@ -128,6 +128,31 @@ function whenSettled(p: Printing, job: Job, answer: () => void): void {
   const timer = clock.setTimer(settle, SETTLE_MS);
 }
 
+// A document for a job that already exists (Send-Document) waits for the job
+// printing before it, unread in the TCP window, as a queued job does on a
+// printer that spools; Print-Job's clients retry server-error-busy, but
+// Send-Document's job has been promised, and PWG self-cert I-18.1 takes no
+// busy. Past the wait (a long job ahead) the answer is busy, as before.
+const SEND_WAIT_MS = 60_000;
+
+function whenFree(p: Printing, go: () => void): void {
+  const { clock, lifecycle, spooler } = p.context;
+  if (!spooler.active) return go();
+  let pending = true;
+  const settle = () => {
+    if (!pending) return;
+    pending = false;
+    stop();
+    clock.clearTimer(timer);
+    go();
+  };
+  // The spooler lets its job go before the job's last event is told.
+  const stop = lifecycle.listen(() => {
+    if (!spooler.active) settle();
+  });
+  const timer = clock.setTimer(settle, SEND_WAIT_MS);
+}
+
 function setOwner(x: IppExchange, job: Job): void {
   const jobName = firstString(find(x.operation, "job-name")) ?? firstString(find(x.operation, "document-name"));
   if (jobName !== undefined) job.jobName = jobName;
@@ -227,9 +252,13 @@ export function sendDocument(x: IppExchange, p: Printing): void {
     return x.respond(Status.ok, jobGroups(x, p, entry, []));
   }
   const format = documentFormat(x, p);
-  if (!format || !compressionOk(x) || !ready(x, p)) return;
-  const ticket = entry.ticket ?? defaultTicket(p.context.engine.capabilities);
-  print(x, p, entry, format, { ticket, unsupported: [], status: Status.ok });
+  if (!format || !compressionOk(x)) return;
+  whenFree(p, () => {
+    // The job may have been canceled (or timed out) while its document waited.
+    if (!waiting(x, entry) || !ready(x, p)) return;
+    const ticket = entry.ticket ?? defaultTicket(p.context.engine.capabilities);
+    print(x, p, entry, format, { ticket, unsupported: [], status: Status.ok });
+  });
 }
 
 export function closeJob(x: IppExchange, p: Printing): void {
