@@ -207,6 +207,7 @@ export class Printer {
 
   private ippService(): IppService {
     const hal = this.hal;
+    const { copiesBufferBytes, ...limits } = this.config.ipp ?? {};
     const panel = hal.panel;
     return new IppService({
       clock: hal.clock, log: hal.log, engine: hal.engine, jobs: this.jobs, lifecycle: this.lifecycle, spooler: this.spooler,
@@ -228,8 +229,9 @@ export class Printer {
           hal.clock.setTimer(() => panel.indicator("off"), IDENTIFY_MS);
         }
       },
-      limits: { ...defaultIppLimits, ...this.config.ipp },
+      limits: { ...defaultIppLimits, ...limits },
       maxDocumentBytes: this.config.maxDocumentBytes,
+      copiesBufferBytes,
     }, () => `${this.config.host}:${this.http.port}`);
   }
 
