@@ -244,7 +244,7 @@ export const moddableTls: Tls = Object.freeze({
       try {
         // Trust anchors other than the first are registered on the session's
         // certificate manager, which holds a list; the constructor takes one.
-        session = new Session({ serverName: options.serverName, protocolVersion: 0x303, certificate: anchors[0], tls_max_fragment_length: MAX_FRAGMENT_LENGTH });
+        session = new Session({ serverName: options.serverName, protocolVersion: 0x303, certificate: anchors[0], tls_max_fragment_length: MAX_FRAGMENT_LENGTH, cache: options.resume !== false });
         for (let i = 1; i < anchors.length; i++) session.certificateManager.register(anchors[i]);
         session.initiateHandshake();
       } catch (error) {

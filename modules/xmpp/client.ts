@@ -448,6 +448,8 @@ class Attempt {
       trustAnchors: o.trustAnchors,
       trustSelfSigned: o.trustSelfSigned,
       timeoutMs: o.tlsTimeoutMs,
+      // Connected for hours: its session would only push out the cloud calls'.
+      resume: false,
     }).then((encrypted) => {
       if (this.closed) { encrypted.destroy(); return; }
       this.encrypted = true;
