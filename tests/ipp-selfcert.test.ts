@@ -5,6 +5,7 @@ import { nodeHal } from "../hosts/node/hal.js";
 import { GroupTag, Operation, ValueTag, attr, boolean, find, integer, keyword, mimeType, name, type IppAttribute, type IppMessage } from "../modules/ipp/values.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { TestEngine } from "./helpers/test-engine.js";
+import { OFFICE_CAPABILITIES } from "../modules/print/office-capabilities.js";
 import { group, ippRequest, send, statusName, values } from "./helpers/ipp.js";
 import { SMALL_JPEG_BASE64 } from "./helpers/small-jpeg.js";
 
@@ -12,8 +13,14 @@ import { SMALL_JPEG_BASE64 } from "./helpers/small-jpeg.js";
 // ipp-tests.test and document-tests.test) asks beyond CUPS's
 // ipp-everywhere.test, over HTTP, each named by its self-cert test.
 
+// One test at a time: each starts a printer and some hold jobs on purpose,
+// and ten at once on a loaded machine made single requests wait past any bound.
+
 // Ends its jobs a while after the document is in, as a real mechanism does.
 class SlowEngine extends TestEngine {
+  // 150 dpi first (the default a JPEG is placed at): an A4 page of 26 MB at
+  // 300 dpi, kept and compared by the copies tests, made one test take 9 s.
+  override capabilities = { ...OFFICE_CAPABILITIES, resolutions: [{ x: 150, y: 150 }, { x: 300, y: 300 }, { x: 600, y: 600 }] };
   finishAfterMs = 0;
   // While set, a job's end waits for finishHeld() (the sheet on its way out).
   holding = false;
@@ -38,11 +45,12 @@ async function setup(t: ExecutionContext, config: Partial<PrinterConfig> = {}) {
   const port = await printer.start();
   t.teardown(() => printer.stop());
   const ipp = (operation: number, operationAttributes: IppAttribute[] = [], jobAttributes: IppAttribute[] = [], document?: Uint8Array) =>
-    send(port, ippRequest(operation, port, operationAttributes, jobAttributes), document);
+    send(port, ippRequest(operation, port, operationAttributes, jobAttributes), document, { timeoutMs: 60_000 });
   return { engine, port, ipp };
 }
 
-const until = async (check: () => Promise<boolean>, ms = 5000) => {
+// Generous bounds: a loaded CI machine may be slow, and a verdict must not depend on it.
+const until = async (check: () => Promise<boolean>, ms = 30_000) => {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) if (await check()) return true;
   return false;
 };
@@ -54,7 +62,7 @@ const PAGE = () => encodeDocument([testPage(60, 40, "sgray_8", 1), testPage(60, 
 const smallJpeg = () => Uint8Array.from(Buffer.from(SMALL_JPEG_BASE64, "base64"));
 const UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-test("I-14/I-15.1/I-16.3: PWG 5100.14 Table 9 job attributes: job-uuid, date-time-at-*, job-impressions, time-at-*", async (t) => {
+test.serial("I-14/I-15.1/I-16.3: PWG 5100.14 Table 9 job attributes: job-uuid, date-time-at-*, job-impressions, time-at-*", async (t) => {
   const { ipp } = await setup(t);
   const printed = await ipp(Operation.printJob, [attr("requesting-user-name", name("alice"))], [], PAGE());
   const id = job(printed, "job-id")[0] as number;
@@ -81,7 +89,7 @@ test("I-14/I-15.1/I-16.3: PWG 5100.14 Table 9 job attributes: job-uuid, date-tim
   t.deepEqual(job(waiting, "job-impressions-completed"), [0]);
 });
 
-test("I-10.5/I-10.6: job-creation-attributes-supported is a printer-description attribute, not job-template", async (t) => {
+test.serial("I-10.5/I-10.6: job-creation-attributes-supported is a printer-description attribute, not job-template", async (t) => {
   const { ipp } = await setup(t);
   const description = await ipp(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("printer-description"))]);
   t.true(printerAttr(description, "job-creation-attributes-supported").includes("media"));
@@ -91,7 +99,7 @@ test("I-10.5/I-10.6: job-creation-attributes-supported is a printer-description 
   t.deepEqual(printerAttr(template, "copies-supported"), ["1-1"]);
 });
 
-test("I-12/I-13.1: the Print-Job answer's job-state is the job's when the answer goes: completed for a job that ends at once, processing (and in not-completed) for one still printing", async (t) => {
+test.serial("I-12/I-13.1: the Print-Job answer's job-state is the job's when the answer goes: completed for a job that ends at once, processing (and in not-completed) for one still printing", async (t) => {
   const { ipp, engine } = await setup(t);
   engine.finishAfterMs = 100;
   const quick = await ipp(Operation.printJob, [], [], PAGE());
@@ -109,12 +117,12 @@ test("I-12/I-13.1: the Print-Job answer's job-state is the job's when the answer
   t.true(await until(async () => job(await ipp(Operation.getJobAttributes, [attr("job-id", integer(id))]), "job-state")[0] === 9));
 });
 
-test("I-20/I-20.1: out of paper a job is taken and waits, stopped, with media-needed; loading paper prints it; a jam still answers busy", async (t) => {
+test.serial("I-20/I-20.1: out of paper a job is taken and waits, stopped, with media-needed; loading paper prints it; a jam still answers busy", async (t) => {
   const { ipp, port, engine } = await setup(t);
   engine.setFault("media-empty", "Out of paper");
   const reasons = async () => printerAttr(await ipp(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("printer-state-reasons"))]), "printer-state-reasons");
   t.deepEqual(await reasons(), ["media-empty-error"], "no job waits for paper yet");
-  const printing = send(port, ippRequest(Operation.printJob, port, [attr("job-name", name("I-20 media-needed Test")), attr("document-format", mimeType("image/pwg-raster"))]), PAGE());
+  const printing = send(port, ippRequest(Operation.printJob, port, [attr("job-name", name("I-20 media-needed Test")), attr("document-format", mimeType("image/pwg-raster"))]), PAGE(), { timeoutMs: 60_000 });
   t.true(await until(async () => (await reasons()).includes("media-needed")));
   const status = await ipp(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("printer-state"), keyword("printer-state-reasons"), keyword("printer-is-accepting-jobs"))]);
   t.deepEqual(printerAttr(status, "printer-state"), [5]);
@@ -136,7 +144,7 @@ test("I-20/I-20.1: out of paper a job is taken and waits, stopped, with media-ne
   engine.setFault(undefined);
 });
 
-test("D-2.2: copies=2 for a JPEG no longer than the copies buffer prints two identical pages in one job and answers successful-ok", async (t) => {
+test.serial("D-2.2: copies=2 for a JPEG no longer than the copies buffer prints two identical pages in one job and answers successful-ok", async (t) => {
   const { ipp, engine } = await setup(t, { ipp: { copiesBufferBytes: 64 * 1024 } });
   const template = await ipp(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("copies-supported")), attr("document-format", mimeType("image/jpeg"))]);
   t.deepEqual(printerAttr(template, "copies-supported"), ["1-99"]);
@@ -164,7 +172,7 @@ test("D-2.2: copies=2 for a JPEG no longer than the copies buffer prints two ide
   t.is(engine.pages.length, 4, "one page each for the substituted jobs");
 });
 
-test("D-2.2: copies=2 for a JPEG longer than the copies buffer prints once and names copies back (0x0001); with fidelity and a length announced too long it is refused unread", async (t) => {
+test.serial("D-2.2: copies=2 for a JPEG longer than the copies buffer prints once and names copies back (0x0001); with fidelity and a length announced too long it is refused unread", async (t) => {
   const jpeg = smallJpeg();
   const { ipp, engine } = await setup(t, { ipp: { copiesBufferBytes: jpeg.length - 1 } });
   const format = attr("document-format", mimeType("image/jpeg"));
@@ -190,7 +198,7 @@ test("D-2.2: copies=2 for a JPEG longer than the copies buffer prints once and n
   t.is(engine.pages.length, 2);
 });
 
-test("D-2.2: without a copies buffer (the board) copies-supported stays 1-1 and copies=2 prints once, named back", async (t) => {
+test.serial("D-2.2: without a copies buffer (the board) copies-supported stays 1-1 and copies=2 prints once, named back", async (t) => {
   const { ipp, engine } = await setup(t);
   for (const format of [[], [attr("document-format", mimeType("image/jpeg"))]]) {
     const template = await ipp(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("copies-supported")), ...format]);
@@ -210,7 +218,7 @@ test("D-2.2: without a copies buffer (the board) copies-supported stays 1-1 and 
 // 8011 4.2.5.1): copies are made of a JPEG only. Raster clients make their own
 // copies where copies-supported is 1-1 (CUPS repeats the pages in the stream),
 // and a raster longer than the buffer would otherwise lose its copies.
-test("copies-supported per document-format: 1-99 for image/jpeg, 1-1 for PWG and URF and when no format is named; an unknown format is refused", async (t) => {
+test.serial("copies-supported per document-format: 1-99 for image/jpeg, 1-1 for PWG and URF and when no format is named; an unknown format is refused", async (t) => {
   const { ipp } = await setup(t, { ipp: { copiesBufferBytes: 64 * 1024 } });
   const copiesFor = async (format?: string) => {
     const answer = await ipp(Operation.getPrinterAttributes, [attr("requested-attributes", keyword("copies-supported"), keyword("document-format-default")),
@@ -228,7 +236,7 @@ test("copies-supported per document-format: 1-99 for image/jpeg, 1-1 for PWG and
   t.deepEqual(pdf.unsupported, ["application/pdf"]);
 });
 
-test("PWG copies: copies=2 with PWG raster prints the document once and names copies back (0x0001), refused with fidelity; Create-Job's copies are settled by Send-Document's format", async (t) => {
+test.serial("PWG copies: copies=2 with PWG raster prints the document once and names copies back (0x0001), refused with fidelity; Create-Job's copies are settled by Send-Document's format", async (t) => {
   const { ipp, engine } = await setup(t, { ipp: { copiesBufferBytes: 64 * 1024 } });
   const pwg = attr("document-format", mimeType("image/pwg-raster"));
   const printed = await ipp(Operation.printJob, [pwg], [attr("copies", integer(2))], PAGE());
@@ -266,7 +274,7 @@ test("PWG copies: copies=2 with PWG raster prints the document once and names co
   t.is(engine.pages.length, 10, "the photo twice");
 });
 
-test("I-18.1: Send-Document for a created job waits for the job printing before it instead of answering busy; Print-Job still answers busy", async (t) => {
+test.serial("I-18.1: Send-Document for a created job waits for the job printing before it instead of answering busy; Print-Job still answers busy", async (t) => {
   const { ipp, engine } = await setup(t);
   engine.holding = true;
   const first = await ipp(Operation.printJob, [], [], PAGE());
