@@ -85,8 +85,9 @@ export class Printer {
   // host's front panel asks it too.
   readonly hosts: HostPolicy;
   readonly jobs: JobStore;
-  // One large exchange at a time on the heap: the cloud's calls and IPP's attribute answers.
-  private readonly turns = new Turns();
+  // The heap as a budget for large activities: the cloud's calls, IPP's
+  // attribute answers and a JPEG job's decoder (config.budget; one at a time without it).
+  private readonly turns: Turns;
   readonly lifecycle: JobLifecycle;
   readonly spooler: Spooler;
   readonly settings: Settings<DeviceSettings>;
@@ -112,10 +113,12 @@ export class Printer {
 
   constructor(private readonly hal: Hal, config: Partial<PrinterConfig> = {}) {
     this.config = { ...defaultPrinterConfig, ...config };
+    const budget = this.config.budget;
+    this.turns = new Turns(budget?.capacity ?? 1);
     this.sntp = this.timeClient();
     this.documentFormats = {
       "image/pwg-raster": () => pwgDecoder,
-      "image/jpeg": jpegFormat(hal.engine.capabilities),
+      "image/jpeg": jpegFormat(hal.engine.capabilities, budget?.jpegJob),
     };
     // AirPrint's raster, where the engine takes one of its two colour spaces.
     if (takesUrf(hal.engine.capabilities)) this.documentFormats[URF_MIME] = () => (sink, limits) => new UrfDecoder(sink, limits);
@@ -133,6 +136,7 @@ export class Printer {
       handle: (_request, response) => response.json(this.info()),
     });
     ({ jobs: this.jobs, lifecycle: this.lifecycle, spooler: this.spooler } = printPath(hal));
+    this.spooler.budget = this.turns;
     this.spooler.onEngineStatus = () => this.updateDeviceState();
     this.lifecycle.listen(() => this.updateDeviceState());
     for (const route of printingRoutes({
@@ -213,6 +217,7 @@ export class Printer {
       clock: hal.clock, log: hal.log, engine: hal.engine, jobs: this.jobs, lifecycle: this.lifecycle, spooler: this.spooler,
       formats: this.documentFormats,
       turns: this.turns,
+      attributesShare: this.config.budget?.printerAttributes,
       device: () => this.ippDevice(),
       exposed: () => this.api.enabled,
       accepting: () => this.printingExposed(),
@@ -317,7 +322,7 @@ export class Printer {
       clientId: options.clientId ?? DEFAULT_CLIENT_ID,
       clientSecret: options.clientSecret ?? "",
       proxy: options.proxy ?? `privet-${this.device.serialNumber}`,
-    }, hal.random, this.turns);
+    }, hal.random, this.turns, this.config.budget?.cloudCall);
     const cloud = new Cloud({
       api, clock: hal.clock, random: hal.random, storage: this.storage, log: hal.log, panel: hal.panel, host: this.cloudHost(),
       clockSet: () => this.clockSet(),
