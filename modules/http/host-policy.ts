@@ -13,10 +13,9 @@
 //   .local name: the printer knows its own, and a stranger's is no reason.
 // A request without Host (HTTP/1.0) is no browser's, so it is not refused here.
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-// A zone (%25eth0) is allowed after the address, as RFC 6874 writes it.
-const IPV6 = /^\[[0-9a-f:.]+(%25[0-9a-z._~-]+)?\]$/;
-const PORT = /^\d{1,5}$/;
+// The patterns are literals where they are used, never module constants: on
+// the boards this module is preloaded, and XS gives a preloaded RegExp's match
+// state to its collector from c_malloc (README, "Preloaded regular expressions").
 
 // The name part of a Host header: lower case, without the port or a final
 // dot (printer.local. is printer.local); undefined when it is no host at all.
@@ -34,15 +33,16 @@ export function hostName(header: string): string | undefined {
     name = colon < 0 ? text : text.slice(0, colon);
     rest = colon < 0 ? "" : text.slice(colon);
   }
-  if (rest !== "" && !(rest.startsWith(":") && PORT.test(rest.slice(1)))) return undefined;
+  if (rest !== "" && !(rest.startsWith(":") && /^\d{1,5}$/.test(rest.slice(1)))) return undefined;
   if (name.endsWith(".") && !name.startsWith("[")) name = name.slice(0, -1);
   return name === "" ? undefined : name;
 }
 
 export function isAddressLiteral(name: string): boolean {
-  const v4 = IPV4.exec(name);
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(name);
   if (v4) return Number(v4[1]) < 256 && Number(v4[2]) < 256 && Number(v4[3]) < 256 && Number(v4[4]) < 256;
-  return IPV6.test(name);
+  // A zone (%25eth0) is allowed after the address, as RFC 6874 writes it.
+  return /^\[[0-9a-f:.]+(%25[0-9a-z._~-]+)?\]$/.test(name);
 }
 
 export class HostPolicy {

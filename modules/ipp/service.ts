@@ -36,8 +36,6 @@ const OPERATIONS: Record<number, OperationHandler> = {
 };
 
 const IPP_TYPE = "application/ipp";
-// A Host header is echoed into URIs only when it looks like one.
-const HOST = /^[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?$/;
 
 export class IppService implements Printing {
   readonly ids: IppJobIds;
@@ -73,7 +71,10 @@ export class IppService implements Printing {
     const type = (request.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
     if (type !== IPP_TYPE) return response.send(415, `send ${IPP_TYPE}\n`, { reason: "Unsupported Media Type" });
     const host = request.header("host");
-    const authority = host !== undefined && HOST.test(host) ? host : this.address();
+    // A Host header is echoed into URIs only when it looks like one. The
+    // pattern is a literal here, not a module constant (README, "Preloaded
+    // regular expressions").
+    const authority = host !== undefined && /^[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?$/.test(host) ? host : this.address();
     const printerUri = `ipp://${authority}${PRINTER_PATH}`;
     const webUri = `http://${authority}/`;
     const send = (message: IppMessage) => {
