@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { closeAfter, get, rawRequest } from "./helpers/client.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
-import { call, startTestCloud, userToken } from "./helpers/cloud.js";
+import { call, userToken } from "./helpers/cloud.js";
 import { answersWith, startSntpServer } from "./helpers/sntp-server.js";
 import { boot as bootFirmware, buildFirmware, byteCode, dnsServer, freePort, has, makeChain, mcsimMissing as missing, Instruments, SERVER_NAME, simPort, sleep, startTlsCloud, waitFor, type Board } from "./helpers/mcsim.js";
 
