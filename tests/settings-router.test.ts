@@ -9,7 +9,7 @@ import { Printer } from "../modules/printer/printer.js";
 import { NullEngine } from "../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../modules/print/office-capabilities.js";
 import { SafeStorage } from "../modules/storage/safe-storage.js";
-import { Settings } from "../modules/storage/settings.js";
+import { Settings } from "../modules/device/settings.js";
 import { MemoryStorage } from "../hosts/node/hal.js";
 import { FakeClock } from "./helpers/fake-clock.js";
 import { FakeTcp, fakeResolver, parseResponses } from "./helpers/fake-tcp.js";
@@ -135,7 +135,7 @@ test("a path no front end owns is 404 with a reason", (t) => {
 // above pwg/ because it reuses PWG's line decoder.
 const LEVELS: Record<string, number> = {
   hal: 1, crypto: 1, text: 1, pwg: 1, jpeg: 1,
-  urf: 2, http: 2, dns: 2, jobs: 2, storage: 2, escpos: 2, sntp: 2,
+  urf: 2, http: 2, dns: 2, jobs: 2, storage: 2, escpos: 2, sntp: 2, device: 2,
   print: 3,
   privet: 4, cloud: 4, xmpp: 4, ipp: 4, web: 4,
   printer: 5,

@@ -1,6 +1,6 @@
 import type { Storage } from "../hal/storage.js";
 import type { Job } from "../jobs/job.js";
-import type { DeviceRecord } from "../privet/device.js";
+import type { DeviceRecord } from "../device/record.js";
 import type { WebHost, WebIdentity, WebRegistrationState, WebSettings, WebStatus } from "../web/host.js";
 import type { WifiSetup } from "../web/wifi-setup.js";
 import type { Printer } from "./printer.js";

@@ -1,4 +1,4 @@
-import type { DeviceRecord } from "./device.js";
+import type { DeviceRecord } from "../device/record.js";
 
 // The /privet/info document (Privet 4.2.2).
 export function infoDocument(device: DeviceRecord, token: string, uptimeSeconds: number, api: string[]): Record<string, unknown> {
