@@ -7,6 +7,7 @@ import { FakeClock } from "./helpers/fake-clock.js";
 import { FakeNetwork } from "./helpers/fake-udp.js";
 import { call, startTestCloud, userToken } from "./helpers/cloud.js";
 import { registerPrinter, startCloudPrinter, startFaultyProxy, until, type CloudPrinter } from "./helpers/cloud-printer.js";
+import { privetTxt } from "../modules/privet/info.js";
 
 // The printer and the Cloud Print emulator in one process, over real
 // sockets on 127.0.0.1: every flow of Privet 4.3, 4.4, 4.1 and 6.1 as a
@@ -16,7 +17,7 @@ const ALICE = "alice@example.com";
 const BOB = "bob@example.com";
 
 function txtOf(p: CloudPrinter): Record<string, string> {
-  return Object.fromEntries(p.printer.device.txt());
+  return Object.fromEntries(privetTxt(p.printer.device));
 }
 
 test("out of the box with a cloud URL: only info and register; the url has its protocol; cs follows the service", async (t) => {

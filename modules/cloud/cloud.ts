@@ -1,3 +1,4 @@
+import { JOURNAL_KEYS } from "../device/keys.js";
 import type { Clock, TimerId } from "../hal/clock.js";
 import type { Log } from "../hal/log.js";
 import type { Panel } from "../hal/panel.js";
@@ -83,7 +84,7 @@ export interface CloudDeps {
 
 // The hash of the CDD last uploaded (seed 001: compare, upload what changed).
 // Short: NVS keys hold at most 15 characters with the journal's suffix.
-const CAPS_HASH_KEY = "capshash";
+const CAPS_HASH_KEY = JOURNAL_KEYS.cddHash;
 
 // SHA-1 of the CDD text, lower-case hex, sent as capsHash.
 export function capsHash(cdd: string): string {

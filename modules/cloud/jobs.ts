@@ -1,3 +1,4 @@
+import { JOURNAL_KEYS } from "../device/keys.js";
 import type { Clock, TimerId } from "../hal/clock.js";
 import type { Log } from "../hal/log.js";
 import type { Storage } from "../hal/storage.js";
@@ -72,7 +73,7 @@ const invalidTicket = (): JobCause => ({ device_action_cause: { error_code: "INV
 const cancelled = (): JobCause => ({ user_action_cause: { action_code: "CANCELLED" } });
 
 // The cloud job printing when the power went (NVS keys: 15 characters with the journal's suffix).
-const IN_HAND_KEY = "cloudjob";
+const IN_HAND_KEY = JOURNAL_KEYS.cloudJob;
 // Not printed again after a restart: the document was streamed, never kept,
 // so printing it again means downloading it again, and the pages that came
 // out before the cut would come out twice. The service hears it ABORTED, and

@@ -1,8 +1,11 @@
-// The one record of what the device says about itself. /privet/info and the
-// DNS-SD TXT record are both read from here, so they cannot disagree (Privet 2.2).
+import type { DeviceSettings } from "./settings.js";
+
+// The one record of who the device is: identity (serial, make, model,
+// firmware), its name and description (the settings' own, read through), the
+// cloud's id for it and the connection. /privet/info, the TXT record (Privet
+// 2.2), IPP's printer attributes and the cloud's description are views of it.
 
 export type ConnectionState = "online" | "offline" | "connecting" | "not-configured";
-export type DeviceStateName = "idle" | "processing" | "stopped";
 
 export interface DeviceDescription {
   name: string;
@@ -17,19 +20,11 @@ export interface DeviceDescription {
   updateUrl?: string;
 }
 
-export interface CloudDeviceState {
-  version: "1.0";
-  printer: { state: "IDLE" | "PROCESSING" | "STOPPED"; [key: string]: unknown };
-}
-
 export class DeviceRecord {
-  name: string;
-  description: string;
   url: string;
   // Device id from the cloud; empty until registered.
   id = "";
   connectionState: ConnectionState;
-  deviceState: DeviceStateName = "idle";
   readonly manufacturer: string;
   readonly model: string;
   readonly firmware: string;
@@ -38,9 +33,7 @@ export class DeviceRecord {
   readonly updateUrl?: string;
   private readonly listeners: Array<() => void> = [];
 
-  constructor(description: DeviceDescription, readonly serialNumber: string) {
-    this.name = description.name;
-    this.description = description.description;
+  constructor(description: DeviceDescription, readonly serialNumber: string, private readonly settings: DeviceSettings) {
     this.url = description.url;
     this.manufacturer = description.manufacturer;
     this.model = description.model;
@@ -50,6 +43,26 @@ export class DeviceRecord {
     this.updateUrl = description.updateUrl;
     // Without a cloud URL there is nothing to connect to (Privet 2.2.7).
     this.connectionState = this.url === "" ? "not-configured" : "connecting";
+    // A rename or a new description is a change of the record.
+    settings.onChange((name) => {
+      if (name === "name" || name === "description") this.changed();
+    });
+  }
+
+  get name(): string {
+    return this.settings.get("name");
+  }
+
+  set name(name: string) {
+    this.settings.set("name", name);
+  }
+
+  get description(): string {
+    return this.settings.get("description");
+  }
+
+  set description(description: string) {
+    this.settings.set("description", description);
   }
 
   // Callers change fields and then call changed(), so a TXT re-announcement
@@ -60,32 +73,5 @@ export class DeviceRecord {
 
   changed(): void {
     for (const listener of this.listeners) listener();
-  }
-
-  // Set while the engine reports a fault; shown in semantic_state.
-  fault: { code: string; description: string } | undefined;
-  // Something a person should know that is not a fault (the clock being set);
-  // an INFO item of semantic_state.
-  notice: { code: string; description: string } | undefined;
-
-  semanticState(): CloudDeviceState {
-    const state = this.deviceState === "idle" ? "IDLE" : this.deviceState === "processing" ? "PROCESSING" : "STOPPED";
-    const printer: CloudDeviceState["printer"] = { state };
-    const items: Array<{ state: string; description: string; vendor_id: string }> = [];
-    if (this.fault) {
-      items.push({ state: "ERROR", description: this.fault.description, vendor_id: this.fault.code });
-      if (this.fault.code === "media-empty") printer.input_tray_state = { item: [{ vendor_id: "tray-1", state: "EMPTY" }] };
-    }
-    if (this.notice) items.push({ state: "INFO", description: this.notice.description, vendor_id: this.notice.code });
-    if (items.length > 0) printer.vendor_state = { item: items };
-    return { version: "1.0", printer };
-  }
-
-  // DNS-SD TXT pairs in the order Privet 2.2 gives; txtvers must come first.
-  txt(): Array<[string, string]> {
-    const pairs: Array<[string, string]> = [["txtvers", "1"], ["ty", this.name]];
-    if (this.description !== "") pairs.push(["note", this.description]);
-    pairs.push(["url", this.url], ["type", "printer"], ["id", this.id], ["cs", this.connectionState]);
-    return pairs;
   }
 }

@@ -7,10 +7,10 @@ import type { JobStore } from "../jobs/store.js";
 import type { JobLifecycle } from "../print/lifecycle.js";
 import type { Spooler } from "../print/spooler.js";
 import type { DocumentSource } from "../print/source.js";
+import type { DeviceState } from "../device/state.js";
 import type { IppLimits } from "./decode.js";
 import type { DocumentFormats } from "./formats.js";
 import type { IppJobIds } from "./job-ids.js";
-import type { PrinterStatus } from "./printer-status.js";
 import {
   GroupTag, attr, charset, find, firstString, language, text, type IppAttribute, type IppGroup, type IppMessage,
 } from "./values.js";
@@ -37,6 +37,8 @@ export interface IppContext {
   spooler: Spooler;
   formats: DocumentFormats;
   device(): IppDevice;
+  // The one device state (printer-state and its reasons are a view of it).
+  state: DeviceState;
   // IPP (with the rest of the local API) is offered at all: local discovery is on.
   exposed(): boolean;
   // Jobs are taken: local printing is allowed.
@@ -55,7 +57,6 @@ export interface IppContext {
 export interface Printing {
   context: IppContext;
   ids: IppJobIds;
-  status: PrinterStatus;
 }
 
 export class IppExchange {

@@ -1,3 +1,4 @@
+import { printerStatus } from "./printer-status.js";
 import type { IppExchange, Printing } from "./exchange.js";
 import { completed } from "./job-attributes.js";
 import { forEachPrinterAttribute, type PrinterFacts } from "./printer-attributes.js";
@@ -17,7 +18,7 @@ export function printerUuid(serialNumber: string): string {
 export function printerFacts(p: Printing, printerUri: string, webUri: string): PrinterFacts {
   const { context } = p;
   const device = context.device();
-  const status = p.status.refresh();
+  const status = printerStatus(context.state);
   const upTime = p.ids.upTime();
   const queued = p.ids.list().filter((e) => !completed(e.job)).length;
   return {
@@ -42,7 +43,7 @@ export function printerFacts(p: Printing, printerUri: string, webUri: string): P
     stateChangeTime: status.changedAt,
     configChangeTime: 1,
     wallAt: (at) => p.ids.wallAt(at),
-    mediaEmpty: context.engine.fault === "media-empty",
+    mediaEmpty: context.state.fault?.code === "media-empty",
     identifyActions: context.identifyActions,
     multipleOperationTimeout: Math.floor(context.jobs.options.draftLifetimeMs / 1000),
   };

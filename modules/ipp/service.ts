@@ -7,7 +7,6 @@ import { IppJobIds } from "./job-ids.js";
 import { cancelJobOperation, cancelMyJobs, getJobAttributes, getJobs } from "./job-operations.js";
 import { closeJob, createJob, printJob, sendDocument, validateJob } from "./print-operations.js";
 import { getPrinterAttributes, identifyPrinter } from "./printer-operations.js";
-import { PrinterStatus } from "./printer-status.js";
 import { readIppRequest } from "./request-body.js";
 import { ICON_SIZES, iconPng } from "./icon.js";
 import { PRINTER_PATH } from "./target.js";
@@ -41,17 +40,10 @@ const HOST = /^[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:[0
 
 export class IppService implements Printing {
   readonly ids: IppJobIds;
-  readonly status: PrinterStatus;
 
   // address(): "host:port" of this printer, for clients that send no Host header.
   constructor(readonly context: IppContext, private readonly address: () => string) {
     this.ids = new IppJobIds(context.jobs, context.lifecycle, context.clock);
-    this.status = new PrinterStatus(context);
-  }
-
-  // The printer's state may have changed (printer-state-change-time).
-  refresh(): void {
-    this.status.refresh();
   }
 
   readonly handle = (request: HttpRequest, response: HttpResponse): void => {

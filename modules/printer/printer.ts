@@ -12,19 +12,23 @@ import { pwgDecoder, type Spooler } from "../print/spooler.js";
 import { INFO_PATH, PrivetApi } from "../privet/api.js";
 import { DeviceRecord } from "../device/record.js";
 import { loadSerialNumber } from "../device/identity.js";
-import { infoDocument } from "../privet/info.js";
+import { FactoryReset } from "../device/reset.js";
+import { DeviceState } from "../device/state.js";
+import { followPrintPath } from "../print/device-state.js";
+import { infoDocument, privetTxt } from "../privet/info.js";
 import { printingRoutes } from "../privet/printing.js";
 import { TokenEngine } from "../privet/token.js";
 import { defaultPrinterConfig, FIRMWARE_BUILT_MS, type PrinterConfig } from "./config.js";
 import { SntpClient } from "../sntp/client.js";
 import { SafeStorage } from "../storage/safe-storage.js";
-import { Settings } from "../device/settings.js";
+import { deviceSettings, type DeviceSettings } from "../device/settings.js";
 import type { Storage } from "../hal/storage.js";
 import type { PanelButton } from "../hal/panel.js";
 import { HttpClient } from "../http/client.js";
 import { CloudApi, defaultTokenUrl } from "../cloud/api.js";
 import { Cloud, type CloudHost } from "../cloud/cloud.js";
-import { DEFAULT_LOCAL_SETTINGS, type LocalSettings } from "../cloud/local-settings.js";
+import { applyLocalSettings, localSettingsOf, type LocalSettings } from "../cloud/local-settings.js";
+import { semanticState } from "../cloud/semantic-state.js";
 import { wallClockPlausible } from "../cloud/registration.js";
 import { registerRoute } from "../privet/register.js";
 import { accessTokenRoute } from "../privet/accesstoken.js";
@@ -44,23 +48,7 @@ import { WebPages } from "../web/web.js";
 import { WifiSetup } from "../web/wifi-setup.js";
 import { CaptivePortal } from "../web/captive.js";
 import { CaptiveDns } from "../dns/captive.js";
-import { forgetDeviceNames, loadDeviceNames, PrinterWebHost } from "./web-host.js";
-
-// What a person or the cloud can change (Privet 4.1), kept across restarts.
-export type DeviceSettings = {
-  localDiscovery: boolean;
-  localPrinting: boolean;
-  accessToken: boolean;
-  xmppTimeout: number;
-};
-
-const DEVICE_SETTING_KEYS = { localDiscovery: "discovery", localPrinting: "printing", accessToken: "actoken", xmppTimeout: "xmpp" };
-const DEVICE_SETTING_DEFAULTS: DeviceSettings = {
-  localDiscovery: DEFAULT_LOCAL_SETTINGS.local_discovery,
-  localPrinting: DEFAULT_LOCAL_SETTINGS["printer/local_printing_enabled"],
-  accessToken: DEFAULT_LOCAL_SETTINGS.access_token_enabled,
-  xmppTimeout: DEFAULT_LOCAL_SETTINGS.xmpp_timeout_value,
-};
+import { PrinterWebHost } from "./web-host.js";
 
 // The OAuth client a printer of this firmware is issued to when the
 // configuration names none (the emulator takes any).
@@ -89,7 +77,10 @@ export class Printer {
   private readonly turns = new Turns();
   readonly lifecycle: JobLifecycle;
   readonly spooler: Spooler;
-  readonly settings: Settings<DeviceSettings>;
+  // The one settings table (device/settings) and the one device state.
+  readonly settings: DeviceSettings;
+  readonly state: DeviceState;
+  readonly reset: FactoryReset;
   // The Cloud Print connection; absent in local-only mode (no URL).
   readonly cloud: Cloud | undefined;
   // IPP Everywhere at /ipp/print, on the same queue as Privet.
@@ -120,10 +111,11 @@ export class Printer {
     // AirPrint's raster, where the engine takes one of its two colour spaces.
     if (takesUrf(hal.engine.capabilities)) this.documentFormats[URF_MIME] = () => (sink, limits) => new UrfDecoder(sink, limits);
     this.storage = new SafeStorage(hal.storage);
-    this.settings = new Settings(this.storage, DEVICE_SETTING_KEYS, DEVICE_SETTING_DEFAULTS);
+    this.settings = deviceSettings(this.storage, this.config);
+    this.reset = new FactoryReset(this.settings, hal.log);
     const serial = loadSerialNumber(this.storage, hal.random);
-    this.device = new DeviceRecord(this.config, serial);
-    loadDeviceNames(this.storage, this.device);
+    this.device = new DeviceRecord(this.config, serial, this.settings);
+    this.state = new DeviceState(hal.clock);
     this.tokens = new TokenEngine(hal.clock, hal.random);
     this.api = new PrivetApi(this.tokens);
     this.api.add({
@@ -133,8 +125,8 @@ export class Printer {
       handle: (_request, response) => response.json(this.info()),
     });
     ({ jobs: this.jobs, lifecycle: this.lifecycle, spooler: this.spooler } = printPath(hal));
-    this.spooler.onEngineStatus = () => this.updateDeviceState();
-    this.lifecycle.listen(() => this.updateDeviceState());
+    this.updateState = followPrintPath(this.state, { engine: hal.engine, spooler: this.spooler, lifecycle: this.lifecycle }, () => this.clockNoticeItem());
+    this.state.onChange(() => this.cloud?.stateChanged());
     for (const route of printingRoutes({
       clock: hal.clock,
       engine: hal.engine,
@@ -145,6 +137,8 @@ export class Printer {
       maxDocumentBytes: this.config.maxDocumentBytes,
     })) this.api.add(route);
     this.cloud = this.config.url === "" ? undefined : this.connectCloud();
+    const cloud = this.cloud;
+    if (cloud) this.reset.add("cloud", () => cloud.factoryReset());
     hal.panel?.onButton((button) => this.pressed(button));
     this.hosts = new HostPolicy(() => this.ownHostNames());
     this.router = new HttpRouter(this.hosts, hal.log);
@@ -154,6 +148,8 @@ export class Printer {
     this.wifi = hal.network && new WifiSetup(hal.network, this.storage, hal.clock, hal.log, {
       accessPointSsid: `Privet-Setup-${serial.slice(0, 4).toUpperCase()}`, lingerMs: this.config.wifiLingerMs ?? 60_000,
     });
+    const wifi = this.wifi;
+    if (wifi) this.reset.add("wifi", () => void wifi.forget());
     this.web = new WebPages(new PrinterWebHost(this, this.wifi), hal.random, hal.log, this.hosts);
     this.router.mount("/", this.web.handle);
     this.captive = new CaptivePortal({ setupUrl: () => this.setupUrl(), ownHost: (request) => this.web.guard.hostAllowed(request) });
@@ -187,8 +183,12 @@ export class Printer {
       // A rename reaches the service within the reporting window.
       this.cloud?.stateChanged();
     });
-    // As do settings changed here (the page, Privet, the panel), local_settings current.
-    this.settings.onChange(() => this.cloud?.stateChanged());
+    // As do settings changed here (the page, Privet, the panel), local_settings
+    // current; local discovery turns mDNS and the local API on or off.
+    this.settings.onChange((name) => {
+      if (name === "localDiscovery" && this.started) void this.discoveryFollows();
+      this.cloud?.stateChanged();
+    });
   }
 
   // What IPP prints: a MIME type and the decoder for a job's ticket; the
@@ -213,6 +213,7 @@ export class Printer {
       formats: this.documentFormats,
       turns: this.turns,
       device: () => this.ippDevice(),
+      state: this.state,
       exposed: () => this.api.enabled,
       accepting: () => this.printingExposed(),
       // The panel's indicator blinks, its display (the console in the
@@ -296,7 +297,7 @@ export class Printer {
 
   // The cloud's first call is TLS, whose certificates are dated: it waits for the clock.
   private clockChanged(): void {
-    this.updateDeviceState();
+    this.updateState();
     if (this.started && this.cloud && !this.cloudStarted && this.clockSet()) {
       this.hal.log("info", "cloud: the clock is set; connecting");
       this.cloudStarted = true;
@@ -365,7 +366,7 @@ export class Printer {
           ["name", device.name], ["default_display_name", device.name], ["description", device.description],
           ["uuid", device.serialNumber], ["manufacturer", device.manufacturer], ["model", device.model],
           ["firmware", device.firmware], ["gcp_version", "2.0"], ["use_cdd", "true"],
-          ["semantic_state", JSON.stringify(device.semanticState())],
+          ["semantic_state", JSON.stringify(semanticState(this.state))],
           ["capabilities", JSON.stringify(cloudDeviceDescription(this.hal.engine.capabilities))],
         ];
         fields.push(["setup_url", device.setupUrl ?? this.adminUrl()]);
@@ -373,8 +374,8 @@ export class Printer {
         if (device.updateUrl) fields.push(["update_url", device.updateUrl]);
         return fields;
       },
-      localSettings: () => this.localSettings(),
-      applyLocalSettings: (settings) => this.applyLocalSettings(settings),
+      localSettings: () => localSettingsOf(this.settings),
+      applyLocalSettings: (settings) => applyLocalSettings(this.settings, settings),
       idChanged: (id) => {
         device.id = id;
         device.changed();
@@ -383,50 +384,29 @@ export class Printer {
         device.connectionState = state;
         device.changed();
       },
-      semanticState: () => {
-        this.refreshDeviceState();
-        return device.semanticState();
-      },
+      semanticState: () => semanticState(this.state),
       reportFields: () => [["name", device.name], ["default_display_name", device.name], ["description", device.description]],
     };
   }
 
   localSettings(): LocalSettings {
-    return {
-      local_discovery: this.settings.get("localDiscovery"),
-      access_token_enabled: this.settings.get("accessToken"),
-      "printer/local_printing_enabled": this.settings.get("localPrinting"),
-      xmpp_timeout_value: this.settings.get("xmppTimeout"),
-    };
-  }
-
-  // Written through the journal one setting at a time; local_discovery last,
-  // as it is the one that may take the whole local API away.
-  applyLocalSettings(settings: LocalSettings): void {
-    this.settings.set("localPrinting", settings["printer/local_printing_enabled"]);
-    this.settings.set("accessToken", settings.access_token_enabled);
-    this.settings.set("xmppTimeout", settings.xmpp_timeout_value);
-    if (this.started) void this.setLocalDiscovery(settings.local_discovery);
-    else this.settings.set("localDiscovery", settings.local_discovery);
+    return localSettingsOf(this.settings);
   }
 
   // The panel: OK and Cancel answer a registration waiting for them; the
   // reset gesture is a local factory reset (Privet 6.1).
   private pressed(button: PanelButton): void {
-    if (button === "reset") return this.factoryReset();
+    if (button === "reset") return this.reset.run();
     const registration = this.cloud?.registration;
     const taken = button === "ok" ? registration?.confirm() : registration?.reject();
     if (!taken) this.hal.log("debug", `panel: ${button} pressed with nothing waiting for it`);
   }
 
   // Credentials erased, settings back to their defaults, /privet/register
-  // back, the configured name, and no Wi-Fi network (the setup access point opens).
+  // back, the configured name, and no Wi-Fi network (the setup access point
+  // opens): device/reset holds the list.
   factoryReset(): void {
-    this.hal.log("info", "factory reset");
-    if (this.cloud) this.cloud.factoryReset();
-    else this.applyLocalSettings(DEFAULT_LOCAL_SETTINGS);
-    forgetDeviceNames(this.storage, this.device, this.config);
-    if (this.wifi) void this.wifi.forget();
+    this.reset.run();
   }
 
   // The printer's own pages (adminurl, setup_url): its mDNS name when it has one.
@@ -444,25 +424,16 @@ export class Printer {
     return allowed && this.settings.get("localPrinting");
   }
 
-  // device_state and semantic_state follow the engine and the spooler.
-  private updateDeviceState(): void {
-    this.refreshDeviceState();
-    this.cloud?.stateChanged();
-  }
+  // The device state's notice while the clock is not set; pushed again when SNTP moves.
+  private readonly updateState: () => void;
 
-  refreshDeviceState(): void {
-    const engine = this.hal.engine;
-    // Undefined only while the constructor is still building the printer.
-    if (this.ipp) this.ipp.refresh();
-    this.device.deviceState = engine.fault ? "stopped" : this.spooler.active ? "processing" : "idle";
-    this.device.fault = engine.fault ? { code: engine.fault, description: engine.faultDescription } : undefined;
+  private clockNoticeItem(): { code: string; description: string } | undefined {
     const notice = this.clockNotice();
-    this.device.notice = notice === undefined ? undefined : { code: "setting-clock", description: notice };
+    return notice === undefined ? undefined : { code: "setting-clock", description: notice };
   }
 
   info(): Record<string, unknown> {
-    this.updateDeviceState();
-    return infoDocument(this.device, this.tokens.issue(), this.uptimeSeconds(), this.api.exposedApis());
+    return infoDocument(this.device, this.state, semanticState(this.state), this.tokens.issue(), this.uptimeSeconds(), this.api.exposedApis());
   }
 
   uptimeSeconds(): number {
@@ -520,13 +491,22 @@ export class Printer {
 
   // Off: a goodbye for every record, then no mDNS and no local API at all.
   async setLocalDiscovery(enabled: boolean): Promise<void> {
-    if (enabled === this.localDiscovery && enabled === this.api.enabled) return;
     this.settings.set("localDiscovery", enabled);
+    return this.discoveryFollows();
+  }
+
+  // mDNS and the local API follow the setting, whoever changed it.
+  private discoveryFollows(): Promise<void> {
+    const enabled = this.localDiscovery;
+    if (enabled === this.api.enabled) return this.discoveryChange ?? Promise.resolve();
     this.api.enabled = enabled;
     this.hal.log("info", `local discovery ${enabled ? "on" : "off"}`);
-    if (!enabled) await this.stopDiscovery();
-    else if (this.hal.udp && !this.mdns) await this.startDiscovery(this.http.port);
+    const change = !enabled ? this.stopDiscovery() : this.hal.udp && !this.mdns ? this.startDiscovery(this.http.port) : Promise.resolve();
+    this.discoveryChange = change;
+    return change;
   }
+
+  private discoveryChange: Promise<void> | undefined;
 
   // Services of other front ends beside _privet._tcp on the same host (IPP
   // Everywhere's _ipp._tcp with _print). They are published while local
@@ -546,7 +526,7 @@ export class Printer {
 
   private async startDiscovery(port: number): Promise<void> {
     const responder = new MdnsResponder(this.hal.clock, this.hal.random, this.hal.log, this.hostLabel());
-    this.privetService = responder.add({ instance: this.device.name, type: "_privet._tcp", subtypes: ["_printer"], port, txt: () => this.device.txt() });
+    this.privetService = responder.add({ instance: this.device.name, type: "_privet._tcp", subtypes: ["_printer"], port, txt: () => privetTxt(this.device) });
     try {
       this.mdnsSocket = await this.hal.udp!.openMdns((bytes, from) => responder.receive(bytes, from));
     } catch (error) {

@@ -19,6 +19,8 @@ import { encodeDocument, testPage } from "../helpers/pwg.js";
 import { SeededRandom } from "../helpers/seeded-random.js";
 import { TestEngine } from "../helpers/test-engine.js";
 import { FakeSocket, ascii, fakeListener } from "./fake-socket.js";
+import { DeviceState } from "../../modules/device/state.js";
+import { followPrintPath } from "../../modules/print/device-state.js";
 
 // modules/ipp inside XS: the codec on hostile input, and the service behind
 // the real HTTP server printing a chunked Print-Job through a full engine.
@@ -46,8 +48,10 @@ function printer() {
   const jobs = new JobStore(clock, new SeededRandom(3));
   const lifecycle = new JobLifecycle(jobs, () => {});
   const spooler = new Spooler(engine, lifecycle, clock, () => {});
+  const state = new DeviceState(clock);
+  followPrintPath(state, { engine, spooler, lifecycle });
   const ipp = new IppService({
-    clock, log: () => {}, engine, jobs, lifecycle, spooler,
+    clock, log: () => {}, engine, jobs, lifecycle, spooler, state,
     formats: { "image/pwg-raster": () => (sink, limits) => new PwgDecoder(sink, limits) },
     device: () => ({ name: "XS", description: "", location: "", manufacturer: "M", model: "X", firmware: "1", serialNumber: "0123456789abcdef0123456789abcdef" }),
     exposed: () => true, accepting: () => true, identifyActions: ["display"], identify: () => {}, limits: defaultIppLimits, maxDocumentBytes: 1 << 24,
