@@ -1,6 +1,6 @@
 import test from "ava";
 import { MemoryStorage } from "../hosts/node/hal.js";
-import { GroupTag, Operation, attr, keyword } from "../modules/ipp/values.js";
+import { GroupTag, Operation, attr, keyword } from "../modules/ipp-codec/values.js";
 import { call, startTestCloud, type TestCloud } from "./helpers/cloud.js";
 import { registerPrinter, serviceJob, startCloudPrinter, submitJob, until, type CloudPrinter } from "./helpers/cloud-printer.js";
 import { ippRequest, send, values } from "./helpers/ipp.js";

@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from "ava";
 import { Printer } from "../modules/printer/printer.js";
 import { nodeHal } from "../hosts/node/hal.js";
-import { GroupTag, Operation, ValueTag, attr, boolean, find, integer, keyword, mimeType, name, type IppAttribute, type IppMessage } from "../modules/ipp/values.js";
+import { GroupTag, Operation, ValueTag, attr, boolean, find, integer, keyword, mimeType, name, type IppAttribute, type IppMessage } from "../modules/ipp-codec/values.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { TestEngine } from "./helpers/test-engine.js";
 import { group, ippRequest, send, statusName, values } from "./helpers/ipp.js";

@@ -8,12 +8,12 @@ import type { JobLifecycle } from "../print/lifecycle.js";
 import type { Spooler } from "../print/spooler.js";
 import type { DocumentSource } from "../print/source.js";
 import type { DeviceState } from "../device/state.js";
-import type { IppLimits } from "./decode.js";
+import type { IppLimits } from "../ipp-codec/decode.js";
 import type { DocumentFormats } from "./formats.js";
 import type { IppJobIds } from "./job-ids.js";
 import {
   GroupTag, attr, charset, find, firstString, language, text, type IppAttribute, type IppGroup, type IppMessage,
-} from "./values.js";
+} from "../ipp-codec/values.js";
 
 // What every operation works with: the printer's parts, and one request
 // with the means to answer it.

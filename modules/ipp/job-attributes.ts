@@ -1,7 +1,7 @@
 import type { Job } from "../jobs/job.js";
 import type { IppJob } from "./job-ids.js";
 import { ticketAttributes } from "./ticket.js";
-import { attr, dateTime, enumValue, integer, keyword, mimeType, name, noValue, text, unknownValue, uri, type IppAttribute, type IppValue } from "./values.js";
+import { attr, dateTime, enumValue, integer, keyword, mimeType, name, noValue, text, unknownValue, uri, type IppAttribute, type IppValue } from "../ipp-codec/values.js";
 
 // A job as IPP describes it (RFC 8011 5.3): job-state and its reasons from
 // the one lifecycle's state, times in printer-up-time seconds, pages from

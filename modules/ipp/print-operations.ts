@@ -7,7 +7,7 @@ import { checkPrinterUri, targetJob } from "./target.js";
 import { checkTicket, defaultTicket, type JobTicket } from "./ticket.js";
 import {
   GroupTag, Status, attr, find, firstBoolean, firstString, keyword, mimeType, type IppAttribute, type IppGroup,
-} from "./values.js";
+} from "../ipp-codec/values.js";
 
 // The operations that make jobs and give them documents (RFC 8011 4.2.1,
 // 4.2.3, 4.2.4, 4.3.1; PWG 5100.11 Close-Job). Jobs are made through the

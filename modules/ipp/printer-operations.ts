@@ -3,7 +3,7 @@ import type { IppExchange, Printing } from "./exchange.js";
 import { completed } from "./job-attributes.js";
 import { forEachPrinterAttribute, type PrinterFacts } from "./printer-attributes.js";
 import { checkPrinterUri } from "./target.js";
-import { GroupTag, Status, attr, find, firstString, keyword } from "./values.js";
+import { GroupTag, Status, attr, find, firstString, keyword } from "../ipp-codec/values.js";
 
 // Get-Printer-Attributes (RFC 8011 4.2.5) and Identify-Printer (PWG 5100.13).
 

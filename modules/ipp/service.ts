@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponse } from "../http/server.js";
 import { escapeControls, fitUtf8 } from "../text/utf8.js";
-import { messageProblem } from "./decode.js";
-import { encodeMessage } from "./encode.js";
+import { messageProblem } from "../ipp-codec/decode.js";
+import { encodeMessage } from "../ipp-codec/encode.js";
 import { IppExchange, type IppContext, type Printing } from "./exchange.js";
 import { IppJobIds } from "./job-ids.js";
 import { cancelJobOperation, cancelMyJobs, getJobAttributes, getJobs } from "./job-operations.js";
@@ -10,7 +10,7 @@ import { getPrinterAttributes, identifyPrinter } from "./printer-operations.js";
 import { readIppRequest } from "./request-body.js";
 import { ICON_SIZES, iconPng } from "./icon.js";
 import { PRINTER_PATH } from "./target.js";
-import { GroupTag, Operation, Status, ValueTag, attr, charset, language, text, type IppMessage } from "./values.js";
+import { GroupTag, Operation, Status, ValueTag, attr, charset, language, text, type IppMessage } from "../ipp-codec/values.js";
 
 // IPP over HTTP (RFC 8010 section 4) at /ipp/print: a POST of
 // application/ipp whose body is the message and then the document. This

@@ -37,7 +37,7 @@ import { checkTicket } from "../privet/ticket.js";
 import type { ChannelFactory } from "../cloud/channel.js";
 import { XmppClient } from "../xmpp/client.js";
 import { IppService } from "../ipp/service.js";
-import { defaultIppLimits } from "../ipp/decode.js";
+import { defaultIppLimits } from "../ipp-codec/decode.js";
 import { ippTxt } from "../ipp/dns-sd.js";
 import type { IppDevice } from "../ipp/exchange.js";
 import type { DocumentFormats } from "../ipp/formats.js";

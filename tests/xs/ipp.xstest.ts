@@ -1,13 +1,13 @@
 import test from "./harness.js";
 import { HttpRouter } from "../../modules/http/router.js";
 import { HttpServer } from "../../modules/http/server.js";
-import { IppError, MessageDecoder, decodeMessage, defaultIppLimits, messageProblem } from "../../modules/ipp/decode.js";
-import { encodeMessage } from "../../modules/ipp/encode.js";
+import { IppError, MessageDecoder, decodeMessage, defaultIppLimits, messageProblem } from "../../modules/ipp-codec/decode.js";
+import { encodeMessage } from "../../modules/ipp-codec/encode.js";
 import { IppService } from "../../modules/ipp/service.js";
 import {
   GroupTag, Operation, attr, charset, collection, find, integer, keyword, language, mimeType, name, resolution, text, uri,
   type IppGroup, type IppMessage,
-} from "../../modules/ipp/values.js";
+} from "../../modules/ipp-codec/values.js";
 import { JobStore } from "../../modules/jobs/store.js";
 import { JobLifecycle } from "../../modules/print/lifecycle.js";
 import { Spooler } from "../../modules/print/spooler.js";
