@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 const LEVELS: Record<string, number> = {
   hal: 1, crypto: 1, text: 1, pwg: 1, jpeg: 1,
   urf: 2, "ipp-codec": 2, http: 2, dns: 2, jobs: 2, storage: 2, escpos: 2, sntp: 2, xmpp: 2, device: 2,
-  print: 3,
+  print: 3, wifi: 3,
   privet: 4, cloud: 4, ipp: 4, web: 4,
   printer: 5,
 };

@@ -45,7 +45,7 @@ import { jpegFormat } from "../ipp/image-format.js";
 import { AIRPRINT_SUBTYPE, URF_MIME, takesUrf } from "../ipp/airprint.js";
 import { UrfDecoder } from "../urf/decoder.js";
 import { WebPages } from "../web/web.js";
-import { WifiSetup } from "../web/wifi-setup.js";
+import { WifiSetup } from "../wifi/setup.js";
 import { CaptivePortal } from "../web/captive.js";
 import { CaptiveDns } from "../dns/captive.js";
 import { PrinterWebHost } from "./web-host.js";

@@ -7,7 +7,7 @@ import type { Job } from "../jobs/job.js";
 import type { JobStore } from "../jobs/store.js";
 import type { Spooler } from "../print/spooler.js";
 import type { WebHost, WebIdentity, WebRegistrationState, WebSettings, WebStatus } from "../web/host.js";
-import type { WifiSetup } from "../web/wifi-setup.js";
+import type { WifiSetup } from "../wifi/setup.js";
 
 // What the pages' host reads of the printer: the device's record, state and
 // settings, and where it answers. Declared here, so this file does not import

@@ -1,7 +1,7 @@
 import type { DeviceSettingValues } from "../device/settings.js";
 import type { DeviceActivity } from "../device/state.js";
 import type { Job } from "../jobs/job.js";
-import type { WifiSetup } from "./wifi-setup.js";
+import type { WifiSetup } from "../wifi/setup.js";
 
 // What the pages may see of the printer and ask of it. The Printer provides
 // it (modules/printer/web-host.ts); the pages never reach past it.
