@@ -67,6 +67,10 @@ export async function call(service: CloudService, iface: string, params: Record<
   const pairs: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(params)) for (const v of Array.isArray(value) ? value : [value]) pairs.push([name, v]);
   let url = iface.startsWith("http") ? iface : `${service.baseUrl}/${iface}`;
+  // A URL the service gave a device on its HTTPS listener (a claim link): the
+  // test plays the person's browser, which reaches the same service in plain text.
+  const secureBase = service.httpsBaseUrl;
+  if (secureBase && url.startsWith(secureBase)) url = service.baseUrl + url.slice(secureBase.length);
   let body: Buffer | string | undefined;
   if (encoding === "get") {
     if (pairs.length) url += (url.includes("?") ? "&" : "?") + new URLSearchParams(pairs).toString();

@@ -27,6 +27,8 @@ Options:
   --no-xmpp               no XMPP listener at all (pushes are only logged with --verbose)
   --tls-cert FILE --tls-key FILE
                           PEM certificate and key: adds the STARTTLS and direct-TLS XMPP listeners
+  --https-port N          an HTTPS listener for the API and pages too (needs --tls-cert/--tls-key;
+                          0 picks a free one); a printer given its base URL does everything over TLS
   --xmpp-starttls-port N  STARTTLS listener (default 5224; needs --tls-cert/--tls-key)
   --xmpps-port N          direct-TLS listener, as Google's connector used (default 5223; needs --tls-cert/--tls-key)
   --verbose               log every request (method, path, status), every push and each XMPP session's steps
@@ -58,6 +60,7 @@ try {
       "xmpp-port": { type: "string" },
       "no-xmpp": { type: "boolean" },
       "tls-cert": { type: "string" },
+      "https-port": { type: "string" },
       "tls-key": { type: "string" },
       "xmpp-starttls-port": { type: "string" },
       "xmpps-port": { type: "string" },
@@ -91,6 +94,7 @@ const starttlsPort = portFlag("xmpp-starttls-port", values["xmpp-starttls-port"]
 const directTlsPort = portFlag("xmpps-port", values["xmpps-port"], 5223);
 if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) die("--tls-cert and --tls-key go together");
 if (values["tls-cert"] === undefined && (values["xmpp-starttls-port"] !== undefined || values["xmpps-port"] !== undefined)) die("the TLS listeners need --tls-cert and --tls-key");
+if (values["tls-cert"] === undefined && values["https-port"] !== undefined) die("--https-port needs --tls-cert and --tls-key");
 if (values["no-xmpp"] && [values["xmpp-port"], values["tls-cert"]].some((v) => v !== undefined)) die("--no-xmpp contradicts the other XMPP flags");
 let tls: { key: Buffer; cert: Buffer } | undefined;
 try {
@@ -111,6 +115,7 @@ try {
     registrationLifetimeSeconds: seconds("registration-lifetime", values["registration-lifetime"]),
     conversionTimeoutSeconds: seconds("conversion-timeout", values["conversion-timeout"]),
     requireProxyHeader: !values["no-proxy-header-check"],
+    https: tls && values["https-port"] !== undefined ? { ...tls, port: portFlag("https-port", values["https-port"], 0) } : undefined,
     xmpp: values["no-xmpp"] ? undefined : {
       port: xmppPort, tls, starttlsPort, directTlsPort,
       onLog: values.verbose ? (line) => process.stdout.write(`${line}\n`) : undefined,
@@ -119,7 +124,7 @@ try {
     onRequest: values.verbose ? (method, path, status) => process.stdout.write(`${method} ${path} ${status}\n`) : undefined,
   });
   process.stdout.write(`Cloud Print emulator listening on ${service.url}/
-  Cloud Print base URL (give it to a printer): ${service.baseUrl}
+  Cloud Print base URL (give it to a printer): ${service.baseUrl}${service.httpsBaseUrl ? `\n  Over TLS: ${service.httpsBaseUrl}` : ""}
   OAuth token endpoint: ${service.tokenUrl}
   My printers (sign in with any email address): ${service.url}/cloudprint/printers
   State: ${values["state-dir"] ?? "./cloud-state"}

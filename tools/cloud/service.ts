@@ -1,4 +1,5 @@
 import * as http from "node:http";
+import * as https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { authenticate, newSecret } from "./auth.js";
 import { emailOf, ERR, fail, type Answer, type ApiCall, type Context, type DeletionShape, type ServiceOptions } from "./context.js";
@@ -29,11 +30,15 @@ export interface CloudServiceConfig extends Partial<ServiceOptions> {
   xmpp?: XmppConfig;
   // Called with every request that failed inside the emulator (an HTTP 500); defaults to stderr.
   onError?: (error: unknown) => void;
-  // Called once each answer is sent (the CLI's --verbose log).
-  onRequest?: (method: string, path: string, status: number) => void;
+  // Called once each answer is sent (the CLI's --verbose log), with the listener it came on.
+  onRequest?: (method: string, path: string, status: number, scheme: "http" | "https") => void;
   // The origin devices and users are told (in polling, claim and download URLs) when the
   // emulator sits behind a proxy or relay; by default, where it listens.
   publicUrl?: string;
+  // An HTTPS listener beside the plain one, as the real service was reached: a device
+  // given httpsBaseUrl makes every call, its claim and its downloads over TLS. URLs in
+  // answers on it name its own origin (publicUrl there: the name the certificate carries).
+  https?: { key: string | Buffer; cert: string | Buffer; port?: number; publicUrl?: string };
 }
 
 export interface CloudService {
@@ -46,6 +51,9 @@ export interface CloudService {
   options: ServiceOptions;
   // Where a device connects for pushes (host, ports, domain), when config.xmpp was given.
   xmpp?: XmppEndpoints;
+  // The HTTPS listener's port and the base URL to give a device, when config.https was given.
+  httpsPort?: number;
+  httpsBaseUrl?: string;
   close(): Promise<void>;
 }
 
@@ -123,48 +131,71 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
   let xmpp: XmppServer | undefined;
   const onError = config.onError ?? ((error: unknown) => process.stderr.write(`cloud: ${(error as Error)?.stack ?? String(error)}\n`));
 
-  const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 20_000 }, (req, res) => {
-    if (config.onRequest) {
-      // The path only: queries carry tokens and codes that do not belong in a log.
-      const path = (req.url ?? "/").split("?")[0].slice(0, 200);
-      res.on("finish", () => config.onRequest!(req.method ?? "?", path, res.statusCode));
-    }
-    handle(ctx, limits, req, res).catch((error) => {
-      onError(error);
-      if (!res.headersSent) send(res, fail(500, "Internal error in the emulator.", 500));
-      else res.destroy();
-    });
-  });
+  // One handler for both listeners; each names its own origin in the URLs it answers with.
+  const handler = (scheme: "http" | "https", origin: () => string) => {
+    const here: Context = { ...ctx, root: origin, base: () => `${origin()}/cloudprint` };
+    return (req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (config.onRequest) {
+        // The path only: queries carry tokens and codes that do not belong in a log.
+        const path = (req.url ?? "/").split("?")[0].slice(0, 200);
+        res.on("finish", () => config.onRequest!(req.method ?? "?", path, res.statusCode, scheme));
+      }
+      handle(here, limits, req, res).catch((error) => {
+        onError(error);
+        if (!res.headersSent) send(res, fail(500, "Internal error in the emulator.", 500));
+        else res.destroy();
+      });
+    };
+  };
+  const serverOptions = { maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 20_000 };
+  const server = http.createServer(serverOptions, handler("http", () => root));
+  let httpsRoot = "";
+  const secure = config.https && https.createServer({ ...serverOptions, key: config.https.key, cert: config.https.cert }, handler("https", () => httpsRoot));
   // Clients pool connections and drop an idle one a little before the Keep-Alive hint runs
   // out, by a clock of their own (undici's advances by ticks that a busy machine delays):
   // at Node's default of 5 s a request could go out on a connection this end had just
   // closed, and fail as "fetch failed" with nothing wrong. A minute outlasts any pause
   // between a device's or a test's calls (nodejs/node#47130 tells the same race).
-  server.keepAliveTimeout = 65_000;
   const sockets = new Set<Socket>();
-  server.on("connection", (socket) => { sockets.add(socket); socket.on("close", () => sockets.delete(socket)); });
-  // A malformed request line or head never reaches the handler; answer it with a reason and keep serving.
-  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) { socket.destroy(); return; }
-    const tooBig = error.code === "HPE_HEADER_OVERFLOW";
-    const body = JSON.stringify({ success: false, message: tooBig ? "The request head is larger than 16 KiB." : `Malformed HTTP request (${error.code ?? "unknown"}).`, errorCode: ERR.badRequest });
-    socket.end(`HTTP/1.1 ${tooBig ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-  });
+  for (const listener of secure ? [server, secure] : [server]) {
+    listener.keepAliveTimeout = 65_000;
+    listener.on("connection", (socket) => { sockets.add(socket); socket.on("close", () => sockets.delete(socket)); });
+    // A malformed request line or head never reaches the handler; answer it with a reason and keep serving.
+    listener.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) { socket.destroy(); return; }
+      const tooBig = error.code === "HPE_HEADER_OVERFLOW";
+      const body = JSON.stringify({ success: false, message: tooBig ? "The request head is larger than 16 KiB." : `Malformed HTTP request (${error.code ?? "unknown"}).`, errorCode: ERR.badRequest });
+      socket.end(`HTTP/1.1 ${tooBig ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    });
+  }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port ?? 0, host, () => { server.off("error", reject); resolve(); });
+  const listen = (listener: http.Server, port: number) => new Promise<void>((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen(port, host, () => { listener.off("error", reject); resolve(); });
   });
+  await listen(server, config.port ?? 0);
+  if (secure) {
+    try {
+      await listen(secure, config.https!.port ?? 0);
+    } catch (error) {
+      server.close();
+      throw error;
+    }
+  }
   const port = (server.address() as AddressInfo).port;
   if (config.xmpp) {
     try {
       xmpp = await startXmppServer(host, config.xmpp, { ...xmppHooks(ctx), onError });
     } catch (error) {
       server.close();
+      secure?.close();
       throw error;
     }
   }
-  root = config.publicUrl?.replace(/\/+$/, "") ?? `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const origin = (scheme: string, at: number) => `${scheme}://${host.includes(":") ? `[${host}]` : host}:${at}`;
+  root = config.publicUrl?.replace(/\/+$/, "") ?? origin("http", port);
+  const httpsPort = secure ? (secure.address() as AddressInfo).port : undefined;
+  if (secure) httpsRoot = config.https!.publicUrl?.replace(/\/+$/, "") ?? origin("https", httpsPort!);
   sweep(ctx);
   const sweeper = setInterval(() => sweep(ctx), 30_000);
   sweeper.unref();
@@ -176,18 +207,24 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
     port,
     store,
     options,
+    httpsPort,
+    httpsBaseUrl: secure ? `${httpsRoot}/cloudprint` : undefined,
     xmpp: xmpp && { host: xmpp.host, domain: xmpp.domain, port: xmpp.port, starttlsPort: xmpp.starttlsPort, directTlsPort: xmpp.directTlsPort },
     close: async () => {
       clearInterval(sweeper);
       await Promise.all([
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          for (const socket of sockets) socket.destroy();
-        }),
+        ...closeListeners(secure ? [server, secure] : [server], sockets),
         xmpp?.close(),
       ]);
     },
   };
+}
+
+// Stops accepting, then ends every open connection (idle keep-alives would hold close() open).
+function closeListeners(listeners: http.Server[], sockets: Set<Socket>): Array<Promise<void>> {
+  const closed = listeners.map((listener) => new Promise<void>((resolve) => listener.close(() => resolve())));
+  for (const socket of sockets) socket.destroy();
+  return closed;
 }
 
 // The XMPP password is the OAuth access token (reference 3.2 step 3), checked against the
