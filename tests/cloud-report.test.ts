@@ -122,7 +122,6 @@ function fakeReports(clock: FakeClock, lifecycle?: JobLifecycle) {
     printerId: () => "p-1",
     authorized: (fn) => fn("token"),
     semanticState: () => state,
-    fromCloud: () => false,
   }, lifecycle, { stateIntervalMs: 10_000, localJobAttempts: 3, localJobRetryMs: 1_000 });
   return { reports, sent, submits, logs, set: (s: string) => { state = { version: "1.0", printer: { state: s } }; }, failSubmits: (n: number) => { failSubmits = n; } };
 }
@@ -239,7 +238,6 @@ test("a rename on the printer goes to the service in the next /update of the 10 
     api, clock, log: () => {}, printerId: () => "p-1", authorized: (fn) => fn("token"),
     semanticState: () => ({ version: "1.0", printer: { state: "IDLE" } }),
     describe: () => [["name", name], ["description", "By the door"]],
-    fromCloud: () => false,
   }, undefined, { stateIntervalMs: 10_000, localJobAttempts: 3, localJobRetryMs: 1_000 });
   reports.start();
   await settle();

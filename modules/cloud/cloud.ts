@@ -130,7 +130,6 @@ export class Cloud {
       authorized: (call) => this.authorized(call),
       semanticState: semanticState && (() => semanticState.call(deps.host)),
       describe: () => [...(deps.host.reportFields?.() ?? []), ["local_settings", localSettingsParam(deps.host.localSettings())]],
-      fromCloud: (localId) => this.jobs?.printed.some((entry) => entry.localId === localId) ?? false,
     }, deps.print?.lifecycle, this.options.reports);
     this.credentials = this.store.load();
     if (this.credentials) this.tokens = new AccessTokens(deps.api, deps.clock, this.credentials.refreshToken);

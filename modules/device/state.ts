@@ -48,7 +48,12 @@ export class DeviceState {
     for (const listener of this.listeners.slice()) listener();
   }
 
-  onChange(listener: () => void): void {
+  // Returns a function that stops listening.
+  onChange(listener: () => void): () => void {
     this.listeners.push(listener);
+    return () => {
+      const index = this.listeners.indexOf(listener);
+      if (index >= 0) this.listeners.splice(index, 1);
+    };
   }
 }

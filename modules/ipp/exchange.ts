@@ -8,6 +8,7 @@ import type { JobLifecycle } from "../print/lifecycle.js";
 import type { Spooler } from "../print/spooler.js";
 import type { DocumentSource } from "../print/source.js";
 import type { DeviceState } from "../device/state.js";
+import type { Admission } from "../print/admission.js";
 import type { IppLimits } from "../ipp-codec/decode.js";
 import type { DocumentFormats } from "./formats.js";
 import type { IppJobIds } from "./job-ids.js";
@@ -41,8 +42,10 @@ export interface IppContext {
   state: DeviceState;
   // IPP (with the rest of the local API) is offered at all: local discovery is on.
   exposed(): boolean;
-  // Jobs are taken: local printing is allowed.
+  // Jobs are taken: local printing is allowed (printer-is-accepting-jobs).
   accepting(): boolean;
+  // Whether a job may print now: the one decision of the print layer.
+  admission: Admission;
   // The panel's ways to show which printer this is ("flash", "display", ...);
   // the first is the default.
   identifyActions: string[];

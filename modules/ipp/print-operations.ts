@@ -2,7 +2,7 @@ import type { Job } from "../jobs/job.js";
 import type { IppExchange, Printing } from "./exchange.js";
 import { OCTET_STREAM, defaultFormat } from "./formats.js";
 import { canceled, completed, jobAttributes } from "./job-attributes.js";
-import type { IppJob } from "./job-ids.js";
+import { ippTicket, type IppJob } from "./job-ids.js";
 import { checkPrinterUri, targetJob } from "./target.js";
 import { checkTicket, defaultTicket, type JobTicket } from "./ticket.js";
 import {
@@ -67,8 +67,9 @@ function checkJob(x: IppExchange, p: Printing): Checked | undefined {
 }
 
 function accepting(x: IppExchange, p: Printing): boolean {
-  if (p.context.accepting()) return true;
-  x.respond(Status.notAcceptingJobs, [], "local printing is turned off");
+  const refused = p.context.admission.check({ local: true, recordOnly: true, waitsOutFault: true });
+  if (refused?.why !== "closed") return true;
+  x.respond(Status.notAcceptingJobs, [], refused.description);
   return false;
 }
 
@@ -77,13 +78,15 @@ function accepting(x: IppExchange, p: Printing): boolean {
 // someone loads paper (RFC 8011 'stopped'; PWG self-cert I-20 expects the
 // Print-Job taken); a jam or an open door must be seen to first.
 function ready(x: IppExchange, p: Printing): boolean {
-  const { engine, spooler, maxDocumentBytes } = p.context;
+  const { admission, maxDocumentBytes } = p.context;
   const length = x.document.declaredLength;
   if (length !== undefined && length > maxDocumentBytes) {
     x.respond(Status.requestEntityTooLarge, [], `the document is ${length} bytes; this printer takes at most ${maxDocumentBytes}`);
-  } else if (engine.fault && engine.fault !== "media-empty") x.respond(Status.busy, [], engine.faultDescription || "the printer is stopped");
-  else if (spooler.active) x.respond(Status.busy, [], "the printer is printing another job");
-  else return true;
+    return false;
+  }
+  const refused = admission.check({ local: true, waitsOutFault: true });
+  if (!refused) return true;
+  x.respond(refused.why === "closed" ? Status.notAcceptingJobs : Status.busy, [], refused.description);
   return false;
 }
 
@@ -121,11 +124,11 @@ function setOwner(x: IppExchange, job: Job): void {
 
 function print(x: IppExchange, p: Printing, entry: IppJob, format: string, checked: Checked): void {
   const job = entry.job;
-  entry.format = format;
-  entry.ticket ??= checked.ticket;
+  // An IPP job keeps its IPP ticket; a Privet draft keeps its CJT.
+  if (job.origin === "ipp") job.ticket ??= checked.ticket;
   job.jobType = format;
   if (x.document.declaredLength !== undefined) job.jobSize = x.document.declaredLength;
-  const decode = p.context.formats[format](entry.ticket);
+  const decode = p.context.formats[format](checked.ticket);
   p.context.spooler.start(job, x.document, (result) => {
     if (result.ok) return whenSettled(p, job, () => x.respond(checked.status, jobGroups(x, p, entry, checked.unsupported)));
     const groups = jobGroups(x, p, entry, checked.unsupported);
@@ -147,6 +150,7 @@ export function printJob(x: IppExchange, p: Printing): void {
   const checked = checkJob(x, p);
   if (!checked || !ready(x, p)) return;
   const job = p.context.lifecycle.createQueued();
+  job.origin = "ipp";
   setOwner(x, job);
   print(x, p, p.ids.of(job)!, format, checked);
 }
@@ -157,9 +161,9 @@ export function createJob(x: IppExchange, p: Printing): void {
   if (!checked) return;
   const job = p.context.lifecycle.createDraft(checked.ticket);
   if (!job) return x.respond(Status.busy, [], "every job slot holds a job that is printing");
+  job.origin = "ipp";
   setOwner(x, job);
   const entry = p.ids.of(job)!;
-  entry.ticket = checked.ticket;
   x.respond(checked.status, jobGroups(x, p, entry, checked.unsupported));
 }
 
@@ -188,7 +192,7 @@ export function sendDocument(x: IppExchange, p: Printing): void {
   }
   const format = documentFormat(x, p);
   if (!format || !compressionOk(x) || !ready(x, p)) return;
-  const ticket = entry.ticket ?? defaultTicket(p.context.engine.capabilities);
+  const ticket = ippTicket(entry.job) ?? defaultTicket(p.context.engine.capabilities);
   print(x, p, entry, format, { ticket, unsupported: [], status: Status.ok });
 }
 

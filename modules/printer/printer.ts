@@ -49,6 +49,7 @@ import { WifiSetup } from "../wifi/setup.js";
 import { CaptivePortal } from "../web/captive.js";
 import { CaptiveDns } from "../dns/captive.js";
 import { PrinterWebHost } from "./web-host.js";
+import { Admission } from "../print/admission.js";
 
 // The OAuth client a printer of this firmware is issued to when the
 // configuration names none (the emulator takes any).
@@ -81,6 +82,8 @@ export class Printer {
   readonly settings: DeviceSettings;
   readonly state: DeviceState;
   readonly reset: FactoryReset;
+  // Whether a job may print now: asked by Privet, IPP and the cloud alike.
+  readonly admission: Admission;
   // The Cloud Print connection; absent in local-only mode (no URL).
   readonly cloud: Cloud | undefined;
   // IPP Everywhere at /ipp/print, on the same queue as Privet.
@@ -127,12 +130,16 @@ export class Printer {
     ({ jobs: this.jobs, lifecycle: this.lifecycle, spooler: this.spooler } = printPath(hal));
     this.updateState = followPrintPath(this.state, { engine: hal.engine, spooler: this.spooler, lifecycle: this.lifecycle }, () => this.clockNoticeItem());
     this.state.onChange(() => this.cloud?.stateChanged());
+    this.admission = new Admission({
+      state: this.state, spooler: this.spooler, open: () => this.printingExposed(), formats: () => this.documentFormatNames,
+    });
     for (const route of printingRoutes({
       clock: hal.clock,
       engine: hal.engine,
       jobs: this.jobs,
       lifecycle: this.lifecycle,
       spooler: this.spooler,
+      admission: this.admission,
       exposed: () => this.printingExposed(),
       maxDocumentBytes: this.config.maxDocumentBytes,
     })) this.api.add(route);
@@ -214,6 +221,7 @@ export class Printer {
       turns: this.turns,
       device: () => this.ippDevice(),
       state: this.state,
+      admission: this.admission,
       exposed: () => this.api.enabled,
       accepting: () => this.printingExposed(),
       // The panel's indicator blinks, its display (the console in the
@@ -323,7 +331,7 @@ export class Printer {
       channel: this.xmppChannel(),
       // Cloud jobs take the same path as local ones, checked as createjob checks a ticket.
       print: {
-        lifecycle: this.lifecycle, spooler: this.spooler, accept: "image/pwg-raster",
+        lifecycle: this.lifecycle, spooler: this.spooler, admission: this.admission, accept: "image/pwg-raster",
         checkTicket: (text) => checkTicket(text, hal.engine.capabilities),
       },
     }, options);

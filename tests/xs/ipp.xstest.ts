@@ -21,6 +21,7 @@ import { TestEngine } from "../helpers/test-engine.js";
 import { FakeSocket, ascii, fakeListener } from "./fake-socket.js";
 import { DeviceState } from "../../modules/device/state.js";
 import { followPrintPath } from "../../modules/print/device-state.js";
+import { Admission } from "../../modules/print/admission.js";
 
 // modules/ipp inside XS: the codec on hostile input, and the service behind
 // the real HTTP server printing a chunked Print-Job through a full engine.
@@ -50,8 +51,9 @@ function printer() {
   const spooler = new Spooler(engine, lifecycle, clock, () => {});
   const state = new DeviceState(clock);
   followPrintPath(state, { engine, spooler, lifecycle });
+  const admission = new Admission({ state, spooler, open: () => true, formats: () => ["image/pwg-raster"] });
   const ipp = new IppService({
-    clock, log: () => {}, engine, jobs, lifecycle, spooler, state,
+    clock, log: () => {}, engine, jobs, lifecycle, spooler, state, admission,
     formats: { "image/pwg-raster": () => (sink, limits) => new PwgDecoder(sink, limits) },
     device: () => ({ name: "XS", description: "", location: "", manufacturer: "M", model: "X", firmware: "1", serialNumber: "0123456789abcdef0123456789abcdef" }),
     exposed: () => true, accepting: () => true, identifyActions: ["display"], identify: () => {}, limits: defaultIppLimits, maxDocumentBytes: 1 << 24,
