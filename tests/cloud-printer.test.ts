@@ -366,7 +366,7 @@ test("pending local settings from the owner are applied and confirmed with curre
   t.teardown(() => q.stop());
   await until("offline", () => q.printer.device.connectionState === "offline");
   t.deepEqual((await q.privet.info()).api, []);
-  t.is(q.printer.localSettings().xmpp_timeout_value, 600);
+  t.is(q.printer.settings.get("xmppTimeout"), 600);
 });
 
 test("local_discovery false from the cloud hides every local API and says goodbye over mDNS; true brings them back", async (t) => {
