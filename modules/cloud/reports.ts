@@ -155,7 +155,9 @@ export class CloudReports {
       ["contentType", job.jobType ?? "application/octet-stream"],
       ["final_semantic_state", JSON.stringify(state)],
     ];
-    if (typeof job.ticket === "object" && job.ticket !== null) fields.push(["ticket", JSON.stringify(job.ticket)]);
+    // A Privet job's ticket is a CJT, as the service keeps them; an IPP job's
+    // is IPP's own (and holds the engine's preloaded media, which XS cannot stringify).
+    if (job.origin !== "ipp" && typeof job.ticket === "object" && job.ticket !== null) fields.push(["ticket", JSON.stringify(job.ticket)]);
     this.queue.push({ fields, tries: 0, job });
     if (this.queue.length > this.options.localJobsKept) {
       const dropped = this.queue.shift()!;
