@@ -98,12 +98,14 @@ export function descriptionProblem(description: string): string | undefined {
   return description.length > MAX_DESCRIPTION ? `The description may have up to ${MAX_DESCRIPTION} characters.` : undefined;
 }
 
+// A module constant: on the board it stays in flash with the code.
+const SETTING_KEYS: { [K in keyof DeviceSettingValues]: string } = {
+  name: JOURNAL_KEYS.name, description: JOURNAL_KEYS.description, localDiscovery: JOURNAL_KEYS.localDiscovery,
+  localPrinting: JOURNAL_KEYS.localPrinting, accessToken: JOURNAL_KEYS.accessToken, xmppTimeout: JOURNAL_KEYS.xmppTimeout,
+};
+
 export function deviceSettings(storage: Storage, configured: { name: string; description: string }): DeviceSettings {
-  const keys = {
-    name: JOURNAL_KEYS.name, description: JOURNAL_KEYS.description, localDiscovery: JOURNAL_KEYS.localDiscovery,
-    localPrinting: JOURNAL_KEYS.localPrinting, accessToken: JOURNAL_KEYS.accessToken, xmppTimeout: JOURNAL_KEYS.xmppTimeout,
-  };
-  return new Settings<DeviceSettingValues>(storage, keys, { ...SETTING_DEFAULTS, name: configured.name, description: configured.description });
+  return new Settings<DeviceSettingValues>(storage, SETTING_KEYS, { ...SETTING_DEFAULTS, name: configured.name, description: configured.description });
 }
 
 // A stored value of the wrong shape (a torn write that passed, an older
