@@ -20,13 +20,15 @@ export type Refusal =
   | { why: "closed" | "format" | "busy"; description: string }
   | { why: "faulted"; description: string };
 
+// The printer answers these itself (no object of closures: on the board
+// every closure is heap).
 export interface AdmissionParts {
-  state: DeviceState;
-  spooler: Spooler;
+  readonly state: DeviceState;
+  readonly spooler: Spooler;
   // Local printing is allowed (the setting, and registration where there is a cloud).
-  open(): boolean;
+  printingExposed(): boolean;
   // The MIME types the print path decodes, the default first.
-  formats(): string[];
+  readonly documentFormatNames: string[];
 }
 
 export interface AdmissionAsk {
@@ -46,9 +48,10 @@ export class Admission {
   // undefined: the job may go ahead.
   check(ask: AdmissionAsk = {}): Refusal | undefined {
     const { state, spooler } = this.parts;
-    if (ask.local && !this.parts.open()) return { why: "closed", description: "local printing is turned off" };
-    if (ask.format !== undefined && !this.parts.formats().includes(ask.format)) {
-      return { why: "format", description: `${ask.format === "" ? "no document type" : ask.format} is not supported; send ${this.parts.formats().join(", ")}` };
+    if (ask.local && !this.parts.printingExposed()) return { why: "closed", description: "local printing is turned off" };
+    const formats = this.parts.documentFormatNames;
+    if (ask.format !== undefined && !formats.includes(ask.format)) {
+      return { why: "format", description: `${ask.format === "" ? "no document type" : ask.format} is not supported; send ${formats.join(", ")}` };
     }
     const fault = state.fault;
     if (fault && !(ask.waitsOutFault && FAULTS[fault.code].jobsWait)) return { why: "faulted", description: fault.description || "the printer is stopped" };
