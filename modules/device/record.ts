@@ -21,47 +21,32 @@ export interface DeviceDescription {
 }
 
 export class DeviceRecord {
+  url: string;
   // Device id from the cloud; empty until registered.
   id = "";
   connectionState: ConnectionState;
+  readonly manufacturer: string;
+  readonly model: string;
+  readonly firmware: string;
+  readonly setupUrl?: string;
+  readonly supportUrl?: string;
+  readonly updateUrl?: string;
   private readonly listeners: Array<() => void> = [];
 
-  // The configured description is read, not copied.
-  constructor(private readonly configured: DeviceDescription, readonly serialNumber: string, private readonly settings: DeviceSettings) {
+  constructor(description: DeviceDescription, readonly serialNumber: string, private readonly settings: DeviceSettings) {
+    this.url = description.url;
+    this.manufacturer = description.manufacturer;
+    this.model = description.model;
+    this.firmware = description.firmware;
+    this.setupUrl = description.setupUrl;
+    this.supportUrl = description.supportUrl;
+    this.updateUrl = description.updateUrl;
     // Without a cloud URL there is nothing to connect to (Privet 2.2.7).
-    this.connectionState = configured.url === "" ? "not-configured" : "connecting";
+    this.connectionState = this.url === "" ? "not-configured" : "connecting";
     // A rename or a new description is a change of the record.
     settings.onChange((name) => {
       if (name === "name" || name === "description") this.changed();
     });
-  }
-
-  get url(): string {
-    return this.configured.url;
-  }
-
-  get manufacturer(): string {
-    return this.configured.manufacturer;
-  }
-
-  get model(): string {
-    return this.configured.model;
-  }
-
-  get firmware(): string {
-    return this.configured.firmware;
-  }
-
-  get setupUrl(): string | undefined {
-    return this.configured.setupUrl;
-  }
-
-  get supportUrl(): string | undefined {
-    return this.configured.supportUrl;
-  }
-
-  get updateUrl(): string | undefined {
-    return this.configured.updateUrl;
   }
 
   get name(): string {

@@ -1,5 +1,5 @@
 import type { Job } from "../jobs/job.js";
-import { ippTicket, upTimeOf, type IppJob } from "./job-ids.js";
+import { ippTicket, type IppJob } from "./job-ids.js";
 import { ticketAttributes } from "./ticket.js";
 import { attr, dateTime, enumValue, integer, keyword, mimeType, name, noValue, text, unknownValue, uri, type IppAttribute, type IppValue } from "../ipp-codec/values.js";
 
@@ -97,10 +97,10 @@ export function jobAttributes(entry: IppJob, uris: JobUris, times: JobTimes, req
     attr("job-state-reasons", ...jobStateReasons(job).map(keyword)),
     attr("job-state-message", text(job.description ?? "")),
     attr("job-printer-up-time", integer(upTime)),
-    attr("time-at-creation", integer(upTimeOf(job.createdAt))),
+    attr("time-at-creation", integer(entry.createdAt)),
     attr("time-at-processing", entry.processingAt === undefined ? noValue() : integer(entry.processingAt)),
     attr("time-at-completed", entry.completedAt === undefined ? noValue() : integer(entry.completedAt)),
-    attr("date-time-at-creation", dateAt(upTimeOf(job.createdAt))),
+    attr("date-time-at-creation", dateAt(entry.createdAt)),
     attr("date-time-at-processing", dateAt(entry.processingAt)),
     attr("date-time-at-completed", dateAt(entry.completedAt)),
     attr("number-of-documents", integer(entry.hasDocument ? 1 : 0)),

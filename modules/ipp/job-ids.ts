@@ -19,7 +19,8 @@ export function ippTicket(job: Job): JobTicket | undefined {
 export interface IppJob {
   id: number;
   job: Job;
-  // Seconds of printer-up-time (when it was made is the job's own createdAt).
+  // Seconds of printer-up-time.
+  createdAt: number;
   processingAt: number | undefined;
   completedAt: number | undefined;
   // A document has arrived, or started to.
@@ -75,7 +76,7 @@ export class IppJobIds {
       this.entries.splice(gone >= 0 ? gone : 0, 1);
     }
     const entry: IppJob = {
-      id: this.nextId, job, processingAt: undefined, completedAt: undefined,
+      id: this.nextId, job, createdAt: upTimeOf(job.createdAt), processingAt: undefined, completedAt: undefined,
       hasDocument: false,
     };
     this.nextId = this.nextId >= MAX_ID ? 1 : this.nextId + 1;
