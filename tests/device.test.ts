@@ -83,9 +83,9 @@ test("the settings table: configured name as default, values kept across a resta
   t.is(again.get("xmppTimeout"), 600);
   const reset = new FactoryReset(again, () => {});
   const parts: string[] = [];
-  reset.add({ forgets: "cloud", factoryReset: () => parts.push("cloud") });
-  reset.add({ forgets: "broken", factoryReset: () => { throw new Error("no"); } });
-  reset.add({ forgets: "wifi", factoryReset: () => parts.push("wifi") });
+  reset.add("cloud", () => parts.push("cloud"));
+  reset.add("broken", () => { throw new Error("no"); });
+  reset.add("wifi", () => parts.push("wifi"));
   reset.run();
   t.deepEqual(parts, ["cloud", "wifi"]);
   t.is(again.get("name"), "Configured");

@@ -323,11 +323,6 @@ export class Cloud {
     return this.syncing;
   }
 
-  // What the factory reset's list (device/reset) says it forgets.
-  get forgets(): string {
-    return "cloud credentials";
-  }
-
   // Local factory reset (Privet 6.1): credentials gone, default settings.
   factoryReset(): void {
     this.deps.log("info", "cloud: factory reset");

@@ -20,15 +20,13 @@ export type Refusal =
   | { why: "closed" | "format" | "busy"; description: string }
   | { why: "faulted"; description: string };
 
-// The printer answers these itself (no object of closures: on the board
-// every closure is heap).
 export interface AdmissionParts {
-  readonly state: DeviceState;
-  readonly spooler: Spooler;
+  state: DeviceState;
+  spooler: Spooler;
   // Local printing is allowed (the setting, and registration where there is a cloud).
-  printingExposed(): boolean;
+  open(): boolean;
   // The MIME types the print path decodes, the default first.
-  readonly documentFormatNames: string[];
+  formats(): string[];
 }
 
 export interface AdmissionAsk {
@@ -48,10 +46,9 @@ export class Admission {
   // undefined: the job may go ahead.
   check(ask: AdmissionAsk = {}): Refusal | undefined {
     const { state, spooler } = this.parts;
-    if (ask.local && !this.parts.printingExposed()) return { why: "closed", description: "local printing is turned off" };
-    const formats = this.parts.documentFormatNames;
-    if (ask.format !== undefined && !formats.includes(ask.format)) {
-      return { why: "format", description: `${ask.format === "" ? "no document type" : ask.format} is not supported; send ${formats.join(", ")}` };
+    if (ask.local && !this.parts.open()) return { why: "closed", description: "local printing is turned off" };
+    if (ask.format !== undefined && !this.parts.formats().includes(ask.format)) {
+      return { why: "format", description: `${ask.format === "" ? "no document type" : ask.format} is not supported; send ${this.parts.formats().join(", ")}` };
     }
     const fault = state.fault;
     if (fault && !(ask.waitsOutFault && FAULTS[fault.code].jobsWait)) return { why: "faulted", description: fault.description || "the printer is stopped" };

@@ -98,8 +98,10 @@ export class Printer {
     this.state = new DeviceState(hal.clock);
     ({ jobs: this.jobs, lifecycle: this.lifecycle, spooler: this.spooler } = printPath(hal));
     this.clock = new PrinterClock(hal, this.config.sntp, () => this.clockChanged());
-    this.updateState = followPrintPath(this.state, { engine: hal.engine, spooler: this.spooler, lifecycle: this.lifecycle }, this.clock);
-    this.admission = new Admission(this);
+    this.updateState = followPrintPath(this.state, { engine: hal.engine, spooler: this.spooler, lifecycle: this.lifecycle }, () => this.clock.noticeItem());
+    this.admission = new Admission({
+      state: this.state, spooler: this.spooler, open: () => this.printingExposed(), formats: () => this.documentFormatNames,
+    });
     this.tokens = new TokenEngine(hal.clock, hal.random);
     this.api = new PrivetApi(this.tokens);
     this.api.add({ path: INFO_PATH, method: "GET", exposed: () => true, handle: (_request, response) => response.json(this.info()) });
@@ -109,7 +111,7 @@ export class Printer {
     })) this.api.add(route);
     this.cloud = this.config.url === "" ? undefined : connectCloud(hal, this, this.turns);
     const cloud = this.cloud;
-    if (cloud) this.reset.add(cloud);
+    if (cloud) this.reset.add("cloud", () => cloud.factoryReset());
     hal.panel?.onButton((button) => this.pressed(button));
     this.discovery = new Discovery(hal, this.device, () => this.hostLabel());
     this.hosts = new HostPolicy(() => this.ownHostNames());
@@ -120,7 +122,8 @@ export class Printer {
     this.wifi = hal.network && new WifiSetup(hal.network, this.storage, hal.clock, hal.log, {
       accessPointSsid: `Privet-Setup-${serial.slice(0, 4).toUpperCase()}`, lingerMs: this.config.wifiLingerMs ?? 60_000,
     });
-    if (this.wifi) this.reset.add(this.wifi);
+    const wifi = this.wifi;
+    if (wifi) this.reset.add("wifi", () => void wifi.forget());
     this.web = new WebPages(new PrinterWebHost(this, this.wifi), hal.random, hal.log, this.hosts);
     this.router.mount("/", this.web.handle);
     this.portal = new SetupPortal(hal, this.config, this.wifi !== undefined, () => this.http.port, (request) => this.web.guard.hostAllowed(request));
@@ -136,9 +139,8 @@ export class Printer {
     // The service hears of a rename, of settings changed here (the page,
     // Privet, the panel) and of the device state within its reporting window;
     // local discovery turns mDNS and the local API on or off.
-    const report = () => this.cloud?.stateChanged();
-    this.device.onChange(report);
-    this.state.onChange(report);
+    this.device.onChange(() => this.cloud?.stateChanged());
+    this.state.onChange(() => this.cloud?.stateChanged());
     this.settings.onChange((name) => {
       if (name === "localDiscovery" && this.started) void this.discoveryFollows();
       this.cloud?.stateChanged();

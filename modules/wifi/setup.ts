@@ -151,16 +151,6 @@ export class WifiSetup {
     return { ok: false, error };
   }
 
-  // What the factory reset's list (device/reset) says it forgets.
-  get forgets(): string {
-    return "Wi-Fi network";
-  }
-
-  // A factory reset forgets the network as the long press does.
-  factoryReset(): void {
-    void this.forget();
-  }
-
   // The panel's long press: the stored network is gone and setup starts over.
   async forget(): Promise<void> {
     this.storage.remove(WIFI_KEY);

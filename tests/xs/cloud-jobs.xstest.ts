@@ -79,7 +79,7 @@ async function scenario(): Promise<void> {
   const spooler = new Spooler(engine, lifecycle, clock, log);
   const state = new DeviceState(clock);
   followPrintPath(state, { engine, spooler, lifecycle });
-  const admission = new Admission({ state, spooler, printingExposed: () => true, documentFormatNames: ["image/pwg-raster"] });
+  const admission = new Admission({ state, spooler, open: () => true, formats: () => ["image/pwg-raster"] });
   const doc = encodeDocument([testPage(120, 160, "sgray_8", 1), testPage(120, 160, "sgray_8", 2)]);
   const queue: CloudJob[] = [
     { id: "bad", title: "two copies", fileUrl: "u:bad", createTime: 1 },

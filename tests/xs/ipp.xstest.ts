@@ -51,7 +51,7 @@ function printer() {
   const spooler = new Spooler(engine, lifecycle, clock, () => {});
   const state = new DeviceState(clock);
   followPrintPath(state, { engine, spooler, lifecycle });
-  const admission = new Admission({ state, spooler, printingExposed: () => true, documentFormatNames: ["image/pwg-raster"] });
+  const admission = new Admission({ state, spooler, open: () => true, formats: () => ["image/pwg-raster"] });
   const ipp = new IppService({
     clock, log: () => {}, engine, jobs, lifecycle, spooler, state, admission,
     formats: { "image/pwg-raster": () => (sink, limits) => new PwgDecoder(sink, limits) },
