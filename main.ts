@@ -53,6 +53,9 @@ board().then(async (parts) => {
     // The setup access point's DNS answers every name with the printer, so a
     // phone that joins it opens the setup page by itself.
     wifiDnsPort: settings.wifiSetup ? settings.wifiDnsPort ?? 53 : undefined,
+    // IPP's bounds, and copiesBufferBytes: a document kept for its further
+    // copies costs the heap that much, so a board leaves it out (one copy).
+    ipp: settings.ipp,
   });
   const port = await printer.start();
   log(`listening on port ${port}`);

@@ -130,4 +130,38 @@ const title = "CUPS prints a real two-page PDF to the printer driverless (lpadmi
     t.true(inkTotal / ink < 16, `page ${n + 1}: mean difference ${(inkTotal / ink).toFixed(2)} where there is ink`);
     t.true(far < count / 100, `page ${n + 1}: ${far} blocks differ by more than 48`);
   }
+
+  // Copies. CUPS asks Get-Printer-Attributes without a document-format, so it
+  // reads copies-supported for the default (PWG raster): 1-1, and it makes the
+  // copies itself, in the raster (the queue's PPD says manual copies).
+  t.regex(ppd, /^\*cupsManualCopies: True/m);
+  const printedBefore = new Set(fs.readdirSync(out));
+  const newPages = () => fs.readdirSync(out).filter((f) => f.endsWith(".png") && !printedBefore.has(f)).sort();
+  const twice = cups.run(["lp", "-d", "T", "-n", "2", "-o", "media=A4", "-o", "print-color-mode=monochrome", pdf]);
+  t.is(twice.status, 0, twice.stderr);
+  const twiceEnded = await cups.waitForJob(Number(/T-(\d+)/.exec(twice.stdout)?.[1]), 120_000);
+  t.is(twiceEnded.state, "completed", `${JSON.stringify(twiceEnded)}\n${printer.output().stdout}`);
+  const copyPages = newPages();
+  t.is(copyPages.length, 4, `two copies of two pages: ${copyPages.join(", ")}`);
+  const pixels = (file: string) => Buffer.from(readPng(path.join(out, file)).pixels);
+  // Each of the two pages twice, in whichever order CUPS chose (this CUPS
+  // does not collate by default: 1, 1, 2, 2).
+  const contents = copyPages.map((f) => pixels(f));
+  const twins = copyPages.map((_, i) => contents.filter((c) => c.equals(contents[i])).length);
+  t.deepEqual(twins, [2, 2, 2, 2], `pages with their twin: ${copyPages.join(", ")}`);
+  t.false(contents.every((c) => c.equals(contents[0])), "two different pages, not one page four times");
+
+  // A photo with two copies: two identical pages. CUPS passes the JPEG through
+  // and, having read copies-supported 1-1, its backend sends it twice.
+  const photo = path.join(dir, "photo.jpg");
+  t.is(spawnSync("gs", ["-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=jpeg", "-r40", "-dFirstPage=1", "-dLastPage=1", `-sOutputFile=${photo}`, PDFS[0]]).status, 0);
+  for (const f of copyPages) printedBefore.add(f);
+  const photos = cups.run(["lp", "-d", "T", "-n", "2", photo]);
+  t.is(photos.status, 0, photos.stderr);
+  const photosEnded = await cups.waitForJob(Number(/T-(\d+)/.exec(photos.stdout)?.[1]), 120_000);
+  t.is(photosEnded.state, "completed", `${JSON.stringify(photosEnded)}\n${printer.output().stdout}`);
+  const photoPages = newPages();
+  t.is(photoPages.length, 2, `two copies of the photo: ${photoPages.join(", ")}`);
+  if (photoPages.length === 2) t.true(pixels(photoPages[1]).equals(pixels(photoPages[0])));
+  t.log(`photo copies through CUPS: ${(printer.output().stdout + printer.output().stderr).split("\n").filter((l) => /document received|copies/.test(l)).slice(-3).join(" | ")}`);
 });

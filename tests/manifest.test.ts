@@ -36,6 +36,14 @@ test("the manifest preloads every module of modules/ by name, and no wildcard th
   for (const entry of preload) t.false(entry.endsWith("*"), `"${entry}" preloads nothing for TypeScript sources`);
 });
 
+// A host function (hosts/moddable/dither: the thermal driver's one native
+// function) is a .js file with XS's "@" binding, its types in a .d.ts and its
+// C beside it; an import of it lands on those three, not on a .ts.
+function nativeBinding(target: string): boolean {
+  const base = target.replace(/\.ts$/, "");
+  return path.relative(root, base).startsWith("hosts/moddable/") && [".js", ".d.ts", ".c"].every((ext) => statSync(base + ext, { throwIfNoEntry: false })?.isFile() ?? false);
+}
+
 test("every import in the Moddable build is relative, ends in .js and lands in a named folder, or is an SDK module", (t) => {
   const sdkModules = new Set(["socket", "timer", "time", "preference", "mc/config", "net", "embedded:io/serial", "embedded:io/socket/tcp", "embedded:io/socket/listener", "embedded:io/socket/udp", "ssl/session", "embedded:io/digital", "Resource", "instrumentation", "wifi"]);
   const files = [...sources(path.join(root, "modules")), ...sources(path.join(root, "hosts", "moddable")), path.join(root, "main.ts"), path.join(root, "main_bench.ts")];
@@ -52,7 +60,7 @@ test("every import in the Moddable build is relative, ends in .js and lands in a
       t.true(specifier.startsWith("."), `${where}: "${specifier}" is not relative`);
       t.true(specifier.endsWith(".js"), `${where}: "${specifier}" does not end in .js`);
       const target = path.resolve(path.dirname(file), specifier.replace(/\.js$/, ".ts"));
-      t.true(statSync(target, { throwIfNoEntry: false })?.isFile() ?? false, `${where}: "${specifier}" does not exist`);
+      t.true((statSync(target, { throwIfNoEntry: false })?.isFile() ?? false) || nativeBinding(target), `${where}: "${specifier}" does not exist`);
       if (where.startsWith("modules/")) t.true(path.relative(root, target).startsWith("modules/"), `${where} reaches outside modules/`);
     }
   }
@@ -76,6 +84,7 @@ test("manifest_bench.json names every module the bench entry reaches, and nothin
       const module = path.relative(root, target).replace(/\.ts$/, "");
       t.true(covered(module), `manifest_bench.json lacks ${module} (imported by ${path.relative(root, file)})`);
       if (module.startsWith("modules/")) t.true(bench.preload.includes(module), `manifest_bench.json does not preload ${module} by name`);
+      if (nativeBinding(target)) continue;
       queue.push(target);
     }
   }
@@ -83,4 +92,18 @@ test("manifest_bench.json names every module the bench entry reaches, and nothin
   for (const file of seen) t.false(/from "(embedded:io\/socket|socket|net|ssl)/.test(readFileSync(file, "utf8")), `${path.relative(root, file)} pulls in the network`);
   for (const [key, value] of Object.entries(bench.modules)) if (key !== "main") t.is(value, `./${key}`);
   for (const file of bench.data["*"]) t.true(statSync(path.join(root, file), { throwIfNoEntry: false })?.isFile() ?? false, `${file} is missing`);
+});
+
+test("each host function's binding names a function its C file defines", (t) => {
+  const dir = path.join(root, "hosts", "moddable");
+  const bindings = readdirSync(dir).filter((name) => name.endsWith(".js"));
+  t.true(bindings.length > 0);
+  for (const name of bindings) {
+    const base = path.join(dir, name.slice(0, -3));
+    t.true(nativeBinding(base + ".ts"), `${name} lacks its .d.ts or .c`);
+    const c = readFileSync(base + ".c", "utf8");
+    for (const match of readFileSync(base + ".js", "utf8").matchAll(/@\s*"([A-Za-z_][A-Za-z0-9_]*)"/g)) {
+      t.regex(c, new RegExp(`\\bvoid\\s+${match[1]}\\s*\\(xsMachine \\*the\\)`), `${name}: ${match[1]} is not defined in ${path.basename(base)}.c`);
+    }
+  }
 });

@@ -62,3 +62,32 @@ test("a paced engine makes the decoder wait for the paper", async (t) => {
   t.true(refusals > 2, `${refusals} waits`);
   t.is(engine.pageFiles.length, 2);
 });
+
+// Paced, a sheet leaves the printer after its output path: the page file is
+// whole (the last line imaged) before the engine says the job has printed,
+// so a job is still 'processing' for a while after its last byte came in.
+test("a paced engine finishes a job only when the sheet has crossed the output path, after its page is imaged", async (t) => {
+  t.timeout(60_000);
+  const outDir = mkdtempSync(path.join(tmpdir(), "privet-out-"));
+  // 30 pages a minute: a sheet images in 2 s and its output path takes 1 s more.
+  const engine = new PngEngine({ outDir, pagesPerMinute: 30, log: () => {} });
+  let finished: number | undefined;
+  let ready: () => void = () => {};
+  engine.setEvents({ ready: () => ready(), statusChanged: () => {}, jobFinished: (pages) => { finished = pages; } });
+  const width = 64, height = 200;
+  engine.beginJob("paced");
+  engine.beginPage({ width, height, xDpi: 100, yDpi: 100, colorSpace: "sgray_8", bytesPerLine: width });
+  for (let y = 0; y < height; y++) {
+    if (!engine.line(new Uint8Array(width).fill(y & 0xff), 1)) await new Promise<void>((resolve) => { ready = resolve; });
+  }
+  engine.endPage();
+  engine.endJob(false);
+  const file = path.join(outDir, "job-paced-page-1.png");
+  const whole = () => { try { return readPng(file).height === height; } catch { return false; } };
+  for (let i = 0; i < 500 && !whole() && finished === undefined; i++) await new Promise((r) => setTimeout(r, 2));
+  t.true(whole(), "the page is imaged");
+  t.is(finished, undefined, "the sheet is still on its way to the tray");
+  for (let i = 0; i < 1000 && finished === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+  t.is(finished, 1);
+  t.deepEqual(engine.pageFiles, [file]);
+});

@@ -39,7 +39,7 @@ function openSubmit(port: number, token: string, body: Uint8Array, query = "") {
 }
 
 const PWG = { "Content-Type": "image/pwg-raster" };
-const until = async (check: () => boolean, ms = 5000) => {
+const until = async (check: () => boolean, ms = 30_000) => {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 10))) if (check()) return true;
   return false;
 };

@@ -1,5 +1,5 @@
 import test from "ava";
-import { ThermalEngine, type ThermalConfig } from "../modules/escpos/thermal-engine.js";
+import { ThermalEngine, bayerThresholds, ditherRow, type DitherRow, type ThermalConfig } from "../modules/escpos/thermal-engine.js";
 import type { EnginePage } from "../modules/hal/engine.js";
 import { PwgDecoder } from "../modules/pwg/decoder.js";
 import { Printer } from "../modules/printer/printer.js";
@@ -242,6 +242,36 @@ test("gray is dithered to the 8 x 8 ordered pattern, the same dots by run from t
     t.deepEqual(printed(doc, 0, lines, page), expected, `width ${width}, no runs`);
     for (const chunk of [1, 7, 1460]) t.deepEqual(printed(doc, chunk, lines, page), expected, `width ${width}, chunks of ${chunk}`);
   }
+});
+
+// ditherRow is the reference the board's C twin (hosts/moddable/dither.c)
+// must match; the Pico runner's --compare checks the two print the same roll.
+test("ditherRow writes only its row, cleared first, and the engine dithers with the function it is given", (t) => {
+  const thresholds = bayerThresholds();
+  const band = new Uint8Array(3 * 48).fill(0xa5);
+  const line = Uint8Array.from({ length: 301 }, (_, x) => (x * 7) & 0xff);
+  ditherRow(band, 48, 48, line, 301, 41, thresholds, 11);
+  t.deepEqual(Array.from(band.subarray(0, 48)), new Array(48).fill(0xa5));
+  t.deepEqual(Array.from(band.subarray(96)), new Array(48).fill(0xa5));
+  t.deepEqual(band.subarray(48, 96), referenceDither([...new Array(3).fill(new Uint8Array(301)), ...new Array(9).fill(line)], 301, 384)[11]);
+
+  const calls: number[] = [];
+  const counting: DitherRow = (b, at, rowBytes, data, width, offset, th, phase) => {
+    calls.push(phase);
+    ditherRow(b, at, rowBytes, data, width, offset, th, phase);
+  };
+  const sent: number[] = [];
+  const serial = { setEvents() {}, write(bytes: Uint8Array) { sent.push(...bytes); return true; }, flush(done: () => void) { done(); } };
+  const clock = { monotonic: () => 0, wall: () => 0, setTimer: () => 0, defer() {}, clearTimer() {} };
+  const engine = new ThermalEngine(serial, clock, () => {}, { pageGapDots: 0 }, counting);
+  engine.beginJob("given");
+  sent.length = 0;
+  engine.beginPage({ width: 384, height: 10, xDpi: 203, yDpi: 203, colorSpace: "sgray_8", bytesPerLine: 384 });
+  engine.line(new Uint8Array(384).fill(128), 10);
+  engine.endPage();
+  engine.close();
+  t.deepEqual(calls, [0, 1, 2, 3, 4, 5, 6, 7, 0, 1]);
+  t.deepEqual(sent, bands(referenceDither(new Array(10).fill(new Uint8Array(384).fill(128)), 384, 384)));
 });
 
 test("a 1-bit page off the byte grid is shifted whole bytes at a time, and padding bits past its width never print", (t) => {

@@ -233,6 +233,9 @@ export async function runSimulator(startCloud?: EmbeddedCloudStarter): Promise<v
     // The emulator on another machine of the LAN speaks plain HTTP (and XMPP).
     cloud: { allowPlainText: true, xmpp: xmppChannel() },
     maxDocumentBytes: Math.floor(maxDocumentMb * 1024 * 1024),
+    // A desktop can keep a photo to print it again (IPP copies of a JPEG);
+    // the board keeps none unless its manifest says so.
+    ipp: { copiesBufferBytes: 1024 * 1024 },
     port,
     host,
     allowedHosts,

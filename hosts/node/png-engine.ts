@@ -20,6 +20,11 @@ export const FAULT_DESCRIPTIONS: Record<EngineFault, string> = {
 const BATCH_BYTES = 256 * 1024;
 // How far (in lines) the paced engine may run ahead of the paper.
 const PACE_SLACK_LINES = 64;
+// Paced, a sheet is out of the printer only after its trailing part has
+// crossed the output path (fuser to tray, here half a sheet long): a page is
+// printed, and a job done, that long after its last line was imaged, as on a
+// real sheet printer, where a job is still 'processing' when its last byte is in.
+const OUTPUT_PATH_SHEETS = 0.5;
 
 export interface PngEngineOptions {
   outDir: string;
@@ -192,6 +197,18 @@ export class PngEngine implements PrintEngine {
     return true;
   }
 
+  // When the sheet just ended reaches the tray (0: not paced, at once).
+  private sheetOutAt(): number {
+    if (this.options.pagesPerMinute <= 0) return 0;
+    const sheetMs = 60_000 / this.options.pagesPerMinute;
+    return Math.max(performance.now(), this.pageStartedAt + sheetMs) + sheetMs * OUTPUT_PATH_SHEETS;
+  }
+
+  private until(at: number): Promise<void> {
+    const wait = at - performance.now();
+    return wait > 0 ? new Promise((resolve) => setTimeout(resolve, Math.ceil(wait))) : Promise.resolve();
+  }
+
   // How long until the paper catches up with the lines taken so far.
   private paceWaitMs(height: number): number {
     if (this.options.pagesPerMinute <= 0) return 0;
@@ -220,8 +237,12 @@ export class PngEngine implements PrintEngine {
     // An ended deflater never emits 'drain' again, so if its last write left
     // us full, the page's completion is what makes room.
     const written = writer.finish();
+    const out = this.sheetOutAt();
+    // The page is imaged once written: the next page's lines need not wait for
+    // this sheet's way to the tray.
+    if (out > 0) written.then(() => this.wake(), () => {});
     const previous = this.finishing.at(-1) ?? Promise.resolve();
-    this.finishing.push(previous.then(() => written).then(() => {
+    this.finishing.push(previous.then(() => written).then(() => this.until(out)).then(() => {
       this.pagesPrinted++;
       this.pageFiles.push(writer.file);
       this.options.log("info", `engine: page ${number} of job ${this.jobId} written to ${writer.file}`);

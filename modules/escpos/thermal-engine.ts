@@ -13,11 +13,11 @@ import {
 // feeds, so a blank band costs a few bytes. Paper and cover are polled with
 // DLE EOT and reported as engine faults.
 //
-// Written for an interpreter on a small core (XS on a Cortex-M0+ pays about a
-// hundred instructions per interpreted operation): 1-bit rows move as bytes,
-// and gray is dithered with a fixed 8 x 8 ordered pattern, so a run of one
-// gray value (which the decoder reports, see RUN_MIXED) becomes whole pattern
-// bytes at once; only literal pixels are looked at one by one.
+// Written for an interpreter on a small core (XS on a Cortex-M0+ pays a
+// hundred-odd cycles per interpreted operation): 1-bit rows move as bytes,
+// and gray is dithered with a fixed 8 x 8 ordered pattern by ditherRow (below),
+// which a board may replace with the same function in C (hosts/moddable/dither.c):
+// even by runs, dithering in XS cost a gray receipt three times the head's time.
 
 export interface ThermalConfig {
   // Dots across the head: 384 on 58 mm printers, 576 on 80 mm ones.
@@ -79,10 +79,9 @@ export class ThermalEngine implements PrintEngine {
   private bandFilled = 0;
   private readonly bandHeader = new Uint8Array(8);
   // Gray value v prints black at head dot x of paper row y when v is below
-  // thresholds[(y & 7) * 8 + (x & 7)]; patterns[(y & 7) * 256 + v] is the byte
-  // those 8 dots make, the same for every byte of the row.
+  // thresholds[(y & 7) * 8 + (x & 7)].
   private readonly thresholds: Uint8Array;
-  private readonly patterns: Uint8Array;
+  private readonly ditherRow: DitherRow;
   // Paper rows of this page so far, white ones too: the pattern's row.
   private y = 0;
   // Pacing: when (by the monotonic clock) the printer will have turned all
@@ -109,13 +108,14 @@ export class ThermalEngine implements PrintEngine {
   private pollTurn = 0;
   private pollTimer: unknown;
 
-  constructor(private readonly serial: SerialPort, private readonly clock: Clock, private readonly log: Log, config: Partial<ThermalConfig> = {}) {
+  // dither: ditherRow, or a native twin of it (the board's, in C).
+  constructor(private readonly serial: SerialPort, private readonly clock: Clock, private readonly log: Log, config: Partial<ThermalConfig> = {}, dither: DitherRow = ditherRow) {
     this.config = { ...defaultThermalConfig, ...config };
     const c = this.config;
     this.rowBytes = Math.ceil(c.headDots / 8);
     this.band = new Uint8Array(this.rowBytes * c.bandRows);
     this.thresholds = c.dither ? bayerThresholds() : new Uint8Array(64).fill(c.threshold);
-    this.patterns = rowPatterns(this.thresholds);
+    this.ditherRow = dither;
     this.heldLine = new Uint8Array(c.linesPerSecond > 0 ? c.headDots : 0);
     const microns = (dots: number) => Math.round((dots / c.dpi) * 25_400);
     this.capabilities = {
@@ -278,7 +278,7 @@ export class ThermalEngine implements PrintEngine {
       if (pacing && this.bandFilled === 0 && this.paceWait() > 0) return repeat - r;
       const base = this.bandFilled * rowBytes;
       if (page.colorSpace === "black_1") this.bitsToRow(data, page, base);
-      else this.grayToRow(data, page, runs, base);
+      else this.ditherRow(this.band, base, rowBytes, data, Math.min(page.width, this.config.headDots), this.offset, this.thresholds, this.y & 7);
       this.y++;
       if (++this.bandFilled === this.config.bandRows) this.flushBand();
     }
@@ -356,54 +356,6 @@ export class ThermalEngine implements PrintEngine {
     if (carry !== 0) band[at + bytes] = carry;
   }
 
-  // A gray line into the band at base: each run of one value becomes its
-  // pattern byte over the run's dots; literal pixels are compared one by one.
-  private grayToRow(data: Uint8Array, page: EnginePage, runs: Uint16Array | undefined, base: number): void {
-    const band = this.band;
-    band.fill(0, base, base + this.rowBytes);
-    const width = Math.min(page.width, this.config.headDots);
-    const phase = this.y & 7;
-    if (runs === undefined) {
-      this.grayPixels(data, 0, width, base, phase);
-      return;
-    }
-    const patterns = this.patterns, offset = this.offset, row = phase << 8;
-    let start = 0;
-    for (let k = 0; start < width; k++) {
-      const end = runs[k];
-      let stop = end & ~RUN_MIXED;
-      if (stop > width) stop = width;
-      if (end & RUN_MIXED) {
-        this.grayPixels(data, start, stop, base, phase);
-      } else {
-        const p = patterns[row + data[start]];
-        if (p !== 0 && stop > start) {
-          // Dots [a, b): the pattern repeats every byte of the head, so the
-          // bytes inside the run take it whole and the two ends are masked.
-          const a = start + offset, b = stop + offset - 1;
-          let j = base + (a >> 3);
-          const last = base + (b >> 3);
-          const head = 0xff >> (a & 7), tail = (0xff00 >> ((b & 7) + 1)) & 0xff;
-          if (j === last) band[j] |= p & head & tail;
-          else {
-            band[j++] |= p & head;
-            while (j < last) band[j++] = p;
-            band[last] |= p & tail;
-          }
-        }
-      }
-      start = stop;
-    }
-  }
-
-  private grayPixels(data: Uint8Array, from: number, to: number, base: number, phase: number): void {
-    const band = this.band, thresholds = this.thresholds, offset = this.offset, row = phase << 3;
-    for (let x = from; x < to; x++) {
-      const d = x + offset;
-      if (data[x] < thresholds[row + (d & 7)]) band[base + (d >> 3)] |= 0x80 >> (d & 7);
-    }
-  }
-
   endPage(): void {
     if (this.held > 0) this.pageEndOwed = true;
     else this.finishPage();
@@ -470,25 +422,19 @@ export function bayerThresholds(): Uint8Array {
   return out;
 }
 
-// For each pattern row, the byte of 8 dots each gray value makes. Filled by
-// ranges: walking a row's thresholds from the highest down, the values
-// between two thresholds share one byte (about 70 fills instead of 16,384
-// single writes, which matters once at boot on the board).
-export function rowPatterns(thresholds: Uint8Array): Uint8Array {
-  const out = new Uint8Array(8 * 256);
-  for (let y = 0; y < 8; y++) {
-    const row = y * 256;
-    const columns = [0, 1, 2, 3, 4, 5, 6, 7].sort((a, b) => thresholds[y * 8 + b] - thresholds[y * 8 + a]);
-    let bits = 0, above = 256;
-    for (const x of columns) {
-      const t = thresholds[y * 8 + x];
-      if (t < above) {
-        out.fill(bits, row + t, row + above);
-        above = t;
-      }
-      bits |= 0x80 >> x;
-    }
-    out.fill(bits, row, row + above);
+// One gray line into the band row at `at`: the row's rowBytes bytes cleared,
+// then head dot d = x + offset black where data[x] < thresholds[phase * 8 +
+// (d & 7)], for x below width. The reference, and what Node runs; the board
+// binds hosts/moddable/dither.c, the same loop in C, which must print the
+// same dots (tests/thermal.test.ts and the Pico runner's --compare check it).
+// The caller keeps (width - 1 + offset) >> 3 below rowBytes.
+export type DitherRow = (band: Uint8Array, at: number, rowBytes: number, data: Uint8Array, width: number, offset: number, thresholds: Uint8Array, phase: number) => void;
+
+export function ditherRow(band: Uint8Array, at: number, rowBytes: number, data: Uint8Array, width: number, offset: number, thresholds: Uint8Array, phase: number): void {
+  band.fill(0, at, at + rowBytes);
+  const row = (phase & 7) << 3;
+  for (let x = 0; x < width; x++) {
+    const d = x + offset;
+    if (data[x] < thresholds[row + (d & 7)]) band[at + (d >> 3)] |= 0x80 >> (d & 7);
   }
-  return out;
 }

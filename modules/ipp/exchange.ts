@@ -53,6 +53,9 @@ export interface IppContext {
   limits: IppLimits;
   // A document announced larger than this is refused before a byte of it is read.
   maxDocumentBytes: number;
+  // A document up to this long is kept as it prints, for its further copies;
+  // 0 or absent keeps none, and copies-supported is 1-1.
+  copiesBufferBytes?: number;
   // Shared with the cloud's calls: a large answer waits for the one under way (http/turns).
   turns?: Turns;
 }

@@ -4,9 +4,9 @@ import { OCTET_STREAM, defaultFormat } from "./formats.js";
 import { canceled, completed, jobAttributes } from "./job-attributes.js";
 import { ippTicket, type IppJob } from "./job-ids.js";
 import { checkPrinterUri, targetJob } from "./target.js";
-import { checkTicket, defaultTicket, type JobTicket } from "./ticket.js";
+import { checkTicket, defaultTicket, maxCopies, type JobTicket } from "./ticket.js";
 import {
-  GroupTag, Status, attr, find, firstBoolean, firstString, keyword, mimeType, type IppAttribute, type IppGroup,
+  GroupTag, Status, attr, find, firstBoolean, firstString, integer, keyword, mimeType, type IppAttribute, type IppGroup,
 } from "../ipp-codec/values.js";
 
 // The operations that make jobs and give them documents (RFC 8011 4.2.1,
@@ -37,7 +37,8 @@ function jobGroups(x: IppExchange, p: Printing, entry: IppJob, unsupported: IppA
 
 // document-format: one of the table's, the default when absent or
 // application/octet-stream; otherwise the request is answered.
-function documentFormat(x: IppExchange, p: Printing): string | undefined {
+// Get-Printer-Attributes takes it too, to answer for that format.
+export function documentFormat(x: IppExchange, p: Printing): string | undefined {
   const asked = firstString(find(x.operation, "document-format"));
   if (asked === undefined || asked === OCTET_STREAM) return defaultFormat(p.context.formats);
   const format = asked.toLowerCase();
@@ -55,9 +56,11 @@ function compressionOk(x: IppExchange): boolean {
   return false;
 }
 
-// The job template checked against the engine (RFC 8011 4.1.7).
-function checkJob(x: IppExchange, p: Printing): Checked | undefined {
-  const { ticket, unsupported } = checkTicket(p.context.engine.capabilities, x.jobGroup);
+// The job template checked against the engine (RFC 8011 4.1.7) and, for
+// copies, against the document's format (undefined: not known yet).
+function checkJob(x: IppExchange, p: Printing, format: string | undefined): Checked | undefined {
+  const copies = maxCopies(p.context.copiesBufferBytes ?? 0, format);
+  const { ticket, unsupported } = checkTicket(p.context.engine.capabilities, x.jobGroup, copies);
   if (unsupported.length > 0 && firstBoolean(find(x.operation, "ipp-attribute-fidelity")) === true) {
     x.respond(Status.attributesOrValuesNotSupported, [unsupportedGroup(unsupported)],
       `not supported: ${unsupported.map((a) => a.name).join(", ")}`);
@@ -90,6 +93,18 @@ function ready(x: IppExchange, p: Printing): boolean {
   return false;
 }
 
+// A document announced longer than the copies buffer prints once; with
+// ipp-attribute-fidelity that is known to be refused before a byte is read.
+function copiesFit(x: IppExchange, p: Printing, checked: Checked): boolean {
+  const length = x.document.declaredLength;
+  const bound = p.context.copiesBufferBytes ?? 0;
+  if (checked.ticket.copies === 1 || length === undefined || length <= bound) return true;
+  if (firstBoolean(find(x.operation, "ipp-attribute-fidelity")) !== true) return true;
+  x.respond(Status.attributesOrValuesNotSupported, [unsupportedGroup([attr("copies", integer(checked.ticket.copies))])],
+    `the document is ${length} bytes; copies are printed of documents up to ${bound}`);
+  return false;
+}
+
 // The document is in; an engine that prints at once (the simulator's PNGs)
 // ends the job a moment later. RFC 8011 4.2.1.2 answers the job-state as it
 // is when the answer goes, so the answer waits that moment: a job that ends
@@ -116,6 +131,31 @@ function whenSettled(p: Printing, job: Job, answer: () => void): void {
   const timer = clock.setTimer(settle, SETTLE_MS);
 }
 
+// A document for a job that already exists (Send-Document) waits for the job
+// printing before it, unread in the TCP window, as a queued job does on a
+// printer that spools; Print-Job's clients retry server-error-busy, but
+// Send-Document's job has been promised, and PWG self-cert I-18.1 takes no
+// busy. Past the wait (a long job ahead) the answer is busy, as before.
+const SEND_WAIT_MS = 60_000;
+
+function whenFree(p: Printing, go: () => void): void {
+  const { clock, lifecycle, spooler } = p.context;
+  if (!spooler.active) return go();
+  let pending = true;
+  const settle = () => {
+    if (!pending) return;
+    pending = false;
+    stop();
+    clock.clearTimer(timer);
+    go();
+  };
+  // The spooler lets its job go before the job's last event is told.
+  const stop = lifecycle.listen(() => {
+    if (!spooler.active) settle();
+  });
+  const timer = clock.setTimer(settle, SEND_WAIT_MS);
+}
+
 function setOwner(x: IppExchange, job: Job): void {
   const jobName = firstString(find(x.operation, "job-name")) ?? firstString(find(x.operation, "document-name"));
   if (jobName !== undefined) job.jobName = jobName;
@@ -129,17 +169,38 @@ function print(x: IppExchange, p: Printing, entry: IppJob, format: string, check
   job.jobType = format;
   if (x.document.declaredLength !== undefined) job.jobSize = x.document.declaredLength;
   const decode = p.context.formats[format](checked.ticket);
+  const ticket = checked.ticket;
+  const maxBytes = p.context.copiesBufferBytes ?? 0;
+  // Create-Job took copies before the format was known; a document whose
+  // format the printer makes no copies of prints once, and says so.
+  if (ticket.copies > maxCopies(maxBytes, format)) {
+    checked = { ...checked, status: Status.okIgnoredOrSubstituted, unsupported: [...checked.unsupported, attr("copies", integer(ticket.copies))] };
+    ticket.copies = 1;
+  }
+  const copies = { count: ticket.copies, maxBytes };
   p.context.spooler.start(job, x.document, (result) => {
-    if (result.ok) return whenSettled(p, job, () => x.respond(checked.status, jobGroups(x, p, entry, checked.unsupported)));
+    if (result.ok) {
+      // The document outgrew the copies buffer: one copy printed. The answer
+      // goes once the document is in, so it can still say so (as a
+      // substitution: the printer took the job with its own value).
+      if (result.copies === 1 && ticket.copies > 1) {
+        checked = { ...checked, status: Status.okIgnoredOrSubstituted, unsupported: [...checked.unsupported, attr("copies", integer(ticket.copies))] };
+        ticket.copies = 1;
+      }
+      const status = checked.status, unsupported = checked.unsupported;
+      return whenSettled(p, job, () => x.respond(status, jobGroups(x, p, entry, unsupported)));
+    }
     const groups = jobGroups(x, p, entry, checked.unsupported);
     if (canceled(job)) return x.respond(Status.jobCanceled, groups, "the job was canceled");
     x.respond(result.error === "invalid_document" ? Status.documentFormatError : Status.deviceError, groups, result.description);
-  }, decode);
+  }, decode, copies);
 }
 
 export function validateJob(x: IppExchange, p: Printing): void {
-  if (!checkPrinterUri(x) || !documentFormat(x, p) || !compressionOk(x)) return;
-  const checked = checkJob(x, p);
+  if (!checkPrinterUri(x)) return;
+  const format = documentFormat(x, p);
+  if (!format || !compressionOk(x)) return;
+  const checked = checkJob(x, p, format);
   if (checked) x.respond(checked.status, [unsupportedGroup(checked.unsupported)]);
 }
 
@@ -147,8 +208,8 @@ export function printJob(x: IppExchange, p: Printing): void {
   if (!checkPrinterUri(x) || !accepting(x, p)) return;
   const format = documentFormat(x, p);
   if (!format || !compressionOk(x)) return;
-  const checked = checkJob(x, p);
-  if (!checked || !ready(x, p)) return;
+  const checked = checkJob(x, p, format);
+  if (!checked || !ready(x, p) || !copiesFit(x, p, checked)) return;
   const job = p.context.lifecycle.createQueued();
   job.origin = "ipp";
   setOwner(x, job);
@@ -157,7 +218,11 @@ export function printJob(x: IppExchange, p: Printing): void {
 
 export function createJob(x: IppExchange, p: Printing): void {
   if (!checkPrinterUri(x) || !accepting(x, p)) return;
-  const checked = checkJob(x, p);
+  // RFC 8011 leaves document-format to Send-Document; a client that names it
+  // here already (as ipptool and PWG 5100.7 clients may) has copies checked for it.
+  const named = firstString(find(x.operation, "document-format"))?.toLowerCase();
+  const format = named === undefined || named === OCTET_STREAM ? undefined : p.context.formats[named] ? named : undefined;
+  const checked = checkJob(x, p, format);
   if (!checked) return;
   const job = p.context.lifecycle.createDraft(checked.ticket);
   if (!job) return x.respond(Status.busy, [], "every job slot holds a job that is printing");
@@ -191,9 +256,13 @@ export function sendDocument(x: IppExchange, p: Printing): void {
     return x.respond(Status.ok, jobGroups(x, p, entry, []));
   }
   const format = documentFormat(x, p);
-  if (!format || !compressionOk(x) || !ready(x, p)) return;
-  const ticket = ippTicket(entry.job) ?? defaultTicket(p.context.engine.capabilities);
-  print(x, p, entry, format, { ticket, unsupported: [], status: Status.ok });
+  if (!format || !compressionOk(x)) return;
+  whenFree(p, () => {
+    // The job may have been canceled (or timed out) while its document waited.
+    if (!waiting(x, entry) || !ready(x, p)) return;
+    const ticket = ippTicket(entry.job) ?? defaultTicket(p.context.engine.capabilities);
+    print(x, p, entry, format, { ticket, unsupported: [], status: Status.ok });
+  });
 }
 
 export function closeJob(x: IppExchange, p: Printing): void {

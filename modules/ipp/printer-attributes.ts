@@ -42,6 +42,7 @@ export interface PrinterFacts {
   mediaEmpty: boolean;
   identifyActions: string[];
   multipleOperationTimeout: number;
+  maxCopies: number;
 }
 
 export const PrinterState = { idle: 3, processing: 4, stopped: 5 } as const;
@@ -73,7 +74,7 @@ function dateOrUnknown(facts: PrinterFacts, upTime: number): IppValue {
 const ATTRIBUTES: Array<[string, Group, Builder]> = [
   // ---- job template: defaults and what is supported ----
   ["copies-default", "template", () => [integer(1)]],
-  ["copies-supported", "template", () => [range(1, 1)]],
+  ["copies-supported", "template", (f) => [range(1, f.maxCopies)]],
   ["media-default", "template", (f) => [keyword(mediaName(f.caps.media[0]))]],
   ["media-supported", "template", (f) => f.caps.media.map((m) => keyword(mediaName(m)))],
   ["media-ready", "template", (f) => f.caps.media.map((m) => keyword(mediaName(m)))],

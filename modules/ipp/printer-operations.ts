@@ -1,8 +1,11 @@
 import { printerStatus } from "./printer-status.js";
 import type { IppExchange, Printing } from "./exchange.js";
+import { defaultFormat } from "./formats.js";
 import { completed } from "./job-attributes.js";
+import { documentFormat } from "./print-operations.js";
 import { forEachPrinterAttribute, type PrinterFacts } from "./printer-attributes.js";
 import { checkPrinterUri } from "./target.js";
+import { maxCopies } from "./ticket.js";
 import { GroupTag, Status, attr, find, firstString, keyword } from "../ipp-codec/values.js";
 
 // Get-Printer-Attributes (RFC 8011 4.2.5) and Identify-Printer (PWG 5100.13).
@@ -15,7 +18,9 @@ export function printerUuid(serialNumber: string): string {
   return `urn:uuid:${digits.slice(0, 8)}-${digits.slice(8, 12)}-${digits.slice(12, 16)}-${digits.slice(16, 20)}-${digits.slice(20, 32)}`;
 }
 
-export function printerFacts(p: Printing, printerUri: string, webUri: string): PrinterFacts {
+// format: the document format the answer is for (RFC 8011 4.2.5.1: what a
+// job in it is checked against); the default format when none is named.
+export function printerFacts(p: Printing, printerUri: string, webUri: string, format?: string): PrinterFacts {
   const { context } = p;
   const device = context.device();
   const status = printerStatus(context.state);
@@ -46,12 +51,16 @@ export function printerFacts(p: Printing, printerUri: string, webUri: string): P
     mediaEmpty: context.state.fault?.code === "media-empty",
     identifyActions: context.identifyActions,
     multipleOperationTimeout: Math.floor(context.jobs.options.draftLifetimeMs / 1000),
+    maxCopies: maxCopies(context.copiesBufferBytes ?? 0, format ?? defaultFormat(context.formats)),
   };
 }
 
 export function getPrinterAttributes(x: IppExchange, p: Printing): void {
   if (!checkPrinterUri(x)) return;
-  const facts = printerFacts(p, x.printerUri, x.webUri);
+  // A format the printer does not take is answered as Print-Job would answer it.
+  const format = documentFormat(x, p);
+  if (!format) return;
+  const facts = printerFacts(p, x.printerUri, x.webUri, format);
   // Made as the answer is written, twice (to count, then to write), so
   // only one attribute's objects live at a time and the ~5 KB answer is one
   // buffer, not a group's bytes and then a copy of them in the message. The

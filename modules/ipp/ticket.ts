@@ -17,6 +17,30 @@ export interface JobTicket {
   quality: number;
   printScaling: string;
   orientation: number;
+  // More than 1 only for a format the printer makes copies of (maxCopies);
+  // a document too long to keep brings it back to 1.
+  copies: number;
+}
+
+// The most copies a job may ask for where the printer keeps documents for copies at all.
+export const MAX_COPIES = 99;
+
+// The formats whose further copies the printer makes itself, from the kept
+// document. Raster (PWG, Apple's URF) is left to the client, as every raster
+// client already does: CUPS sends copies=1 with raster and repeats the pages
+// in the stream, iOS does so where copies-supported is 1-1. Offering copies
+// for raster would trade that for a copy that silently goes missing when a
+// many-page raster outgrows the buffer. A JPEG is one photo, usually far
+// smaller than the buffer, and no raster client made it.
+export const FORMATS_WITH_COPIES = ["image/jpeg"];
+
+// copies-supported's upper bound for a document format (undefined: the job
+// does not say yet, as in Create-Job, so the most any format takes; the
+// document's own format then settles it). A printer that keeps no document
+// (the board) prints one.
+export function maxCopies(copiesBufferBytes: number, format: string | undefined): number {
+  if (copiesBufferBytes <= 0) return 1;
+  return format === undefined || FORMATS_WITH_COPIES.includes(format) ? MAX_COPIES : 1;
 }
 
 export const PRINT_SCALING = ["auto", "auto-fit", "fill", "fit", "none"];
@@ -51,6 +75,7 @@ export function defaultTicket(caps: EngineCapabilities): JobTicket {
     quality: 4,
     printScaling: "auto",
     orientation: 3,
+    copies: 1,
   };
 }
 
@@ -122,15 +147,18 @@ function mediaFromCol(caps: EngineCapabilities, attribute: IppAttribute): { medi
   return marginsNamed ? { media, margins } : { media };
 }
 
-export function checkTicket(caps: EngineCapabilities, jobGroup: IppGroup | undefined): TicketCheck {
+export function checkTicket(caps: EngineCapabilities, jobGroup: IppGroup | undefined, copiesSupported = 1): TicketCheck {
   const ticket = defaultTicket(caps);
   const unsupported: IppAttribute[] = [];
   const refuse = (attribute: IppAttribute) => unsupported.push(attribute);
   for (const attribute of jobGroup?.attributes ?? []) {
     switch (attribute.name) {
-      case "copies":
-        if (integerOf(attribute, ValueTag.integer) !== 1) refuse(attribute);
+      case "copies": {
+        const copies = integerOf(attribute, ValueTag.integer);
+        if (copies !== undefined && copies >= 1 && copies <= copiesSupported) ticket.copies = copies;
+        else refuse(attribute);
         break;
+      }
       case "sides":
         if (keywordOf(attribute) !== "one-sided") refuse(attribute);
         break;
@@ -196,7 +224,7 @@ export function checkTicket(caps: EngineCapabilities, jobGroup: IppGroup | undef
 // The ticket as job template attributes, for Get-Job-Attributes.
 export function ticketAttributes(ticket: JobTicket): IppAttribute[] {
   return [
-    attr("copies", integer(1)),
+    attr("copies", integer(ticket.copies)),
     attr("media", keyword(mediaName(ticket.media))),
     attr("media-col", collection([attr("media-size", mediaSizeValue(ticket.media))])),
     attr("sides", keyword("one-sided")),

@@ -7,7 +7,8 @@ import { PwgDecoder, RasterError, type RasterSink } from "../pwg/decoder.js";
 import type { PageFormat, PageHeader } from "../pwg/header.js";
 import { escapeControls } from "../text/utf8.js";
 import type { JobLifecycle } from "./lifecycle.js";
-import type { DecoderFactory, DocumentDecoder, DocumentSource } from "./source.js";
+import { HeldDocument } from "./held-document.js";
+import type { DecoderFactory, DocumentConsumer, DocumentDecoder, DocumentSource } from "./source.js";
 
 // Streams one document from its source through the PWG decoder into the
 // engine. When the engine is full the decoder stops mid-chunk, the source is
@@ -20,7 +21,9 @@ const YIELD_BYTES = 32 * 1024;
 export const pwgDecoder: DecoderFactory = (sink, limits) => new PwgDecoder(sink, limits);
 
 export type ReceiveResult =
-  | { ok: true }
+  // copies, when more than one was asked for: how many will print, 1 when
+  // the document was too long to keep for the others.
+  | { ok: true; copies?: number }
   // invalid_document: the bytes are not a document this printer takes;
   // printer_error: the printer itself failed while taking it.
   | { ok: false; error: "invalid_document" | "printer_error"; description: string };
@@ -28,6 +31,14 @@ export type ReceiveResult =
 // A fresh object per job: a job's cause is stringified (jobstate, cloud reports),
 // and on the board XS cannot stringify a preloaded module's objects.
 const cancelled = (): JobCause => ({ user_action_cause: { action_code: "CANCELLED" } });
+
+// Copies beyond the first are the kept document decoded again, so they are
+// offered only for a document of at most maxBytes (the first copy's bytes
+// are kept as they stream past; a longer one prints once).
+export interface CopiesRequest {
+  count: number;
+  maxBytes: number;
+}
 
 const enum Phase {
   // No job.
@@ -54,6 +65,16 @@ export class Spooler implements RasterSink {
   private decoder: DocumentDecoder | undefined;
   private onReceived: ((result: ReceiveResult) => void) | undefined;
   private sinceYield = 0;
+  private decode: DecoderFactory = pwgDecoder;
+  private copiesLeft = 0;
+  private copiesMaxBytes = 0;
+  // The document as it came, while it may still be printed again.
+  private held: Uint8Array[] | undefined;
+  private heldBytes = 0;
+  private replaying = false;
+  private copiesAsked = false;
+  // The decoders' pages so far, over all copies (the log's count).
+  private pagesDecoded = 0;
   // The engine's fault began or ended (with or without a job), or the
   // spooler let go of a job: what the device state follows.
   onEngineStatus: () => void = () => {};
@@ -78,16 +99,24 @@ export class Spooler implements RasterSink {
   // went away) gets no answer: there is no one to answer, and the aborted
   // job's event tells every listener.
   // decode turns the bytes into lines; PWG raster unless the front end says otherwise.
-  start(job: Job, source: DocumentSource, onReceived: (result: ReceiveResult) => void, decode: DecoderFactory = pwgDecoder): void {
+  // copies beyond one are printed only when the document fits copies.maxBytes.
+  start(job: Job, source: DocumentSource, onReceived: (result: ReceiveResult) => void, decode: DecoderFactory = pwgDecoder, copies?: CopiesRequest): void {
     if (this.phase !== Phase.Idle) throw new Error("spooler: already printing");
     this.job = job;
     this.source = source;
     this.onReceived = onReceived;
     this.sinceYield = 0;
     this.phase = Phase.Streaming;
+    this.decode = decode;
+    this.pagesDecoded = 0;
+    this.copiesLeft = copies && copies.count > 1 && copies.maxBytes > 0 ? copies.count - 1 : 0;
+    this.copiesMaxBytes = copies?.maxBytes ?? 0;
+    this.held = this.copiesLeft > 0 ? [] : undefined;
+    this.heldBytes = 0;
+    this.replaying = false;
+    this.copiesAsked = copies !== undefined && copies.count > 1;
     this.lifecycle.start(job);
-    const caps = this.engine.capabilities;
-    this.decoder = decode(this, { maxWidth: caps.maxWidth, maxHeight: caps.maxHeight });
+    this.decoder = this.newDecoder();
     this.log("info", `job ${job.id}: printing ${job.jobName ? `"${escapeControls(job.jobName)}" ` : ""}(${job.jobSize ?? "unknown"} bytes)`);
     try {
       this.engine.beginJob(job.id);
@@ -136,12 +165,18 @@ export class Spooler implements RasterSink {
 
   // ---- the document ----
 
+  private newDecoder(): DocumentDecoder {
+    const caps = this.engine.capabilities;
+    return this.decode(this, { maxWidth: caps.maxWidth, maxHeight: caps.maxHeight });
+  }
+
   private data(chunk: Uint8Array): void {
     if (this.phase !== Phase.Streaming && this.phase !== Phase.Yielding) {
       // Only a source that ignores pause() gets here while the engine is full.
       if (this.phase === Phase.EngineFull) this.abort("the document source sent data while paused", { device_action_cause: { error_code: "DOWNLOAD_FAILURE" } }, "printer_error");
       return;
     }
+    if (this.held && !this.replaying) this.hold(chunk);
     if (!this.decoder!.write(chunk)) {
       this.phase = Phase.EngineFull;
       this.source!.pause();
@@ -177,14 +212,61 @@ export class Spooler implements RasterSink {
     this.source!.resume();
   }
 
+  // The chunk is only lent (DocumentConsumer.data), so a copy is kept; past
+  // the bound all of it goes at once rather than at the end of the job.
+  private hold(chunk: Uint8Array): void {
+    if (this.heldBytes + chunk.length > this.copiesMaxBytes) {
+      this.log("info", `job ${this.job!.id}: the document is longer than ${this.copiesMaxBytes} bytes: one copy is printed`);
+      this.held = undefined;
+      this.heldBytes = 0;
+      return;
+    }
+    this.held!.push(chunk.slice());
+    this.heldBytes += chunk.length;
+  }
+
   private complete(): void {
     this.decoder!.end();
-    this.phase = Phase.Finishing;
-    this.log("info", `job ${this.job!.id}: document received, ${this.decoder!.pages} page(s)`);
+    const job = this.job!;
+    this.pagesDecoded += this.decoder!.pages;
     this.decoder = undefined;
     this.source = undefined;
+    const held = this.held;
+    if (held && this.copiesLeft > 0) {
+      // The whole document is in: the front end can answer while the further
+      // copies print. The engine's job stays open across them, so its page
+      // count (the job's impressions) covers every copy.
+      if (this.onReceived) {
+        this.log("info", `job ${job.id}: document received, ${this.pagesDecoded} page(s), ${this.copiesLeft + 1} copies`);
+        this.answer({ ok: true, copies: this.copiesLeft + 1 });
+      }
+      this.copiesLeft--;
+      return this.replay(held);
+    }
+    this.phase = Phase.Finishing;
+    this.log("info", `job ${job.id}: document received, ${this.pagesDecoded} page(s)`);
+    this.held = undefined;
     this.engine.endJob(false);
-    this.answer({ ok: true });
+    // With copies the answer went after the first; here it is a single copy.
+    this.answer(this.copiesAsked ? { ok: true, copies: 1 } : { ok: true });
+  }
+
+  // One more copy from the kept bytes, through the same phases as the first.
+  private replay(held: Uint8Array[]): void {
+    const source = new HeldDocument(held, this.heldBytes, this.clock);
+    this.source = source;
+    this.replaying = true;
+    this.sinceYield = 0;
+    this.phase = Phase.Streaming;
+    this.decoder = this.newDecoder();
+    // A copy of a job that has since ended (canceled) delivers nothing.
+    const mine = () => this.source === source;
+    const consumer: DocumentConsumer = {
+      data: (chunk) => { if (!mine()) return; try { this.data(chunk); } catch (error) { this.failed(error); } },
+      end: () => { if (!mine()) return; try { this.sourceEnded(); } catch (error) { this.failed(error); } },
+      abort: () => {},
+    };
+    source.readBody(consumer);
   }
 
   // Anything thrown on the print path (a bad document, or a bug in an engine
@@ -204,6 +286,7 @@ export class Spooler implements RasterSink {
     if (!job || this.phase === Phase.Aborting || this.phase === Phase.Idle) return;
     this.phase = Phase.Aborting;
     this.decoder = undefined;
+    this.held = undefined;
     // What the source still sends is dropped (a front end's answer ends it).
     this.source = undefined;
     this.lifecycle.abort(job, description, cause);
@@ -244,6 +327,7 @@ export class Spooler implements RasterSink {
     this.job = undefined;
     this.decoder = undefined;
     this.source = undefined;
+    this.held = undefined;
     this.lifecycle.finish(job, pages);
     this.log("info", `job ${job.id}: ${job.state}, ${pages} page(s) printed`);
     this.onEngineStatus();

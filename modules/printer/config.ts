@@ -43,8 +43,10 @@ export interface PrinterConfig extends DeviceDescription {
   // submitdoc refuses larger documents with document_too_large.
   maxDocumentBytes: number;
   cloud?: PrinterCloudConfig;
-  // Bounds on an IPP request's attributes (the document is streamed, not held).
-  ipp?: Partial<IppLimits>;
+  // Bounds on an IPP request's attributes (the document is streamed, not
+  // held), and how much of a document is kept to print its further copies
+  // (copiesBufferBytes; none when absent, and IPP offers one copy).
+  ipp?: Partial<IppLimits> & { copiesBufferBytes?: number };
   // Time servers; absent where the host's wall clock is already right (a
   // desktop). While SNTP has not answered, registration and the cloud wait.
   sntp?: Partial<Omit<SntpOptions, "servers">> & { servers: string[] };

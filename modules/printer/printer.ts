@@ -159,6 +159,7 @@ export class Printer {
 
   private ippService(): IppService {
     const hal = this.hal;
+    const { copiesBufferBytes, ...limits } = this.config.ipp ?? {};
     return new IppService({
       clock: hal.clock, log: hal.log, engine: hal.engine, jobs: this.jobs, lifecycle: this.lifecycle, spooler: this.spooler,
       formats: this.documentFormats,
@@ -169,8 +170,9 @@ export class Printer {
       exposed: () => this.api.enabled,
       accepting: () => this.printingExposed(),
       ...identifyPolicy(hal, () => this.device.name, () => this.cloud?.registration.phase === "confirming"),
-      limits: { ...defaultIppLimits, ...this.config.ipp },
+      limits: { ...defaultIppLimits, ...limits },
       maxDocumentBytes: this.config.maxDocumentBytes,
+      copiesBufferBytes,
     }, () => `${this.config.host}:${this.http.port}`);
   }
 

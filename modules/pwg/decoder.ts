@@ -33,9 +33,9 @@ export const RUN_MIXED = 0x8000;
 const SHORT_RUN = 48;
 // Runs of a 1-byte unit at least this long are one fill (see repeatUnit).
 const FILL_BYTES = 64;
-// In the 1-byte decoder a call of fill costs XS about what this many bytes
-// written one by one do (measured in the emulated Pico).
-const SHORT_FILL = 6;
+// In the 1-byte decoder a call of fill costs XS about what 6 bytes written
+// one by one do (measured in the emulated Pico); decodeBytes has the 6 as a
+// literal, since a module constant is a lookup per run there.
 
 // The line coding PWG Raster shares with Apple's URF: per line a repeat byte,
 // then runs where 0-127 repeat the next pixel, 129-255 copy literal pixels
@@ -244,31 +244,34 @@ export abstract class RunLineDecoder {
     const end = this.lineBytes;
     const n = chunk.length;
     let pos = this.linePos, count = this.runCount;
+    // Each test in this loop is paid per run: the repeat run (most of a gray
+    // line) is tested first, a run that crosses the line's end or whose byte
+    // is in the next chunk costs one combined test, and short runs write
+    // their bytes in a do-while (a run has at least one).
     while (pos < end && i < n) {
       const control = chunk[i++];
-      if (control === 128) {
-        line.fill(this.white, pos, end);
-        pos = end;
-        runs[count++] = end;
-        break;
-      }
       if (control < 128) {
         const stop = pos + control + 1;
-        if (stop > end) this.fail(`page ${this.pageNumber}: a run of ${control + 1} pixels crosses the end of a line`);
-        if (i === n) {
+        if (stop > end || i === n) {
+          if (stop > end) this.fail(`page ${this.pageNumber}: a run of ${control + 1} pixels crosses the end of a line`);
           // The byte to repeat is in the next chunk.
           this.runRepeatBytes = control + 1;
           this.runUnitFilled = 0;
           break;
         }
         const value = chunk[i++];
-        if (control < SHORT_FILL) {
-          while (pos < stop) line[pos++] = value;
+        if (control < 6) {
+          do line[pos++] = value; while (pos < stop);
         } else {
           line.fill(value, pos, stop);
           pos = stop;
         }
         runs[count++] = pos;
+      } else if (control === 128) {
+        line.fill(this.white, pos, end);
+        pos = end;
+        runs[count++] = end;
+        break;
       } else {
         const bytes = 257 - control;
         if (bytes > end - pos) this.fail(`page ${this.pageNumber}: a run of ${bytes} pixels crosses the end of a line`);

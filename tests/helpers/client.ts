@@ -4,7 +4,10 @@ export interface RawResponse { status: number; reason: string; headers: Record<s
 
 // A minimal HTTP/1.1 exchange over a raw socket, so tests see exactly what the
 // device put on the wire (reason phrases included).
-export function rawRequest(port: number, request: string | Uint8Array, timeoutMs = 5000): Promise<RawResponse> {
+// The bound is generous: on a loaded CI machine, with other test files
+// running beside this one, an answer can take seconds (one at 5 s timed out
+// there); a test that wants "no answer" passes its own.
+export function rawRequest(port: number, request: string | Uint8Array, timeoutMs = 30_000): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];

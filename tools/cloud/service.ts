@@ -37,8 +37,8 @@ export interface CloudServiceConfig extends Partial<ServiceOptions> {
   publicUrl?: string;
   // An HTTPS listener beside the plain one, as the real service was reached: a device
   // given httpsBaseUrl makes every call, its claim and its downloads over TLS. URLs in
-  // answers on it name its own origin (publicUrl there: the name the certificate carries).
-  https?: { key: string | Buffer; cert: string | Buffer; port?: number; publicUrl?: string };
+  // answers on it name its own origin: hostName (the name the certificate carries) or the address.
+  https?: { key: string | Buffer; cert: string | Buffer; port?: number; hostName?: string };
 }
 
 export interface CloudService {
@@ -192,10 +192,10 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
       throw error;
     }
   }
-  const origin = (scheme: string, at: number) => `${scheme}://${host.includes(":") ? `[${host}]` : host}:${at}`;
+  const origin = (scheme: string, at: number, name = host) => `${scheme}://${name.includes(":") ? `[${name}]` : name}:${at}`;
   root = config.publicUrl?.replace(/\/+$/, "") ?? origin("http", port);
   const httpsPort = secure ? (secure.address() as AddressInfo).port : undefined;
-  if (secure) httpsRoot = config.https!.publicUrl?.replace(/\/+$/, "") ?? origin("https", httpsPort!);
+  if (secure) httpsRoot = origin("https", httpsPort!, config.https!.hostName);
   sweep(ctx);
   const sweeper = setInterval(() => sweep(ctx), 30_000);
   sweeper.unref();
