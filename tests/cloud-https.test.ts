@@ -1,4 +1,6 @@
 import test from "ava";
+import * as tls from "node:tls";
+import { constants } from "node:crypto";
 import { MemoryStorage } from "../hosts/node/hal.js";
 import { startTestCloud } from "./helpers/cloud.js";
 import { registerPrinter, serviceJob, startCloudPrinter, submitJob, until } from "./helpers/cloud-printer.js";
@@ -47,4 +49,31 @@ test("a printer given the HTTPS base URL registers, goes online over direct TLS 
   // Only the person's calls, which the test plays (sign-in, claim, submit, job list), came in plain text.
   const plain = seen.filter((r) => r.scheme === "http").map((r) => r.path.split("/").pop());
   t.deepEqual([...new Set(plain)].filter((name) => !["token", "confirm", "submit", "jobs"].includes(name!)), [], plain.join(" "));
+});
+
+// A device's TLS (the Moddable SDK's) resumes by session ID, never by ticket:
+// a second connection that offers the first one's session is resumed, so its
+// handshake parses no certificate and computes no key exchange again.
+test("the HTTPS listener resumes a TLS 1.2 session by its ID, without tickets", async (t) => {
+  const certificate = testCertificate();
+  const cloud = await startTestCloud({ https: { ...certificate } });
+  t.teardown(() => cloud.service.close());
+  const connect = (session?: Buffer) => new Promise<{ reused: boolean; session: Buffer | undefined }>((resolve, reject) => {
+    let saved: Buffer | undefined;
+    const socket = tls.connect({
+      host: "127.0.0.1", port: cloud.service.httpsPort!, ca: certificate.cert, servername: "localhost",
+      maxVersion: "TLSv1.2", secureOptions: constants.SSL_OP_NO_TICKET, session,
+    });
+    socket.on("session", (data: Buffer) => { saved = data; });
+    socket.once("secureConnect", () => {
+      // The session is handed over once the handshake is complete.
+      setTimeout(() => { const reused = socket.isSessionReused(); socket.end(); resolve({ reused, session: saved ?? socket.getSession() }); }, 50);
+    });
+    socket.on("error", reject);
+  });
+  const first = await connect();
+  t.false(first.reused);
+  t.truthy(first.session);
+  const second = await connect(first.session);
+  t.true(second.reused, "the second connection resumed the first one's session");
 });

@@ -36,84 +36,117 @@ function systemServers(): string[] {
   return typeof value === "string" && value ? [value] : [];
 }
 
+// One query in flight: its socket, timers and promise. A class, not closures
+// made per call: closures made at run time each take a copy of their byte
+// code (this resolver's was 2 KB) and an environment in the heap, while
+// methods stay in flash with the preloaded module.
+class Lookup {
+  private sent = 0;
+  private retry: Timer | undefined;
+  private deadline: Timer | undefined;
+  private socket: UDP | undefined;
+  private resolve!: (addresses: string[]) => void;
+  private reject!: (error: Error) => void;
+
+  constructor(private readonly name: string, private readonly servers: Array<{ address: string; port: number }>,
+    private readonly id: number, private readonly query: Uint8Array) {}
+
+  start(timeoutMs: number, resolve: (addresses: string[]) => void, reject: (error: Error) => void): void {
+    this.resolve = resolve;
+    this.reject = reject;
+    try {
+      this.socket = new UDP({ format: "buffer", target: this, onReadable: onDatagrams });
+    } catch (error) {
+      return this.settle(undefined, `no UDP socket (${String(error)})`);
+    }
+    this.timeoutMs = timeoutMs;
+    this.send();
+    // Small closures that only call back: their copied code is a few bytes.
+    this.retry = Timer.set(() => this.send(), RETRY_MS, RETRY_MS);
+    this.deadline = Timer.set(() => this.expire(), timeoutMs);
+  }
+
+  private timeoutMs = 0;
+
+  send(): void {
+    const server = this.servers[this.sent++ % this.servers.length];
+    try {
+      this.socket?.write(this.query, server.address, server.port);
+    } catch {
+      // A full send queue: the next retry sends again.
+    }
+  }
+
+  expire(): void {
+    this.deadline = undefined;
+    this.settle(undefined, `timed out after ${this.timeoutMs} ms`);
+  }
+
+  datagrams(socket: UDP, count: number): void {
+    for (let i = 0; i < count && this.socket; i++) {
+      const packet = socket.read();
+      if (packet) this.answer(packet);
+    }
+  }
+
+  private answer(packet: ArrayBuffer): void {
+    let message;
+    try {
+      message = decodeMessage(new Uint8Array(packet));
+    } catch {
+      return;  // not DNS: keep waiting
+    }
+    if (message.id !== this.id || !(message.flags & FLAG_RESPONSE)) return;
+    const rcode = message.flags & RCODE_MASK;
+    if (rcode !== 0) return this.settle(undefined, rcode === 3 ? "no such name" : `server answered rcode ${rcode}`);
+    // CNAME records come first in the answer; the A records that follow
+    // are the canonical name's.
+    const addresses: string[] = [];
+    for (const record of message.answers) {
+      if (record.type === TYPE_A && record.data.kind === "a") addresses.push(Array.from(record.data.address).join("."));
+    }
+    this.settle(addresses.length > 0 ? addresses : undefined, "no IPv4 address");
+  }
+
+  private settle(addresses: string[] | undefined, why: string): void {
+    Timer.clear(this.retry);
+    Timer.clear(this.deadline);
+    this.retry = this.deadline = undefined;
+    // close() is in the SDK's UDP sockets (lin, lwIP) but not in its typings.
+    (this.socket as unknown as { close(): void } | undefined)?.close();
+    this.socket = undefined;
+    if (addresses) this.resolve(addresses);
+    else this.reject(new Error(`resolve ${this.name}: ${why}`));
+  }
+}
+
+function onDatagrams(this: UDP, count: number): void {
+  (this as unknown as { target: Lookup }).target.datagrams(this, count);
+}
+
+class ModdableResolver implements Resolver {
+  constructor(private readonly configured: string[] | undefined) {}
+
+  resolve(name: string, timeoutMs: number): Promise<string[]> {
+    if (isIpv4(name)) return Promise.resolve([name]);
+    if (name === "localhost") return Promise.resolve(["127.0.0.1"]);
+    const servers = (this.configured ?? systemServers()).map(parseServer).filter((s) => s !== undefined);
+    if (servers.length === 0) return Promise.reject(new Error(`resolve ${name}: no DNS server (set privet.dns.servers)`));
+    const labels = name.split(".").filter((l) => l.length > 0);
+    const id = (Math.random() * 0xffff) | 0;
+    const query = encodeMessage({
+      id,
+      flags: FLAG_RECURSION_DESIRED,
+      questions: [{ name: labels, type: TYPE_A, unicastResponse: false }],
+      answers: [],
+      authorities: [],
+      additionals: [],
+    });
+    const lookup = new Lookup(name, servers, id, query);
+    return new Promise((resolve, reject) => lookup.start(timeoutMs, resolve, reject));
+  }
+}
+
 export function moddableResolver(configured?: string[]): Resolver {
-  return {
-    resolve(name: string, timeoutMs: number): Promise<string[]> {
-      if (isIpv4(name)) return Promise.resolve([name]);
-      if (name === "localhost") return Promise.resolve(["127.0.0.1"]);
-      const servers = (configured ?? systemServers()).map(parseServer).filter((s) => s !== undefined);
-      if (servers.length === 0) return Promise.reject(new Error(`resolve ${name}: no DNS server (set privet.dns.servers)`));
-      const labels = name.split(".").filter((l) => l.length > 0);
-      const id = (Math.random() * 0xffff) | 0;
-      const query = encodeMessage({
-        id,
-        flags: FLAG_RECURSION_DESIRED,
-        questions: [{ name: labels, type: TYPE_A, unicastResponse: false }],
-        answers: [],
-        authorities: [],
-        additionals: [],
-      });
-      return new Promise((resolve, reject) => {
-        let sent = 0;
-        let retry: Timer | undefined;
-        let deadline: Timer | undefined;
-        let socket: UDP | undefined;
-        const settle = (addresses: string[] | undefined, why: string) => {
-          Timer.clear(retry);
-          Timer.clear(deadline);
-          retry = deadline = undefined;
-          // close() is in the SDK's UDP sockets (lin, lwIP) but not in its typings.
-          (socket as unknown as { close(): void } | undefined)?.close();
-          socket = undefined;
-          if (addresses) resolve(addresses);
-          else reject(new Error(`resolve ${name}: ${why}`));
-        };
-        const answer = (packet: ArrayBuffer) => {
-          let message;
-          try {
-            message = decodeMessage(new Uint8Array(packet));
-          } catch {
-            return;  // not DNS: keep waiting
-          }
-          if (message.id !== id || !(message.flags & FLAG_RESPONSE)) return;
-          const rcode = message.flags & RCODE_MASK;
-          if (rcode !== 0) return settle(undefined, rcode === 3 ? "no such name" : `server answered rcode ${rcode}`);
-          // CNAME records come first in the answer; the A records that follow
-          // are the canonical name's.
-          const addresses: string[] = [];
-          for (const record of message.answers) {
-            if (record.type === TYPE_A && record.data.kind === "a") addresses.push(Array.from(record.data.address).join("."));
-          }
-          settle(addresses.length > 0 ? addresses : undefined, "no IPv4 address");
-        };
-        try {
-          socket = new UDP({
-            format: "buffer",
-            onReadable(count: number) {
-              for (let i = 0; i < count && socket; i++) {
-                const packet = this.read();
-                if (packet) answer(packet);
-              }
-            },
-          });
-        } catch (error) {
-          return settle(undefined, `no UDP socket (${String(error)})`);
-        }
-        const send = () => {
-          const server = servers[sent++ % servers.length];
-          try {
-            socket?.write(query, server.address, server.port);
-          } catch {
-            // A full send queue: the next retry sends again.
-          }
-        };
-        send();
-        retry = Timer.set(send, RETRY_MS, RETRY_MS);
-        deadline = Timer.set(() => {
-          deadline = undefined;
-          settle(undefined, `timed out after ${timeoutMs} ms`);
-        }, timeoutMs);
-      });
-    },
-  };
+  return new ModdableResolver(configured);
 }

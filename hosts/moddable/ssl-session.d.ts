@@ -25,6 +25,8 @@ declare module "ssl/session" {
       verify?: boolean;
       // Session resumption cache, on unless false.
       cache?: boolean;
+      // RFC 6066's max_fragment_length, in bytes (512, 1024, 2048 or 4096).
+      tls_max_fragment_length?: number;
     });
     // The next handshake step, -1 while waiting for the peer's records.
     handshakeProcess: number;

@@ -46,7 +46,7 @@ export class ModdableTcpConnection implements TcpConnection {
   private events: TcpConnectionEvents | undefined;
   private sink: SocketSink | undefined;
   private readonly queue: Uint8Array[] = [];
-  private writable = 0;
+  private free = 0;
   private paused = false;
   private ending = false;
   private closed = false;
@@ -55,28 +55,11 @@ export class ModdableTcpConnection implements TcpConnection {
   private opened: ((error?: Error) => void) | undefined;
 
   constructor(target: Target, opened?: (error?: Error) => void) {
-    const self = this;
     this.opened = opened;
-    this.socket = new TCP({
-      ...target,
-      format: "buffer",
-      onReadable(count: number) { if (self.sink) self.sink.readable(count); else self.readAll(); },
-      onWritable(count: number) {
-        if (self.sink) return self.sink.writable(count);
-        self.writable = count;
-        self.open();
-        self.flush();
-      },
-      onError() {
-        if (TRACE_SOCKETS) traceSocket(self.id, `error or peer closed${self.sink ? " (TLS)" : ""}`, socketsHeld);
-        if (self.sink) return self.sink.error();
-        self.open(new Error("connection failed"));
-        // The peer's close comes here too (lin reports a read of 0 bytes as
-        // an error): the socket is ours to close either way.
-        self.release("after an error or the peer's close");
-        self.finish(true);
-      },
-    });
+    // The callbacks are module functions that reach this connection through
+    // the socket's target: closures made here would each take a copy of
+    // their byte code and an environment in the heap, per socket.
+    this.socket = new TCP({ ...target, format: "buffer", target: this, onReadable, onWritable, onError });
     // An outbound socket reports its peer only once connected (and lin's
     // getpeername is not reliable before), so keep what was asked for.
     if ("address" in target) {
@@ -87,6 +70,29 @@ export class ModdableTcpConnection implements TcpConnection {
       this.remotePort = Number(this.socket.remotePort ?? 0);
     }
     if (TRACE_SOCKETS) traceSocket(this.id, `open ${"address" in target ? "to" : "from"} ${this.remoteAddress}:${this.remotePort}`, ++socketsHeld);
+  }
+
+  // The socket's events (see the callbacks below the class).
+  readable(count: number): void {
+    if (this.sink) this.sink.readable(count);
+    else this.readAll();
+  }
+
+  writable(count: number): void {
+    if (this.sink) return this.sink.writable(count);
+    this.free = count;
+    this.open();
+    this.flush();
+  }
+
+  error(): void {
+    if (TRACE_SOCKETS) traceSocket(this.id, `error or peer closed${this.sink ? " (TLS)" : ""}`, socketsHeld);
+    if (this.sink) return this.sink.error();
+    this.open(new Error("connection failed"));
+    // The peer's close comes here too (lin reports a read of 0 bytes as
+    // an error): the socket is ours to close either way.
+    this.release("after an error or the peer's close");
+    this.finish(true);
   }
 
   private open(error?: Error): void {
@@ -105,11 +111,11 @@ export class ModdableTcpConnection implements TcpConnection {
   }
 
   private flush(): void {
-    while (this.writable > 0 && this.queue.length > 0 && !this.closed) {
+    while (this.free > 0 && this.queue.length > 0 && !this.closed) {
       const head = this.queue[0];
-      const n = Math.min(this.writable, head.length);
+      const n = Math.min(this.free, head.length);
       this.socket.write(n === head.length ? head : head.subarray(0, n));
-      this.writable -= n;
+      this.free -= n;
       if (n === head.length) this.queue.shift();
       else this.queue[0] = head.subarray(n);
     }
@@ -158,16 +164,16 @@ export class ModdableTcpConnection implements TcpConnection {
     this.sink = sink;
     this.closed = true;
     this.events = undefined;
-    const socket = this.socket;
-    const writable = this.writable;
+    const writable = this.free;
     // The socket reports writable only when that changes: tell the new owner
     // what is free now, outside this call so it is not re-entered.
     Timer.set(() => sink.writable(writable), 0);
-    return {
-      read: (into) => { socket.read(into); },
-      write: (bytes) => { socket.write(bytes); },
-      close: () => this.release("by TLS"),
-    };
+    return new TakenSocket(this.socket, this);
+  }
+
+  // The layer that took the socket over closes it through here.
+  releaseTaken(): void {
+    this.release("by TLS");
   }
 
   // The SDK holds an open socket (its buffer, its poll timer and, through the
@@ -190,18 +196,33 @@ export class ModdableTcpConnection implements TcpConnection {
   }
 }
 
+// The socket's callbacks, called with the socket as this: shared by every
+// socket, so they stay in flash with the module.
+function ownerOf(socket: TCP): ModdableTcpConnection { return (socket as unknown as { target: ModdableTcpConnection }).target; }
+function onReadable(this: TCP, count: number): void { ownerOf(this).readable(count); }
+function onWritable(this: TCP, count: number): void { ownerOf(this).writable(count); }
+function onError(this: TCP): void { ownerOf(this).error(); }
+
+// The raw socket as TLS sees it: methods, not closures made per connection.
+class TakenSocket implements RawSocket {
+  constructor(private readonly socket: TCP, private readonly owner: ModdableTcpConnection) {}
+  read(into: Uint8Array): void { this.socket.read(into); }
+  write(bytes: Uint8Array): void { this.socket.write(bytes); }
+  close(): void { this.owner.releaseTaken(); }
+}
+
+function onIncoming(this: Listener, count: number): void {
+  const accept = (this as unknown as { target: (connection: TcpConnection) => void }).target;
+  for (let i = 0; i < count; i++) {
+    const from = this.read();
+    if (from) accept(new ModdableTcpConnection({ from }));
+  }
+}
+
 // Frozen: preloaded, it then needs no RAM.
 export const moddableTcp: Tcp = Object.freeze({
   listen(options: TcpListenOptions, onConnection: (connection: TcpConnection) => void): Promise<TcpListener> {
-    const listener = new Listener({
-      port: options.port,
-      onReadable(count: number) {
-        for (let i = 0; i < count; i++) {
-          const from = this.read();
-          if (from) onConnection(new ModdableTcpConnection({ from }));
-        }
-      },
-    });
+    const listener = new Listener({ port: options.port, target: onConnection, onReadable: onIncoming });
     // close() exists on the SDK's Listener (listener.js) but not in its typings.
     const closable = listener as unknown as { close(): void };
     return Promise.resolve({ port: options.port, close: () => closable.close() });

@@ -30,6 +30,11 @@ const RECORD_OVERHEAD = 96;
 // Records are kept small so each fits the SDK socket's send buffer (1,536
 // bytes on lin) in one write.
 const MAX_RECORD_DATA = 1024;
+// Asked of the server (RFC 6066 max_fragment_length): records of at most
+// 4 KB, so a download's records need 4 KB buffers, not up to 16 KB each
+// (the SDK's session reads a whole record into one buffer, then decrypts it
+// into another). A server that does not know the extension ignores it.
+const MAX_FRAGMENT_LENGTH = 4096;
 
 // PEM ("-----BEGIN CERTIFICATE-----", base64, "-----END ...") to DER, which
 // is what the SDK's certificate manager registers.
@@ -239,7 +244,7 @@ export const moddableTls: Tls = Object.freeze({
       try {
         // Trust anchors other than the first are registered on the session's
         // certificate manager, which holds a list; the constructor takes one.
-        session = new Session({ serverName: options.serverName, protocolVersion: 0x303, certificate: anchors[0] });
+        session = new Session({ serverName: options.serverName, protocolVersion: 0x303, certificate: anchors[0], tls_max_fragment_length: MAX_FRAGMENT_LENGTH, cache: options.resume !== false });
         for (let i = 1; i < anchors.length; i++) session.certificateManager.register(anchors[i]);
         session.initiateHandshake();
       } catch (error) {

@@ -129,7 +129,9 @@ export class Cloud {
       printerId: () => this.printerId,
       authorized: (call) => this.authorized(call),
       semanticState: semanticState && (() => semanticState.call(deps.host)),
-      describe: () => [...(deps.host.reportFields?.() ?? []), ["local_settings", localSettingsParam(deps.host.localSettings())]],
+      // Thin arrows to methods: a closure made at run time takes a copy of
+      // its byte code into the heap, a method's stays in flash.
+      describe: () => this.reportFields(),
     }, deps.print?.lifecycle, this.options.reports);
     this.credentials = this.store.load();
     if (this.credentials) this.tokens = new AccessTokens(deps.api, deps.clock, this.credentials.refreshToken);
@@ -142,15 +144,28 @@ export class Cloud {
       clock: deps.clock,
       api: deps.api,
       panel: deps.panel,
-      describe: () => {
-        const fields = deps.host.describe();
-        const caps = fields.find(([name]) => name === "capabilities");
-        if (caps) fields.push(["capsHash", capsHash(caps[1])]);
-        return [...fields, ["local_settings", localSettingsParam(deps.host.localSettings())]];
-      },
+      describe: () => this.registrationFields(),
       wallClockSet: deps.clockSet ?? (() => wallClockPlausible(deps.clock)),
       completed: (result) => this.completed(result),
     }, this.options);
+  }
+
+  private reportFields(): Array<[string, string]> {
+    return [...(this.deps.host.reportFields?.() ?? []), ["local_settings", localSettingsParam(this.deps.host.localSettings())]];
+  }
+
+  private registrationFields(): Array<[string, string]> {
+    const fields = this.deps.host.describe();
+    const caps = fields.find(([name]) => name === "capabilities");
+    if (caps) fields.push(["capsHash", capsHash(caps[1])]);
+    return [...fields, ["local_settings", localSettingsParam(this.deps.host.localSettings())]];
+  }
+
+  private async freshAccessToken(): Promise<string> {
+    this.tokens?.invalidate();
+    const fresh = await this.authorized((value) => Promise.resolve({ ok: true, value }));
+    if (!fresh.ok) throw new Error(fresh.failure.message);
+    return fresh.value;
   }
 
   get printerId(): string {
@@ -238,12 +253,7 @@ export class Cloud {
     }, {
       state: (state) => this.channelState(state),
       push: (kind) => this.pushed(kind),
-      refreshAccessToken: async () => {
-        this.tokens?.invalidate();
-        const fresh = await this.authorized((value) => Promise.resolve({ ok: true, value }));
-        if (!fresh.ok) throw new Error(fresh.failure.message);
-        return fresh.value;
-      },
+      refreshAccessToken: () => this.freshAccessToken(),
     });
     this.channel.start();
   }

@@ -13,6 +13,12 @@ export interface TlsOptions {
   // Test only: also trust this one self-signed PEM certificate.
   trustSelfSigned?: string;
   timeoutMs: number;
+  // false: neither offer a kept session nor keep this one. For a long-lived
+  // connection (XMPP), so its session does not take the place of the one the
+  // short calls (HTTPS) resume: a host may keep only one (the Moddable SDK's
+  // TLS keeps one, by server name), and a full handshake costs a board far
+  // more memory than a resumed one.
+  resume?: boolean;
 }
 
 export interface Tls {

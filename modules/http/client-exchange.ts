@@ -1,5 +1,5 @@
 import type { Clock, TimerId } from "../hal/clock.js";
-import type { TcpConnection } from "../hal/tcp.js";
+import type { TcpConnection, TcpConnectionEvents } from "../hal/tcp.js";
 import type { BodySink, BodySource } from "./body.js";
 import { CHUNK_END, ChunkedDecoder, ChunkedError, LAST_CHUNK, chunkHeader } from "./chunked.js";
 import type { HttpClientOptions } from "./client.js";
@@ -61,6 +61,24 @@ function latin1Bytes(text: string): Uint8Array {
 const enum Phase { Sending, Head, Waiting, Body, Done }
 const enum Framing { None, Length, Chunked, Close }
 
+// The connection's events and the body source's sink as methods of small
+// objects: arrow functions made per exchange would each take a copy of their
+// byte code into the heap (about 2 KB for a cloud call, in mcsim), and a
+// closure per event besides.
+class ExchangeEvents implements TcpConnectionEvents {
+  constructor(private readonly exchange: Exchange) {}
+  data(chunk: Uint8Array): void { this.exchange.dataEvent(chunk); }
+  drain(): void { this.exchange.drainEvent(); }
+  close(hadError: boolean): void { this.exchange.closeEvent(hadError); }
+}
+
+class ExchangeSink implements BodySink {
+  constructor(private readonly exchange: Exchange) {}
+  write(bytes: Uint8Array): boolean { return this.exchange.sinkWrite(bytes); }
+  end(): void { this.exchange.sinkEnd(); }
+  abort(reason: string): void { this.exchange.sinkAbort(reason); }
+}
+
 export class Exchange {
   private phase = Phase.Sending;
   private framing = Framing.None;
@@ -109,25 +127,54 @@ export class Exchange {
       this.resolveHead = resolve;
       this.rejectHead = reject;
     });
-    this.connection.setEvents({
-      data: (chunk) => this.guard(() => this.onData(chunk)),
-      drain: () => this.guard(() => this.onDrain()),
-      close: (hadError) => this.guard(() => this.onClose(hadError)),
-    });
-    this.guard(() => this.sendHead());
+    this.connection.setEvents(new ExchangeEvents(this));
+    try {
+      this.sendHead();
+    } catch (error) {
+      this.failed(error);
+    }
     return promise;
   }
 
-  // Nothing thrown here may reach the host's socket callback.
+  // The connection's events, through ExchangeEvents. Nothing thrown here may
+  // reach the host's socket callback.
+  dataEvent(chunk: Uint8Array): void {
+    try {
+      this.onData(chunk);
+    } catch (error) {
+      this.failed(error);
+    }
+  }
+
+  drainEvent(): void {
+    try {
+      this.onDrain();
+    } catch (error) {
+      this.failed(error);
+    }
+  }
+
+  closeEvent(hadError: boolean): void {
+    try {
+      this.onClose(hadError);
+    } catch (error) {
+      this.failed(error);
+    }
+  }
+
   private guard(step: () => void): void {
     try {
       step();
     } catch (error) {
-      try {
-        this.fail("protocol", `internal error: ${message(error)}`);
-      } catch {
-        // A host whose destroy() throws; the exchange is over regardless.
-      }
+      this.failed(error);
+    }
+  }
+
+  private failed(error: unknown): void {
+    try {
+      this.fail("protocol", `internal error: ${message(error)}`);
+    } catch {
+      // A host whose destroy() throws; the exchange is over regardless.
     }
   }
 
@@ -143,44 +190,50 @@ export class Exchange {
     if (!this.writeBlocked) this.pullBody();
   }
 
-  private readonly sink: BodySink = {
-    write: (bytes) => {
-      if (this.bodySent || this.phase === Phase.Done) return false;
-      if (bytes.length === 0) return !this.writeBlocked;
-      this.bodyBytes += bytes.length;
-      const declared = this.body!.length;
-      if (declared !== undefined && this.bodyBytes > declared) {
-        this.fail("body", `the request body source wrote more than the ${declared} bytes it declared`);
-        return false;
-      }
-      if (declared === undefined) {
-        const framing = (this.chunksSent++ > 0 ? CHUNK_END : "") + chunkHeader(bytes.length);
-        this.connection.write(latin1Bytes(framing));
-      }
-      if (!this.connection.write(bytes)) this.writeBlocked = true;
-      this.lastProgress = this.clock.monotonic();
-      return !this.writeBlocked;
-    },
-    end: () => {
-      if (this.bodySent || this.phase === Phase.Done) return;
-      const declared = this.body!.length;
-      if (declared !== undefined && this.bodyBytes !== declared) {
-        this.fail("body", `the request body source ended after ${this.bodyBytes} of the ${declared} bytes it declared`);
-        return;
-      }
-      if (declared === undefined) {
-        if (!this.connection.write(latin1Bytes((this.chunksSent > 0 ? CHUNK_END : "") + LAST_CHUNK))) this.writeBlocked = true;
-      }
-      this.requestSent();
-    },
-    abort: (reason) => this.fail("body", `the request body failed: ${reason}`),
-  };
+  // Made only for a request with a body.
+  private sink: BodySink | undefined;
+
+  // The body source's sink, through ExchangeSink.
+  sinkWrite(bytes: Uint8Array): boolean {
+    if (this.bodySent || this.phase === Phase.Done) return false;
+    if (bytes.length === 0) return !this.writeBlocked;
+    this.bodyBytes += bytes.length;
+    const declared = this.body!.length;
+    if (declared !== undefined && this.bodyBytes > declared) {
+      this.fail("body", `the request body source wrote more than the ${declared} bytes it declared`);
+      return false;
+    }
+    if (declared === undefined) {
+      const framing = (this.chunksSent++ > 0 ? CHUNK_END : "") + chunkHeader(bytes.length);
+      this.connection.write(latin1Bytes(framing));
+    }
+    if (!this.connection.write(bytes)) this.writeBlocked = true;
+    this.lastProgress = this.clock.monotonic();
+    return !this.writeBlocked;
+  }
+
+  sinkEnd(): void {
+    if (this.bodySent || this.phase === Phase.Done) return;
+    const declared = this.body!.length;
+    if (declared !== undefined && this.bodyBytes !== declared) {
+      this.fail("body", `the request body source ended after ${this.bodyBytes} of the ${declared} bytes it declared`);
+      return;
+    }
+    if (declared === undefined) {
+      if (!this.connection.write(latin1Bytes((this.chunksSent > 0 ? CHUNK_END : "") + LAST_CHUNK))) this.writeBlocked = true;
+    }
+    this.requestSent();
+  }
+
+  sinkAbort(reason: string): void {
+    this.fail("body", `the request body failed: ${reason}`);
+  }
 
   private pullBody(): void {
     if (this.pulling || this.bodySent || !this.body || this.phase === Phase.Done) return;
     this.pulling = true;
     try {
-      this.body.pull(this.sink);
+      this.body.pull(this.sink ??= new ExchangeSink(this));
     } catch (error) {
       this.fail("body", `the request body source threw: ${message(error)}`);
     } finally {

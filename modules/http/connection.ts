@@ -1,5 +1,5 @@
 import type { TimerId } from "../hal/clock.js";
-import type { TcpConnection } from "../hal/tcp.js";
+import type { TcpConnection, TcpConnectionEvents } from "../hal/tcp.js";
 import { utf8Encode } from "../text/utf8.js";
 import { ChunkedDecoder, ChunkedError } from "./chunked.js";
 import { requestFraming } from "./framing.js";
@@ -22,6 +22,16 @@ const IGNORE = (): boolean => true;
 // About a round trip on a busy Wi-Fi network, with room for an event loop
 // that is accepting a burst of connections before it reads any of them.
 const FRESH_MS = 250;
+
+// The socket's events as methods of one small object per connection: arrow
+// functions made in the constructor would each take a copy of their byte
+// code and share an environment in the heap, for every connection.
+class SocketEvents implements TcpConnectionEvents {
+  constructor(private readonly connection: Connection) {}
+  data(chunk: Uint8Array): void { this.connection.receive(chunk); }
+  drain(): void { this.connection.drained(); }
+  close(): void { this.connection.finish("the connection closed before the body was complete"); }
+}
 
 export class Connection {
   readonly remoteAddress: string;
@@ -61,11 +71,7 @@ export class Connection {
     // A trailer is a header section, so the head's bound applies to it.
     this.chunks = new ChunkedDecoder({ maxTrailerBytes: server.options.maxHeaderBytes });
     this.lastActivity = this.idleSince = server.clock.monotonic();
-    socket.setEvents({
-      data: (chunk) => this.receive(chunk),
-      drain: () => this.drained(),
-      close: () => this.finish("the connection closed before the body was complete"),
-    });
+    socket.setEvents(new SocketEvents(this));
     this.arm();
   }
 
@@ -83,7 +89,8 @@ export class Connection {
     return this.state === State.Head && this.headStartedAt >= 0;
   }
 
-  private receive(chunk: Uint8Array): void {
+  // The socket's events, through SocketEvents (below).
+  receive(chunk: Uint8Array): void {
     if (this.state === State.Closed) return;
     this.lastActivity = this.server.clock.monotonic();
     this.receivedAny = true;
@@ -399,7 +406,7 @@ export class Connection {
     return stream;
   }
 
-  private drained(): void {
+  drained(): void {
     this.clearStall();
     this.stream?.drain?.();
   }
@@ -524,7 +531,7 @@ export class Connection {
   }
 
   // The one way out, whoever closes: a consumer still reading hears abort().
-  private finish(abortReason: string): void {
+  finish(abortReason: string): void {
     if (this.finished) return;
     const wasReading = this.state === State.Body;
     this.finished = true;

@@ -33,7 +33,11 @@ export class HttpRouter {
     if (index >= 0) this.mounts.splice(index, 1);
   }
 
-  readonly handle: HttpHandler = (request: HttpRequest, response: HttpResponse) => {
+  // A thin arrow, bound once: a closure made at run time takes a copy of its
+  // byte code into the heap, so the work is a method, which stays in flash.
+  readonly handle: HttpHandler = (request: HttpRequest, response: HttpResponse) => this.route(request, response);
+
+  private route(request: HttpRequest, response: HttpResponse): void {
     if (this.hosts && !this.hosts.allows(request.header("host"))) {
       this.log?.("debug", `http: refused ${request.method} ${request.path} from ${request.remoteAddress}: Host ${request.header("host")} is not one of this printer's names`);
       // Plain text for every front end: an IPP client gets no IPP answer, as
@@ -44,7 +48,7 @@ export class HttpRouter {
     const mount = this.mounts.find((m) => matches(m.prefix, request.path));
     if (mount) return mount.handler(request, response);
     response.send(404, `${request.path} is not available on this device\n`);
-  };
+  }
 }
 
 function matches(prefix: string, path: string): boolean {

@@ -46,7 +46,11 @@ export class IppService implements Printing {
     this.ids = new IppJobIds(context.jobs, context.lifecycle, context.clock);
   }
 
-  readonly handle = (request: HttpRequest, response: HttpResponse): void => {
+  // A thin arrow, bound once: a closure made at run time takes a copy of its
+  // byte code into the heap, so the work is a method, which stays in flash.
+  readonly handle = (request: HttpRequest, response: HttpResponse): void => this.serve(request, response);
+
+  private serve(request: HttpRequest, response: HttpResponse): void {
     if (!this.context.exposed()) return response.send(404, `${request.path} is not available on this device\n`);
     const icon = /^\/ipp\/icon-([0-9]{2,3})\.png$/.exec(request.path);
     if (icon && ICON_SIZES.includes(Number(icon[1])) && (request.method === "GET" || request.method === "HEAD")) {
@@ -107,7 +111,7 @@ export class IppService implements Printing {
         ));
       },
     });
-  };
+  }
 
   // RFC 8011 4.1.8 (version), 4.1.1 (request-id), 4.1.4 (the operation
   // group opens with charset then natural language), then the operation.

@@ -42,43 +42,56 @@ export interface PageOptions {
 export function sendPage(response: HttpResponse, options: PageOptions, sections: Section[]): void {
   const w = response.stream(options.status ?? 200, { contentType: "text/html; charset=utf-8", headers: PAGE_HEADERS });
   if (!w) return;
-  const all: Section[] = [(out) => pageHead(out, options), ...sections, (out) => out.write("</main></body></html>\n")];
-  let next = 0;
-  let running = false;
-  let again = false;
+  const sender = new PageSender(w, [(out) => pageHead(out, options), ...sections, endPage]);
+  // A thin arrow: the loop is a method, whose byte code stays in flash
+  // instead of being copied into the heap for every page served.
+  w.onDrain(() => sender.pump());
+  sender.pump();
+}
+
+function endPage(out: ResponseWriter): void {
+  out.write("</main></body></html>\n");
+}
+
+class PageSender {
+  private next = 0;
+  private running = false;
+  private again = false;
+
+  constructor(private readonly w: ResponseWriter, private readonly all: Section[]) {}
+
   // A host may report the drain from inside a write; then the loop already running goes on.
-  const pump = (): void => {
-    if (running) {
-      again = true;
+  pump(): void {
+    const { w, all } = this;
+    if (this.running) {
+      this.again = true;
       return;
     }
-    running = true;
+    this.running = true;
     try {
       do {
-        again = false;
-        while (next < all.length && w.open) {
+        this.again = false;
+        while (this.next < all.length && w.open) {
           try {
-            all[next++](w);
+            all[this.next++](w);
           } catch {
             // The head is gone already: cut the connection rather than end a page with a hole in it.
-            next = all.length + 1;
+            this.next = all.length + 1;
             w.abort();
             return;
           }
           w.flush();
           if (!w.ready) break;
         }
-      } while (again && next < all.length && w.ready);
-      if (next === all.length && w.open) {
-        next++;
+      } while (this.again && this.next < all.length && w.ready);
+      if (this.next === all.length && w.open) {
+        this.next++;
         w.end();
       }
     } finally {
-      running = false;
+      this.running = false;
     }
-  };
-  w.onDrain(pump);
-  pump();
+  }
 }
 
 function pageHead(w: ResponseWriter, options: PageOptions): void {

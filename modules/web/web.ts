@@ -39,7 +39,11 @@ export class WebPages {
     this.registration = new WebRegistration(host);
   }
 
-  readonly handle = (request: HttpRequest, response: HttpResponse): void => {
+  // A thin arrow, bound once: a closure made at run time takes a copy of its
+  // byte code into the heap, so the work is a method, which stays in flash.
+  readonly handle = (request: HttpRequest, response: HttpResponse): void => this.serve(request, response);
+
+  private serve(request: HttpRequest, response: HttpResponse): void {
     if (!this.guard.hostAllowed(request)) {
       response.send(403, "This printer answers only to its addresses, its .local name and the names its owner added.\n");
       return;
@@ -47,7 +51,7 @@ export class WebPages {
     if (request.method === "GET") return this.get(request, response);
     if (request.method === "POST") return void this.post(request, response);
     response.send(405, "GET or POST\n", { headers: [["Allow", "GET, POST"]] });
-  };
+  }
 
   private nav(): Array<[string, string]> {
     const nav: Array<[string, string]> = [["/", "Status"], ["/settings", "Settings"]];

@@ -2,14 +2,14 @@ import type { Clock, TimerId } from "../hal/clock.js";
 import type { Log } from "../hal/log.js";
 import type { Random } from "../hal/random.js";
 import type { Resolver } from "../hal/resolver.js";
-import type { Tcp, TcpConnection } from "../hal/tcp.js";
+import type { Tcp, TcpConnection, TcpConnectionEvents } from "../hal/tcp.js";
 import type { Tls } from "../hal/tls.js";
 import { XmlError, XmlTokenizer } from "../text/xml.js";
 import { utf8Encode } from "../text/utf8.js";
 import {
   STARTTLS, STREAM_END, StanzaLimitError, StanzaReader, authPlain, authXOAuth2, bareJid, bindIq, boundJid, classifyPush,
   iqResult, iqUnsupported, isPing, jidDomain, pingIq, pushPayloads, recognise, sessionIq, streamHeader, subscribeIq,
-  type PushKind, type StreamFeatures, type XmlElement,
+  type PushKind, type StanzaReaderEvents, type StreamFeatures, type XmlElement,
 } from "./stanzas.js";
 
 // The Cloud Print notification channel (cloud-print-service.md §3): one
@@ -166,7 +166,8 @@ export class XmppClient {
   readonly options: XmppClientOptions;
   private currentState: XmppConnectionState = "offline";
   private running = false;
-  private attempt: Attempt | undefined;
+  // Read by ReaderEvents; only this class changes it.
+  attempt: Attempt | undefined;
   private failures = 0;
   private backoffTimer: TimerId | undefined;
   private refreshedSinceBackoff = false;
@@ -180,11 +181,7 @@ export class XmppClient {
   constructor(readonly hal: XmppClientHal, options: Partial<XmppClientOptions> & Pick<XmppClientOptions, "host" | "jid" | "accessToken" | "printerId">, private readonly listener: XmppClientListener = {}) {
     this.options = { ...defaultXmppClientOptions, ...options };
     this.token = this.options.accessToken;
-    this.reader = new StanzaReader({
-      streamStart: (attributes, name) => this.attempt?.streamStart(attributes, name),
-      stanza: (element) => this.attempt?.stanza(element),
-      streamEnd: () => this.attempt?.streamEnd(),
-    }, this.options.maxStanzaBytes, this.options.maxStanzaElements);
+    this.reader = new StanzaReader(new ReaderEvents(this), this.options.maxStanzaBytes, this.options.maxStanzaElements);
     this.tokenizer = new XmlTokenizer(this.reader, {
       maxTokenBytes: this.options.maxTokenBytes,
       maxDepth: this.options.maxDepth,
@@ -350,6 +347,23 @@ export class XmppClient {
 
 // One connection from resolve to close. Its callbacks check that it is
 // still current, so a late event from an abandoned socket changes nothing.
+// The reader's and the connection's events as methods of small objects:
+// arrow functions made at run time each take a copy of their byte code in
+// the heap (720 bytes for these six), methods stay in flash.
+class ReaderEvents implements StanzaReaderEvents {
+  constructor(private readonly client: XmppClient) {}
+  streamStart(attributes: Record<string, string>, name: string): void { this.client.attempt?.streamStart(attributes, name); }
+  stanza(element: XmlElement): void { this.client.attempt?.stanza(element); }
+  streamEnd(): void { this.client.attempt?.streamEnd(); }
+}
+
+class ConnectionEvents implements TcpConnectionEvents {
+  constructor(private readonly attempt: Attempt, private readonly connection: TcpConnection) {}
+  data(chunk: Uint8Array): void { this.attempt.data(this.connection, chunk); }
+  drain(): void { this.attempt.drained(this.connection); }
+  close(hadError: boolean): void { this.attempt.closedUnder(this.connection, hadError); }
+}
+
 class Attempt {
   private phase = Phase.Connecting;
   private connection: TcpConnection | undefined;
@@ -422,16 +436,7 @@ class Attempt {
     this.client.reader.reset();
     this.streamOpen = false;
     this.phase = Phase.Features;
-    connection.setEvents({
-      data: (chunk) => this.data(connection, chunk),
-      drain: () => { if (connection === this.connection) { this.writeBlocked = false; this.unsent = 0; } },
-      close: (hadError) => {
-        if (connection !== this.connection || this.closed) return;
-        this.connection = undefined;
-        const where = this.phase === Phase.Online ? "" : ` during ${PHASE_NAMES[this.phase]}`;
-        this.close(new XmppError("closed", `the server closed the connection${hadError ? " with an error" : ""}${where}`));
-      },
-    });
+    connection.setEvents(new ConnectionEvents(this, connection));
     this.send(streamHeader(this.options.domain ?? jidDomain(this.options.jid)));
   }
 
@@ -443,6 +448,8 @@ class Attempt {
       trustAnchors: o.trustAnchors,
       trustSelfSigned: o.trustSelfSigned,
       timeoutMs: o.tlsTimeoutMs,
+      // Connected for hours: its session would only push out the cloud calls'.
+      resume: false,
     }).then((encrypted) => {
       if (this.closed) { encrypted.destroy(); return; }
       this.encrypted = true;
@@ -452,7 +459,20 @@ class Attempt {
     });
   }
 
-  private data(connection: TcpConnection, chunk: Uint8Array): void {
+  drained(connection: TcpConnection): void {
+    if (connection !== this.connection) return;
+    this.writeBlocked = false;
+    this.unsent = 0;
+  }
+
+  closedUnder(connection: TcpConnection, hadError: boolean): void {
+    if (connection !== this.connection || this.closed) return;
+    this.connection = undefined;
+    const where = this.phase === Phase.Online ? "" : ` during ${PHASE_NAMES[this.phase]}`;
+    this.close(new XmppError("closed", `the server closed the connection${hadError ? " with an error" : ""}${where}`));
+  }
+
+  data(connection: TcpConnection, chunk: Uint8Array): void {
     if (connection !== this.connection || this.closed || this.phase === Phase.TlsHandshake) return;
     try {
       this.client.tokenizer.write(chunk);

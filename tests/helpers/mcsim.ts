@@ -143,10 +143,19 @@ export function buildFirmware(dir: string, privet: Record<string, unknown>): Fir
   const lin: Record<string, unknown> = {};
   const heap = process.env.PRIVET_XS_HEAP;
   if (heap) lin.creation = heapCreation(heap);
+  // PRIVET_XS_CENSUS=1: the heap census probe (tools/xs-census) runs beside
+  // the app and writes "census:" lines; a measurement, which moves the
+  // collections, so never for a verdict on the heap.
+  const census = process.env.PRIVET_XS_CENSUS ? {
+    creation: { main: "probe" },
+    modules: { census: path.join(root, "tools", "xs-census", "census"), probe: path.join(root, "tools", "xs-census", "probe") },
+    preload: ["census"],
+  } : {};
   writeFileSync(path.join(project, "manifest.json"), JSON.stringify({
     include: [path.join(root, "manifest.json")],
     config: { file: { root: preferences + path.sep }, privet },
     platforms: { lin },
+    ...census,
   }, null, 1));
   const env = { ...process.env, PATH: `${path.join(root, "node_modules", ".bin")}:${process.env.PATH}:${sdkTools}` };
   const build = spawnSync("mcconfig", ["-d", "-m", "-p", "lin", "-t", "build", "-o", out, path.join(project, "manifest.json")], { cwd: root, env, encoding: "utf8" });

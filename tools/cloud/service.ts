@@ -151,6 +151,23 @@ export async function startCloudService(config: CloudServiceConfig): Promise<Clo
   const server = http.createServer(serverOptions, handler("http", () => root));
   let httpsRoot = "";
   const secure = config.https && https.createServer({ ...serverOptions, key: config.https.key, cert: config.https.cert }, handler("https", () => httpsRoot));
+  // TLS 1.2 session IDs, as the real service's front ends resumed them: a
+  // device whose TLS keeps its last session (the Moddable SDK's does) then
+  // makes each later call with an abbreviated handshake, without parsing
+  // certificates or computing a key exchange again. Node resumes session IDs
+  // only through these events; tickets, which it does by itself, are what
+  // such a device does not speak. A few hundred sessions, oldest dropped first.
+  if (secure) {
+    const sessions = new Map<string, Buffer>();
+    secure.on("newSession", (id: Buffer, data: Buffer, done: () => void) => {
+      sessions.set(id.toString("hex"), data);
+      if (sessions.size > 256) sessions.delete(sessions.keys().next().value!);
+      done();
+    });
+    secure.on("resumeSession", (id: Buffer, done: (error: Error | null, data: Buffer | null) => void) => {
+      done(null, sessions.get(id.toString("hex")) ?? null);
+    });
+  }
   // Clients pool connections and drop an idle one a little before the Keep-Alive hint runs
   // out, by a clock of their own (undici's advances by ticks that a busy machine delays):
   // at Node's default of 5 s a request could go out on a connection this end had just

@@ -98,6 +98,8 @@ declare module "embedded:io/socket/tcp" {
       onReadable?: (this: TCP, bytes: number) => void;
       onWritable?: (this: TCP, bytes: number) => void;
       onError?: (this: TCP) => void;
+      // Kept as the socket's target property, for callbacks shared by every socket.
+      target?: unknown;
     });
     readonly remoteAddress: string | undefined;
     readonly remotePort: number | undefined;
@@ -117,6 +119,7 @@ declare module "embedded:io/socket/udp" {
       format?: "buffer";
       onReadable?: (this: UDP, packets: number) => void;
       onError?: (this: UDP) => void;
+      target?: unknown;
     });
     // One datagram, with the sender's address and port.
     read(): (ArrayBuffer & { address: string; port: number }) | undefined;
@@ -127,7 +130,7 @@ declare module "embedded:io/socket/udp" {
 
 declare module "embedded:io/socket/listener" {
   class Listener {
-    constructor(options: { port: number; address?: string; onReadable?: (this: Listener, count: number) => void });
+    constructor(options: { port: number; address?: string; target?: unknown; onReadable?: (this: Listener, count: number) => void });
     read(): import("embedded:io/socket/tcp").default | undefined;
   }
   export default Listener;
