@@ -1,6 +1,8 @@
 import config from "mc/config";
 import { clock, moddableHal } from "./hosts/moddable/hal.js";
 import { startOutboundCheck } from "./hosts/moddable/outbound-check.js";
+import { expandRuns } from "./hosts/moddable/runs.js";
+import { useRunExpander } from "./modules/pwg/decoder.js";
 import { Printer } from "./modules/printer/printer.js";
 import type { PrintEngine } from "./modules/hal/engine.js";
 import type { Panel } from "./modules/hal/panel.js";
@@ -12,6 +14,10 @@ import type { Network } from "./modules/hal/network.js";
 // head) comes from the manifest's config for each platform.
 const settings = config.privet ?? {};
 const log = (message: string) => trace(`privet: ${message}\n`);
+
+// Gray and 1-bit PWG (and URF) lines are expanded by the decoder's run loop
+// in C (hosts/moddable/runs.c): in XS it was most of a gray receipt's time.
+useRunExpander(expandRuns);
 
 type BoardParts = { engine?: PrintEngine; udp?: Udp; panel?: Panel; network?: Network };
 
@@ -53,6 +59,8 @@ board().then(async (parts) => {
     // The setup access point's DNS answers every name with the printer, so a
     // phone that joins it opens the setup page by itself.
     wifiDnsPort: settings.wifiSetup ? settings.wifiDnsPort ?? 53 : undefined,
+    // The heap as a budget: what large activities may hold at once (README: the heap budget).
+    budget: settings.budget,
     // IPP's bounds, and copiesBufferBytes: a document kept for its further
     // copies costs the heap that much, so a board leaves it out (one copy).
     ipp: settings.ipp,

@@ -9,7 +9,8 @@ import type { Log } from "./modules/hal/log.js";
 import type { ThermalEngine } from "./modules/escpos/thermal-engine.js";
 import { printPath } from "./modules/print/path.js";
 import { SegmentSource } from "./modules/print/segment-source.js";
-import { PwgDecoder, type RasterSink } from "./modules/pwg/decoder.js";
+import { PwgDecoder, expandRuns as expandRunsInXs, useRunExpander, type RasterSink } from "./modules/pwg/decoder.js";
+import { expandRuns } from "./hosts/moddable/runs.js";
 
 // The MCU bench's entry (manifest_bench.json): no network. The embedded PWG
 // pages go the way a job's document goes, through the decoder, the spooler
@@ -134,8 +135,132 @@ function print(name: string, bytes: Uint8Array, done: () => void): void {
   });
 }
 
+// The C run loop (hosts/moddable/runs.c) against the TypeScript one on
+// hostile input, outside the measured stretches. First the loop alone:
+// random bytes, lines and starting points, every buffer a view with guard
+// bytes on both sides (a read past chunk would copy its guard into the line
+// or the runs, a write past line or runs would change a guard), the two
+// results compared byte for byte, guards included; then arguments the loop
+// must refuse. Then whole documents: the bench page's header followed by
+// random line bytes in random pieces, decoded with each loop in turn, the
+// lines and the error compared. Seeded, so a failure repeats.
+function hostileCheck(): void {
+  let seed = 0x2545f491;
+  const below = (n: number) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 1) % n;
+  };
+  const GUARD = 8;
+  let trials = 0, mismatches = 0, refused = 0, notRefused = 0, documents = 0;
+  const first: string[] = [];
+  const mismatch = (what: string) => {
+    mismatches++;
+    if (first.length < 3) first.push(what);
+  };
+  const guarded = (n: number, fill: number) => new Uint8Array(n + 2 * GUARD).fill(fill);
+  for (let trial = 0; trial < 500; trial++) {
+    const chunkLength = below(96);
+    const source = guarded(chunkLength, 0);
+    for (let k = 0; k < source.length; k++) source[k] = below(256);
+    const lineLength = 1 + below(80);
+    const end = below(lineLength + 1);
+    const pos = below(end + 1);
+    const count = below(8);
+    const runLength = count + end - pos;
+    const at0 = [below(chunkLength + 1), pos, count, end, below(256)];
+    const results: Uint8Array[] = [];
+    for (const expander of [expandRuns, expandRunsInXs]) {
+      const line = guarded(lineLength, 0xa5);
+      const runs = new Uint16Array(runLength + 2 * GUARD).fill(0x5a5a);
+      const at = new Uint32Array(5 + 2 * GUARD).fill(0xa5a5a5a5);
+      at.set(at0, GUARD);
+      expander(source.subarray(GUARD, GUARD + chunkLength), line.subarray(GUARD, GUARD + lineLength), runs.subarray(GUARD, GUARD + runLength), at.subarray(GUARD, GUARD + 5));
+      const out = new Uint8Array(line.length + runs.byteLength + at.byteLength);
+      out.set(line);
+      out.set(new Uint8Array(runs.buffer), line.length);
+      out.set(new Uint8Array(at.buffer), line.length + runs.byteLength);
+      results.push(out);
+    }
+    trials++;
+    const [c, ts] = results;
+    for (let k = 0; k < c.length; k++) {
+      if (c[k] !== ts[k]) {
+        mismatch(`trial ${trial}: byte ${k} of ${c.length}: C ${c[k]}, TypeScript ${ts[k]}`);
+        break;
+      }
+    }
+  }
+  // Arguments the decoder never passes: the C refuses them (the TypeScript
+  // would read undefined or write nowhere), before touching any memory.
+  const bad: Array<[Uint8Array, Uint8Array, Uint16Array, Uint32Array]> = [
+    [new Uint8Array(4), new Uint8Array(8), new Uint16Array(16), Uint32Array.of(0, 0, 0, 9, 255)], // end past the line
+    [new Uint8Array(4), new Uint8Array(8), new Uint16Array(16), Uint32Array.of(0, 5, 0, 4, 255)], // pos past end
+    [new Uint8Array(4), new Uint8Array(8), new Uint16Array(16), Uint32Array.of(5, 0, 0, 8, 255)], // i past the chunk
+    [new Uint8Array(4), new Uint8Array(8), new Uint16Array(7), Uint32Array.of(0, 0, 0, 8, 255)], // runs for 7 of 8 bytes
+    [new Uint8Array(4), new Uint8Array(8), new Uint16Array(16), Uint32Array.of(0, 0, 12, 8, 255)], // count past the runs
+    [new Uint8Array(4), new Uint8Array(8), new Uint16Array(16), new Uint32Array(4)], // at too short
+  ];
+  for (const [chunk, line, runs, at] of bad) {
+    const before = line.slice();
+    try {
+      expandRuns(chunk, line, runs, at);
+      notRefused++;
+    } catch (error) {
+      if (error instanceof RangeError) refused++;
+      else notRefused++;
+    }
+    for (let k = 0; k < line.length; k++) if (line[k] !== before[k]) mismatch("a refused call wrote to the line");
+  }
+  // Whole documents through the decoder, each loop in turn.
+  const page = new Uint8Array(new Resource("bench-gray.pwg"));
+  const head = page.subarray(0, 4 + 1796);
+  for (let d = 0; d < 24; d++) {
+    const body = new Uint8Array(head.length + 64 + below(1500));
+    body.set(head);
+    for (let k = head.length; k < body.length; k++) {
+      // Mostly short runs, so lines end and repeat as well as overrun.
+      const r = below(8);
+      body[k] = r === 0 ? 128 : r < 4 ? below(16) : r < 6 ? 257 - below(12) - 2 : below(256);
+    }
+    const pieces: number[] = [];
+    for (let k = head.length; k < body.length; k += 1 + below(40)) pieces.push(k);
+    const outcomes: string[] = [];
+    for (const expander of [expandRuns, expandRunsInXs]) {
+      useRunExpander(expander);
+      let sum = 0, lines = 0;
+      const sink: RasterSink = {
+        beginPage() {},
+        line(data, repeat, runs) {
+          lines += repeat;
+          for (let k = 0; k < data.length; k++) sum = ((sum << 5) - sum + data[k]) | 0;
+          if (runs) for (let k = 0; k < runs.length && (k === 0 || (runs[k - 1] & 0x7fff) < data.length); k++) sum = ((sum << 5) - sum + runs[k]) | 0;
+          return true;
+        },
+        endPage() {},
+      };
+      let outcome = "";
+      try {
+        const decoder = new PwgDecoder(sink, { maxWidth: 4096, maxHeight: 65535 });
+        decoder.write(body.subarray(0, head.length));
+        for (let p = 0; p < pieces.length; p++) decoder.write(body.subarray(pieces[p], p + 1 < pieces.length ? pieces[p + 1] : body.length));
+        decoder.end();
+      } catch (error) {
+        outcome = String(error);
+      }
+      outcomes.push(`${lines} lines, ${sum}, ${outcome}`);
+    }
+    documents++;
+    if (outcomes[0] !== outcomes[1]) mismatch(`document ${d}: C ${outcomes[0]}; TypeScript ${outcomes[1]}`);
+  }
+  useRunExpander(expandRuns);
+  report({ phase: "hostile", trials, documents, refused, notRefused, mismatches, first });
+}
+
 function run(index: number): void {
   if (index >= DOCUMENTS.length) {
+    hostileCheck();
     report({ phase: "end", heap: heap() });
     return;
   }
@@ -145,5 +270,7 @@ function run(index: number): void {
   print(name, bytes, () => run(index + 1));
 }
 
+// The decoder's run loop in C, as in the app (main.ts).
+useRunExpander(expandRuns);
 report({ phase: "start", segment: SEGMENT, documents: DOCUMENTS, heap: heap() });
 clock.defer(() => run(0));

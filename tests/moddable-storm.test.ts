@@ -155,7 +155,7 @@ const tally = (): Tally => ({ ok: 0, refused: 0, failed: [] });
         return httpVerdict(r.status, r.headers, r.body);
       }),
       poll(500, polls.attributes, async () => {
-        const answer = await send(port, ippRequest(Operation.getPrinterAttributes, port), undefined, { timeoutMs: 20_000 });
+        const answer = await send(port, ippRequest(Operation.getPrinterAttributes, port), undefined, { timeoutMs: 60_000 });
         return answer.code === 0 ? "ok" : answer.code === BUSY ? "refused" : `IPP status 0x${answer.code.toString(16)}`;
       }),
     ];

@@ -43,6 +43,10 @@ else {
     t.true(report.results[1].cycles > report.results[0].cycles);
     t.true(report.statusBytes > 0, "the printer's status answers reached the firmware");
     t.is(report.receiptDifference, undefined);
+    // The decoder's C run loop (hosts/moddable/runs.c) decodes hostile lines
+    // as the TypeScript does, and refuses arguments outside its buffers.
+    t.like(report.hostile, { mismatches: 0, notRefused: 0 });
+    t.true((report.hostile?.trials ?? 0) > 0 && (report.hostile?.documents ?? 0) > 0 && (report.hostile?.refused ?? 0) > 0);
     t.is(report.reports.filter((r) => r.phase === "print" && r.state === "done").length, 2);
     t.log(report.results.map((r) => `${r.phase} ${r.document}: ${r.cyclesPerLine.toFixed(0)} cycles/line, ${r.linesPerSecondAt133MHz.toFixed(0)} lines/s at 133 MHz`).join("\n"));
   });

@@ -1,5 +1,5 @@
 import test from "ava";
-import { PwgDecoder, RUN_MIXED, RasterError, type RasterSink } from "../modules/pwg/decoder.js";
+import { PwgDecoder, RUN_MIXED, RasterError, expandRuns, useRunExpander, type ExpandRuns, type RasterSink } from "../modules/pwg/decoder.js";
 import { bytesPerLine, encodeDocument, pageHeader, testPage, type Page, type Space } from "./helpers/pwg.js";
 import { Collector, decodeInChunks } from "./helpers/raster-sink.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
@@ -244,4 +244,90 @@ test("the runs handed with a gray or 1-bit line cover it exactly, and every segm
   const rgb = new PwgDecoder({ beginPage() {}, endPage() {}, line(_d, _r, runs) { rgbRuns = runs; return true; } }, LIMITS);
   rgb.write(encodeDocument([testPage(16, 2, "srgb_8", 3)]));
   t.is(rgbRuns as Uint16Array | undefined, undefined);
+});
+
+// What a document gives a sink: every line with its runs (up to the line's
+// end) and the error, if any, as one string.
+function transcript(doc: Uint8Array, chunk: (n: number) => number): string {
+  const out: string[] = [];
+  const sink: RasterSink = {
+    beginPage(h) { out.push(`page ${h.width}x${h.height}`); },
+    endPage() { out.push("end"); },
+    line(data, repeat, runs) {
+      let ends = "";
+      for (let k = 0, start = 0; runs && start < data.length && k < runs.length; k++) { ends += `${runs[k]},`; start = runs[k] & ~RUN_MIXED; }
+      out.push(`${repeat} ${Buffer.from(data).toString("hex")} ${ends}`);
+      return true;
+    },
+  };
+  try {
+    const decoder = new PwgDecoder(sink, LIMITS);
+    for (let at = 0; at < doc.length;) { const n = chunk(doc.length - at); decoder.write(doc.subarray(at, at + n)); at += n; }
+    decoder.end();
+  } catch (error) {
+    out.push(String(error));
+  }
+  return out.join("\n");
+}
+
+test("the run loop a board replaces (expandRuns) may stop at any run: the decoder finishes every kind itself, with the same lines, runs and errors", (t) => {
+  const random = new SeededRandom(33), stops = new SeededRandom(34);
+  // A loop that takes only some of the runs it could: nothing, or a few.
+  const lazy: ExpandRuns = (chunk, line, runs, at) => {
+    if (stops.below(3) === 0) return;
+    const whole = Uint32Array.from(at);
+    const short = chunk.subarray(0, Math.min(chunk.length, at[0] + stops.below(40)));
+    expandRuns(short, line, runs, whole);
+    at.set(whole.subarray(0, 3));
+  };
+  const docs: Uint8Array[] = [];
+  for (const space of ["sgray_8", "black_1"] as const) docs.push(encodeDocument([testPage(301, 40, space, 5), testPage(64, 12, space, 6)]));
+  // Hostile lines: a gray page's header, then random bytes (runs that overrun
+  // the line, lines that repeat past the page, a document cut short).
+  const head = encodeDocument([testPage(40, 30, "sgray_8", 1)]).subarray(0, 4 + 1796);
+  for (let d = 0; d < 200; d++) {
+    const doc = new Uint8Array(head.length + 1 + random.below(400));
+    doc.set(head);
+    for (let k = head.length; k < doc.length; k++) doc[k] = random.below(4) === 0 ? random.below(256) : random.below(2) ? random.below(12) : 250 + random.below(6);
+    docs.push(doc);
+  }
+  let errors = 0;
+  try {
+    for (const doc of docs) {
+      for (const size of [0, 1, 1 + random.below(30)]) {
+        const split = (n: number) => size || n;
+        useRunExpander(expandRuns);
+        const reference = transcript(doc, split);
+        useRunExpander(lazy);
+        const other = transcript(doc, split);
+        if (reference !== other) { t.is(other, reference); return; }
+        if (reference.includes("Error")) errors++;
+      }
+    }
+  } finally {
+    useRunExpander(expandRuns);
+  }
+  t.true(errors > 100, `${errors} of the hostile documents were refused`);
+});
+
+test("expandRuns takes only whole runs inside the chunk and the line, and says where it stopped", (t) => {
+  const line = new Uint8Array(10).fill(0xee), runs = new Uint16Array(10);
+  // 3 x 0x11, literal 2 bytes, then a repeat of 9 (past the line's end of 10)
+  const chunk = Uint8Array.of(2, 0x11, 255, 0x21, 0x22, 8, 0x33);
+  const at = Uint32Array.of(0, 0, 0, 10, 0xff);
+  expandRuns(chunk, line, runs, at);
+  t.deepEqual([...at], [5, 5, 2, 10, 0xff]);
+  t.deepEqual([...line], [0x11, 0x11, 0x11, 0x21, 0x22, 0xee, 0xee, 0xee, 0xee, 0xee]);
+  t.deepEqual([...runs.subarray(0, 2)], [3, 5 | RUN_MIXED]);
+  // A repeat whose byte is in the next chunk, a literal cut short: left alone.
+  for (const tail of [[4], [253, 1, 2]]) {
+    const a = Uint32Array.of(0, 0, 0, 10, 0xff);
+    expandRuns(Uint8Array.from(tail), line, runs, a);
+    t.deepEqual([...a.subarray(0, 3)], [0, 0, 0]);
+  }
+  // 128: the rest of the line white.
+  const b = Uint32Array.of(0, 5, 2, 10, 0xff);
+  expandRuns(Uint8Array.of(128, 7), line, runs, b);
+  t.deepEqual([...b.subarray(0, 3)], [1, 10, 3]);
+  t.deepEqual([...line.subarray(5)], [0xff, 0xff, 0xff, 0xff, 0xff]);
 });

@@ -28,3 +28,59 @@ test("with no turn under way, work runs at once in the caller's turn of the even
   void turns.run(() => { ran.push(2); });
   t.deepEqual(ran, [1, 2], "both ran before run() returned");
 });
+
+// The board's budget (privet.budget): shares, what fits runs beside what holds.
+const held = (turns: Turns, cost: number, events: string[], name: string) => {
+  let release!: () => void;
+  const done = turns.run(() => new Promise<void>((resolve) => { events.push(`${name} starts`); release = () => { events.push(`${name} ends`); resolve(); }; }), cost);
+  return { done, release: () => release() };
+};
+
+test("a budget lets activities that fit run together; one that does not fit waits for a share to come back", async (t) => {
+  const turns = new Turns(52);
+  const events: string[] = [];
+  const jpeg = held(turns, 48, events, "jpeg");
+  const attributes = held(turns, 4, events, "attributes");
+  const cloud = held(turns, 20, events, "cloud");
+  await new Promise((r) => setTimeout(r, 10));
+  t.deepEqual(events, ["jpeg starts", "attributes starts"], "48 + 4 fit 52; the cloud call's 20 does not");
+  t.true(turns.busy);
+  attributes.release();
+  await attributes.done;
+  await new Promise((r) => setTimeout(r, 10));
+  t.false(events.includes("cloud starts"), "4 back is not enough for 20");
+  jpeg.release();
+  await jpeg.done;
+  await new Promise((r) => setTimeout(r, 10));
+  t.true(events.includes("cloud starts"));
+  cloud.release();
+  await cloud.done;
+  t.false(turns.busy);
+});
+
+test("a budget: a newcomer queues behind a waiter (a large job is not passed for ever), a small waiter behind a large one may go when it fits, and a cost above the capacity takes the whole", async (t) => {
+  const turns = new Turns(52);
+  const events: string[] = [];
+  const cloud = held(turns, 20, events, "cloud");
+  const jpeg = held(turns, 48, events, "jpeg");
+  const attributes = held(turns, 4, events, "attributes");
+  await new Promise((r) => setTimeout(r, 10));
+  t.deepEqual(events, ["cloud starts"], "the newcomer waits behind the waiting job though it would fit");
+  cloud.release();
+  await cloud.done;
+  await new Promise((r) => setTimeout(r, 10));
+  t.deepEqual(events, ["cloud starts", "cloud ends", "jpeg starts", "attributes starts"], "in order, each that fits");
+  jpeg.release();
+  attributes.release();
+  await Promise.all([jpeg.done, attributes.done]);
+  const huge = held(turns, 500, events, "huge");
+  const small = held(turns, 1, events, "small");
+  await new Promise((r) => setTimeout(r, 10));
+  t.true(events.includes("huge starts"), "more than the capacity runs alone rather than never");
+  t.false(events.includes("small starts"));
+  huge.release();
+  await huge.done;
+  small.release();
+  await small.done;
+  t.true(events.includes("small starts"));
+});

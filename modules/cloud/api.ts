@@ -86,9 +86,13 @@ export class CloudApi {
   // status), false when it could not be reached. Drives connection_state.
   onReachable: (reachable: boolean) => void = () => {};
 
-  // turns: shared with the printer's other large exchanges (IPP's attribute answers).
+  // In the order asked, one at a time (below).
+  private readonly order = new Turns();
+
+  // turns: the device's memory budget, shared with its other large activities
+  // (IPP's attribute answers, a JPEG job); callShare: a call's share of it.
   constructor(private readonly http: HttpClient, private readonly endpoint: CloudEndpoint, private readonly random: Random,
-    private readonly turns: Turns = new Turns()) {}
+    private readonly turns: Turns = new Turns(), private readonly callShare?: number) {}
 
   // One call at a time, in the order asked: each holds a connection (on the
   // board a TLS session) and then its whole answer as bytes, text and
@@ -96,7 +100,7 @@ export class CloudApi {
   // meeting /update, or a pushed job's /fetch) were what ran the fixed heap
   // out first; the later one waits instead.
   private inTurn<T>(work: () => Promise<T>): Promise<T> {
-    return this.turns.run(work);
+    return this.order.run(() => this.turns.run(work, this.callShare));
   }
 
   get url(): string {

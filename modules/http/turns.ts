@@ -1,44 +1,77 @@
-// One large exchange at a time. On the board each of these holds several KB
-// at once (a cloud call: a TLS session, then its whole answer as bytes, text
-// and parsed JSON; an IPP Get-Printer-Attributes: a 5 KB answer), and in a
-// 96 KB heap two of them together are what ran it out in mcsim. XS cannot
-// catch "memory full", so the later one waits for the earlier one's end.
-// Work that finds no turn under way runs at once, in the caller's own turn
-// of the event loop, and work that returns no promise ends its turn at
-// once: a free printer answers as fast as before. The waiters are bounded by
-// their callers (the server's few connections, the cloud's calls in order).
+// The board's free heap as a budget that large activities take from and
+// give back. On the board each of these holds many KB at once (a cloud call:
+// a TLS session, then its whole answer as bytes, text and parsed JSON; an
+// IPP Get-Printer-Attributes: a 5 KB answer; a JPEG job: its decoder's rows
+// and placement tables for the whole job), and in a 96 KB heap two of them
+// together are what ran it out in mcsim. XS cannot catch "memory full", so
+// an activity whose cost does not fit beside those under way waits for them.
+//
+// With the default capacity of one and no cost given, each run takes the
+// whole budget: one large exchange at a time, in the order asked. The
+// board's manifest gives the capacity and each activity's share
+// (privet.budget), so small ones may overlap where they fit.
+//
+// Work that fits runs at once, in the caller's own turn of the event loop,
+// and work that returns no promise gives its share back at once: a free
+// printer answers as fast as before. A newcomer waits behind any waiter, so
+// a large activity is not passed for ever by small ones; when a share comes
+// back, waiters are let in in order, each that fits. A cost above the
+// capacity is taken as the whole budget. The waiters are bounded by their
+// callers (the server's few connections, the cloud's calls in order, the
+// one print job).
 export class Turns {
-  private busy = false;
-  private readonly waiting: Array<() => void> = [];
+  private used = 0;
+  private readonly waiting: Array<{ cost: number; go: () => void }> = [];
 
-  run<T>(work: () => T | Promise<T>): Promise<T> {
+  constructor(readonly capacity = 1) {}
+
+  // Some work holds a share.
+  get busy(): boolean {
+    return this.used > 0;
+  }
+
+  run<T>(work: () => T | Promise<T>, cost = this.capacity): Promise<T> {
+    const share = Math.min(Math.max(cost, 0), this.capacity);
     return new Promise<T>((resolve, reject) => {
       const go = () => {
-        this.busy = true;
+        this.used += share;
         let result: T | Promise<T>;
         try {
           result = work();
         } catch (error) {
-          this.next();
+          this.giveBack(share);
           reject(error);
           return;
         }
         if (!isThenable(result)) {
-          this.next();
+          this.giveBack(share);
           resolve(result);
           return;
         }
-        result.then((value) => { this.next(); resolve(value); }, (error: unknown) => { this.next(); reject(error); });
+        result.then((value) => { this.giveBack(share); resolve(value); }, (error: unknown) => { this.giveBack(share); reject(error); });
       };
-      if (this.busy) this.waiting.push(go);
-      else go();
+      if (this.waiting.length === 0 && this.fits(share)) go();
+      else this.waiting.push({ cost: share, go });
     });
   }
 
-  private next(): void {
-    const go = this.waiting.shift();
-    if (go) go();
-    else this.busy = false;
+  private fits(share: number): boolean {
+    return this.used === 0 || this.used + share <= this.capacity;
+  }
+
+  private giveBack(share: number): void {
+    this.used -= share;
+    for (let i = 0; i < this.waiting.length;) {
+      const next = this.waiting[i];
+      if (!this.fits(next.cost)) {
+        i++;
+        continue;
+      }
+      this.waiting.splice(i, 1);
+      next.go();
+      // go() may have run and given back at once (and let others in): start over.
+      i = 0;
+    }
   }
 }
 

@@ -58,6 +58,8 @@ export interface IppContext {
   copiesBufferBytes?: number;
   // Shared with the cloud's calls: a large answer waits for the one under way (http/turns).
   turns?: Turns;
+  // Its share of the budget for an attributes answer (whole turns without it).
+  attributesShare?: number;
 }
 
 export interface Printing {

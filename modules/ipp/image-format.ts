@@ -42,6 +42,11 @@ export function jpegPlacement(ticket: JobTicket, caps: EngineCapabilities): Imag
   };
 }
 
-export function jpegFormat(caps: EngineCapabilities): (ticket: JobTicket) => DecoderFactory {
-  return (ticket) => jpegDocument(jpegPlacement(ticket, caps));
+// workingShare: the share of the device's memory budget a JPEG job holds.
+export function jpegFormat(caps: EngineCapabilities, workingShare?: number): (ticket: JobTicket) => DecoderFactory {
+  return (ticket) => {
+    const factory: DecoderFactory = jpegDocument(jpegPlacement(ticket, caps));
+    if (workingShare) factory.workingShare = workingShare;
+    return factory;
+  };
 }

@@ -96,7 +96,7 @@ export class IppService implements Printing {
         // seconds) waits while a cloud call holds its answer; print jobs do
         // not, since a job may last minutes and reports it to the cloud.
         const turns = this.context.turns;
-        if (turns && message.code === Operation.getPrinterAttributes) void turns.run(carryOut);
+        if (turns && message.code === Operation.getPrinterAttributes) void turns.run(carryOut, this.context.attributesShare);
         else carryOut();
       },
       error: (reason, aborted, head, internal) => {

@@ -39,4 +39,8 @@ export interface DocumentDecoder {
   end(): void;
 }
 
-export type DecoderFactory = (sink: RasterSink, limits: HeaderLimits) => DocumentDecoder;
+// workingShare: its share of the device's memory budget (http/turns.ts), for
+// what the decoder holds beside the one line for a whole job
+// (a JPEG's rows and placement tables), reserved from the device's memory
+// budget before the document is read; absent for PWG and URF.
+export type DecoderFactory = ((sink: RasterSink, limits: HeaderLimits) => DocumentDecoder) & { workingShare?: number };

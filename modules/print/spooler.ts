@@ -79,6 +79,10 @@ export class Spooler implements RasterSink {
   // spooler let go of a job: what the device state follows.
   onEngineStatus: () => void = () => {};
 
+  // The device's memory budget (http/turns.ts, given by the printer); absent, nothing is reserved.
+  budget: { run(work: () => Promise<void>, cost: number): Promise<void> } | undefined;
+  private giveBack: (() => void) | undefined;
+
   constructor(private readonly engine: PrintEngine, private readonly lifecycle: JobLifecycle, private readonly clock: Clock, private readonly log: Log) {
     // try/catch in place rather than a guard taking a closure: these run for
     // every chunk and every band, and must not allocate.
@@ -124,11 +128,33 @@ export class Spooler implements RasterSink {
     } catch (error) {
       return this.failed(error);
     }
+    // A decoder that holds much for the whole job (a JPEG's rows) first takes
+    // its share of the heap: until then the document is not read, so TCP's
+    // window holds the sender, and what holds the rest (a cloud call) ends first.
+    const cost = decode.workingShare;
+    if (this.budget && cost) {
+      void this.budget.run(() => new Promise<void>((done) => {
+        this.giveBack = done;
+        if (this.job === job) this.read(source);
+        else this.releaseBudget();
+      }), cost);
+    } else {
+      this.read(source);
+    }
+  }
+
+  private read(source: DocumentSource): void {
     source.readBody({
       data: (chunk) => { try { this.data(chunk); } catch (error) { this.failed(error); } },
       end: () => { try { this.sourceEnded(); } catch (error) { this.failed(error); } },
       abort: (reason) => this.abort(reason, { device_action_cause: { error_code: "DOWNLOAD_FAILURE" } }, undefined),
     });
+  }
+
+  private releaseBudget(): void {
+    const done = this.giveBack;
+    this.giveBack = undefined;
+    if (done) done();
   }
 
   // A person cancelled the job (IPP Cancel-Job) while its document was still
@@ -328,6 +354,7 @@ export class Spooler implements RasterSink {
     this.decoder = undefined;
     this.source = undefined;
     this.held = undefined;
+    this.releaseBudget();
     this.lifecycle.finish(job, pages);
     this.log("info", `job ${job.id}: ${job.state}, ${pages} page(s) printed`);
     this.onEngineStatus();

@@ -57,7 +57,7 @@ export function connectCloud(hal: Hal, parts: CloudParts, turns: Turns): Cloud {
     clientId: options.clientId ?? DEFAULT_CLIENT_ID,
     clientSecret: options.clientSecret ?? "",
     proxy: options.proxy ?? `privet-${parts.device.serialNumber}`,
-  }, hal.random, turns);
+  }, hal.random, turns, config.budget?.cloudCall);
   const cloud = new Cloud({
     api, clock: hal.clock, random: hal.random, storage: parts.storage, log: hal.log, panel: hal.panel, host: new PrinterCloudHost(hal, parts),
     clockSet: () => parts.clock.isSet(),

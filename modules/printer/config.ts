@@ -56,6 +56,23 @@ export interface PrinterConfig extends DeviceDescription {
   // How long the setup access point stays up after a join, so the person on
   // it can read the printer's new address (a minute; tests shorten it).
   wifiLingerMs?: number;
+  budget?: MemoryBudgetConfig;
+}
+
+// The heap left for large activities, as a budget of shares (http/turns.ts):
+// activities whose shares add up to at most the capacity may run together,
+// the others wait. The shares say which pairs fit, as measured in mcsim
+// (README: the heap budget), not bytes: a cloud call fits beside neither an
+// attributes answer nor a JPEG job, which fit beside each other. A share
+// absent takes the whole budget (one at a time). Absent altogether: one
+// large exchange at a time, and no reservation for a job (the desktop).
+export interface MemoryBudgetConfig {
+  capacity: number;
+  cloudCall?: number;
+  printerAttributes?: number;
+  // A JPEG job holds this for its whole length (its decoder's rows and the
+  // placement's tables); a PWG or URF job keeps one line and holds nothing.
+  jpegJob?: number;
 }
 
 export const FIRMWARE_VERSION = "0.1.0";

@@ -9,10 +9,11 @@ import { UrfDecoder } from "../urf/decoder.js";
 // the decoder for a job's ticket, the default first. The print layer's
 // admission, IPP's document-format-supported and TXT pdl read it; Privet's
 // CDD offers PWG raster, its first entry.
-export function documentFormats(caps: EngineCapabilities): DocumentFormats {
+// jpegJob: a JPEG job's share of the heap's budget (http/turns), where there is one.
+export function documentFormats(caps: EngineCapabilities, jpegJob?: number): DocumentFormats {
   const formats: DocumentFormats = {
     "image/pwg-raster": () => pwgDecoder,
-    "image/jpeg": jpegFormat(caps),
+    "image/jpeg": jpegFormat(caps, jpegJob),
   };
   // AirPrint's raster, where the engine takes one of its two colour spaces.
   if (takesUrf(caps)) formats[URF_MIME] = () => (sink, limits) => new UrfDecoder(sink, limits);

@@ -83,13 +83,16 @@ export class Printer {
   readonly discovery: Discovery;
   // What IPP prints, the default first (./formats).
   private readonly documentFormats: DocumentFormats;
-  // One large exchange at a time on the heap: the cloud's calls and IPP's attribute answers.
-  private readonly turns = new Turns();
+  // The heap as a budget for large activities: the cloud's calls, IPP's
+  // attribute answers and a JPEG job's decoder (config.budget; one at a time without it).
+  private readonly turns: Turns;
   private readonly updateState: () => void;
 
   constructor(private readonly hal: Hal, config: Partial<PrinterConfig> = {}) {
     this.config = { ...defaultPrinterConfig, ...config };
-    this.documentFormats = documentFormats(hal.engine.capabilities);
+    const budget = this.config.budget;
+    this.turns = new Turns(budget?.capacity ?? 1);
+    this.documentFormats = documentFormats(hal.engine.capabilities, budget?.jpegJob);
     this.storage = new SafeStorage(hal.storage);
     this.settings = deviceSettings(this.storage, this.config);
     this.reset = new FactoryReset(this.settings, hal.log);
@@ -97,6 +100,7 @@ export class Printer {
     this.device = new DeviceRecord(this.config, serial, this.settings);
     this.state = new DeviceState(hal.clock);
     ({ jobs: this.jobs, lifecycle: this.lifecycle, spooler: this.spooler } = printPath(hal));
+    this.spooler.budget = this.turns;
     this.clock = new PrinterClock(hal, this.config.sntp, () => this.clockChanged());
     this.updateState = followPrintPath(this.state, { engine: hal.engine, spooler: this.spooler, lifecycle: this.lifecycle }, () => this.clock.noticeItem());
     this.admission = new Admission({
@@ -164,6 +168,7 @@ export class Printer {
       clock: hal.clock, log: hal.log, engine: hal.engine, jobs: this.jobs, lifecycle: this.lifecycle, spooler: this.spooler,
       formats: this.documentFormats,
       turns: this.turns,
+      attributesShare: this.config.budget?.printerAttributes,
       device: () => this.ippDevice(),
       state: this.state,
       admission: this.admission,

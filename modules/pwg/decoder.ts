@@ -34,8 +34,75 @@ const SHORT_RUN = 48;
 // Runs of a 1-byte unit at least this long are one fill (see repeatUnit).
 const FILL_BYTES = 64;
 // In the 1-byte decoder a call of fill costs XS about what 6 bytes written
-// one by one do (measured in the emulated Pico); decodeBytes has the 6 as a
-// literal, since a module constant is a lookup per run there.
+// one by one do (measured in the emulated Pico); expandRuns and decodeBytes
+// have the 6 as a literal, since a module constant is a lookup per run there.
+
+// The hot loop of a 1-byte-unit line (gray and 1-bit): as many whole runs
+// as lie in chunk and in the line, from chunk[at[0]] into line[at[1]...],
+// each run's end noted in runs[at[2]...] as decodeBytes notes it. at holds
+// [i, pos, count, end, white]: the first three are read and written back,
+// end is the line's length and white the value control 128 fills with. It
+// stops before the first run that crosses the chunk's end or the line's
+// (decodeBytes finishes that one, or fails), so it never reads or writes
+// past chunk, end or the runs it is owed (count + end - pos fits in runs).
+// This is the reference and what Node runs; the board binds the same loop in
+// C (hosts/moddable/runs.c) with useRunExpander: in XS a run cost some 13,700
+// cycles of a Cortex-M0+ (issue 22), in C a few dozen. They must decode the
+// same bytes: the Pico runner's --compare and its hostile-line check say so.
+export type ExpandRuns = (chunk: Uint8Array, line: Uint8Array, runs: Uint16Array, at: Uint32Array) => void;
+
+export function expandRuns(chunk: Uint8Array, line: Uint8Array, runs: Uint16Array, at: Uint32Array): void {
+  let i = at[0], pos = at[1], count = at[2];
+  const end = at[3];
+  const n = chunk.length;
+  while (pos < end && i < n) {
+    const control = chunk[i];
+    if (control < 128) {
+      const stop = pos + control + 1;
+      if (stop > end || i + 1 === n) break;
+      const value = chunk[i + 1];
+      i += 2;
+      if (control < 6) {
+        do line[pos++] = value; while (pos < stop);
+      } else {
+        line.fill(value, pos, stop);
+        pos = stop;
+      }
+      runs[count++] = pos;
+    } else if (control === 128) {
+      line.fill(at[4], pos, end);
+      pos = end;
+      i++;
+      runs[count++] = end;
+    } else {
+      const bytes = 257 - control;
+      if (bytes > end - pos || bytes >= n - i) break;
+      i++;
+      const stop = pos + bytes;
+      if (bytes <= SHORT_RUN) {
+        while (pos < stop) line[pos++] = chunk[i++];
+      } else {
+        line.set(chunk.subarray(i, i + bytes), pos);
+        pos = stop;
+        i += bytes;
+      }
+      runs[count++] = pos | RUN_MIXED;
+    }
+  }
+  at[0] = i;
+  at[1] = pos;
+  at[2] = count;
+}
+
+// The board's native twin, when it has one (a module variable, not a
+// constructor argument: the front ends pick the decoder, the board only its
+// loop). Undefined until set: XS's preload makes a module variable that
+// holds a function then read-only.
+let expand: ExpandRuns | undefined;
+
+export function useRunExpander(expander: ExpandRuns): void {
+  expand = expander;
+}
 
 // The line coding PWG Raster shares with Apple's URF: per line a repeat byte,
 // then runs where 0-127 repeat the next pixel, 129-255 copy literal pixels
@@ -52,6 +119,8 @@ export abstract class RunLineDecoder {
   private lineView = new Uint8Array(0);
   private runs = new Uint16Array(0);
   private runCount = 0;
+  // expand's [i, pos, count, end, white].
+  private readonly at = new Uint32Array(5);
   private lineBytes = 0;
   private linePos = 0;
   private lineRepeat = 0;
@@ -174,6 +243,8 @@ export abstract class RunLineDecoder {
     this.lineView = this.line.length === this.lineBytes ? this.line : this.line.subarray(0, this.lineBytes);
     this.unitBytes = format.unitBytes;
     this.white = format.white;
+    this.at[3] = this.lineBytes;
+    this.at[4] = format.white;
     this.linesLeft = header.height;
     this.runLiteralBytes = this.runRepeatBytes = this.runUnitFilled = 0;
     this.phase = Phase.LineRepeat;
@@ -237,17 +308,20 @@ export abstract class RunLineDecoder {
   }
 
   // decodeLine for 1-byte units (the board's gray and 1-bit), noting each
-  // run's end in runs. Fewer operations per run than the general loop: no
-  // unit multiply, no call for the repeat, the end position checked once.
+  // run's end in runs. expand does the whole runs; the loop here takes what
+  // it leaves: a run split across chunks, or one that crosses the line's end.
   private decodeBytes(chunk: Uint8Array, i: number): number {
-    const line = this.line, runs = this.runs;
+    const line = this.line, runs = this.runs, at = this.at;
+    at[0] = i;
+    at[1] = this.linePos;
+    at[2] = this.runCount;
+    if (expand) expand(chunk, line, runs, at);
+    else expandRuns(chunk, line, runs, at);
+    i = at[0];
+    let pos = at[1], count = at[2];
     const end = this.lineBytes;
     const n = chunk.length;
-    let pos = this.linePos, count = this.runCount;
-    // Each test in this loop is paid per run: the repeat run (most of a gray
-    // line) is tested first, a run that crosses the line's end or whose byte
-    // is in the next chunk costs one combined test, and short runs write
-    // their bytes in a do-while (a run has at least one).
+    // Any run expand left (it may stop early: this loop decodes every kind).
     while (pos < end && i < n) {
       const control = chunk[i++];
       if (control < 128) {

@@ -33,7 +33,7 @@ const BIG_BYTES = Number(process.env.BENCH_BIG_MB ?? 600) * 1048576;
 // Timed rounds per figure (after untimed warm-up runs); each figure is their median.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const BIG_ROUNDS = Number(process.env.BENCH_BIG_ROUNDS ?? 3);
-// The cloud download's job, in MB, and BENCH_ONLY=cloud (or jpeg, urf, ...) to run that section alone.
+// The cloud download's job, in MB, and BENCH_ONLY=cloud (or jpeg, urf, pico, xs, ...) to run that section alone.
 const CLOUD_BYTES = Number(process.env.BENCH_CLOUD_MB ?? 128) * 1048576;
 const ONLY = process.env.BENCH_ONLY;
 const notes: string[] = [];
@@ -264,8 +264,13 @@ async function main(): Promise<void> {
     }
   }
 
-  // 2. the core in XS beside V8: the same code (measure.ts) on the same bytes.
-  if (!ONLY && fs.existsSync(path.join(inputs, "MuPDF RGB.pwg"))) {
+  // 2. the core in XS beside V8: the same code (measure.ts) on the same bytes
+  // (BENCH_ONLY=xs runs this alone).
+  if (ONLY === "xs") {
+    if (has("gs") && has("mutool")) makeInputs();
+    else notes.push("Ghostscript or MuPDF is missing: no inputs for the XS table (apt-get install ghostscript mupdf-tools)");
+  }
+  if ((!ONLY || ONLY === "xs") && fs.existsSync(path.join(inputs, "MuPDF RGB.pwg"))) {
     const xs = await xsAndV8(makeThermalInput());
     if (typeof xs === "string") notes.push(`no XS figures: ${xs}`);
     else results.xs = xs;

@@ -68,8 +68,9 @@ class EngineSink implements RasterSink {
 }
 
 // A gray job through the decoder into the 58 mm thermal driver (384 dots,
-// Floyd–Steinberg dithering, bands of 24 rows): the board's whole print path
-// after the network.
+// the 8 x 8 ordered dither of ditherRow, bands of 24 rows): the board's whole
+// print path after the network, with the TypeScript run loop and dither the
+// boards replace with C (hosts/moddable/runs.c, dither.c).
 export function decodeAndDither(bytes: Uint8Array, now: () => number): Timing {
   const engine = new ThermalEngine(serial, clock, () => {}, { headDots: 384, dpi: 203, maxLength: 40_000 });
   const sink = new EngineSink(engine);

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { PicoEmulator } from "./emulator.js";
 import { parseImage } from "./image.js";
 import { benchSetup, paperDifference, referenceReceipt } from "./reference.js";
-import { benchResults, type BenchResult } from "./results.js";
+import { benchResults, hostileCheck, hostileVerdict, type BenchResult, type HostileCheck } from "./results.js";
 
 // One run of the MCU bench image (manifest_bench.json) in the emulator: its
 // cycle counts per stretch, the heap figures it reported, and whether its
@@ -21,6 +21,8 @@ export interface PicoBenchReport {
   paperRows: number;
   statusBytes: number;
   receiptDifference: string | undefined;
+  // The decoder's C run loop beside the TypeScript on hostile input.
+  hostile: HostileCheck | undefined;
   finished: boolean;
   log: string[];
 }
@@ -63,6 +65,7 @@ export async function runPicoBench(image: string, bootrom: string, root: string,
     paperRows: paper.height,
     statusBytes: emulator.bridge.bytesFromPrinter,
     receiptDifference: paperDifference(paper, reference),
+    hostile: hostileCheck(log),
     finished,
     log,
   };
@@ -81,5 +84,6 @@ export function picoRows(report: PicoBenchReport, image: string): string[] {
     rows.push(`| ${r.phase} ${r.document} | ${r.cycles} | ${r.cyclesPerLine.toFixed(0)} | ${r.linesPerSecondAt133MHz.toFixed(0)} | ${(r.linesPerSecondAt133MHz / RATED_LINES_PER_SECOND.high).toFixed(2)}-${(r.linesPerSecondAt133MHz / RATED_LINES_PER_SECOND.low).toFixed(2)}x |`);
   }
   rows.push(`| receipt against the Node host's thermal engine | ${report.receiptDifference ?? `identical (${report.paperRows} rows of 384 dots)`} | | | |`);
+  rows.push(`| the decoder's C run loop against the TypeScript on hostile input | ${hostileVerdict(report.hostile).text} | | | |`);
   return rows;
 }

@@ -46,3 +46,29 @@ export function benchResults(lines: string[], edges: MarkerEdge[]): BenchResult[
   }
   return results;
 }
+
+// The bench's check of the decoder's C run loop against the TypeScript one
+// on hostile input (main_bench.ts: hostileCheck), if the image has it.
+export interface HostileCheck {
+  trials: number;
+  documents: number;
+  refused: number;
+  notRefused: number;
+  mismatches: number;
+  first: string[];
+}
+
+export function hostileCheck(lines: string[]): HostileCheck | undefined {
+  for (const line of lines) {
+    if (!line.startsWith("bench: {") || !line.includes("\"phase\":\"hostile\"")) continue;
+    try { return JSON.parse(line.slice(7)) as HostileCheck; } catch { return undefined; }
+  }
+  return undefined;
+}
+
+export function hostileVerdict(check: HostileCheck | undefined): { ok: boolean; text: string } {
+  if (!check) return { ok: true, text: "not in this image" };
+  const ok = check.mismatches === 0 && check.notRefused === 0 && check.trials > 0 && check.documents > 0;
+  const text = `${check.trials} random runs and ${check.documents} random documents, ${check.mismatches} differences from the TypeScript; ${check.refused} of ${check.refused + check.notRefused} bad calls refused${check.first.length ? ` (${check.first.join("; ")})` : ""}`;
+  return { ok, text };
+}

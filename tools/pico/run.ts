@@ -5,7 +5,7 @@ import { encodeGrayPng } from "../../hosts/node/png-engine.js";
 import { PicoEmulator } from "./emulator.js";
 import { parseImage } from "./image.js";
 import { benchSetup, paperDifference, referenceReceipt } from "./reference.js";
-import { benchResults, type BenchResult } from "./results.js";
+import { benchResults, hostileCheck, hostileVerdict, type BenchResult } from "./results.js";
 import { formatProfile, parseSymbols } from "./symbols.js";
 
 // Boots a Moddable firmware image for the Pico (W) in rp2040js:
@@ -22,6 +22,7 @@ const usage = `usage: node build/tools/pico/run.js --image FILE(.uf2|.elf|.bin) 
   --json FILE      write the bench's results (with cycle counts) as JSON
   --compare        compare the paper with the Node host's thermal engine
                    printing the bench's pages (a bench image); exit 1 if they differ
+                   (or if the bench's C run loop differed from the TypeScript)
   --profile N      sample the program counter every N cycles in each marked
                    stretch and print where the cycles went, by function
   --elf FILE       the image's ELF, for its symbols (default: the image's
@@ -109,13 +110,16 @@ if (values.receipt) {
   fs.writeFileSync(values.receipt, encodeGrayPng(paper.width, Math.max(1, paper.height), paper.height > 0 ? paper.pixels : new Uint8Array(paper.width).fill(255)));
   process.stdout.write(`    receipt: ${values.receipt}\n`);
 }
-let same = true;
+// The decoder's C run loop against the TypeScript one on hostile lines.
+const hostile = hostileVerdict(hostileCheck(lines));
+if (results.length) process.stdout.write(`    C run loop against the TypeScript on hostile input: ${hostile.text}\n`);
+let same = hostile.ok;
 if (values.compare) {
   const root = path.join(path.dirname(new URL(import.meta.url).pathname), "..", "..", "..");
   const { documents, thermal } = benchSetup(root, (file) => new Uint8Array(fs.readFileSync(file)));
   const reference = await referenceReceipt(documents, thermal);
   const difference = paperDifference(paper, reference);
-  same = difference === undefined;
+  same &&= difference === undefined;
   process.stdout.write(`    receipt against the Node host's thermal engine: ${same ? `identical, ${reference.height} rows of ${reference.width} dots` : difference}\n`);
 }
 if (values.json) fs.writeFileSync(values.json, JSON.stringify({ results, cycles: emulator.cycles, nanos: emulator.nanos, clkSys: emulator.mcu.clkSys, rows: paper.height }, null, 2));
