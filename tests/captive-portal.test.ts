@@ -8,7 +8,7 @@ import { captiveAnswer } from "../modules/dns/captive.js";
 import { decodeMessage, encodeMessage, FLAG_RESPONSE, TYPE_A, TYPE_AAAA, type Message } from "../modules/dns/message.js";
 import { Printer } from "../modules/printer/printer.js";
 import { SafeStorage } from "../modules/storage/safe-storage.js";
-import { WIFI_KEY } from "../modules/web/wifi-setup.js";
+import { WIFI_KEY } from "../modules/wifi/setup.js";
 import { MemoryStorage, nodeHal } from "../hosts/node/hal.js";
 import { SimulatedWifi } from "../hosts/node/network.js";
 import { get as ownGet, rawRequest } from "./helpers/client.js";

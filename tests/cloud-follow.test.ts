@@ -1,6 +1,6 @@
 import test from "ava";
 import { MemoryStorage } from "../hosts/node/hal.js";
-import { GroupTag, Operation, attr, keyword } from "../modules/ipp/values.js";
+import { GroupTag, Operation, attr, keyword } from "../modules/ipp-codec/values.js";
 import { call, startTestCloud, type TestCloud } from "./helpers/cloud.js";
 import { registerPrinter, serviceJob, startCloudPrinter, submitJob, until, type CloudPrinter } from "./helpers/cloud-printer.js";
 import { ippRequest, send, values } from "./helpers/ipp.js";
@@ -21,7 +21,7 @@ async function setup(t: any, reportsMs?: number): Promise<Setup> {
   const p = await startCloudPrinter({
     url: cloud.service.baseUrl, storage: new MemoryStorage(), engine,
     cloud: {
-      jobs: { downloadAttempts: 3, downloadRetryMs: 50, busyRetryMs: 50 },
+      jobs: { downloadAttempts: 3, downloadRetryMs: 50 },
       ...(reportsMs === undefined ? {} : { reports: { stateIntervalMs: reportsMs } }),
       xmpp: { host: "127.0.0.1", port: cloud.service.xmpp!.port, transport: "plain", allowPlainText: true, backoffInitialMs: 100, backoffMaxMs: 400 },
     },
@@ -42,7 +42,7 @@ async function printingJob(s: Setup, title: string): Promise<{ id: string; local
   const id = await submitJob(s, title, doc, "image/pwg-raster");
   await until("the engine is full", () => s.engine.full, 15_000);
   await until("IN_PROGRESS at the service", async () => (await serviceJob(s, id))?.semanticState.state.type === "IN_PROGRESS", 15_000);
-  const localId = s.p.printer.cloud!.jobs!.printed.find((j) => j.cloudId === id)!.localId;
+  const localId = s.p.printer.jobs.list().find((j) => j.origin === "cloud" && j.serverJobId === id)!.id;
   return { id, localId };
 }
 
@@ -133,7 +133,7 @@ test("a cloud job shows its cloud id in jobstate too", async (t) => {
   const s = await setup(t);
   const id = await submitJob(s, "from the cloud", encodeDocument([testPage(64, 80, "sgray_8", 3)]), "image/pwg-raster");
   await until("done at the service", async () => (await serviceJob(s, id))?.semanticState.state.type === "DONE", 15_000);
-  const localId = s.p.printer.cloud!.jobs!.printed.find((j) => j.cloudId === id)!.localId;
+  const localId = s.p.printer.jobs.list().find((j) => j.origin === "cloud" && j.serverJobId === id)!.id;
   const state = (await s.p.privet.call("GET", `/privet/printer/jobstate?job_id=${localId}`)).json;
   t.is(state.server_job_id, id);
 });

@@ -2,6 +2,7 @@ import test from "ava";
 import { MemoryStorage } from "../hosts/node/hal.js";
 import { call, startRestartableCloud, startTestCloud, userToken, type RestartableCloud, type TestCloud } from "./helpers/cloud.js";
 import { registerPrinter, startCloudPrinter, until, type CloudPrinter } from "./helpers/cloud-printer.js";
+import { privetTxt } from "../modules/privet/info.js";
 
 // The printer's XMPP channel to the emulator, wired by the Printer: the
 // channel's state is connection_state and TXT cs, each push leads to the
@@ -34,7 +35,7 @@ test("registered: the channel comes online; connection_state and TXT cs follow i
   await until("the channel is online", () => p.printer.cloud!.connectionState === "online", 10_000);
   const info = await p.privet.info();
   t.is(info.connection_state, "online");
-  t.is(Object.fromEntries(p.printer.device.txt()).cs, "online");
+  t.is(Object.fromEntries(privetTxt(p.printer.device)).cs, "online");
   const printers = await call(cloud.service, "printer", { printerid: deviceId }, { token: (await registeredUser(cloud)) });
   t.is(printers.json.printers[0].connectionStatus, "ONLINE");
   t.true(states.includes("online"), JSON.stringify(states));

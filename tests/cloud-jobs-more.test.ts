@@ -12,7 +12,7 @@ import { TestEngine } from "./helpers/test-engine.js";
 // restarted, corrupt documents, a hundred jobs in a row, and an XMPP server
 // that turns hostile after the handshake.
 
-const JOBS = { downloadAttempts: 2, downloadRetryMs: 50, busyRetryMs: 50 };
+const JOBS = { downloadAttempts: 2, downloadRetryMs: 50 };
 
 interface Setup { cloud: TestCloud; p: CloudPrinter; engine: TestEngine; deviceId: string; user: string }
 
@@ -82,7 +82,7 @@ test.serial("a PWG document with a broken header: ABORTED with PRINT_FAILURE and
   t.is(aborted.semanticState.state.type, "ABORTED");
   t.deepEqual(aborted.semanticState.state.device_action_cause, { error_code: "PRINT_FAILURE" });
   t.is(s.engine.pagesPrinted, 0);
-  const local = s.p.printer.cloud!.jobs!.printed.find((j) => j.cloudId === id)!;
+  const local = { localId: s.p.printer.jobs.list().find((j) => j.origin === "cloud" && j.serverJobId === id)!.id };
   const record = s.p.printer.jobs.find(local.localId)!;
   t.is(record.state, "aborted");
   t.truthy(record.description, "the local job says why");

@@ -16,7 +16,7 @@ import { TestEngine } from "./helpers/test-engine.js";
 // states the service shows afterwards.
 
 const PDF_TESTPAGE = "/usr/share/cups/data/default-testpage.pdf";
-const JOBS = { downloadAttempts: 3, downloadRetryMs: 50, busyRetryMs: 50 };
+const JOBS = { downloadAttempts: 3, downloadRetryMs: 50 };
 
 interface Setup { cloud: TestCloud; p: CloudPrinter; engine: TestEngine; deviceId: string; user: string; url: string }
 
@@ -63,7 +63,7 @@ test("a PWG job submitted on the service prints on the engine; the service shows
   const page = testPage(200, 300, "sgray_8", 1);
   t.deepEqual(s.engine.pixels(0), page.pixels, "the pixels arrived intact");
   // The same lifecycle as a local job: jobstate-style state and device_state.
-  const local = s.p.printer.cloud!.jobs!.printed.find((j) => j.cloudId === id)!;
+  const local = { localId: s.p.printer.jobs.list().find((j) => j.origin === "cloud" && j.serverJobId === id)!.id };
   const record = s.p.printer.jobs.find(local.localId)!;
   t.is(record.state, "done");
   t.is(record.jobName, "two pages");
@@ -214,7 +214,7 @@ test("a local job printing when a cloud job arrives: the cloud job waits QUEUED,
   await until("the push arrived", () => s.p.logs.some((l) => l.includes("push jobs")), 5000);
   await new Promise((r) => setTimeout(r, 300));
   t.is((await serviceJob(s, id)).semanticState.state.type, "QUEUED");
-  t.is(s.p.printer.cloud!.jobs!.printed.length, 0);
+  t.false(s.p.printer.jobs.list().some((j) => j.origin === "cloud"), "no cloud job taken while the local one prints");
   source.send();
   await untilState(s, id, "DONE");
   t.is(local.state, "done");
@@ -240,7 +240,7 @@ test("jobs submitted while the printer is off print at the next start", async (t
   s.p = second;
   for (const id of ids) await untilState(s, id, "DONE");
   t.is(s.engine.pages.length, 3);
-  t.deepEqual(second.printer.cloud!.jobs!.printed.map((j) => j.cloudId), ids, "in the order they were submitted");
+  t.deepEqual(second.printer.jobs.list().filter((j) => j.origin === "cloud").reverse().map((j) => j.serverJobId), ids, "in the order they were submitted");
 });
 
 test("without an XMPP channel the printer polls /fetch, so a submitted job still prints", async (t) => {

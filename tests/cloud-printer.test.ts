@@ -7,6 +7,7 @@ import { FakeClock } from "./helpers/fake-clock.js";
 import { FakeNetwork } from "./helpers/fake-udp.js";
 import { call, startTestCloud, userToken } from "./helpers/cloud.js";
 import { registerPrinter, startCloudPrinter, startFaultyProxy, until, type CloudPrinter } from "./helpers/cloud-printer.js";
+import { privetTxt } from "../modules/privet/info.js";
 
 // The printer and the Cloud Print emulator in one process, over real
 // sockets on 127.0.0.1: every flow of Privet 4.3, 4.4, 4.1 and 6.1 as a
@@ -16,7 +17,7 @@ const ALICE = "alice@example.com";
 const BOB = "bob@example.com";
 
 function txtOf(p: CloudPrinter): Record<string, string> {
-  return Object.fromEntries(p.printer.device.txt());
+  return Object.fromEntries(privetTxt(p.printer.device));
 }
 
 test("out of the box with a cloud URL: only info and register; the url has its protocol; cs follows the service", async (t) => {
@@ -365,7 +366,7 @@ test("pending local settings from the owner are applied and confirmed with curre
   t.teardown(() => q.stop());
   await until("offline", () => q.printer.device.connectionState === "offline");
   t.deepEqual((await q.privet.info()).api, []);
-  t.is(q.printer.localSettings().xmpp_timeout_value, 600);
+  t.is(q.printer.settings.get("xmppTimeout"), 600);
 });
 
 test("local_discovery false from the cloud hides every local API and says goodbye over mDNS; true brings them back", async (t) => {

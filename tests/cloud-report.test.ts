@@ -122,7 +122,6 @@ function fakeReports(clock: FakeClock, lifecycle?: JobLifecycle) {
     printerId: () => "p-1",
     authorized: (fn) => fn("token"),
     semanticState: () => state,
-    fromCloud: () => false,
   }, lifecycle, { stateIntervalMs: 10_000, localJobAttempts: 3, localJobRetryMs: 1_000 });
   return { reports, sent, submits, logs, set: (s: string) => { state = { version: "1.0", printer: { state: s } }; }, failSubmits: (n: number) => { failSubmits = n; } };
 }
@@ -193,6 +192,29 @@ test("a local job report that keeps failing is tried a bounded number of times, 
   f.reports.stop();
 });
 
+test("a local job's report carries a Privet job's CJT, and not an IPP job's own ticket", async (t) => {
+  const clock = new FakeClock();
+  const lifecycle = new JobLifecycle(new JobStore(clock, nodeHal({ log: () => {} }).random), () => {});
+  const f = fakeReports(clock, lifecycle);
+  f.reports.start();
+  const privet = lifecycle.createQueued({ version: "1.0", print: { copies: { copies: 1 } } });
+  privet.origin = "privet";
+  const ipp = lifecycle.createQueued({ media: "iso_a4_210x297mm", copies: 1 });
+  ipp.origin = "ipp";
+  for (const job of [privet, ipp]) {
+    lifecycle.start(job);
+    lifecycle.finish(job, 1);
+  }
+  await settle();
+  clock.advance(1_000);
+  await settle();
+  const fields = f.submits.map((submit) => Object.fromEntries(submit) as Record<string, string | undefined>);
+  t.is(fields.length, 2);
+  t.deepEqual(JSON.parse(String(fields[0].ticket)), { version: "1.0", print: { copies: { copies: 1 } } });
+  t.is(fields[1].ticket, undefined);
+  f.reports.stop();
+});
+
 // The service converts the PDF with Ghostscript; both come from packages .ci/run installs.
 const submitMissing = [...(existsSync(PDF_TESTPAGE) ? [] : [PDF_TESTPAGE]), ...(which("gs") ? [] : ["gs"])];
 const submitTest = submitMissing.length ? test.skip : test;
@@ -239,7 +261,6 @@ test("a rename on the printer goes to the service in the next /update of the 10 
     api, clock, log: () => {}, printerId: () => "p-1", authorized: (fn) => fn("token"),
     semanticState: () => ({ version: "1.0", printer: { state: "IDLE" } }),
     describe: () => [["name", name], ["description", "By the door"]],
-    fromCloud: () => false,
   }, undefined, { stateIntervalMs: 10_000, localJobAttempts: 3, localJobRetryMs: 1_000 });
   reports.start();
   await settle();

@@ -1,11 +1,11 @@
 import test from "ava";
-import { IppError, MessageDecoder, decodeMessage, defaultIppLimits, type IppLimits } from "../modules/ipp/decode.js";
-import { encodeMessage } from "../modules/ipp/encode.js";
+import { IppError, MessageDecoder, decodeMessage, defaultIppLimits, type IppLimits } from "../modules/ipp-codec/decode.js";
+import { encodeMessage } from "../modules/ipp-codec/encode.js";
 import {
   GroupTag, Operation, ValueTag, attr, boolean, charset, collection, dateTime, enumValue, integer, keyword, language,
   mimeType, name, noValue, octets, range, resolution, text, unknownValue, unsupportedValue, uri, uriScheme,
   type IppMessage, type IppValue,
-} from "../modules/ipp/values.js";
+} from "../modules/ipp-codec/values.js";
 import { SeededRandom } from "./helpers/seeded-random.js";
 import { mutate } from "./helpers/ipp-mutate.js";
 

@@ -1,9 +1,9 @@
 import test, { type ExecutionContext } from "ava";
 import { Printer } from "../modules/printer/printer.js";
 import { nodeHal } from "../hosts/node/hal.js";
-import { decodeMessage } from "../modules/ipp/decode.js";
-import { encodeMessage } from "../modules/ipp/encode.js";
-import { GroupTag, Operation, attr, find, keyword, mimeType, type IppMessage } from "../modules/ipp/values.js";
+import { decodeMessage } from "../modules/ipp-codec/decode.js";
+import { encodeMessage } from "../modules/ipp-codec/encode.js";
+import { GroupTag, Operation, attr, find, keyword, mimeType, type IppMessage } from "../modules/ipp-codec/values.js";
 import { brokenCollection, collectionItems, mediaColMemberWithoutValue, withJobItems } from "./helpers/ipp-mutate.js";
 import { ippRequest, postIpp, send, statusName, values } from "./helpers/ipp.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";

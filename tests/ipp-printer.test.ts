@@ -8,12 +8,12 @@ import { Printer } from "../modules/printer/printer.js";
 import { NullEngine } from "../modules/print/null-engine.js";
 import { ippTxt } from "../modules/ipp/dns-sd.js";
 import { nodeHal } from "../hosts/node/hal.js";
-import { encodeMessage } from "../modules/ipp/encode.js";
-import { decodeMessage } from "../modules/ipp/decode.js";
+import { encodeMessage } from "../modules/ipp-codec/encode.js";
+import { decodeMessage } from "../modules/ipp-codec/decode.js";
 import {
   GroupTag, Operation, Status, attr, boolean, collection, enumValue, integer, keyword, mimeType, name, resolution, uri,
   type IppMessage,
-} from "../modules/ipp/values.js";
+} from "../modules/ipp-codec/values.js";
 import { get, rawRequest } from "./helpers/client.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { TestEngine } from "./helpers/test-engine.js";

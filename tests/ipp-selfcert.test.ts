@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from "ava";
 import { Printer } from "../modules/printer/printer.js";
 import type { PrinterConfig } from "../modules/printer/config.js";
 import { nodeHal } from "../hosts/node/hal.js";
-import { GroupTag, Operation, ValueTag, attr, boolean, find, integer, keyword, mimeType, name, type IppAttribute, type IppMessage } from "../modules/ipp/values.js";
+import { GroupTag, Operation, ValueTag, attr, boolean, find, integer, keyword, mimeType, name, type IppAttribute, type IppMessage } from "../modules/ipp-codec/values.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { TestEngine } from "./helpers/test-engine.js";
 import { OFFICE_CAPABILITIES } from "../modules/print/office-capabilities.js";

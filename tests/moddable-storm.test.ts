@@ -3,7 +3,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { Operation, integer, attr, GroupTag } from "../modules/ipp/values.js";
+import { Operation, integer, attr, GroupTag } from "../modules/ipp-codec/values.js";
 import { get, rawRequest } from "./helpers/client.js";
 import { call } from "./helpers/cloud.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";

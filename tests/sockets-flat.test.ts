@@ -68,7 +68,7 @@ test("a mix of requests, local and cloud jobs and their reports: the printer's o
   const timers = countedClock();
   const p = await startCloudPrinter({
     url: cloud.service.baseUrl, storage: new MemoryStorage(), engine: new TestEngine(), tcp: sockets.tcp, clock: timers.clock,
-    cloud: { jobs: { downloadAttempts: 2, downloadRetryMs: 50, busyRetryMs: 50 }, xmpp: { host: "127.0.0.1", port: cloud.service.xmpp!.port, transport: "plain", allowPlainText: true } },
+    cloud: { jobs: { downloadAttempts: 2, downloadRetryMs: 50 }, xmpp: { host: "127.0.0.1", port: cloud.service.xmpp!.port, transport: "plain", allowPlainText: true } },
   });
   t.teardown(() => p.stop());
   const registered = await registerPrinter(cloud, p);

@@ -10,6 +10,7 @@ import { rawRequest } from "./helpers/client.js";
 import { startTestCloud } from "./helpers/cloud.js";
 import { startCloudPrinter, until, type CloudPrinter } from "./helpers/cloud-printer.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
+import { privetTxt } from "../modules/privet/info.js";
 
 // The printer's own pages as a person uses them, in Debian's chromium
 // (playwright-core, no downloaded browser), and as another site in the same
@@ -117,8 +118,8 @@ window.results = Promise.all([
   t.is(await page.locator("header h1").innerText(), name, "shown as text, not markup");
   t.is(await page.locator("script").count(), 0);
   t.is(p.printer.device.name, name);
-  t.deepEqual(p.printer.device.txt().find(([k]) => k === "ty"), ["ty", name]);
-  t.deepEqual(p.printer.device.txt().find(([k]) => k === "note"), ["note", "By the <script>door</script>"]);
+  t.deepEqual(privetTxt(p.printer.device).find(([k]) => k === "ty"), ["ty", name]);
+  t.deepEqual(privetTxt(p.printer.device).find(([k]) => k === "note"), ["note", "By the <script>door</script>"]);
   const infoNow = (await p.privet.request("GET", "/privet/info", "\"\"")).json;
   t.is(infoNow.name, name);
   t.is(infoNow.description, "By the <script>door</script>");

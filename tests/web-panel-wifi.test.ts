@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { chromium, type BrowserContext } from "playwright-core";
 import { Printer } from "../modules/printer/printer.js";
 import { SafeStorage } from "../modules/storage/safe-storage.js";
-import { WIFI_KEY } from "../modules/web/wifi-setup.js";
+import { WIFI_KEY } from "../modules/wifi/setup.js";
 import { FrontPanel } from "../hosts/node/front-panel.js";
 import { MemoryStorage, nodeHal } from "../hosts/node/hal.js";
 import { SimulatedWifi } from "../hosts/node/network.js";

@@ -16,6 +16,7 @@ import { FLAG_RESPONSE, TYPE_TXT } from "../modules/dns/message.js";
 import { NullEngine } from "../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../modules/print/office-capabilities.js";
 import { fakeResolver, parseResponses } from "./helpers/fake-tcp.js";
+import { privetTxt } from "../modules/privet/info.js";
 
 // The pieces under the pages, without a browser: hostile form bodies, the
 // escaping, the streamed (chunked) responses with backpressure, and the
@@ -211,7 +212,7 @@ test("a POST needs the per-boot secret and our own origin; a good one is saved t
   t.is((await post(again.port, "/settings", body(token), { Origin: `http://127.0.0.1:${again.port}` })).status, 403, "the last boot's secret is refused");
   again.printer.factoryReset();
   t.is(again.printer.device.name, "Configured name", "a factory reset brings the configured name back");
-  t.deepEqual(again.printer.device.txt().find(([k]) => k === "ty"), ["ty", "Configured name"]);
+  t.deepEqual(privetTxt(again.printer.device).find(([k]) => k === "ty"), ["ty", "Configured name"]);
 });
 
 test("other paths and methods: a 404 page, 405, and the router leaves /privet/ to Privet", async (t) => {

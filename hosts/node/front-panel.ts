@@ -77,16 +77,15 @@ export class FrontPanel {
 
   state(): Record<string, unknown> {
     const { printer, panel } = this.options;
-    printer.refreshDeviceState();
     const job = printer.spooler.active;
     const pages = this.options.pages().slice(-SHOWN_PAGES).reverse().map((file) => path.basename(file));
     return {
       name: printer.device.name,
       indicator: panel.mode,
       message: panel.text ?? "",
-      deviceState: printer.device.deviceState,
-      fault: printer.device.fault?.description ?? "",
-      faultKind: printer.device.fault?.code ?? "",
+      deviceState: printer.state.activity,
+      fault: printer.state.fault?.description ?? "",
+      faultKind: printer.state.fault?.code ?? "",
       job: job ? { id: job.id, name: job.jobName ?? "", state: job.state, pages: job.pagesPrinted } : null,
       registration: printer.cloud ? (printer.cloud.registered ? "registered" : printer.cloud.registration.phase) : "none",
       pages,

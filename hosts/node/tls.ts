@@ -2,7 +2,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import type { TcpConnection } from "../../modules/hal/tcp.js";
 import type { Tls, TlsOptions } from "../../modules/hal/tls.js";
-import { NodeTcpConnection } from "./hal.js";
+import { NodeTcpConnection } from "./tcp.js";
 
 // TLS on node:tls over a connection the TCP HAL opened. The handshake takes
 // the connection's socket; the result is again a NodeTcpConnection, so

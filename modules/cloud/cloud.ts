@@ -1,3 +1,4 @@
+import { JOURNAL_KEYS } from "../device/keys.js";
 import type { Clock, TimerId } from "../hal/clock.js";
 import type { Log } from "../hal/log.js";
 import type { Panel } from "../hal/panel.js";
@@ -83,7 +84,7 @@ export interface CloudDeps {
 
 // The hash of the CDD last uploaded (seed 001: compare, upload what changed).
 // Short: NVS keys hold at most 15 characters with the journal's suffix.
-const CAPS_HASH_KEY = "capshash";
+const CAPS_HASH_KEY = JOURNAL_KEYS.cddHash;
 
 // SHA-1 of the CDD text, lower-case hex, sent as capsHash.
 export function capsHash(cdd: string): string {
@@ -131,7 +132,6 @@ export class Cloud {
       // Thin arrows to methods: a closure made at run time takes a copy of
       // its byte code into the heap, a method's stays in flash.
       describe: () => this.reportFields(),
-      fromCloud: (localId) => this.printedFromCloud(localId),
     }, deps.print?.lifecycle, this.options.reports);
     this.credentials = this.store.load();
     if (this.credentials) this.tokens = new AccessTokens(deps.api, deps.clock, this.credentials.refreshToken);
@@ -152,10 +152,6 @@ export class Cloud {
 
   private reportFields(): Array<[string, string]> {
     return [...(this.deps.host.reportFields?.() ?? []), ["local_settings", localSettingsParam(this.deps.host.localSettings())]];
-  }
-
-  private printedFromCloud(localId: string): boolean {
-    return this.jobs?.printed.some((entry) => entry.localId === localId) ?? false;
   }
 
   private registrationFields(): Array<[string, string]> {

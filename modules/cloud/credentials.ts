@@ -1,3 +1,4 @@
+import { JOURNAL_KEYS } from "../device/keys.js";
 import type { Storage } from "../hal/storage.js";
 import { asObject, text } from "./values.js";
 
@@ -15,7 +16,7 @@ export interface Credentials {
 }
 
 // Short: the ESP32's NVS takes at most 15 characters, the journal's ".a" included.
-const KEY = "cloud";
+const KEY = JOURNAL_KEYS.cloudCredentials;
 
 export class CredentialStore {
   constructor(private readonly storage: Storage) {}

@@ -1,8 +1,10 @@
+import { JOURNAL_KEYS } from "../device/keys.js";
 import type { Clock, TimerId } from "../hal/clock.js";
 import type { Log } from "../hal/log.js";
 import type { Storage } from "../hal/storage.js";
 import type { HttpResponse } from "../http/client.js";
 import type { Job, JobCause } from "../jobs/job.js";
+import type { Admission } from "../print/admission.js";
 import type { JobEvent, JobLifecycle } from "../print/lifecycle.js";
 import type { Spooler } from "../print/spooler.js";
 import type { CloudApi, CloudJob, CloudResult } from "./api.js";
@@ -19,6 +21,9 @@ import type { Json } from "./values.js";
 export interface CloudPrintPath {
   lifecycle: JobLifecycle;
   spooler: Spooler;
+  // Whether the engine is free: the print layer's one decision; the cloud
+  // waits on it for a local job to end.
+  admission: Admission;
   // The parsed ticket, or why this printer cannot honour it.
   checkTicket(text: string): Record<string, unknown> | string;
   // The Accept header of a download: the types the print path takes.
@@ -31,14 +36,11 @@ export interface CloudJobsOptions {
   downloadAttempts: number;
   // The wait before the second try, doubled for each next one.
   downloadRetryMs: number;
-  // How often to look whether the printer is free again.
-  busyRetryMs: number;
 }
 
 export const DEFAULT_CLOUD_JOBS_OPTIONS: CloudJobsOptions = {
   downloadAttempts: 3,
   downloadRetryMs: 2_000,
-  busyRetryMs: 2_000,
 };
 
 export interface CloudJobsDeps {
@@ -60,9 +62,6 @@ type Outcome = "reported" | "skipped" | "stop";
 // Finished jobs remembered, with their last report: a job whose report
 // never reached the service is still QUEUED there and must not print twice.
 const FINISHED_KEPT = 10;
-// Enough to tell a finishing job's origin (the job in hand is always the
-// newest entry) and more than the 3 slots and the 10-entry ring hold.
-const PRINTED_KEPT = 16;
 
 // Made fresh at each use, never module constants: on the board a preloaded
 // module's objects live in flash, and XS's JSON.stringify marks each object it
@@ -72,7 +71,7 @@ const invalidTicket = (): JobCause => ({ device_action_cause: { error_code: "INV
 const cancelled = (): JobCause => ({ user_action_cause: { action_code: "CANCELLED" } });
 
 // The cloud job printing when the power went (NVS keys: 15 characters with the journal's suffix).
-const IN_HAND_KEY = "cloudjob";
+const IN_HAND_KEY = JOURNAL_KEYS.cloudJob;
 // Not printed again after a restart: the document was streamed, never kept,
 // so printing it again means downloading it again, and the pages that came
 // out before the cut would come out twice. The service hears it ABORTED, and
@@ -94,9 +93,6 @@ export class CloudJobs {
   // Reports of the job in hand go out in order, one after the other.
   private reports: Promise<unknown> = Promise.resolve();
   private readonly finished: Array<{ id: string; diff: Json }> = [];
-  // Cloud job id -> local job id of the last jobs this printer took: how a
-  // finished job is known to be a cloud one (tests and logs read it too).
-  readonly printed: Array<{ cloudId: string; localId: string }> = [];
   private inHand: InHand | undefined;
   private checking = false;
 
@@ -241,7 +237,7 @@ export class CloudJobs {
         }
         return this.final(job, { state: { type: "ABORTED", ...downloadFailure() } }, `download failed: ${download.failure.message}`);
       }
-      if (print.spooler.active) {
+      if (print.admission.check()?.why === "busy") {
         // A local job took the printer while the head was on its way.
         download.value.abort();
         attempt--;
@@ -280,12 +276,11 @@ export class CloudJobs {
       job.jobType = (response.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase() || undefined;
       job.jobSize = response.contentLength;
       job.serverJobId = cloudJob.id;
+      job.origin = "cloud";
       hand.local = job;
       this.inHand = hand;
       // Written before the first page can come out.
       this.deps.storage?.write(IN_HAND_KEY, cloudJob.id);
-      this.printed.push({ cloudId: cloudJob.id, localId: job.id });
-      if (this.printed.length > PRINTED_KEPT) this.printed.shift();
       const unlisten = lifecycle.listen((event) => {
         if (event.job !== job) return;
         if (event.to === "in_progress") {
@@ -323,12 +318,15 @@ export class CloudJobs {
     return "reported";
   }
 
-  // Resolves true once the spooler is free, false when stopped first.
+  // Resolves true once the engine is free, false when stopped first: the
+  // device state's change when a local job ends wakes it, not a timer.
   private async idle(): Promise<boolean> {
-    while (this.deps.print.spooler.active) {
-      if (!(await this.sleep(this.options.busyRetryMs))) return false;
-    }
-    return !this.stopped;
+    if (this.stopped) return false;
+    const wait = this.deps.print.admission.whenFree();
+    this.wake = wait.cancel;
+    const free = await wait.done;
+    if (this.wake === wait.cancel) this.wake = undefined;
+    return free && !this.stopped;
   }
 
   private sleep(ms: number): Promise<boolean> {

@@ -1,3 +1,4 @@
+import { clampXmppTimeout, SETTING_DEFAULTS, type DeviceSettings } from "../device/settings.js";
 import { asBoolean, asNumber, asObject } from "./values.js";
 
 // local_settings (Privet 4.1): what the owner allows on the local network.
@@ -10,18 +11,32 @@ export interface LocalSettings {
   xmpp_timeout_value: number;
 }
 
-// What a newly registering device sends (Privet 4.1.1).
+// What a newly registering device sends (Privet 4.1.1): the device's defaults in the cloud's words.
 export const DEFAULT_LOCAL_SETTINGS: LocalSettings = {
-  local_discovery: true,
-  access_token_enabled: true,
-  "printer/local_printing_enabled": true,
-  xmpp_timeout_value: 300,
+  local_discovery: SETTING_DEFAULTS.localDiscovery,
+  access_token_enabled: SETTING_DEFAULTS.accessToken,
+  "printer/local_printing_enabled": SETTING_DEFAULTS.localPrinting,
+  xmpp_timeout_value: SETTING_DEFAULTS.xmppTimeout,
 };
 
-// Privet 6.1 asks for at least 300 s by default; below a minute the pings
-// would be the device's main work.
-const MIN_XMPP_TIMEOUT_S = 60;
-const MAX_XMPP_TIMEOUT_S = 86_400;
+// The device's settings as local_settings: a view, not a copy.
+export function localSettingsOf(settings: DeviceSettings): LocalSettings {
+  return {
+    local_discovery: settings.get("localDiscovery"),
+    access_token_enabled: settings.get("accessToken"),
+    "printer/local_printing_enabled": settings.get("localPrinting"),
+    xmpp_timeout_value: settings.get("xmppTimeout"),
+  };
+}
+
+// Written one setting at a time; local_discovery last, as it is the one that
+// may take the whole local API away.
+export function applyLocalSettings(settings: DeviceSettings, local: LocalSettings): void {
+  settings.set("localPrinting", local["printer/local_printing_enabled"]);
+  settings.set("accessToken", local.access_token_enabled);
+  settings.set("xmppTimeout", local.xmpp_timeout_value);
+  settings.set("localDiscovery", local.local_discovery);
+}
 
 // Takes the keys of a pending (or current) object that this device supports
 // and that have a readable value, over base; unknown keys and odd values are
@@ -35,7 +50,7 @@ export function mergeLocalSettings(base: LocalSettings, changes: unknown): Local
     if (value !== undefined) out[key] = value;
   }
   const timeout = asNumber(object.xmpp_timeout_value);
-  if (timeout !== undefined) out.xmpp_timeout_value = Math.min(MAX_XMPP_TIMEOUT_S, Math.max(MIN_XMPP_TIMEOUT_S, Math.round(timeout)));
+  if (timeout !== undefined) out.xmpp_timeout_value = clampXmppTimeout(timeout);
   return out;
 }
 

@@ -40,8 +40,6 @@ export interface ReportsDeps {
   // Other /update fields that follow the device (name, description,
   // local_settings), each sent when its value changes.
   describe?: () => Array<[string, string]>;
-  // Local job ids that came from the cloud: reported through /control already.
-  fromCloud(localJobId: string): boolean;
 }
 
 interface LocalReport { fields: Array<[string, string]>; tries: number; job: Job }
@@ -146,7 +144,8 @@ export class CloudReports {
     if (event.to !== "done" && event.to !== "aborted") return;
     // A draft that expired unused never printed anything.
     if (event.from === "draft") return;
-    if (this.deps.printerId() === "" || this.deps.fromCloud(event.job.id)) return;
+    // A cloud job is reported through /control already.
+    if (this.deps.printerId() === "" || event.job.origin === "cloud") return;
     const job = event.job;
     const state: Json = event.to === "done"
       ? { version: "1.0", state: { type: "DONE" }, pages_printed: event.pagesPrinted }
@@ -156,7 +155,9 @@ export class CloudReports {
       ["contentType", job.jobType ?? "application/octet-stream"],
       ["final_semantic_state", JSON.stringify(state)],
     ];
-    if (typeof job.ticket === "object" && job.ticket !== null) fields.push(["ticket", JSON.stringify(job.ticket)]);
+    // A Privet job's ticket is a CJT, as the service keeps them; an IPP job's
+    // is IPP's own (and holds the engine's preloaded media, which XS cannot stringify).
+    if (job.origin !== "ipp" && typeof job.ticket === "object" && job.ticket !== null) fields.push(["ticket", JSON.stringify(job.ticket)]);
     this.queue.push({ fields, tries: 0, job });
     if (this.queue.length > this.options.localJobsKept) {
       const dropped = this.queue.shift()!;

@@ -7,13 +7,14 @@ import type { JobStore } from "../jobs/store.js";
 import type { JobLifecycle } from "../print/lifecycle.js";
 import type { Spooler } from "../print/spooler.js";
 import type { DocumentSource } from "../print/source.js";
-import type { IppLimits } from "./decode.js";
+import type { DeviceState } from "../device/state.js";
+import type { Admission } from "../print/admission.js";
+import type { IppLimits } from "../ipp-codec/decode.js";
 import type { DocumentFormats } from "./formats.js";
 import type { IppJobIds } from "./job-ids.js";
-import type { PrinterStatus } from "./printer-status.js";
 import {
   GroupTag, attr, charset, find, firstString, language, text, type IppAttribute, type IppGroup, type IppMessage,
-} from "./values.js";
+} from "../ipp-codec/values.js";
 
 // What every operation works with: the printer's parts, and one request
 // with the means to answer it.
@@ -37,10 +38,14 @@ export interface IppContext {
   spooler: Spooler;
   formats: DocumentFormats;
   device(): IppDevice;
+  // The one device state (printer-state and its reasons are a view of it).
+  state: DeviceState;
   // IPP (with the rest of the local API) is offered at all: local discovery is on.
   exposed(): boolean;
-  // Jobs are taken: local printing is allowed.
+  // Jobs are taken: local printing is allowed (printer-is-accepting-jobs).
   accepting(): boolean;
+  // Whether a job may print now: the one decision of the print layer.
+  admission: Admission;
   // The panel's ways to show which printer this is ("flash", "display", ...);
   // the first is the default.
   identifyActions: string[];
@@ -60,7 +65,6 @@ export interface IppContext {
 export interface Printing {
   context: IppContext;
   ids: IppJobIds;
-  status: PrinterStatus;
 }
 
 export class IppExchange {

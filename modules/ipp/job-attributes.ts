@@ -1,7 +1,7 @@
 import type { Job } from "../jobs/job.js";
-import type { IppJob } from "./job-ids.js";
+import { ippTicket, type IppJob } from "./job-ids.js";
 import { ticketAttributes } from "./ticket.js";
-import { attr, dateTime, enumValue, integer, keyword, mimeType, name, noValue, text, unknownValue, uri, type IppAttribute, type IppValue } from "./values.js";
+import { attr, dateTime, enumValue, integer, keyword, mimeType, name, noValue, text, unknownValue, uri, type IppAttribute, type IppValue } from "../ipp-codec/values.js";
 
 // A job as IPP describes it (RFC 8011 5.3): job-state and its reasons from
 // the one lifecycle's state, times in printer-up-time seconds, pages from
@@ -113,8 +113,8 @@ export function jobAttributes(entry: IppJob, uris: JobUris, times: JobTimes, req
     attr("job-media-sheets-completed", integer(job.pagesPrinted)),
   ];
   if (job.jobSize !== undefined) all.push(attr("job-k-octets", integer(Math.ceil(job.jobSize / 1024))));
-  const format = entry.format ?? job.jobType;
-  if (format !== undefined) all.push(attr("document-format-supplied", mimeType(format)));
-  if (entry.ticket) all.push(...ticketAttributes(entry.ticket));
+  if (job.jobType !== undefined) all.push(attr("document-format-supplied", mimeType(job.jobType)));
+  const ticket = ippTicket(job);
+  if (ticket) all.push(...ticketAttributes(ticket));
   return all.filter((a) => wantsJobAttribute(requested, a.name));
 }

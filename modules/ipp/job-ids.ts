@@ -4,6 +4,12 @@ import type { JobStore } from "../jobs/store.js";
 import type { JobLifecycle } from "../print/lifecycle.js";
 import type { JobTicket } from "./ticket.js";
 
+// The IPP ticket of a job IPP took (the job's own; a Privet or cloud job's
+// ticket is a CJT, which IPP does not show).
+export function ippTicket(job: Job): JobTicket | undefined {
+  return job.origin === "ipp" ? job.ticket as JobTicket | undefined : undefined;
+}
+
 // IPP names jobs by integers; the store by random strings. Every job the
 // lifecycle makes (Privet, cloud or IPP) gets the next integer here, so IPP
 // clients see the one queue whoever submitted to it. The map holds no more
@@ -17,9 +23,6 @@ export interface IppJob {
   createdAt: number;
   processingAt: number | undefined;
   completedAt: number | undefined;
-  // Set for jobs that came through IPP.
-  ticket: JobTicket | undefined;
-  format: string | undefined;
   // A document has arrived, or started to.
   hasDocument: boolean;
 }
@@ -74,7 +77,7 @@ export class IppJobIds {
     }
     const entry: IppJob = {
       id: this.nextId, job, createdAt: upTimeOf(job.createdAt), processingAt: undefined, completedAt: undefined,
-      ticket: undefined, format: undefined, hasDocument: false,
+      hasDocument: false,
     };
     this.nextId = this.nextId >= MAX_ID ? 1 : this.nextId + 1;
     this.entries.push(entry);

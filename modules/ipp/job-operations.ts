@@ -3,7 +3,7 @@ import { completed, jobAttributes, type JobUris } from "./job-attributes.js";
 import type { IppJob } from "./job-ids.js";
 import { cancelJob } from "./print-operations.js";
 import { checkPrinterUri, targetJob } from "./target.js";
-import { GroupTag, Status, attr, find, firstBoolean, firstInteger, firstString, keyword, type IppGroup } from "./values.js";
+import { GroupTag, Status, attr, find, firstBoolean, firstInteger, firstString, keyword, type IppGroup } from "../ipp-codec/values.js";
 
 // The operations on jobs that exist (RFC 8011 4.2.6, 4.3.3, 4.3.4; PWG
 // 5100.11 Cancel-My-Jobs), over every job of the one queue, whichever front

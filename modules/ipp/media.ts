@@ -1,5 +1,5 @@
 import type { MediaSize } from "../hal/engine.js";
-import { attr, collection, integer, keyword, range, type IppValue } from "./values.js";
+import { attr, collection, integer, keyword, range, type IppValue } from "../ipp-codec/values.js";
 
 // The engine's media in IPP's words: PWG 5101.1 self-describing names
 // ("iso_a4_210x297mm") and media-col collections with sizes in hundredths of

@@ -2,12 +2,12 @@ import type { Job } from "../jobs/job.js";
 import type { IppExchange, Printing } from "./exchange.js";
 import { OCTET_STREAM, defaultFormat } from "./formats.js";
 import { canceled, completed, jobAttributes } from "./job-attributes.js";
-import type { IppJob } from "./job-ids.js";
+import { ippTicket, type IppJob } from "./job-ids.js";
 import { checkPrinterUri, targetJob } from "./target.js";
 import { checkTicket, defaultTicket, maxCopies, type JobTicket } from "./ticket.js";
 import {
   GroupTag, Status, attr, find, firstBoolean, firstString, integer, keyword, mimeType, type IppAttribute, type IppGroup,
-} from "./values.js";
+} from "../ipp-codec/values.js";
 
 // The operations that make jobs and give them documents (RFC 8011 4.2.1,
 // 4.2.3, 4.2.4, 4.3.1; PWG 5100.11 Close-Job). Jobs are made through the
@@ -70,8 +70,9 @@ function checkJob(x: IppExchange, p: Printing, format: string | undefined): Chec
 }
 
 function accepting(x: IppExchange, p: Printing): boolean {
-  if (p.context.accepting()) return true;
-  x.respond(Status.notAcceptingJobs, [], "local printing is turned off");
+  const refused = p.context.admission.check({ local: true, recordOnly: true, waitsOutFault: true });
+  if (refused?.why !== "closed") return true;
+  x.respond(Status.notAcceptingJobs, [], refused.description);
   return false;
 }
 
@@ -80,13 +81,15 @@ function accepting(x: IppExchange, p: Printing): boolean {
 // someone loads paper (RFC 8011 'stopped'; PWG self-cert I-20 expects the
 // Print-Job taken); a jam or an open door must be seen to first.
 function ready(x: IppExchange, p: Printing): boolean {
-  const { engine, spooler, maxDocumentBytes } = p.context;
+  const { admission, maxDocumentBytes } = p.context;
   const length = x.document.declaredLength;
   if (length !== undefined && length > maxDocumentBytes) {
     x.respond(Status.requestEntityTooLarge, [], `the document is ${length} bytes; this printer takes at most ${maxDocumentBytes}`);
-  } else if (engine.fault && engine.fault !== "media-empty") x.respond(Status.busy, [], engine.faultDescription || "the printer is stopped");
-  else if (spooler.active) x.respond(Status.busy, [], "the printer is printing another job");
-  else return true;
+    return false;
+  }
+  const refused = admission.check({ local: true, waitsOutFault: true });
+  if (!refused) return true;
+  x.respond(refused.why === "closed" ? Status.notAcceptingJobs : Status.busy, [], refused.description);
   return false;
 }
 
@@ -161,12 +164,12 @@ function setOwner(x: IppExchange, job: Job): void {
 
 function print(x: IppExchange, p: Printing, entry: IppJob, format: string, checked: Checked): void {
   const job = entry.job;
-  entry.format = format;
-  entry.ticket ??= checked.ticket;
+  // An IPP job keeps its IPP ticket; a Privet draft keeps its CJT.
+  if (job.origin === "ipp") job.ticket ??= checked.ticket;
   job.jobType = format;
   if (x.document.declaredLength !== undefined) job.jobSize = x.document.declaredLength;
-  const decode = p.context.formats[format](entry.ticket);
-  const ticket = entry.ticket;
+  const decode = p.context.formats[format](checked.ticket);
+  const ticket = checked.ticket;
   const maxBytes = p.context.copiesBufferBytes ?? 0;
   // Create-Job took copies before the format was known; a document whose
   // format the printer makes no copies of prints once, and says so.
@@ -208,6 +211,7 @@ export function printJob(x: IppExchange, p: Printing): void {
   const checked = checkJob(x, p, format);
   if (!checked || !ready(x, p) || !copiesFit(x, p, checked)) return;
   const job = p.context.lifecycle.createQueued();
+  job.origin = "ipp";
   setOwner(x, job);
   print(x, p, p.ids.of(job)!, format, checked);
 }
@@ -222,9 +226,9 @@ export function createJob(x: IppExchange, p: Printing): void {
   if (!checked) return;
   const job = p.context.lifecycle.createDraft(checked.ticket);
   if (!job) return x.respond(Status.busy, [], "every job slot holds a job that is printing");
+  job.origin = "ipp";
   setOwner(x, job);
   const entry = p.ids.of(job)!;
-  entry.ticket = checked.ticket;
   x.respond(checked.status, jobGroups(x, p, entry, checked.unsupported));
 }
 
@@ -256,7 +260,7 @@ export function sendDocument(x: IppExchange, p: Printing): void {
   whenFree(p, () => {
     // The job may have been canceled (or timed out) while its document waited.
     if (!waiting(x, entry) || !ready(x, p)) return;
-    const ticket = entry.ticket ?? defaultTicket(p.context.engine.capabilities);
+    const ticket = ippTicket(entry.job) ?? defaultTicket(p.context.engine.capabilities);
     print(x, p, entry, format, { ticket, unsupported: [], status: Status.ok });
   });
 }

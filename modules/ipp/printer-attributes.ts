@@ -4,7 +4,7 @@ import { CONTENT_OPTIMIZE, ORIENTATION, PRINT_QUALITY, PRINT_SCALING, RENDERING_
 import {
   Operation, attr, boolean, charset, dateTime, enumValue, integer, keyword, language, mimeType, name, octets, range,
   resolution, text, unknownValue, uri, type IppAttribute, type IppValue,
-} from "./values.js";
+} from "../ipp-codec/values.js";
 import { utf8Encode } from "../text/utf8.js";
 import { ICON_SIZES } from "./icon.js";
 import { URF_MIME, urfSupported } from "./airprint.js";

@@ -1,3 +1,4 @@
+import { printerStatus } from "./printer-status.js";
 import type { IppExchange, Printing } from "./exchange.js";
 import { defaultFormat } from "./formats.js";
 import { completed } from "./job-attributes.js";
@@ -5,7 +6,7 @@ import { documentFormat } from "./print-operations.js";
 import { forEachPrinterAttribute, type PrinterFacts } from "./printer-attributes.js";
 import { checkPrinterUri } from "./target.js";
 import { maxCopies } from "./ticket.js";
-import { GroupTag, Status, attr, find, firstString, keyword } from "./values.js";
+import { GroupTag, Status, attr, find, firstString, keyword } from "../ipp-codec/values.js";
 
 // Get-Printer-Attributes (RFC 8011 4.2.5) and Identify-Printer (PWG 5100.13).
 
@@ -22,7 +23,7 @@ export function printerUuid(serialNumber: string): string {
 export function printerFacts(p: Printing, printerUri: string, webUri: string, format?: string): PrinterFacts {
   const { context } = p;
   const device = context.device();
-  const status = p.status.refresh();
+  const status = printerStatus(context.state);
   const upTime = p.ids.upTime();
   const queued = p.ids.list().filter((e) => !completed(e.job)).length;
   return {
@@ -47,7 +48,7 @@ export function printerFacts(p: Printing, printerUri: string, webUri: string, fo
     stateChangeTime: status.changedAt,
     configChangeTime: 1,
     wallAt: (at) => p.ids.wallAt(at),
-    mediaEmpty: context.engine.fault === "media-empty",
+    mediaEmpty: context.state.fault?.code === "media-empty",
     identifyActions: context.identifyActions,
     multipleOperationTimeout: Math.floor(context.jobs.options.draftLifetimeMs / 1000),
     maxCopies: maxCopies(context.copiesBufferBytes ?? 0, format ?? defaultFormat(context.formats)),

@@ -1,7 +1,7 @@
 import type { HttpRequest } from "../http/server.js";
 import type { DocumentConsumer, DocumentSource } from "../print/source.js";
-import { IppError, MessageDecoder, type IppLimits } from "./decode.js";
-import type { IppMessage } from "./values.js";
+import { IppError, MessageDecoder, type IppLimits } from "../ipp-codec/decode.js";
+import type { IppMessage } from "../ipp-codec/values.js";
 
 // An IPP request is one HTTP body: the message, then the document. This
 // reads the message as the body arrives, pauses the body as soon as the

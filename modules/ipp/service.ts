@@ -1,17 +1,16 @@
 import type { HttpRequest, HttpResponse } from "../http/server.js";
 import { escapeControls, fitUtf8 } from "../text/utf8.js";
-import { messageProblem } from "./decode.js";
-import { encodeMessage } from "./encode.js";
+import { messageProblem } from "../ipp-codec/decode.js";
+import { encodeMessage } from "../ipp-codec/encode.js";
 import { IppExchange, type IppContext, type Printing } from "./exchange.js";
 import { IppJobIds } from "./job-ids.js";
 import { cancelJobOperation, cancelMyJobs, getJobAttributes, getJobs } from "./job-operations.js";
 import { closeJob, createJob, printJob, sendDocument, validateJob } from "./print-operations.js";
 import { getPrinterAttributes, identifyPrinter } from "./printer-operations.js";
-import { PrinterStatus } from "./printer-status.js";
 import { readIppRequest } from "./request-body.js";
 import { ICON_SIZES, iconPng } from "./icon.js";
 import { PRINTER_PATH } from "./target.js";
-import { GroupTag, Operation, Status, ValueTag, attr, charset, language, text, type IppMessage } from "./values.js";
+import { GroupTag, Operation, Status, ValueTag, attr, charset, language, text, type IppMessage } from "../ipp-codec/values.js";
 
 // IPP over HTTP (RFC 8010 section 4) at /ipp/print: a POST of
 // application/ipp whose body is the message and then the document. This
@@ -39,17 +38,10 @@ const IPP_TYPE = "application/ipp";
 
 export class IppService implements Printing {
   readonly ids: IppJobIds;
-  readonly status: PrinterStatus;
 
   // address(): "host:port" of this printer, for clients that send no Host header.
   constructor(readonly context: IppContext, private readonly address: () => string) {
     this.ids = new IppJobIds(context.jobs, context.lifecycle, context.clock);
-    this.status = new PrinterStatus(context);
-  }
-
-  // The printer's state may have changed (printer-state-change-time).
-  refresh(): void {
-    this.status.refresh();
   }
 
   // A thin arrow, bound once: a closure made at run time takes a copy of its

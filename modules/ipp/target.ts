@@ -1,6 +1,6 @@
 import type { IppExchange } from "./exchange.js";
 import type { IppJob, IppJobIds } from "./job-ids.js";
-import { Status, find, firstInteger, firstString } from "./values.js";
+import { Status, find, firstInteger, firstString } from "../ipp-codec/values.js";
 
 // Which printer or job a request is about (RFC 8011 4.1.5): printer-uri,
 // plus job-id for a job, or job-uri alone.

@@ -1,6 +1,6 @@
 import type { EngineCapabilities, MediaSize } from "../hal/engine.js";
 import { MEDIA_SOURCE, MEDIA_TYPE, defaultMargins, marginsSupported, mediaBySize, mediaName, mediaSizeValue, type Margins } from "./media.js";
-import { DOTS_PER_INCH, attr, collection, enumValue, integer, keyword, resolution, unsupportedValue, ValueTag, type IppAttribute, type IppGroup, type IppValue } from "./values.js";
+import { DOTS_PER_INCH, attr, collection, enumValue, integer, keyword, resolution, unsupportedValue, ValueTag, type IppAttribute, type IppGroup, type IppValue } from "../ipp-codec/values.js";
 
 // A job's template attributes (RFC 8011 5.2, PWG 5100.7, 5100.13) checked
 // against what the engine can do. What is not supported goes back to the

@@ -27,7 +27,11 @@ export interface Job {
   // The job's id at the Cloud Print service: the cloud job it prints, or the
   // record a finished local job was reported as (Privet 5.2's note).
   serverJobId?: string;
+  // Which front end took it; its format is jobType (a MIME type).
+  origin?: JobOrigin;
 }
+
+export type JobOrigin = "privet" | "ipp" | "cloud";
 
 const SEMANTIC_TYPE: Record<JobState, string> = {
   draft: "DRAFT", queued: "QUEUED", in_progress: "IN_PROGRESS", stopped: "STOPPED", done: "DONE", aborted: "ABORTED",

@@ -1,6 +1,7 @@
 import type { Clock } from "../hal/clock.js";
 import type { Log } from "../hal/log.js";
-import type { EngineFault, PrintEngine } from "../hal/engine.js";
+import { FAULTS } from "../device/faults.js";
+import type { PrintEngine } from "../hal/engine.js";
 import type { Job, JobCause } from "../jobs/job.js";
 import { PwgDecoder, RasterError, type RasterSink } from "../pwg/decoder.js";
 import type { PageFormat, PageHeader } from "../pwg/header.js";
@@ -26,12 +27,6 @@ export type ReceiveResult =
   // invalid_document: the bytes are not a document this printer takes;
   // printer_error: the printer itself failed while taking it.
   | { ok: false; error: "invalid_document" | "printer_error"; description: string };
-
-const FAULT_CAUSE: Record<EngineFault, JobCause> = {
-  "media-empty": { device_state_cause: { error_code: "INPUT_TRAY" } },
-  "media-jam": { device_state_cause: { error_code: "MEDIA_PATH" } },
-  "door-open": { device_state_cause: { error_code: "OTHER" } },
-};
 
 // A fresh object per job: a job's cause is stringified (jobstate, cloud reports),
 // and on the board XS cannot stringify a preloaded module's objects.
@@ -80,7 +75,8 @@ export class Spooler implements RasterSink {
   private copiesAsked = false;
   // The decoders' pages so far, over all copies (the log's count).
   private pagesDecoded = 0;
-  // The engine's fault began or ended (with or without a job).
+  // The engine's fault began or ended (with or without a job), or the
+  // spooler let go of a job: what the device state follows.
   onEngineStatus: () => void = () => {};
 
   // The device's memory budget (http/turns.ts, given by the printer); absent, nothing is reserved.
@@ -344,7 +340,7 @@ export class Spooler implements RasterSink {
     const job = this.job;
     if (job) {
       const fault = this.engine.fault;
-      if (fault && job.state === "in_progress") this.lifecycle.stop(job, this.engine.faultDescription, FAULT_CAUSE[fault]);
+      if (fault && job.state === "in_progress") this.lifecycle.stop(job, this.engine.faultDescription, { device_state_cause: { error_code: FAULTS[fault].jobErrorCode } });
       else if (!fault && job.state === "stopped") this.lifecycle.resume(job);
     }
     this.onEngineStatus();
@@ -361,6 +357,7 @@ export class Spooler implements RasterSink {
     this.releaseBudget();
     this.lifecycle.finish(job, pages);
     this.log("info", `job ${job.id}: ${job.state}, ${pages} page(s) printed`);
+    this.onEngineStatus();
   }
 
   // pages_printed as of now, for jobstate.

@@ -1,9 +1,9 @@
 import type { HttpServerOptions } from "../http/server.js";
 import type { CloudOptions } from "../cloud/cloud.js";
 import type { HttpClientOptions } from "../http/client.js";
-import type { DeviceDescription } from "../privet/device.js";
+import type { DeviceDescription } from "../device/record.js";
 import type { XmppClientOptions } from "../xmpp/client.js";
-import type { IppLimits } from "../ipp/decode.js";
+import type { IppLimits } from "../ipp-codec/decode.js";
 import type { SntpOptions } from "../sntp/client.js";
 
 // Where the service's XMPP notification channel is (cloud-print-service.md

@@ -1,155 +1,123 @@
-import { Turns } from "../http/turns.js";
+import type { Cloud } from "../cloud/cloud.js";
+import { semanticState } from "../cloud/semantic-state.js";
+import { loadSerialNumber } from "../device/identity.js";
+import { DeviceRecord } from "../device/record.js";
+import { FactoryReset } from "../device/reset.js";
+import { deviceSettings, type DeviceSettings } from "../device/settings.js";
+import { DeviceState } from "../device/state.js";
 import type { Hal } from "../hal/hal.js";
-import type { MdnsSocket } from "../hal/udp.js";
-import { MdnsResponder, type MdnsService, type ServiceSpec } from "../dns/responder.js";
+import type { PanelButton } from "../hal/panel.js";
+import type { Storage } from "../hal/storage.js";
 import { HostPolicy } from "../http/host-policy.js";
 import { HttpRouter } from "../http/router.js";
 import { HttpServer } from "../http/server.js";
-import type { JobStore } from "../jobs/store.js";
-import type { JobLifecycle } from "../print/lifecycle.js";
-import { printPath } from "../print/path.js";
-import { pwgDecoder, type Spooler } from "../print/spooler.js";
-import { INFO_PATH, PrivetApi } from "../privet/api.js";
-import { DeviceRecord } from "../privet/device.js";
-import { loadSerialNumber } from "../privet/identity.js";
-import { infoDocument } from "../privet/info.js";
-import { printingRoutes } from "../privet/printing.js";
-import { TokenEngine } from "../privet/token.js";
-import { defaultPrinterConfig, FIRMWARE_BUILT_MS, type PrinterConfig } from "./config.js";
-import { SntpClient } from "../sntp/client.js";
-import { SafeStorage } from "../storage/safe-storage.js";
-import { Settings } from "../storage/settings.js";
-import type { Storage } from "../hal/storage.js";
-import type { PanelButton } from "../hal/panel.js";
-import { HttpClient } from "../http/client.js";
-import { CloudApi, defaultTokenUrl } from "../cloud/api.js";
-import { Cloud, type CloudHost } from "../cloud/cloud.js";
-import { DEFAULT_LOCAL_SETTINGS, type LocalSettings } from "../cloud/local-settings.js";
-import { wallClockPlausible } from "../cloud/registration.js";
-import { registerRoute } from "../privet/register.js";
-import { accessTokenRoute } from "../privet/accesstoken.js";
-import { cloudDeviceDescription } from "../privet/cdd.js";
-import { checkTicket } from "../privet/ticket.js";
-import type { ChannelFactory } from "../cloud/channel.js";
-import { XmppClient } from "../xmpp/client.js";
-import { IppService } from "../ipp/service.js";
-import { defaultIppLimits } from "../ipp/decode.js";
+import { Turns } from "../http/turns.js";
+import { defaultIppLimits } from "../ipp-codec/decode.js";
+import { AIRPRINT_SUBTYPE, URF_MIME } from "../ipp/airprint.js";
 import { ippTxt } from "../ipp/dns-sd.js";
 import type { IppDevice } from "../ipp/exchange.js";
 import type { DocumentFormats } from "../ipp/formats.js";
-import { jpegFormat } from "../ipp/image-format.js";
-import { AIRPRINT_SUBTYPE, URF_MIME, takesUrf } from "../ipp/airprint.js";
-import { UrfDecoder } from "../urf/decoder.js";
+import { IppService } from "../ipp/service.js";
+import type { JobStore } from "../jobs/store.js";
+import type { MdnsResponder, ServiceSpec } from "../dns/responder.js";
+import { Admission } from "../print/admission.js";
+import { followPrintPath } from "../print/device-state.js";
+import type { JobLifecycle } from "../print/lifecycle.js";
+import { printPath } from "../print/path.js";
+import type { Spooler } from "../print/spooler.js";
+import { INFO_PATH, PrivetApi } from "../privet/api.js";
+import { infoDocument } from "../privet/info.js";
+import { printingRoutes } from "../privet/printing.js";
+import { TokenEngine } from "../privet/token.js";
+import type { SntpClient } from "../sntp/client.js";
+import { SafeStorage } from "../storage/safe-storage.js";
+import type { CaptivePortal } from "../web/captive.js";
+import type { CaptiveDns } from "../dns/captive.js";
 import { WebPages } from "../web/web.js";
-import { WifiSetup } from "../web/wifi-setup.js";
-import { CaptivePortal } from "../web/captive.js";
-import { CaptiveDns } from "../dns/captive.js";
-import { forgetDeviceNames, loadDeviceNames, PrinterWebHost } from "./web-host.js";
-
-// What a person or the cloud can change (Privet 4.1), kept across restarts.
-export type DeviceSettings = {
-  localDiscovery: boolean;
-  localPrinting: boolean;
-  accessToken: boolean;
-  xmppTimeout: number;
-};
-
-const DEVICE_SETTING_KEYS = { localDiscovery: "discovery", localPrinting: "printing", accessToken: "actoken", xmppTimeout: "xmpp" };
-const DEVICE_SETTING_DEFAULTS: DeviceSettings = {
-  localDiscovery: DEFAULT_LOCAL_SETTINGS.local_discovery,
-  localPrinting: DEFAULT_LOCAL_SETTINGS["printer/local_printing_enabled"],
-  accessToken: DEFAULT_LOCAL_SETTINGS.access_token_enabled,
-  xmppTimeout: DEFAULT_LOCAL_SETTINGS.xmpp_timeout_value,
-};
-
-// The OAuth client a printer of this firmware is issued to when the
-// configuration names none (the emulator takes any).
-const DEFAULT_CLIENT_ID = "privet-printer-firmware";
-
-// How long Identify-Printer blinks the indicator.
-const IDENTIFY_MS = 5000;
-
-// How long a goodbye gets to leave before the socket closes.
-const GOODBYE_FLUSH_MS = 100;
+import { WifiSetup } from "../wifi/setup.js";
+import { PrinterClock } from "./clock.js";
+import { connectCloud } from "./cloud-link.js";
+import { defaultPrinterConfig, type PrinterConfig } from "./config.js";
+import { Discovery } from "./discovery.js";
+import { documentFormats } from "./formats.js";
+import { identifyPolicy } from "./identify.js";
+import { SetupPortal } from "./setup-portal.js";
+import { PrinterWebHost } from "./web-host.js";
 
 // The whole device, built from a HAL: the same object runs on the board, in
-// the Moddable simulator and in the Node simulator host.
+// the Moddable simulator and in the Node simulator host. Wiring only: it
+// constructs the parts, mounts the front ends and starts and stops them.
+// The device's facts live in device/ (record, settings, state), job
+// admission in print/, mDNS in ./discovery, the cloud's view of the device
+// in ./cloud-link, the clock in ./clock, the setup portal in ./setup-portal.
 export class Printer {
   readonly config: PrinterConfig;
+  // Everything persistent goes through the two-slot journal.
+  readonly storage: Storage;
+  // The one settings table, the one record, the one device state, and the factory reset's list.
+  readonly settings: DeviceSettings;
   readonly device: DeviceRecord;
+  readonly state: DeviceState;
+  readonly reset: FactoryReset;
+  readonly jobs: JobStore;
+  readonly lifecycle: JobLifecycle;
+  readonly spooler: Spooler;
+  // Whether a job may print now: asked by Privet, IPP and the cloud alike.
+  readonly admission: Admission;
+  readonly clock: PrinterClock;
   readonly tokens: TokenEngine;
   readonly api: PrivetApi;
-  readonly http: HttpServer;
-  readonly router: HttpRouter;
+  // The Cloud Print connection; absent in local-only mode (no URL).
+  readonly cloud: Cloud | undefined;
   // Which Host names every front end answers to (DNS rebinding); the Node
   // host's front panel asks it too.
   readonly hosts: HostPolicy;
-  readonly jobs: JobStore;
+  readonly router: HttpRouter;
+  // IPP Everywhere at /ipp/print, on the same queue as Privet.
+  readonly ipp: IppService;
+  // Wi-Fi provisioning where the HAL has Wi-Fi, and the printer's own pages at "/".
+  readonly wifi: WifiSetup | undefined;
+  readonly web: WebPages;
+  readonly portal: SetupPortal;
+  readonly http: HttpServer;
+  readonly discovery: Discovery;
+  // What IPP prints, the default first (./formats).
+  private readonly documentFormats: DocumentFormats;
   // The heap as a budget for large activities: the cloud's calls, IPP's
   // attribute answers and a JPEG job's decoder (config.budget; one at a time without it).
   private readonly turns: Turns;
-  readonly lifecycle: JobLifecycle;
-  readonly spooler: Spooler;
-  readonly settings: Settings<DeviceSettings>;
-  // The Cloud Print connection; absent in local-only mode (no URL).
-  readonly cloud: Cloud | undefined;
-  // IPP Everywhere at /ipp/print, on the same queue as Privet.
-  readonly ipp: IppService;
-  mdns: MdnsResponder | undefined;
-  private mdnsSocket: MdnsSocket | undefined;
-  // The Privet service, so a rename renames its instance too.
-  private privetService: MdnsService | undefined;
-  // Everything persistent goes through the two-slot journal.
-  readonly storage: Storage;
-  // The printer's own pages at "/", and Wi-Fi setup where the HAL has Wi-Fi.
-  readonly web: WebPages;
-  readonly wifi: WifiSetup | undefined;
-  // Wall time from the network, where the configuration names time servers.
-  readonly sntp: SntpClient | undefined;
-  // While the setup access point is up: every name is the printer (DNS) and
-  // every other site's page redirects to the setup page (HTTP).
-  readonly captive: CaptivePortal;
-  readonly captiveDns: CaptiveDns | undefined;
+  private readonly updateState: () => void;
 
   constructor(private readonly hal: Hal, config: Partial<PrinterConfig> = {}) {
     this.config = { ...defaultPrinterConfig, ...config };
     const budget = this.config.budget;
     this.turns = new Turns(budget?.capacity ?? 1);
-    this.sntp = this.timeClient();
-    this.documentFormats = {
-      "image/pwg-raster": () => pwgDecoder,
-      "image/jpeg": jpegFormat(hal.engine.capabilities, budget?.jpegJob),
-    };
-    // AirPrint's raster, where the engine takes one of its two colour spaces.
-    if (takesUrf(hal.engine.capabilities)) this.documentFormats[URF_MIME] = () => (sink, limits) => new UrfDecoder(sink, limits);
+    this.documentFormats = documentFormats(hal.engine.capabilities, budget?.jpegJob);
     this.storage = new SafeStorage(hal.storage);
-    this.settings = new Settings(this.storage, DEVICE_SETTING_KEYS, DEVICE_SETTING_DEFAULTS);
+    this.settings = deviceSettings(this.storage, this.config);
+    this.reset = new FactoryReset(this.settings, hal.log);
     const serial = loadSerialNumber(this.storage, hal.random);
-    this.device = new DeviceRecord(this.config, serial);
-    loadDeviceNames(this.storage, this.device);
-    this.tokens = new TokenEngine(hal.clock, hal.random);
-    this.api = new PrivetApi(this.tokens);
-    this.api.add({
-      path: INFO_PATH,
-      method: "GET",
-      exposed: () => true,
-      handle: (_request, response) => response.json(this.info()),
-    });
+    this.device = new DeviceRecord(this.config, serial, this.settings);
+    this.state = new DeviceState(hal.clock);
     ({ jobs: this.jobs, lifecycle: this.lifecycle, spooler: this.spooler } = printPath(hal));
     this.spooler.budget = this.turns;
-    this.spooler.onEngineStatus = () => this.updateDeviceState();
-    this.lifecycle.listen(() => this.updateDeviceState());
+    this.clock = new PrinterClock(hal, this.config.sntp, () => this.clockChanged());
+    this.updateState = followPrintPath(this.state, { engine: hal.engine, spooler: this.spooler, lifecycle: this.lifecycle }, () => this.clock.noticeItem());
+    this.admission = new Admission({
+      state: this.state, spooler: this.spooler, open: () => this.printingExposed(), formats: () => this.documentFormatNames,
+    });
+    this.tokens = new TokenEngine(hal.clock, hal.random);
+    this.api = new PrivetApi(this.tokens);
+    this.api.add({ path: INFO_PATH, method: "GET", exposed: () => true, handle: (_request, response) => response.json(this.info()) });
     for (const route of printingRoutes({
-      clock: hal.clock,
-      engine: hal.engine,
-      jobs: this.jobs,
-      lifecycle: this.lifecycle,
-      spooler: this.spooler,
-      exposed: () => this.printingExposed(),
-      maxDocumentBytes: this.config.maxDocumentBytes,
+      clock: hal.clock, engine: hal.engine, jobs: this.jobs, lifecycle: this.lifecycle, spooler: this.spooler, admission: this.admission,
+      exposed: () => this.printingExposed(), maxDocumentBytes: this.config.maxDocumentBytes,
     })) this.api.add(route);
-    this.cloud = this.config.url === "" ? undefined : this.connectCloud();
+    this.cloud = this.config.url === "" ? undefined : connectCloud(hal, this, this.turns);
+    const cloud = this.cloud;
+    if (cloud) this.reset.add("cloud", () => cloud.factoryReset());
     hal.panel?.onButton((button) => this.pressed(button));
+    this.discovery = new Discovery(hal, this.device, () => this.hostLabel());
     this.hosts = new HostPolicy(() => this.ownHostNames());
     this.router = new HttpRouter(this.hosts, hal.log);
     this.router.mount("/privet/", (request, response) => this.api.handle(request, response));
@@ -158,46 +126,30 @@ export class Printer {
     this.wifi = hal.network && new WifiSetup(hal.network, this.storage, hal.clock, hal.log, {
       accessPointSsid: `Privet-Setup-${serial.slice(0, 4).toUpperCase()}`, lingerMs: this.config.wifiLingerMs ?? 60_000,
     });
+    const wifi = this.wifi;
+    if (wifi) this.reset.add("wifi", () => void wifi.forget());
     this.web = new WebPages(new PrinterWebHost(this, this.wifi), hal.random, hal.log, this.hosts);
     this.router.mount("/", this.web.handle);
-    this.captive = new CaptivePortal({ setupUrl: () => this.setupUrl(), ownHost: (request) => this.web.guard.hostAllowed(request) });
-    this.captiveDns = this.wifi && hal.datagrams && this.config.wifiDnsPort !== undefined ? new CaptiveDns(hal.datagrams, hal.log) : undefined;
-    this.wifi?.onAccessPoint((accessPoint) => this.accessPointChanged(accessPoint));
-    // A board that boots onto its setup access point has no internet until
-    // the person joins a network; SNTP's failed rounds then wait up to
-    // minutes, so the join starts a fresh one.
+    this.portal = new SetupPortal(hal, this.config, this.wifi !== undefined, () => this.http.port, (request) => this.web.guard.hostAllowed(request));
+    this.wifi?.onAccessPoint((accessPoint) => this.portal.accessPointChanged(accessPoint));
     this.wifi?.onJoined(() => {
-      if (this.started && this.sntp && this.sntp.state !== "set") this.sntp.start();
+      if (this.started) this.clock.networkJoined();
     });
     // The portal sees a request before any route does: its requests name
     // other sites, which every route of the printer would refuse.
     this.http = new HttpServer(hal.tcp, hal.clock, hal.log,
       { ...this.config.http, port: this.config.port, host: this.config.host },
-      (request, response) => { if (!this.captive.answer(request, response)) this.router.handle(request, response); });
-    let namedAs = this.device.name;
-    this.device.onChange(() => {
-      const previous = namedAs;
-      namedAs = this.device.name;
-      if (namedAs !== previous) {
-        this.privetService?.update({ instance: namedAs });
-        // Services named after the printer (IPP's) follow the rename too.
-        for (const entry of this.mdnsServices) {
-          if (entry.spec.instance !== previous) continue;
-          entry.spec = { ...entry.spec, instance: namedAs };
-          entry.live?.update({ instance: namedAs });
-        }
-      }
-      this.mdns?.txtChanged();
-      // A rename reaches the service within the reporting window.
+      (request, response) => { if (!this.portal.captive.answer(request, response)) this.router.handle(request, response); });
+    // The service hears of a rename, of settings changed here (the page,
+    // Privet, the panel) and of the device state within its reporting window;
+    // local discovery turns mDNS and the local API on or off.
+    this.device.onChange(() => this.cloud?.stateChanged());
+    this.state.onChange(() => this.cloud?.stateChanged());
+    this.settings.onChange((name) => {
+      if (name === "localDiscovery" && this.started) void this.discoveryFollows();
       this.cloud?.stateChanged();
     });
-    // As do settings changed here (the page, Privet, the panel), local_settings current.
-    this.settings.onChange(() => this.cloud?.stateChanged());
   }
-
-  // What IPP prints: a MIME type and the decoder for a job's ticket; the
-  // first is the default. document-format-supported and TXT pdl follow it.
-  private readonly documentFormats: DocumentFormats;
 
   // The MIME types IPP takes, the default first.
   get documentFormatNames(): string[] {
@@ -212,234 +164,85 @@ export class Printer {
   private ippService(): IppService {
     const hal = this.hal;
     const { copiesBufferBytes, ...limits } = this.config.ipp ?? {};
-    const panel = hal.panel;
     return new IppService({
       clock: hal.clock, log: hal.log, engine: hal.engine, jobs: this.jobs, lifecycle: this.lifecycle, spooler: this.spooler,
       formats: this.documentFormats,
       turns: this.turns,
       attributesShare: this.config.budget?.printerAttributes,
       device: () => this.ippDevice(),
+      state: this.state,
+      admission: this.admission,
       exposed: () => this.api.enabled,
       accepting: () => this.printingExposed(),
-      // The panel's indicator blinks, its display (the console in the
-      // simulator) shows the message; without a panel, the log does.
-      identifyActions: panel ? ["flash", "display"] : ["display"],
-      identify: (actions, message) => {
-        hal.log("info", `identify: ${actions.join(", ")}${message ? `: ${message}` : ""}`);
-        // A registration waiting for the button owns the panel until it is answered.
-        if (!panel || this.cloud?.registration.phase === "confirming") return;
-        if (actions.includes("display")) panel.message(message ?? `This is ${this.device.name}`);
-        if (actions.includes("flash")) {
-          panel.indicator("blink");
-          hal.clock.setTimer(() => panel.indicator("off"), IDENTIFY_MS);
-        }
-      },
+      ...identifyPolicy(hal, () => this.device.name, () => this.cloud?.registration.phase === "confirming"),
       limits: { ...defaultIppLimits, ...limits },
       maxDocumentBytes: this.config.maxDocumentBytes,
       copiesBufferBytes,
     }, () => `${this.config.host}:${this.http.port}`);
   }
 
-  // Where a person on the setup access point reaches the printer: the
-  // access point's address on the board (listening everywhere), the address
-  // the printer listens on in the simulator (whose access point is pretend).
-  private portalAddress(accessPoint: { address: string }): string {
-    return this.config.host === "0.0.0.0" ? accessPoint.address : this.config.host;
+  // The mDNS responder while discovery runs.
+  get mdns(): MdnsResponder | undefined {
+    return this.discovery.responder;
   }
 
-  // Kept from WifiSetup's notices: the portal asks at every request, and
-  // asking WifiSetup would read the stored network from storage each time.
-  private accessPoint: { address: string } | undefined;
+  get sntp(): SntpClient | undefined {
+    return this.clock.sntp;
+  }
+
+  get captive(): CaptivePortal {
+    return this.portal.captive;
+  }
+
+  get captiveDns(): CaptiveDns | undefined {
+    return this.portal.captiveDns;
+  }
 
   setupUrl(): string | undefined {
-    const accessPoint = this.accessPoint;
-    if (!accessPoint) return undefined;
-    const port = this.http.port;
-    return `http://${this.portalAddress(accessPoint)}${port === 80 ? "" : `:${port}`}/wifi`;
+    return this.portal.setupUrl();
   }
 
-  private accessPointChanged(accessPoint: { address: string } | undefined): void {
-    this.accessPoint = accessPoint;
-    const dns = this.captiveDns;
-    if (!dns) return;
-    if (!accessPoint) return dns.stop();
-    const bind = this.config.host === "0.0.0.0" ? undefined : this.config.host;
-    dns.start(this.config.wifiDnsPort!, this.portalAddress(accessPoint), bind).catch((error: unknown) => {
-      this.hal.log("warn", `captive DNS: cannot listen on UDP ${this.config.wifiDnsPort} (${String(error)}); phones will not open the setup page by themselves`);
-    });
-  }
-
-  private timeClient(): SntpClient | undefined {
-    const options = this.config.sntp;
-    if (!options || options.servers.length === 0) return undefined;
-    const hal = this.hal;
-    if (!hal.datagrams) {
-      hal.log("warn", "sntp: this platform has no UDP for the core; the clock stays as the host set it");
-      return undefined;
-    }
-    const sntp = new SntpClient({ clock: hal.clock, datagrams: hal.datagrams, resolver: hal.resolver, random: hal.random, log: hal.log },
-      { notBeforeMs: FIRMWARE_BUILT_MS, ...options });
-    sntp.onChange(() => {
-      this.clockChanged();
-    });
-    return sntp;
-  }
-
-  // Whether wall time can be trusted: SNTP has answered where it is
-  // configured, and the clock reads a date this century in any case.
   clockSet(): boolean {
-    return (this.sntp === undefined || this.sntp.state === "set") && wallClockPlausible(this.hal.clock);
+    return this.clock.isSet();
   }
 
-  // What the pages and semantic_state say about the clock while it is not set.
   clockNotice(): string | undefined {
-    if (this.clockSet()) return undefined;
-    if (!this.sntp) return "The printer's clock is not set";
-    const error = this.sntp.lastError;
-    return `Setting the clock from the network (${this.sntp.options.servers.join(", ")})${error ? `; last try: ${error}` : ""}`;
+    return this.clock.notice();
   }
 
   private cloudStarted = false;
 
   // The cloud's first call is TLS, whose certificates are dated: it waits for the clock.
   private clockChanged(): void {
-    this.updateDeviceState();
-    if (this.started && this.cloud && !this.cloudStarted && this.clockSet()) {
+    this.updateState();
+    if (this.started && this.cloud && !this.cloudStarted && this.clock.isSet()) {
       this.hal.log("info", "cloud: the clock is set; connecting");
       this.cloudStarted = true;
       this.cloud.start();
     }
   }
 
-  private connectCloud(): Cloud {
-    const hal = this.hal;
-    const options = this.config.cloud ?? {};
-    const http = new HttpClient(hal, { ...options.http, allowPlainText: options.allowPlainText ?? options.http?.allowPlainText ?? false });
-    const url = this.config.url.replace(/\/+$/, "");
-    const api = new CloudApi(http, {
-      url,
-      tokenUrl: options.tokenUrl ?? defaultTokenUrl(url),
-      clientId: options.clientId ?? DEFAULT_CLIENT_ID,
-      clientSecret: options.clientSecret ?? "",
-      proxy: options.proxy ?? `privet-${this.device.serialNumber}`,
-    }, hal.random, this.turns, this.config.budget?.cloudCall);
-    const cloud = new Cloud({
-      api, clock: hal.clock, random: hal.random, storage: this.storage, log: hal.log, panel: hal.panel, host: this.cloudHost(),
-      clockSet: () => this.clockSet(),
-      channel: this.xmppChannel(),
-      // Cloud jobs take the same path as local ones, checked as createjob checks a ticket.
-      print: {
-        lifecycle: this.lifecycle, spooler: this.spooler, accept: "image/pwg-raster",
-        checkTicket: (text) => checkTicket(text, hal.engine.capabilities),
-      },
-    }, options);
-    this.device.id = cloud.printerId;
-    this.api.add(registerRoute({ exposed: () => !cloud.registered, register: (action, user) => cloud.register(action, user) }));
-    this.api.add(accessTokenRoute({
-      exposed: () => cloud.registered && this.settings.get("accessToken"),
-      accessToken: (user) => cloud.accessToken(user),
-    }));
-    return cloud;
-  }
-
-  // The cloud's notification channel is the XMPP client: the two modules
-  // stay apart and meet here.
-  private xmppChannel(): ChannelFactory | undefined {
-    const xmpp = this.config.cloud?.xmpp;
-    if (!xmpp) return undefined;
-    const hal = this.hal;
-    return (params, listener) => new XmppClient(
-      { tcp: hal.tcp, resolver: hal.resolver, tls: hal.tls, clock: hal.clock, random: hal.random, log: hal.log },
-      { resource: `privet-${this.device.serialNumber.slice(0, 8)}`, ...xmpp, ...params },
-      {
-        state: (state, error) => {
-          if (error) hal.log("info", `xmpp: ${state}: ${error.message}`);
-          listener.state(state);
-        },
-        push: (push) => listener.push(push.kind, push.printerId),
-        error: (error) => hal.log("info", `xmpp: ${error.message}`),
-        refreshAccessToken: () => listener.refreshAccessToken(),
-      },
-    );
-  }
-
-  // What the cloud module may see and change of the device.
-  private cloudHost(): CloudHost {
-    const device = this.device;
-    return {
-      describe: () => {
-        const fields: Array<[string, string]> = [
-          ["name", device.name], ["default_display_name", device.name], ["description", device.description],
-          ["uuid", device.serialNumber], ["manufacturer", device.manufacturer], ["model", device.model],
-          ["firmware", device.firmware], ["gcp_version", "2.0"], ["use_cdd", "true"],
-          ["semantic_state", JSON.stringify(device.semanticState())],
-          ["capabilities", JSON.stringify(cloudDeviceDescription(this.hal.engine.capabilities))],
-        ];
-        fields.push(["setup_url", device.setupUrl ?? this.adminUrl()]);
-        if (device.supportUrl) fields.push(["support_url", device.supportUrl]);
-        if (device.updateUrl) fields.push(["update_url", device.updateUrl]);
-        return fields;
-      },
-      localSettings: () => this.localSettings(),
-      applyLocalSettings: (settings) => this.applyLocalSettings(settings),
-      idChanged: (id) => {
-        device.id = id;
-        device.changed();
-      },
-      connectionChanged: (state) => {
-        device.connectionState = state;
-        device.changed();
-      },
-      semanticState: () => {
-        this.refreshDeviceState();
-        return device.semanticState();
-      },
-      reportFields: () => [["name", device.name], ["default_display_name", device.name], ["description", device.description]],
-    };
-  }
-
-  localSettings(): LocalSettings {
-    return {
-      local_discovery: this.settings.get("localDiscovery"),
-      access_token_enabled: this.settings.get("accessToken"),
-      "printer/local_printing_enabled": this.settings.get("localPrinting"),
-      xmpp_timeout_value: this.settings.get("xmppTimeout"),
-    };
-  }
-
-  // Written through the journal one setting at a time; local_discovery last,
-  // as it is the one that may take the whole local API away.
-  applyLocalSettings(settings: LocalSettings): void {
-    this.settings.set("localPrinting", settings["printer/local_printing_enabled"]);
-    this.settings.set("accessToken", settings.access_token_enabled);
-    this.settings.set("xmppTimeout", settings.xmpp_timeout_value);
-    if (this.started) void this.setLocalDiscovery(settings.local_discovery);
-    else this.settings.set("localDiscovery", settings.local_discovery);
-  }
-
   // The panel: OK and Cancel answer a registration waiting for them; the
   // reset gesture is a local factory reset (Privet 6.1).
   private pressed(button: PanelButton): void {
-    if (button === "reset") return this.factoryReset();
+    if (button === "reset") return this.reset.run();
     const registration = this.cloud?.registration;
     const taken = button === "ok" ? registration?.confirm() : registration?.reject();
     if (!taken) this.hal.log("debug", `panel: ${button} pressed with nothing waiting for it`);
   }
 
   // Credentials erased, settings back to their defaults, /privet/register
-  // back, the configured name, and no Wi-Fi network (the setup access point opens).
+  // back, the configured name, and no Wi-Fi network (the setup access point
+  // opens): device/reset holds the list.
   factoryReset(): void {
-    this.hal.log("info", "factory reset");
-    if (this.cloud) this.cloud.factoryReset();
-    else this.applyLocalSettings(DEFAULT_LOCAL_SETTINGS);
-    forgetDeviceNames(this.storage, this.device, this.config);
-    if (this.wifi) void this.wifi.forget();
+    this.reset.run();
   }
 
   // The printer's own pages (adminurl, setup_url): its mDNS name when it has one.
   adminUrl(): string {
     const joined = this.wifi?.view().status.address;
-    const host = this.mdns ? `${this.mdns.hostName}.local` : joined ?? (this.config.host === "0.0.0.0" ? "127.0.0.1" : this.config.host);
+    const mdns = this.mdns;
+    const host = mdns ? `${mdns.hostName}.local` : joined ?? (this.config.host === "0.0.0.0" ? "127.0.0.1" : this.config.host);
     return `http://${host}:${this.http.port}/`;
   }
 
@@ -451,25 +254,8 @@ export class Printer {
     return allowed && this.settings.get("localPrinting");
   }
 
-  // device_state and semantic_state follow the engine and the spooler.
-  private updateDeviceState(): void {
-    this.refreshDeviceState();
-    this.cloud?.stateChanged();
-  }
-
-  refreshDeviceState(): void {
-    const engine = this.hal.engine;
-    // Undefined only while the constructor is still building the printer.
-    if (this.ipp) this.ipp.refresh();
-    this.device.deviceState = engine.fault ? "stopped" : this.spooler.active ? "processing" : "idle";
-    this.device.fault = engine.fault ? { code: engine.fault, description: engine.faultDescription } : undefined;
-    const notice = this.clockNotice();
-    this.device.notice = notice === undefined ? undefined : { code: "setting-clock", description: notice };
-  }
-
   info(): Record<string, unknown> {
-    this.updateDeviceState();
-    return infoDocument(this.device, this.tokens.issue(), this.uptimeSeconds(), this.api.exposedApis());
+    return infoDocument(this.device, this.state, semanticState(this.state), this.tokens.issue(), this.uptimeSeconds(), this.api.exposedApis());
   }
 
   uptimeSeconds(): number {
@@ -511,9 +297,9 @@ export class Printer {
       txt: () => ippTxt(this.ippDevice(), this.hal.engine.capabilities, this.documentFormatNames, this.adminUrl()),
     });
     if (!this.hal.udp) this.hal.log("info", "mdns: no multicast on this platform; discovery is off");
-    else if (this.localDiscovery) await this.startDiscovery(port);
-    this.sntp?.start();
-    if (this.cloud && this.clockSet()) {
+    else if (this.localDiscovery) await this.discovery.start(port);
+    this.clock.sntp?.start();
+    if (this.cloud && this.clock.isSet()) {
       this.cloudStarted = true;
       this.cloud.start();
     } else if (this.cloud) this.hal.log("info", "cloud: waiting for the clock to be set before connecting");
@@ -527,70 +313,38 @@ export class Printer {
 
   // Off: a goodbye for every record, then no mDNS and no local API at all.
   async setLocalDiscovery(enabled: boolean): Promise<void> {
-    if (enabled === this.localDiscovery && enabled === this.api.enabled) return;
     this.settings.set("localDiscovery", enabled);
+    return this.discoveryFollows();
+  }
+
+  private discoveryChange: Promise<void> | undefined;
+
+  // mDNS and the local API follow the setting, whoever changed it.
+  private discoveryFollows(): Promise<void> {
+    const enabled = this.localDiscovery;
+    if (enabled === this.api.enabled) return this.discoveryChange ?? Promise.resolve();
     this.api.enabled = enabled;
     this.hal.log("info", `local discovery ${enabled ? "on" : "off"}`);
-    if (!enabled) await this.stopDiscovery();
-    else if (this.hal.udp && !this.mdns) await this.startDiscovery(this.http.port);
+    const change = enabled ? this.discovery.start(this.http.port) : this.discovery.stop();
+    this.discoveryChange = change;
+    return change;
   }
 
-  // Services of other front ends beside _privet._tcp on the same host (IPP
-  // Everywhere's _ipp._tcp with _print). They are published while local
-  // discovery is on, as Privet's own is; the function returned withdraws one
-  // with a goodbye for its records only.
-  private readonly mdnsServices: Array<{ spec: ServiceSpec; live: MdnsService | undefined }> = [];
-
+  // Services of other front ends beside _privet._tcp on the same host,
+  // published while local discovery is on (./discovery).
   publish(spec: ServiceSpec): () => void {
-    const entry = { spec, live: this.mdns?.add(spec) };
-    this.mdnsServices.push(entry);
-    return () => {
-      const index = this.mdnsServices.indexOf(entry);
-      if (index >= 0) this.mdnsServices.splice(index, 1);
-      entry.live?.remove();
-    };
-  }
-
-  private async startDiscovery(port: number): Promise<void> {
-    const responder = new MdnsResponder(this.hal.clock, this.hal.random, this.hal.log, this.hostLabel());
-    this.privetService = responder.add({ instance: this.device.name, type: "_privet._tcp", subtypes: ["_printer"], port, txt: () => this.device.txt() });
-    try {
-      this.mdnsSocket = await this.hal.udp!.openMdns((bytes, from) => responder.receive(bytes, from));
-    } catch (error) {
-      // The API still works without discovery; say why it is missing.
-      this.hal.log("warn", `mdns: cannot open the mDNS socket (${String(error)}); discovery is off`);
-      return;
-    }
-    for (const entry of this.mdnsServices) entry.live = responder.add(entry.spec);
-    this.mdns = responder;
-    responder.start(this.mdnsSocket);
+    return this.discovery.publish(spec);
   }
 
   // Resolves once the mDNS goodbye has had time to leave.
   stop(): Promise<void> {
     this.started = false;
-    this.sntp?.stop();
-    this.captiveDns?.stop();
+    this.clock.sntp?.stop();
+    this.portal.stop();
     this.cloudStarted = false;
     this.cloud?.stop();
     this.wifi?.stop();
     this.http.stop();
-    return this.stopDiscovery();
-  }
-
-  private stopDiscovery(): Promise<void> {
-    const responder = this.mdns;
-    const socket = this.mdnsSocket;
-    this.mdns = undefined;
-    this.privetService = undefined;
-    this.mdnsSocket = undefined;
-    if (!responder || !socket) return Promise.resolve();
-    responder.stop();
-    return new Promise((resolve) => {
-      this.hal.clock.setTimer(() => {
-        socket.close();
-        resolve();
-      }, GOODBYE_FLUSH_MS);
-    });
+    return this.discovery.stop();
   }
 }

@@ -1,44 +1,49 @@
-import type { Storage } from "../hal/storage.js";
+import type { DeviceRecord } from "../device/record.js";
+import type { FactoryReset } from "../device/reset.js";
+import type { DeviceSettings } from "../device/settings.js";
+import type { DeviceState } from "../device/state.js";
+import type { Cloud } from "../cloud/cloud.js";
 import type { Job } from "../jobs/job.js";
-import type { DeviceRecord } from "../privet/device.js";
+import type { JobStore } from "../jobs/store.js";
+import type { Spooler } from "../print/spooler.js";
 import type { WebHost, WebIdentity, WebRegistrationState, WebSettings, WebStatus } from "../web/host.js";
-import type { WifiSetup } from "../web/wifi-setup.js";
-import type { Printer } from "./printer.js";
+import type { WifiSetup } from "../wifi/setup.js";
 
-// The printer as its pages see it. The name and description a person gives
-// are kept in the journal and win over the configured ones at boot; a
-// factory reset brings the configured ones back.
-
-const NAME_KEY = "name";
-const DESCRIPTION_KEY = "note";
-
-export function loadDeviceNames(storage: Storage, device: DeviceRecord): void {
-  device.name = storage.read(NAME_KEY) ?? device.name;
-  device.description = storage.read(DESCRIPTION_KEY) ?? device.description;
+// What the pages' host reads of the printer: the device's record, state and
+// settings, and where it answers. Declared here, so this file does not import
+// printer.ts (which builds it).
+export interface PagesPrinter {
+  readonly device: DeviceRecord;
+  readonly state: DeviceState;
+  readonly settings: DeviceSettings;
+  readonly reset: FactoryReset;
+  readonly jobs: JobStore;
+  readonly spooler: Spooler;
+  readonly cloud: Cloud | undefined;
+  readonly config: { host: string };
+  readonly http: { port: number };
+  readonly mdns: { hostName: string } | undefined;
+  readonly sntp: { setBy?: string } | undefined;
+  clockNotice(): string | undefined;
+  clockSet(): boolean;
+  uptimeSeconds(): number;
 }
 
-export function forgetDeviceNames(storage: Storage, device: DeviceRecord, configured: { name: string; description: string }): void {
-  storage.remove(NAME_KEY);
-  storage.remove(DESCRIPTION_KEY);
-  if (device.name === configured.name && device.description === configured.description) return;
-  device.name = configured.name;
-  device.description = configured.description;
-  device.changed();
-}
-
+// The printer as its pages see it: views of the device's facts, and changes
+// made through the settings table (whose listeners rename, re-announce and
+// turn discovery on or off).
 // A class, not an object of closures: its methods live with the code (in
 // flash on the board), and an instance costs two slots of the XS heap.
 export class PrinterWebHost implements WebHost {
-  constructor(private readonly printer: Printer, readonly wifi: WifiSetup | undefined) {}
+  constructor(private readonly printer: PagesPrinter, readonly wifi: WifiSetup | undefined) {}
 
   status(): WebStatus {
     const printer = this.printer;
-    printer.refreshDeviceState();
-    const device = printer.device;
+    const state = printer.state;
     const notice = printer.clockNotice();
     const setBy = printer.sntp?.setBy;
     const clock = notice !== undefined ? { set: false, text: notice } : setBy !== undefined ? { set: true, text: `Set from ${setBy}` } : undefined;
-    return { deviceState: device.deviceState, fault: device.fault?.description, job: printer.spooler.active, connection: device.connectionState, clock };
+    return { deviceState: state.activity, fault: state.fault?.description, job: printer.spooler.active, connection: printer.device.connectionState, clock };
   }
 
   jobs(): Job[] {
@@ -79,29 +84,24 @@ export class PrinterWebHost implements WebHost {
   }
 
   settings(): WebSettings {
-    const printer = this.printer;
+    const settings = this.printer.settings;
     return {
-      name: printer.device.name, description: printer.device.description,
-      localDiscovery: printer.localDiscovery, localPrinting: printer.settings.get("localPrinting"),
+      name: settings.get("name"), description: settings.get("description"),
+      localDiscovery: settings.get("localDiscovery"), localPrinting: settings.get("localPrinting"),
     };
   }
 
+  // /privet/info reads the record; TXT is re-announced (ty, note) by the
+  // record's listeners; discovery follows its setting.
   saveSettings(settings: WebSettings): void {
-    const printer = this.printer;
-    const device = printer.device;
-    if (settings.name !== device.name || settings.description !== device.description) {
-      printer.storage.write(NAME_KEY, settings.name);
-      printer.storage.write(DESCRIPTION_KEY, settings.description);
-      device.name = settings.name;
-      device.description = settings.description;
-      // /privet/info reads the record; TXT is re-announced (ty, note).
-      device.changed();
-    }
-    printer.settings.set("localPrinting", settings.localPrinting);
-    void printer.setLocalDiscovery(settings.localDiscovery);
+    const table = this.printer.settings;
+    table.set("name", settings.name);
+    table.set("description", settings.description);
+    table.set("localPrinting", settings.localPrinting);
+    table.set("localDiscovery", settings.localDiscovery);
   }
 
   factoryReset(): void {
-    this.printer.factoryReset();
+    this.printer.reset.run();
   }
 }

@@ -3,6 +3,7 @@ import type { PrintEngine } from "../hal/engine.js";
 import { readSmallBody, type HttpRequest, type HttpResponse } from "../http/server.js";
 import { jobStateDocument } from "../jobs/job.js";
 import type { JobStore } from "../jobs/store.js";
+import type { Admission, Refusal } from "../print/admission.js";
 import type { JobLifecycle } from "../print/lifecycle.js";
 import type { Spooler } from "../print/spooler.js";
 import { utf8Decode } from "../text/utf8.js";
@@ -20,6 +21,8 @@ export interface PrintingContext {
   jobs: JobStore;
   lifecycle: JobLifecycle;
   spooler: Spooler;
+  // Whether a job may print now: the one decision of the print layer.
+  admission: Admission;
   // Whether local printing is offered right now (Privet 4.1, 6.1).
   exposed(): boolean;
   maxDocumentBytes: number;
@@ -29,8 +32,19 @@ export interface PrintingContext {
 export const BUSY_RETRY_S = 10;
 const PWG_RASTER = "image/pwg-raster";
 
+// A refusal of the print layer in Privet's words.
+function refuse(response: HttpResponse, refusal: Refusal): void {
+  switch (refusal.why) {
+    case "busy": return sendPrivetError(response, "printer_busy", refusal.description, BUSY_RETRY_S);
+    case "format": return sendPrivetError(response, "invalid_document_type", refusal.description);
+    // Local printing went away between the route's check and now (Privet 6.1).
+    case "closed": return response.send(404, `${refusal.description}\n`);
+    case "faulted": return sendPrivetError(response, "printer_error", refusal.description);
+  }
+}
+
 export function printingRoutes(context: PrintingContext): PrivetRoute[] {
-  const { engine, jobs, lifecycle, spooler, clock } = context;
+  const { engine, jobs, lifecycle, spooler, clock, admission } = context;
   const exposed = () => context.exposed();
 
   const capabilities: PrivetRoute = {
@@ -46,7 +60,8 @@ export function printingRoutes(context: PrintingContext): PrivetRoute[] {
     method: "POST",
     exposed,
     handle: (request, response) => {
-      if (engine.fault) return sendPrivetError(response, "printer_error", engine.faultDescription);
+      const refused = admission.check({ local: true, recordOnly: true });
+      if (refused) return refuse(response, refused);
       if (request.contentLength > MAX_TICKET_BYTES) return sendPrivetError(response, "invalid_ticket", `the ticket is larger than ${MAX_TICKET_BYTES} bytes`);
       readSmallBody(request, MAX_TICKET_BYTES, (body) => {
         if (response.sent) return;
@@ -54,6 +69,7 @@ export function printingRoutes(context: PrintingContext): PrivetRoute[] {
         if (typeof ticket === "string") return sendPrivetError(response, "invalid_ticket", ticket);
         const job = lifecycle.createDraft(ticket);
         if (!job) return sendPrivetError(response, "printer_busy", "every job slot holds a job that is printing", BUSY_RETRY_S);
+        job.origin = "privet";
         response.json({ job_id: job.id, expires_in: Math.ceil((job.expiresAt - clock.monotonic()) / 1000) });
       });
     },
@@ -84,10 +100,11 @@ export function printingRoutes(context: PrintingContext): PrivetRoute[] {
     if (request.contentLength > context.maxDocumentBytes) {
       return sendPrivetError(response, "document_too_large", `the document is ${request.contentLength} bytes; this printer takes at most ${context.maxDocumentBytes}`);
     }
-    if (engine.fault) return sendPrivetError(response, "printer_error", engine.faultDescription);
-    if (spooler.active) return sendPrivetError(response, "printer_busy", "the printer is printing another job", BUSY_RETRY_S);
+    const refused = admission.check({ local: true, format: PWG_RASTER });
+    if (refused) return refuse(response, refused);
 
     const job = draft ?? lifecycle.createQueued();
+    job.origin = "privet";
     job.jobType = PWG_RASTER;
     job.jobSize = request.contentLength;
     if (query.job_name !== undefined) job.jobName = query.job_name;

@@ -1,11 +1,13 @@
+import type { DeviceSettingValues } from "../device/settings.js";
+import type { DeviceActivity } from "../device/state.js";
 import type { Job } from "../jobs/job.js";
-import type { WifiSetup } from "./wifi-setup.js";
+import type { WifiSetup } from "../wifi/setup.js";
 
 // What the pages may see of the printer and ask of it. The Printer provides
 // it (modules/printer/web-host.ts); the pages never reach past it.
 
 export interface WebStatus {
-  deviceState: "idle" | "processing" | "stopped";
+  deviceState: DeviceActivity;
   // The fault in words, while there is one.
   fault: string | undefined;
   // The job at the engine, if any.
@@ -44,12 +46,8 @@ export interface WebRegistrationState {
   waitingForClock?: boolean;
 }
 
-export interface WebSettings {
-  name: string;
-  description: string;
-  localDiscovery: boolean;
-  localPrinting: boolean;
-}
+// The part of the device's settings table (device/settings) the pages edit.
+export type WebSettings = Pick<DeviceSettingValues, "name" | "description" | "localDiscovery" | "localPrinting">;
 
 export interface WebHost {
   status(): WebStatus;

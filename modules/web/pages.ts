@@ -4,7 +4,7 @@ import type { WifiNetwork } from "../hal/network.js";
 import { escapeHtml, lookup, safeHref } from "./html.js";
 import type { WebHost } from "./host.js";
 import type { WebRegistrationView } from "./registration.js";
-import type { WifiView } from "./wifi-setup.js";
+import type { WifiView } from "../wifi/setup.js";
 import { TOKEN_FIELD } from "./guard.js";
 import type { Section } from "./page.js";
 

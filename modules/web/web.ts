@@ -1,3 +1,4 @@
+import { descriptionProblem, nameProblem } from "../device/settings.js";
 import type { Log } from "../hal/log.js";
 import type { Random } from "../hal/random.js";
 import { HostPolicy } from "../http/host-policy.js";
@@ -19,8 +20,6 @@ import { WebRegistration } from "./registration.js";
 // POST from one of these forms, checked by the RequestGuard, then a 303 back
 // to a page (so a reload never repeats it).
 
-const MAX_NAME = 64;
-const MAX_DESCRIPTION = 128;
 
 const NOTICES: Record<string, string> = {
   saved: "Settings saved.",
@@ -157,8 +156,8 @@ export class WebPages {
   private saveSettings(form: Form, response: HttpResponse): void {
     const name = (form.name ?? "").trim();
     const description = (form.description ?? "").trim();
-    if (name === "" || name.length > MAX_NAME) return this.settingsPage(response, undefined, `The name must have 1 to ${MAX_NAME} characters.`, 400);
-    if (description.length > MAX_DESCRIPTION) return this.settingsPage(response, undefined, `The description may have up to ${MAX_DESCRIPTION} characters.`, 400);
+    const problem = nameProblem(name) ?? descriptionProblem(description);
+    if (problem) return this.settingsPage(response, undefined, problem, 400);
     // A checkbox that is not ticked is simply absent from the form.
     this.host.saveSettings({ name, description, localDiscovery: form.local_discovery === "1", localPrinting: form.local_printing === "1" });
     redirect(response, "/settings?done=saved");

@@ -1,9 +1,9 @@
 import * as http from "node:http";
-import { decodeMessage } from "../../modules/ipp/decode.js";
-import { encodeMessage } from "../../modules/ipp/encode.js";
+import { decodeMessage } from "../../modules/ipp-codec/decode.js";
+import { encodeMessage } from "../../modules/ipp-codec/encode.js";
 import {
   GroupTag, attr, charset, find, language, uri, type IppAttribute, type IppGroup, type IppMessage, type IppValue,
-} from "../../modules/ipp/values.js";
+} from "../../modules/ipp-codec/values.js";
 
 // IPP requests as a client sends them: the message built from attributes,
 // posted with node:http (Content-Length, or chunked when asked), the

@@ -12,6 +12,9 @@ import { FakeClock } from "../helpers/fake-clock.js";
 import { settle } from "../helpers/fake-cloud-api.js";
 import { encodeDocument, testPage } from "../helpers/pwg.js";
 import { SeededRandom } from "../helpers/seeded-random.js";
+import { DeviceState } from "../../modules/device/state.js";
+import { Admission } from "../../modules/print/admission.js";
+import { followPrintPath } from "../../modules/print/device-state.js";
 
 // The cloud job fetcher inside XS: a scripted service (fetch, ticket, a
 // download delivered in small chunks that honours pause, control) and the
@@ -74,6 +77,9 @@ async function scenario(): Promise<void> {
   const store = new JobStore(clock, random);
   const lifecycle = new JobLifecycle(store, log);
   const spooler = new Spooler(engine, lifecycle, clock, log);
+  const state = new DeviceState(clock);
+  followPrintPath(state, { engine, spooler, lifecycle });
+  const admission = new Admission({ state, spooler, open: () => true, formats: () => ["image/pwg-raster"] });
   const doc = encodeDocument([testPage(120, 160, "sgray_8", 1), testPage(120, 160, "sgray_8", 2)]);
   const queue: CloudJob[] = [
     { id: "bad", title: "two copies", fileUrl: "u:bad", createTime: 1 },
@@ -108,9 +114,9 @@ async function scenario(): Promise<void> {
   } as unknown as CloudApi;
   const jobs = new CloudJobs({
     api, clock, log, printerId: () => "printer-1",
-    print: { lifecycle, spooler, accept: "image/pwg-raster", checkTicket: (text) => checkTicket(text, OFFICE_CAPABILITIES) },
+    print: { lifecycle, spooler, admission, accept: "image/pwg-raster", checkTicket: (text) => checkTicket(text, OFFICE_CAPABILITIES) },
     authorized: (call) => call("token"),
-  }, { downloadAttempts: 2, downloadRetryMs: 100, busyRetryMs: 100 });
+  }, { downloadAttempts: 2, downloadRetryMs: 100 });
   jobs.start();
   jobs.due();
   for (let i = 0; i < 400; i++) {

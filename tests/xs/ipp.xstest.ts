@@ -1,13 +1,13 @@
 import test from "./harness.js";
 import { HttpRouter } from "../../modules/http/router.js";
 import { HttpServer } from "../../modules/http/server.js";
-import { IppError, MessageDecoder, decodeMessage, defaultIppLimits, messageProblem } from "../../modules/ipp/decode.js";
-import { encodeMessage } from "../../modules/ipp/encode.js";
+import { IppError, MessageDecoder, decodeMessage, defaultIppLimits, messageProblem } from "../../modules/ipp-codec/decode.js";
+import { encodeMessage } from "../../modules/ipp-codec/encode.js";
 import { IppService } from "../../modules/ipp/service.js";
 import {
   GroupTag, Operation, attr, charset, collection, find, integer, keyword, language, mimeType, name, resolution, text, uri,
   type IppGroup, type IppMessage,
-} from "../../modules/ipp/values.js";
+} from "../../modules/ipp-codec/values.js";
 import { JobStore } from "../../modules/jobs/store.js";
 import { JobLifecycle } from "../../modules/print/lifecycle.js";
 import { Spooler } from "../../modules/print/spooler.js";
@@ -19,6 +19,9 @@ import { encodeDocument, testPage } from "../helpers/pwg.js";
 import { SeededRandom } from "../helpers/seeded-random.js";
 import { TestEngine } from "../helpers/test-engine.js";
 import { FakeSocket, ascii, fakeListener } from "./fake-socket.js";
+import { DeviceState } from "../../modules/device/state.js";
+import { followPrintPath } from "../../modules/print/device-state.js";
+import { Admission } from "../../modules/print/admission.js";
 
 // modules/ipp inside XS: the codec on hostile input, and the service behind
 // the real HTTP server printing a chunked Print-Job through a full engine.
@@ -46,8 +49,11 @@ function printer() {
   const jobs = new JobStore(clock, new SeededRandom(3));
   const lifecycle = new JobLifecycle(jobs, () => {});
   const spooler = new Spooler(engine, lifecycle, clock, () => {});
+  const state = new DeviceState(clock);
+  followPrintPath(state, { engine, spooler, lifecycle });
+  const admission = new Admission({ state, spooler, open: () => true, formats: () => ["image/pwg-raster"] });
   const ipp = new IppService({
-    clock, log: () => {}, engine, jobs, lifecycle, spooler,
+    clock, log: () => {}, engine, jobs, lifecycle, spooler, state, admission,
     formats: { "image/pwg-raster": () => (sink, limits) => new PwgDecoder(sink, limits) },
     device: () => ({ name: "XS", description: "", location: "", manufacturer: "M", model: "X", firmware: "1", serialNumber: "0123456789abcdef0123456789abcdef" }),
     exposed: () => true, accepting: () => true, identifyActions: ["display"], identify: () => {}, limits: defaultIppLimits, maxDocumentBytes: 1 << 24,

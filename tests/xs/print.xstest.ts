@@ -4,7 +4,7 @@ import { JobLifecycle } from "../../modules/print/lifecycle.js";
 import type { DocumentConsumer, DocumentSource } from "../../modules/print/source.js";
 import { Spooler, type ReceiveResult } from "../../modules/print/spooler.js";
 import { HttpRouter } from "../../modules/http/router.js";
-import { Settings } from "../../modules/storage/settings.js";
+import { Settings } from "../../modules/device/settings.js";
 import { SafeStorage } from "../../modules/storage/safe-storage.js";
 import type { Storage } from "../../modules/hal/storage.js";
 import type { HttpRequest, HttpResponse } from "../../modules/http/server.js";

@@ -1,7 +1,8 @@
+import { JOURNAL_KEYS } from "./keys.js";
 import type { Random } from "../hal/random.js";
 import type { Storage } from "../hal/storage.js";
 
-const SERIAL_KEY = "serial";
+const SERIAL_KEY = JOURNAL_KEYS.serial;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 // serial_number must be a UUID and should be the same everywhere and always

@@ -1,3 +1,4 @@
+import { JOURNAL_KEYS } from "../device/keys.js";
 import type { Clock, TimerId } from "../hal/clock.js";
 import type { Log } from "../hal/log.js";
 import type { JoinResult, Network, NetworkStatus, WifiNetwork } from "../hal/network.js";
@@ -9,7 +10,7 @@ import type { Storage } from "../hal/storage.js";
 // power-safe journal. Forgetting (the panel's long press) opens the access
 // point again.
 
-export const WIFI_KEY = "wifi";
+export const WIFI_KEY = JOURNAL_KEYS.wifi;
 const MAX_SSID_BYTES = 32;
 const MAX_PASSWORD_LENGTH = 63;
 const MAX_LISTED = 20;
