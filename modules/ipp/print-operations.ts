@@ -115,20 +115,7 @@ function copiesFit(x: IppExchange, p: Printing, checked: Checked): boolean {
 const SETTLE_MS = 1000;
 
 function whenSettled(p: Printing, job: Job, answer: () => void): void {
-  if (completed(job)) return answer();
-  const { clock, lifecycle } = p.context;
-  let pending = true;
-  const settle = () => {
-    if (!pending) return;
-    pending = false;
-    stop();
-    clock.clearTimer(timer);
-    answer();
-  };
-  const stop = lifecycle.listen((event) => {
-    if (event.job === job && completed(job)) settle();
-  });
-  const timer = clock.setTimer(settle, SETTLE_MS);
+  whenOrAfter(p, () => completed(job), SETTLE_MS, answer);
 }
 
 // A document for a job that already exists (Send-Document) waits for the job
@@ -139,21 +126,27 @@ function whenSettled(p: Printing, job: Job, answer: () => void): void {
 const SEND_WAIT_MS = 60_000;
 
 function whenFree(p: Printing, go: () => void): void {
-  const { clock, lifecycle, spooler } = p.context;
-  if (!spooler.active) return go();
+  const spooler = p.context.spooler;
+  // The spooler lets its job go before the job's last event is told.
+  whenOrAfter(p, () => !spooler.active, SEND_WAIT_MS, go);
+}
+
+// Runs then once ready() holds after some job event, or after ms at the latest.
+function whenOrAfter(p: Printing, ready: () => boolean, ms: number, then: () => void): void {
+  if (ready()) return then();
+  const { clock, lifecycle } = p.context;
   let pending = true;
   const settle = () => {
     if (!pending) return;
     pending = false;
     stop();
     clock.clearTimer(timer);
-    go();
+    then();
   };
-  // The spooler lets its job go before the job's last event is told.
   const stop = lifecycle.listen(() => {
-    if (!spooler.active) settle();
+    if (ready()) settle();
   });
-  const timer = clock.setTimer(settle, SEND_WAIT_MS);
+  const timer = clock.setTimer(settle, ms);
 }
 
 function setOwner(x: IppExchange, job: Job): void {
