@@ -1,5 +1,5 @@
 import test from "ava";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -9,7 +9,7 @@ import { call } from "./helpers/cloud.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { ippRequest, send, values } from "./helpers/ipp.js";
 import { answersWith, startSntpServer } from "./helpers/sntp-server.js";
-import { boot, buildFirmware, dnsServer, has, Instruments, mcsimMissing, registerBoard, simPort, sleep, startTlsCloud, waitFor, type Board } from "./helpers/mcsim.js";
+import { boot, buildFirmware, dnsServer, has, Instruments, ipptool, mcsimMissing, registerBoard, simPort, sleep, startTlsCloud, waitFor, type Board } from "./helpers/mcsim.js";
 
 // Every front end at once on the board's fixed heap (issue 20): the app in
 // mcsim at the manifest's heap, registered with the emulator over TLS (HTTPS
@@ -59,16 +59,6 @@ ${extra}
 }
 `);
   return file;
-}
-
-function ipptool(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn("ipptool", ["-T", "120", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (c) => (out += c));
-    child.stderr.on("data", (c) => (out += c));
-    child.on("exit", (code) => resolve({ code, out }));
-  });
 }
 
 // A photo-like picture (gradients, a disc, edges) as a 4:2:0 baseline JPEG.

@@ -8,7 +8,7 @@ import { closeAfter, get, rawRequest } from "./helpers/client.js";
 import { encodeDocument, testPage } from "./helpers/pwg.js";
 import { call, userToken } from "./helpers/cloud.js";
 import { answersWith, startSntpServer } from "./helpers/sntp-server.js";
-import { boot as bootFirmware, buildFirmware, byteCode, dnsServer, freePort, has, makeChain, mcsimMissing as missing, Instruments, SERVER_NAME, simPort, sleep, startTlsCloud, waitFor, type Board } from "./helpers/mcsim.js";
+import { boot as bootFirmware, buildFirmware, byteCode, dnsServer, freePort, has, makeChain, mcsimMissing as missing, Instruments, ipptool, SERVER_NAME, simPort, sleep, startTlsCloud, waitFor, type Board } from "./helpers/mcsim.js";
 
 // Builds main.ts with the Moddable SDK and runs it in mcsim. The SDK is not on
 // npm, so this runs only where MODDABLE points at a built SDK; elsewhere it is
@@ -252,13 +252,6 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
       const servedId = /"job_id"\s*:\s*"(\w+)"/.exec(served.answer)?.[1];
       const reportedAlready = new RegExp(`local job ${servedId} reported as`).test(output());
       const uri = `ipp://127.0.0.1:${SIM_PORT}/ipp/print`;
-      const ipptool = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn("ipptool", ["-T", "120", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-        let out = "";
-        child.stdout.on("data", (c) => (out += c));
-        child.stderr.on("data", (c) => (out += c));
-        child.on("exit", (code) => resolve({ code, out }));
-      });
       const attributes = await ipptool(["-t", uri, "get-printer-attributes.test"]);
       t.is(attributes.code, 0, attributes.out);
       t.true(await waitFor(output, new RegExp(`local job ${servedId} reported as`), 30_000), output().replace(/instruments: .*\n/g, "").slice(-1500));

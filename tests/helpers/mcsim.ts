@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { get, rawRequest } from "./client.js";
 import { call, startTestCloud, userToken, type TestCloud } from "./cloud.js";
+import { run, which } from "./peers.js";
 
 // What the mcsim tests share: the firmware built for lin with a test config
 // (its own port, DNS, time server, Preference store and cloud), booted under
@@ -17,7 +18,7 @@ import { call, startTestCloud, userToken, type TestCloud } from "./cloud.js";
 export const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const sdk = process.env.MODDABLE;
 export const sdkTools = sdk ? path.join(sdk, "build", "bin", "lin", "release") : "";
-export const has = (command: string) => spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
+export const has = (command: string) => which(command) !== undefined;
 export const mcsimMissing = !sdk ? "MODDABLE is not set (no Moddable SDK here)"
   : !existsSync(path.join(sdkTools, "mcconfig")) ? `no mcconfig in ${sdkTools}`
   : !has("xvfb-run") ? "xvfb-run is not installed"
@@ -206,6 +207,12 @@ export class Instruments {
     const chunks = this.column(rows, "Chunk used"), slots = this.column(rows, "Slot used");
     return `chunks peak ${Math.max(...chunks)} low ${Math.min(...chunks)}, slots peak ${Math.max(...slots)} low ${Math.min(...slots)} B, ${this.column(rows, "Garbage collections").reduce((a, b) => a + b, 0)} GCs`;
   }
+}
+
+// CUPS's ipptool against the board, its output and error in one text.
+export async function ipptool(args: string[]): Promise<{ code: number | null; out: string }> {
+  const result = await run("ipptool", ["-T", "120", ...args], 180_000);
+  return { code: result.code, out: result.stdout + result.stderr };
 }
 
 // Registration on XS as a person does it: start, the (auto) panel's OK,
