@@ -396,3 +396,19 @@ test("the budgets are options: maxHeldBytes, discardLimit; the defaults fit the 
   c.send("GET /after HTTP/1.1\r\n\r\n");
   t.is(parseResponses(c.output()).length, 2);
 });
+
+test("a response the client stopped reading is given up after stallTimeoutMs, and the log names the request", async (t) => {
+  const { tcp, clock, logs } = await setup((_request, response) => {
+    const writer = response.stream(200)!;
+    writer.write("x".repeat(4096));
+    writer.onDrain(() => writer.end());
+  }, { stallTimeoutMs: 5000, idleTimeoutMs: 30_000 });
+  const c = tcp.accept();
+  c.full = true;
+  c.send("GET /big HTTP/1.1\r\nHost: p\r\n\r\n");
+  clock.advance(4999);
+  t.false(c.isClosed, "not before the stall timeout");
+  clock.advance(1);
+  t.true(c.isClosed);
+  t.true(logs.some((line) => line.includes("stopped reading the response to GET /big")), logs.join("\n"));
+});

@@ -9,6 +9,7 @@ import { NullEngine } from "../../modules/print/null-engine.js";
 import { OFFICE_CAPABILITIES } from "../../modules/print/office-capabilities.js";
 import { clock } from "./clock.js";
 import { moddableDatagrams } from "./datagrams.js";
+import { heapHas } from "./heap.js";
 import { moddableResolver } from "./resolver.js";
 import { moddableTcp } from "./tcp.js";
 import { moddableTls } from "./tls.js";
@@ -59,5 +60,7 @@ export function moddableHal(options: ModdableHalOptions = {}): Hal {
     datagrams: moddableDatagrams,
     panel: options.panel,
     network: options.network,
+    // XS's fixed heap, measured (heap.c): the memory gate's gauge.
+    heap: { has: heapHas },
   };
 }

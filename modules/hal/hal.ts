@@ -1,5 +1,6 @@
 import type { Clock } from "./clock.js";
 import type { PrintEngine } from "./engine.js";
+import type { HeapGauge } from "./heap.js";
 import type { Log } from "./log.js";
 import type { Network } from "./network.js";
 import type { Panel } from "./panel.js";
@@ -33,4 +34,6 @@ export interface Hal {
   // Wi-Fi the firmware manages itself (scan, join, a setup access point);
   // absent where the platform's network is set up outside the firmware.
   network?: Network;
+  // The heap's free room where it is fixed (the board); absent where it grows.
+  heap?: HeapGauge;
 }

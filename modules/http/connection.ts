@@ -415,9 +415,10 @@ export class Connection {
     if (this.stallTimer !== undefined) return;
     this.stallTimer = this.server.clock.setTimer(() => {
       this.stallTimer = undefined;
-      this.server.log("debug", `http: ${this.remoteAddress} stopped reading a response`);
+      const request = this.request;
+      this.server.log("debug", `http: ${this.remoteAddress} stopped reading the response to ${request ? `${request.method} ${request.path}` : "a request"}`);
       this.close("the client stopped reading the response");
-    }, this.server.options.idleTimeoutMs);
+    }, this.server.options.stallTimeoutMs ?? this.server.options.idleTimeoutMs);
   }
 
   private clearStall(): void {

@@ -29,6 +29,10 @@ export interface HttpServerOptions {
   maxHeaders: number;
   // A connection that sends nothing for this long while we wait on it is closed.
   idleTimeoutMs: number;
+  // A response the client has stopped reading is given up after this long
+  // (idleTimeoutMs when absent): on the board it holds a connection, its
+  // buffers and its page's writer, which the heap wants back sooner.
+  stallTimeoutMs?: number;
   // A new connection must send its first byte within this long (at most
   // idleTimeoutMs): a silent connection is a slot held for nothing.
   firstByteTimeoutMs: number;
@@ -146,6 +150,21 @@ export class HttpServer {
     if (!victim) return false;
     victim.evict();
     return true;
+  }
+
+  // Closes every keep-alive connection waiting for its next request (not one
+  // just accepted, whose request may be on its way): on the board each holds
+  // a head buffer and a few hundred slots, the first memory to give back
+  // when the heap is short. Returns how many were closed.
+  closeIdle(): number {
+    const now = this.clock.monotonic();
+    let closed = 0;
+    for (const c of [...this.connections]) {
+      if (!c.betweenRequests || c.isFresh(now)) continue;
+      c.evict();
+      closed++;
+    }
+    return closed;
   }
 
   forget(connection: Connection): void {

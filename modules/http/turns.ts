@@ -19,15 +19,30 @@
 // capacity is taken as the whole budget. The waiters are bounded by their
 // callers (the server's few connections, the cloud's calls in order, the
 // one print job).
+//
+// With a memory (the board's measured heap, device/memory.ts), work also
+// waits until the heap has room for its share; as memory coming back
+// raises no event, a waiter held back for it looks again a little later.
+export interface TurnsMemory {
+  roomFor(share: number): boolean;
+  retry(check: () => void): void;
+}
+
 export class Turns {
   private used = 0;
   private readonly waiting: Array<{ cost: number; go: () => void }> = [];
+  private retrying = false;
 
-  constructor(readonly capacity = 1) {}
+  constructor(readonly capacity = 1, private readonly memory?: TurnsMemory) {}
 
   // Some work holds a share.
   get busy(): boolean {
     return this.used > 0;
+  }
+
+  // The shares held by work under way.
+  get held(): number {
+    return this.used;
   }
 
   run<T>(work: () => T | Promise<T>, cost = this.capacity): Promise<T> {
@@ -50,17 +65,34 @@ export class Turns {
         }
         result.then((value) => { this.giveBack(share); resolve(value); }, (error: unknown) => { this.giveBack(share); reject(error); });
       };
-      if (this.waiting.length === 0 && this.fits(share)) go();
-      else this.waiting.push({ cost: share, go });
+      if (this.waiting.length === 0 && this.fits(share)) return go();
+      this.waiting.push({ cost: share, go });
+      this.lookAgain();
     });
   }
 
   private fits(share: number): boolean {
-    return this.used === 0 || this.used + share <= this.capacity;
+    // The room asked of the heap covers the work under way too: it was let in
+    // with room for its share, which it may not have used yet.
+    return (this.used === 0 || this.used + share <= this.capacity) && (!this.memory || this.memory.roomFor(this.used + share));
+  }
+
+  private lookAgain(): void {
+    const memory = this.memory;
+    if (!memory || this.retrying || this.waiting.length === 0) return;
+    this.retrying = true;
+    memory.retry(() => {
+      this.retrying = false;
+      this.letIn();
+    });
   }
 
   private giveBack(share: number): void {
     this.used -= share;
+    this.letIn();
+  }
+
+  private letIn(): void {
     for (let i = 0; i < this.waiting.length;) {
       const next = this.waiting[i];
       if (!this.fits(next.cost)) {
@@ -72,6 +104,7 @@ export class Turns {
       // go() may have run and given back at once (and let others in): start over.
       i = 0;
     }
+    this.lookAgain();
   }
 }
 

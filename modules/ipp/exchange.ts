@@ -60,6 +60,8 @@ export interface IppContext {
   turns?: Turns;
   // Its share of the budget for an attributes answer (whole turns without it).
   attributesShare?: number;
+  // The heap has room for a request's work (device/memory.ts); absent, always.
+  roomForRequest?: () => boolean;
 }
 
 export interface Printing {

@@ -84,6 +84,11 @@ export class IppService implements Printing {
     };
     readIppRequest(request, this.context.limits, {
       message: (message, document) => {
+        // Short of memory: server-error-busy, which every IPP client retries;
+        // a document that came with it is read and dropped by the server.
+        if (this.context.roomForRequest && !this.context.roomForRequest()) {
+          return send(bareAnswer(message, Status.busy, "the printer is short of memory; try again shortly"));
+        }
         const exchange = new IppExchange(message, document, printerUri, webUri, send);
         const carryOut = () => {
           try {

@@ -1,3 +1,4 @@
+import type { MemoryReserveConfig } from "../device/memory.js";
 import type { HttpServerOptions } from "../http/server.js";
 import type { CloudOptions } from "../cloud/cloud.js";
 import type { HttpClientOptions } from "../http/client.js";
@@ -73,6 +74,9 @@ export interface MemoryBudgetConfig {
   // A JPEG job holds this for its whole length (its decoder's rows and the
   // placement's tables); a PWG or URF job keeps one line and holds nothing.
   jpegJob?: number;
+  // What must be free in the heap for a request, and for each share of a
+  // large activity (device/memory.ts): measured on the board, absent on Node.
+  reserve?: MemoryReserveConfig;
 }
 
 export const FIRMWARE_VERSION = "0.1.0";

@@ -1,6 +1,7 @@
 import type { Cloud } from "../cloud/cloud.js";
 import { semanticState } from "../cloud/semantic-state.js";
 import { loadSerialNumber } from "../device/identity.js";
+import { DeviceMemory } from "../device/memory.js";
 import { DeviceRecord } from "../device/record.js";
 import { FactoryReset } from "../device/reset.js";
 import { deviceSettings, type DeviceSettings } from "../device/settings.js";
@@ -10,7 +11,7 @@ import type { PanelButton } from "../hal/panel.js";
 import type { Storage } from "../hal/storage.js";
 import { HostPolicy } from "../http/host-policy.js";
 import { HttpRouter } from "../http/router.js";
-import { HttpServer } from "../http/server.js";
+import { HttpServer, type HttpRequest, type HttpResponse } from "../http/server.js";
 import { Turns } from "../http/turns.js";
 import { defaultIppLimits } from "../ipp-codec/decode.js";
 import { AIRPRINT_SUBTYPE, URF_MIME } from "../ipp/airprint.js";
@@ -27,7 +28,8 @@ import { printPath } from "../print/path.js";
 import type { Spooler } from "../print/spooler.js";
 import { INFO_PATH, PrivetApi } from "../privet/api.js";
 import { infoDocument } from "../privet/info.js";
-import { printingRoutes } from "../privet/printing.js";
+import { sendPrivetError } from "../privet/errors.js";
+import { BUSY_RETRY_S, printingRoutes } from "../privet/printing.js";
 import { TokenEngine } from "../privet/token.js";
 import type { SntpClient } from "../sntp/client.js";
 import { SafeStorage } from "../storage/safe-storage.js";
@@ -86,12 +88,15 @@ export class Printer {
   // The heap as a budget for large activities: the cloud's calls, IPP's
   // attribute answers and a JPEG job's decoder (config.budget; one at a time without it).
   private readonly turns: Turns;
+  // The heap, measured where it is fixed: what a request or a large activity needs free to start.
+  readonly memory: DeviceMemory;
   private readonly updateState: () => void;
 
   constructor(private readonly hal: Hal, config: Partial<PrinterConfig> = {}) {
     this.config = { ...defaultPrinterConfig, ...config };
     const budget = this.config.budget;
-    this.turns = new Turns(budget?.capacity ?? 1);
+    this.memory = new DeviceMemory(hal.heap, budget?.reserve, hal.clock);
+    this.turns = new Turns(budget?.capacity ?? 1, this.memory);
     this.documentFormats = documentFormats(hal.engine.capabilities, budget?.jpegJob);
     this.storage = new SafeStorage(hal.storage);
     this.settings = deviceSettings(this.storage, this.config);
@@ -139,7 +144,14 @@ export class Printer {
     // other sites, which every route of the printer would refuse.
     this.http = new HttpServer(hal.tcp, hal.clock, hal.log,
       { ...this.config.http, port: this.config.port, host: this.config.host },
-      (request, response) => { if (!this.portal.captive.answer(request, response)) this.router.handle(request, response); });
+      (request, response) => {
+        if (this.portal.captive.answer(request, response)) return;
+        if (!request.path.startsWith("/ipp/") && !this.roomForRequest()) {
+          hal.log("debug", `memory: short; refused ${request.method} ${request.path}`);
+          return shortOfMemory(request, response);
+        }
+        this.router.handle(request, response);
+      });
     // The service hears of a rename, of settings changed here (the page,
     // Privet, the panel) and of the device state within its reporting window;
     // local discovery turns mDNS and the local API on or off.
@@ -149,6 +161,13 @@ export class Printer {
       if (name === "localDiscovery" && this.started) void this.discoveryFollows();
       this.cloud?.stateChanged();
     });
+  }
+
+  // Room in the heap for a request beside the large activities under way;
+  // short, the idle keep-alive connections are given up first.
+  private roomForRequest(): boolean {
+    if (this.memory.roomForRequest(this.turns.held)) return true;
+    return this.http.closeIdle() > 0 && this.memory.roomForRequest(this.turns.held);
   }
 
   // The MIME types IPP takes, the default first.
@@ -169,6 +188,7 @@ export class Printer {
       formats: this.documentFormats,
       turns: this.turns,
       attributesShare: this.config.budget?.printerAttributes,
+      roomForRequest: () => this.roomForRequest(),
       device: () => this.ippDevice(),
       state: this.state,
       admission: this.admission,
@@ -347,4 +367,14 @@ export class Printer {
     this.http.stop();
     return this.discovery.stop();
   }
+}
+
+// A request that came while the heap is short is answered in its protocol's
+// words, without the work it asked for: Privet's API with printer_busy (its
+// clients retry), anything else with 503 and Retry-After. IPP answers
+// server-error-busy itself, once it has the request-id (ipp/service.ts).
+function shortOfMemory(request: HttpRequest, response: HttpResponse): void {
+  const why = "the printer is short of memory; try again shortly";
+  if (request.path.startsWith("/privet/") && request.path !== INFO_PATH) return sendPrivetError(response, "printer_busy", why, BUSY_RETRY_S);
+  response.send(503, why + "\n", { headers: [["Retry-After", "1"]] });
 }

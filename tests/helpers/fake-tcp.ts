@@ -21,10 +21,13 @@ export class FakeConnection implements TcpConnection {
     this.events = events;
   }
 
+  // A client that has stopped reading: the socket takes writes but says it is full.
+  full = false;
+
   write(bytes: Uint8Array): boolean {
     if (this.ended || this.destroyed) throw new Error("write after close");
     this.written.push(Uint8Array.from(bytes));
-    return true;
+    return !this.full;
   }
 
   pause(): void {

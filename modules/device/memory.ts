@@ -1,0 +1,63 @@
+import type { Clock } from "../hal/clock.js";
+import type { HeapGauge } from "../hal/heap.js";
+
+// The device's free heap as the one judge of whether something may start
+// now (issue 20). On the board XS's heap is fixed and "memory full" cannot
+// be caught: it is a reboot in the middle of a job. The budget of shares
+// (http/turns.ts) keeps large activities apart; this keeps everything off
+// the last of the heap, measured rather than guessed: a request is answered
+// only with room for its work left (otherwise each front end refuses in its
+// own words: HTTP 503 with Retry-After, IPP server-error-busy, Privet
+// printer_busy), and a large activity starts only with room for its share
+// (otherwise it waits, and a cloud job stays QUEUED meanwhile).
+//
+// Where the heap grows (Node) there is no gauge and nothing is refused.
+
+export interface MemoryReserveConfig {
+  // Free slots and chunk bytes a request needs to be taken.
+  requestSlots: number;
+  requestChunks: number;
+  // And a large activity, per share of the budget it takes (added to a request's).
+  slotsPerShare: number;
+  chunksPerShare: number;
+  // How often a large activity that found no room looks again.
+  retryMs?: number;
+}
+
+const RETRY_MS = 250;
+
+export class DeviceMemory {
+  private refusals = 0;
+
+  constructor(private readonly gauge: HeapGauge | undefined, private readonly reserve: MemoryReserveConfig | undefined,
+    private readonly clock: Clock) {}
+
+  // Requests refused or activities held back for memory since boot (the status page, the log).
+  get shortCount(): number {
+    return this.refusals;
+  }
+
+  // held: the shares of the budget large activities under way hold (http/turns):
+  // they were let in with room for them, which they may not have used yet.
+  roomForRequest(held = 0): boolean {
+    const gauge = this.gauge, reserve = this.reserve;
+    if (!gauge || !reserve) return true;
+    if (gauge.has(reserve.requestSlots + held * reserve.slotsPerShare, reserve.requestChunks + held * reserve.chunksPerShare)) return true;
+    this.refusals++;
+    return false;
+  }
+
+  // shares: those of the activity asking and of those under way.
+  roomFor(share: number): boolean {
+    const gauge = this.gauge, reserve = this.reserve;
+    if (!gauge || !reserve) return true;
+    if (gauge.has(reserve.requestSlots + share * reserve.slotsPerShare, reserve.requestChunks + share * reserve.chunksPerShare)) return true;
+    this.refusals++;
+    return false;
+  }
+
+  // Memory comes back when other work ends, which raises no event: look again later.
+  retry(check: () => void): void {
+    this.clock.setTimer(check, this.reserve?.retryMs ?? RETRY_MS);
+  }
+}
