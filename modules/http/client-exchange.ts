@@ -419,10 +419,7 @@ export class Exchange {
     const start = this.heldOffset;
     if (this.framing === Framing.Chunked) {
       try {
-        this.heldOffset = this.decoder!.feed(chunk, start, (bytes) => {
-          this.deliver(bytes);
-          return !this.blocked && this.phase === Phase.Body;
-        });
+        this.heldOffset = this.decoder!.feed(chunk, start, this);
       } catch (error) {
         if (!(error instanceof ChunkedError)) throw error;
         this.fail("protocol", `malformed chunked body: ${error.message}`);
@@ -436,6 +433,12 @@ export class Exchange {
     if (this.framing === Framing.Length) this.remaining -= n;
     this.deliver(chunk.subarray(start, start + n));
     if (this.framing === Framing.Length && this.remaining === 0 && this.phase === Phase.Body) this.complete();
+  }
+
+  // The chunked decoder's sink: a method, so no closure is made per chunk.
+  piece(bytes: Uint8Array): boolean {
+    this.deliver(bytes);
+    return !this.blocked && this.phase === Phase.Body;
   }
 
   private deliver(bytes: Uint8Array): void {
