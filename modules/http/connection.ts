@@ -16,6 +16,7 @@ import type { HttpServer } from "./server.js";
 // views and binds its callbacks once, so keep per-chunk allocation out of it.
 
 const enum State { Head, Body, AwaitResponse, Discard, Closed }
+const enum Flag { Chunked = 1, KeepAlive = 2, ExpectContinue = 4, Pumping = 8, SocketPaused = 16, Finished = 32, Waiting = 64, ReceivedAny = 128 }
 
 const CONTINUE = utf8Encode("HTTP/1.1 100 Continue\r\n\r\n");
 const IGNORE: ChunkSink = { piece: () => true };
@@ -44,29 +45,26 @@ export class Connection {
   private chunks: ChunkedDecoder | undefined;
   private readonly events: SocketEvents;
   private request: HttpRequest | undefined;
-  private chunked = false;
+  // The yes-or-no state below (chunked, keepAlive, ...) as bits of one
+  // number, read and set through accessors: eight fields would be seven
+  // more slots in every connection.
+  private flags = Flag.KeepAlive;
   // Content-Length bytes still to come (a chunked body's end is the decoder's).
   private bodyRemaining = 0;
   // Bytes of a chunked body dropped since the early response.
   private discarded = 0;
-  private keepAlive = true;
-  private expectContinue = false;
   // Bytes received but not yet processed, held while the request above them
   // is being answered or the body consumer asked us to wait.
   private held: Uint8Array | undefined;
-  private pumping = false;
-  private socketPaused = false;
-  private finished = false;
   private timer: TimerId | undefined;
   private timerAt = 0;
-  // Whether we are waiting on the peer, and since when it last did anything.
-  private waiting = false;
+  // Since when the peer last did anything (see waiting).
   private lastActivity: number;
-  private receivedAny = false;
   // When the current head's first byte was read; -1 between requests.
   headStartedAt = -1;
   // When the connection last became free for a new request.
   idleSince: number;
+
   constructor(private readonly server: HttpServer, private readonly socket: TcpConnection) {
     this.remoteAddress = socket.remoteAddress;
     this.head = new HeadReader(server.options.maxHeaderBytes);
@@ -74,6 +72,28 @@ export class Connection {
     this.events = new SocketEvents(this);
     socket.setEvents(this.events);
     this.arm();
+  }
+
+  private get chunked(): boolean { return (this.flags & Flag.Chunked) !== 0; }
+  private set chunked(on: boolean) { this.flag(Flag.Chunked, on); }
+  private get keepAlive(): boolean { return (this.flags & Flag.KeepAlive) !== 0; }
+  private set keepAlive(on: boolean) { this.flag(Flag.KeepAlive, on); }
+  private get expectContinue(): boolean { return (this.flags & Flag.ExpectContinue) !== 0; }
+  private set expectContinue(on: boolean) { this.flag(Flag.ExpectContinue, on); }
+  private get pumping(): boolean { return (this.flags & Flag.Pumping) !== 0; }
+  private set pumping(on: boolean) { this.flag(Flag.Pumping, on); }
+  private get socketPaused(): boolean { return (this.flags & Flag.SocketPaused) !== 0; }
+  private set socketPaused(on: boolean) { this.flag(Flag.SocketPaused, on); }
+  private get finished(): boolean { return (this.flags & Flag.Finished) !== 0; }
+  private set finished(on: boolean) { this.flag(Flag.Finished, on); }
+  // Whether we are waiting on the peer.
+  private get waiting(): boolean { return (this.flags & Flag.Waiting) !== 0; }
+  private set waiting(on: boolean) { this.flag(Flag.Waiting, on); }
+  private get receivedAny(): boolean { return (this.flags & Flag.ReceivedAny) !== 0; }
+  private set receivedAny(on: boolean) { this.flag(Flag.ReceivedAny, on); }
+
+  private flag(bit: Flag, on: boolean): void {
+    this.flags = on ? this.flags | bit : this.flags & ~bit;
   }
 
   // Free for a new request and holding nothing: a slot that can be given away.
