@@ -39,7 +39,7 @@ function decodeSplit(input: Uint8Array, pieces: number[], decoder = new ChunkedD
     const stop = Math.min(input.length, offset + piece);
     // Each piece is a separate buffer, as TCP would deliver it.
     const chunk = input.slice(offset, stop);
-    const used = decoder.feed(chunk, 0, (bytes) => { body += text(bytes); });
+    const used = decoder.feed(chunk, 0, { piece: (bytes) => { body += text(bytes); } });
     if (decoder.done) return { body, end: offset + used };
     if (used !== chunk.length) throw new Error(`stopped at ${used} of ${chunk.length} without being asked`);
     offset = stop;
@@ -87,10 +87,12 @@ test("decoder: onBody returning false stops right after that piece, mid-chunk or
     // At most 4 bytes at a time, so a chunk arrives in several pieces.
     const chunk = input.subarray(offset, Math.min(input.length, offset + 4));
     let pieceEnd = -1;
-    const used = decoder.feed(chunk, 0, (bytes) => {
-      pieces.push(text(bytes));
-      pieceEnd = bytes.byteOffset - chunk.byteOffset + bytes.length;
-      return false;
+    const used = decoder.feed(chunk, 0, {
+      piece: (bytes) => {
+        pieces.push(text(bytes));
+        pieceEnd = bytes.byteOffset - chunk.byteOffset + bytes.length;
+        return false;
+      },
     });
     if (pieceEnd >= 0 && used !== pieceEnd) return t.fail(`went on past the piece: ${used} vs ${pieceEnd}`);
     offset += used;
@@ -146,17 +148,17 @@ test("decoder: hostile framing throws ChunkedError with a reason, at the first b
   }
   // The biggest size that fits is taken, and waits for its data.
   const decoder = new ChunkedDecoder();
-  t.notThrows(() => decoder.feed(latin1("ffffffffffff\r\nabc"), 0, () => {}));
+  t.notThrows(() => decoder.feed(latin1("ffffffffffff\r\nabc"), 0, { piece: () => {} }));
   t.is(decoder.bodyBytes, 3);
 });
 
 test("decoder: bounds come from its limits, not from what the peer sends", (t) => {
   const small = new ChunkedDecoder({ maxSizeLineBytes: 8, maxTrailerBytes: 10 });
-  t.throws(() => small.feed(latin1("5;abcdefg\r\n"), 0, () => {}), { instanceOf: ChunkedError, message: /longer than 8/ });
+  t.throws(() => small.feed(latin1("5;abcdefg\r\n"), 0, { piece: () => {} }), { instanceOf: ChunkedError, message: /longer than 8/ });
   small.reset();
-  t.throws(() => small.feed(latin1("0\r\nAbc: defgh\r\n\r\n"), 0, () => {}), { instanceOf: ChunkedError, message: /longer than 10/ });
+  t.throws(() => small.feed(latin1("0\r\nAbc: defgh\r\n\r\n"), 0, { piece: () => {} }), { instanceOf: ChunkedError, message: /longer than 10/ });
   small.reset();
-  t.is(small.feed(latin1("5;abcd\r\nhello\r\n0\r\nA: b\r\n\r\n"), 0, () => {}), 26);
+  t.is(small.feed(latin1("5;abcd\r\nhello\r\n0\r\nA: b\r\n\r\n"), 0, { piece: () => {} }), 26);
   t.true(small.done);
 });
 
@@ -186,7 +188,7 @@ test("decoder: thousands of random mutations never throw anything but ChunkedErr
         if (guard > bytes.length) return t.fail(`round ${round}: no progress`);
         const end = Math.min(bytes.length, offset + 1 + random.below(16));
         const chunk = bytes.subarray(offset, end);
-        const used = decoder.feed(chunk, 0, (piece) => { delivered += piece.length; });
+        const used = decoder.feed(chunk, 0, { piece: (piece) => { delivered += piece.length; } });
         if (used <= 0 && chunk.length > 0) return t.fail(`round ${round}: feed took nothing`);
         offset += used;
       }

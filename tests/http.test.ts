@@ -401,7 +401,7 @@ test("a response the client stopped reading is given up after stallTimeoutMs, an
   const { tcp, clock, logs } = await setup((_request, response) => {
     const writer = response.stream(200)!;
     writer.write("x".repeat(4096));
-    writer.onDrain(() => writer.end());
+    writer.onDrain({ drained: () => writer.end() });
   }, { stallTimeoutMs: 5000, idleTimeoutMs: 30_000 });
   const c = tcp.accept();
   c.full = true;

@@ -1,11 +1,12 @@
 import test from "ava";
 import type { TcpConnectionEvents } from "../modules/hal/tcp.js";
 import { HttpServer } from "../modules/http/server.js";
+import type { ResponseWriter } from "../modules/http/response.js";
 import { JobStore } from "../modules/jobs/store.js";
 import { Printer } from "../modules/printer/printer.js";
 import { decodeForm, FormError } from "../modules/web/form.js";
 import { escapeHtml, safeHref } from "../modules/web/html.js";
-import { sendPage } from "../modules/web/page.js";
+import { sendPage, type Section } from "../modules/web/page.js";
 import { MemoryStorage, nodeHal } from "../hosts/node/hal.js";
 import { rawRequest } from "./helpers/client.js";
 import { FakeClock } from "./helpers/fake-clock.js";
@@ -71,10 +72,14 @@ function decodeChunked(text: string): { body: string; rest: string; complete: bo
   throw new Error("too many chunks");
 }
 
+function section(render: (w: ResponseWriter) => void): Section {
+  return { render };
+}
+
 function pageServer(tcp: FakeTcp, sections = 20): HttpServer {
   const server = new HttpServer(tcp, new FakeClock(), () => {}, { port: 80, host: "0.0.0.0" }, (request, response) => {
     sendPage(response, { title: "T", printerName: "P", here: "/", nav: [["/", "Status"]] },
-      Array.from({ length: sections }, (_, i) => (w) => w.write(`<p>${request.path} section ${i} ${"x".repeat(600)}</p>`)));
+      Array.from({ length: sections }, (_, i) => section((w) => w.write(`<p>${request.path} section ${i} ${"x".repeat(600)}</p>`))));
   });
   return server;
 }
@@ -112,7 +117,9 @@ test("a page goes out in chunks, pipelined requests are answered in order, and H
 test("a section that throws cuts the connection instead of ending a page with a hole", async (t) => {
   const tcp = new FakeTcp();
   const server = new HttpServer(tcp, new FakeClock(), () => {}, { port: 80, host: "0.0.0.0" }, (_request, response) => {
-    sendPage(response, { title: "T", printerName: "P", here: "/", nav: [] }, [(w) => w.write("<p>one</p>"), () => { throw new Error("broken"); }, (w) => w.write("<p>three</p>")]);
+    sendPage(response, { title: "T", printerName: "P", here: "/", nav: [] }, [
+      section((w) => w.write("<p>one</p>")), section(() => { throw new Error("broken"); }), section((w) => w.write("<p>three</p>")),
+    ]);
   });
   await server.start();
   const c = tcp.accept();
@@ -128,7 +135,7 @@ test("a full socket stops the page until it drains, and a reader that never drai
   const clock = new FakeClock();
   const server = new HttpServer(tcp, clock, () => {}, { port: 80, host: "0.0.0.0", idleTimeoutMs: 30_000 }, (request, response) => {
     sendPage(response, { title: "T", printerName: "P", here: "/", nav: [] },
-      Array.from({ length: 5 }, (_, i) => (w) => w.write(`<p>section ${i}</p>`)));
+      Array.from({ length: 5 }, (_, i) => section((w) => w.write(`<p>section ${i}</p>`))));
   });
   await server.start();
   const slow = new SlowConnection();

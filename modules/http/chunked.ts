@@ -15,6 +15,15 @@ export interface ChunkedLimits {
 
 export const defaultChunkedLimits: ChunkedLimits = { maxSizeLineBytes: 256, maxTrailerBytes: 4096 };
 
+// Where decoded chunk data goes: an object with a method rather than a
+// function, so a long-lived caller passes itself (or a small object it
+// keeps) instead of making a closure, which XS copies into the heap.
+export interface ChunkSink {
+  // A piece of chunk data, a view of the input valid only during the call;
+  // returning false stops decoding right after it.
+  piece(bytes: Uint8Array): boolean | void;
+}
+
 const CR = 13, LF = 10, SEMICOLON = 59;
 // 12 hex digits: 256 TB, beyond any document, within a double's exact integers.
 const MAX_SIZE_DIGITS = 12;
@@ -33,10 +42,15 @@ export class ChunkedDecoder {
   private remaining = 0;
   // Body bytes decoded so far.
   bodyBytes = 0;
-  readonly limits: ChunkedLimits;
+  // The limits as two fields, not a merged copy of the options: one object
+  // fewer for each decoder, which every server connection with a chunked
+  // body holds.
+  private readonly maxSizeLineBytes: number;
+  private readonly maxTrailerBytes: number;
 
   constructor(limits: Partial<ChunkedLimits> = {}) {
-    this.limits = { ...defaultChunkedLimits, ...limits };
+    this.maxSizeLineBytes = limits.maxSizeLineBytes ?? defaultChunkedLimits.maxSizeLineBytes;
+    this.maxTrailerBytes = limits.maxTrailerBytes ?? defaultChunkedLimits.maxTrailerBytes;
   }
 
   // The last chunk and the trailer have been read.
@@ -55,13 +69,13 @@ export class ChunkedDecoder {
     this.bodyBytes = 0;
   }
 
-  // Decodes input[offset...]. Chunk data goes to onBody as views of input,
-  // valid only during the call; when onBody returns false, decoding stops
+  // Decodes input[offset...]. Chunk data goes to sink.piece as views of
+  // input, valid only during the call; when it returns false, decoding stops
   // right after that piece. Returns the offset after the last byte consumed:
   // the end of input, where onBody asked to stop, or just after the body's
   // final CRLF (what follows belongs to the next message). Throws
   // ChunkedError on malformed framing.
-  feed(input: Uint8Array, offset: number, onBody: (bytes: Uint8Array) => boolean | void): number {
+  feed(input: Uint8Array, offset: number, sink: ChunkSink): number {
     let i = offset;
     const end = input.length;
     while (i < end && this.step !== Step.Done) {
@@ -70,7 +84,7 @@ export class ChunkedDecoder {
         this.remaining -= n;
         this.bodyBytes += n;
         if (this.remaining === 0) this.step = Step.DataCr;
-        const more = onBody(input.subarray(i, i + n));
+        const more = sink.piece(input.subarray(i, i + n));
         i += n;
         if (more === false) return i;
         continue;
@@ -160,11 +174,11 @@ export class ChunkedDecoder {
   }
 
   private countLine(): void {
-    if (++this.lineBytes > this.limits.maxSizeLineBytes) throw new ChunkedError(`chunk size line longer than ${this.limits.maxSizeLineBytes} bytes`);
+    if (++this.lineBytes > this.maxSizeLineBytes) throw new ChunkedError(`chunk size line longer than ${this.maxSizeLineBytes} bytes`);
   }
 
   private countTrailer(): void {
-    if (++this.trailerBytes > this.limits.maxTrailerBytes) throw new ChunkedError(`trailer longer than ${this.limits.maxTrailerBytes} bytes`);
+    if (++this.trailerBytes > this.maxTrailerBytes) throw new ChunkedError(`trailer longer than ${this.maxTrailerBytes} bytes`);
   }
 }
 

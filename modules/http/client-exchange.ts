@@ -79,6 +79,28 @@ class ExchangeSink implements BodySink {
   abort(reason: string): void { this.exchange.sinkAbort(reason); }
 }
 
+// The response as the caller sees it: its methods are the exchange's. A
+// class rather than an object of arrow functions, each of which XS would
+// make with a copy of its byte code in the heap for every call.
+class ExchangeResponse implements HttpResponse {
+  readonly status: number;
+  readonly reason: string;
+  readonly version: "1.0" | "1.1";
+  readonly headers: Record<string, string>;
+
+  constructor(private readonly exchange: Exchange, head: ResponseHead, readonly contentLength: number | undefined) {
+    this.status = head.status;
+    this.reason = head.reason;
+    this.version = head.version;
+    this.headers = head.headers;
+  }
+
+  read(consumer: BodyConsumer): void { this.exchange.read(consumer); }
+  pause(): void { this.exchange.pause(); }
+  resume(): void { this.exchange.resume(); }
+  abort(): void { this.exchange.abort(); }
+}
+
 export class Exchange {
   private phase = Phase.Sending;
   private framing = Framing.None;
@@ -355,20 +377,12 @@ export class Exchange {
   }
 
   private makeResponse(head: ResponseHead): HttpResponse {
-    return {
-      status: head.status,
-      reason: head.reason,
-      version: head.version,
-      headers: head.headers,
-      contentLength: this.framing === Framing.Length ? this.remaining : this.framing === Framing.None && !this.isHead ? 0 : undefined,
-      read: (consumer) => this.read(consumer),
-      pause: () => this.pause(),
-      resume: () => this.resume(),
-      abort: () => this.abort(),
-    };
+    const contentLength = this.framing === Framing.Length ? this.remaining : this.framing === Framing.None && !this.isHead ? 0 : undefined;
+    return new ExchangeResponse(this, head, contentLength);
   }
 
-  private read(consumer: BodyConsumer): void {
+  // The response's methods (ExchangeResponse's, below).
+  read(consumer: BodyConsumer): void {
     if (this.consumer) throw new Error("the response body is already being read");
     this.consumer = consumer;
     if (this.pendingError) {
@@ -384,14 +398,14 @@ export class Exchange {
     this.carryOn();
   }
 
-  private pause(): void {
+  pause(): void {
     if (this.phase === Phase.Done || this.consumerPaused) return;
     this.consumerPaused = true;
     this.connection.pause();
     if (this.phase === Phase.Body) this.disarm();
   }
 
-  private resume(): void {
+  resume(): void {
     if (this.phase === Phase.Done || !this.consumerPaused) return;
     this.consumerPaused = false;
     if (this.phase === Phase.Body) this.clock.defer(() => this.guard(() => this.carryOn()));
@@ -406,7 +420,7 @@ export class Exchange {
     this.connection.resume();
   }
 
-  private abort(): void {
+  abort(): void {
     if (this.phase === Phase.Done) return;
     this.phase = Phase.Done;
     this.held = undefined;
@@ -419,10 +433,7 @@ export class Exchange {
     const start = this.heldOffset;
     if (this.framing === Framing.Chunked) {
       try {
-        this.heldOffset = this.decoder!.feed(chunk, start, (bytes) => {
-          this.deliver(bytes);
-          return !this.blocked && this.phase === Phase.Body;
-        });
+        this.heldOffset = this.decoder!.feed(chunk, start, this);
       } catch (error) {
         if (!(error instanceof ChunkedError)) throw error;
         this.fail("protocol", `malformed chunked body: ${error.message}`);
@@ -436,6 +447,12 @@ export class Exchange {
     if (this.framing === Framing.Length) this.remaining -= n;
     this.deliver(chunk.subarray(start, start + n));
     if (this.framing === Framing.Length && this.remaining === 0 && this.phase === Phase.Body) this.complete();
+  }
+
+  // The chunked decoder's sink: a method, so no closure is made per chunk.
+  piece(bytes: Uint8Array): boolean {
+    this.deliver(bytes);
+    return !this.blocked && this.phase === Phase.Body;
   }
 
   private deliver(bytes: Uint8Array): void {

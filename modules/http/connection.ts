@@ -1,7 +1,7 @@
 import type { TimerId } from "../hal/clock.js";
 import type { TcpConnection, TcpConnectionEvents } from "../hal/tcp.js";
 import { utf8Encode } from "../text/utf8.js";
-import { ChunkedDecoder, ChunkedError } from "./chunked.js";
+import { ChunkedDecoder, ChunkedError, type ChunkSink } from "./chunked.js";
 import { requestFraming } from "./framing.js";
 import { HeadReader, type HeadError } from "./head.js";
 import { HttpRequest, type BodyConsumer } from "./request.js";
@@ -16,63 +16,84 @@ import type { HttpServer } from "./server.js";
 // views and binds its callbacks once, so keep per-chunk allocation out of it.
 
 const enum State { Head, Body, AwaitResponse, Discard, Closed }
+const enum Flag { Chunked = 1, KeepAlive = 2, ExpectContinue = 4, Pumping = 8, SocketPaused = 16, Finished = 32, Waiting = 64, ReceivedAny = 128 }
 
 const CONTINUE = utf8Encode("HTTP/1.1 100 Continue\r\n\r\n");
-const IGNORE = (): boolean => true;
+const IGNORE: ChunkSink = { piece: () => true };
 // About a round trip on a busy Wi-Fi network, with room for an event loop
 // that is accepting a burst of connections before it reads any of them.
 const FRESH_MS = 250;
 
-// The socket's events as methods of one small object per connection: arrow
-// functions made in the constructor would each take a copy of their byte
-// code and share an environment in the heap, for every connection.
-class SocketEvents implements TcpConnectionEvents {
+// The socket's events, and the chunked decoder's pieces, as methods of one
+// small object per connection: arrow functions made in the constructor would
+// each take a copy of their byte code and share an environment in the heap,
+// for every connection.
+class SocketEvents implements TcpConnectionEvents, ChunkSink {
   constructor(private readonly connection: Connection) {}
   data(chunk: Uint8Array): void { this.connection.receive(chunk); }
   drain(): void { this.connection.drained(); }
   close(): void { this.connection.finish("the connection closed before the body was complete"); }
+  piece(bytes: Uint8Array): boolean { return this.connection.deliver(bytes); }
 }
 
 export class Connection {
   readonly remoteAddress: string;
   private state = State.Head;
   private readonly head: HeadReader;
-  private readonly chunks: ChunkedDecoder;
+  // Made for a chunked body and dropped after it: most requests (a page, an
+  // IPP query, /privet/info) have none, and an idle connection holds none.
+  private chunks: ChunkedDecoder | undefined;
+  private readonly events: SocketEvents;
   private request: HttpRequest | undefined;
-  private chunked = false;
+  // The yes-or-no state below (chunked, keepAlive, ...) as bits of one
+  // number, read and set through accessors: eight fields would be seven
+  // more slots in every connection.
+  private flags = Flag.KeepAlive;
   // Content-Length bytes still to come (a chunked body's end is the decoder's).
   private bodyRemaining = 0;
   // Bytes of a chunked body dropped since the early response.
   private discarded = 0;
-  private keepAlive = true;
-  private expectContinue = false;
   // Bytes received but not yet processed, held while the request above them
   // is being answered or the body consumer asked us to wait.
   private held: Uint8Array | undefined;
-  private pumping = false;
-  private socketPaused = false;
-  private finished = false;
   private timer: TimerId | undefined;
   private timerAt = 0;
-  // Whether we are waiting on the peer, and since when it last did anything.
-  private waiting = false;
+  // Since when the peer last did anything (see waiting).
   private lastActivity: number;
-  private receivedAny = false;
   // When the current head's first byte was read; -1 between requests.
   headStartedAt = -1;
   // When the connection last became free for a new request.
   idleSince: number;
-  // Bound once, so decoding a chunked body allocates no closure per chunk.
-  private readonly deliverPiece = (piece: Uint8Array): boolean => this.deliver(piece);
 
   constructor(private readonly server: HttpServer, private readonly socket: TcpConnection) {
     this.remoteAddress = socket.remoteAddress;
     this.head = new HeadReader(server.options.maxHeaderBytes);
-    // A trailer is a header section, so the head's bound applies to it.
-    this.chunks = new ChunkedDecoder({ maxTrailerBytes: server.options.maxHeaderBytes });
     this.lastActivity = this.idleSince = server.clock.monotonic();
-    socket.setEvents(new SocketEvents(this));
+    this.events = new SocketEvents(this);
+    socket.setEvents(this.events);
     this.arm();
+  }
+
+  private get chunked(): boolean { return (this.flags & Flag.Chunked) !== 0; }
+  private set chunked(on: boolean) { this.flag(Flag.Chunked, on); }
+  private get keepAlive(): boolean { return (this.flags & Flag.KeepAlive) !== 0; }
+  private set keepAlive(on: boolean) { this.flag(Flag.KeepAlive, on); }
+  private get expectContinue(): boolean { return (this.flags & Flag.ExpectContinue) !== 0; }
+  private set expectContinue(on: boolean) { this.flag(Flag.ExpectContinue, on); }
+  private get pumping(): boolean { return (this.flags & Flag.Pumping) !== 0; }
+  private set pumping(on: boolean) { this.flag(Flag.Pumping, on); }
+  private get socketPaused(): boolean { return (this.flags & Flag.SocketPaused) !== 0; }
+  private set socketPaused(on: boolean) { this.flag(Flag.SocketPaused, on); }
+  private get finished(): boolean { return (this.flags & Flag.Finished) !== 0; }
+  private set finished(on: boolean) { this.flag(Flag.Finished, on); }
+  // Whether we are waiting on the peer.
+  private get waiting(): boolean { return (this.flags & Flag.Waiting) !== 0; }
+  private set waiting(on: boolean) { this.flag(Flag.Waiting, on); }
+  private get receivedAny(): boolean { return (this.flags & Flag.ReceivedAny) !== 0; }
+  private set receivedAny(on: boolean) { this.flag(Flag.ReceivedAny, on); }
+
+  private flag(bit: Flag, on: boolean): void {
+    this.flags = on ? this.flags | bit : this.flags & ~bit;
   }
 
   // Free for a new request and holding nothing: a slot that can be given away.
@@ -177,7 +198,7 @@ export class Connection {
         }
         let used: number;
         try {
-          used = this.chunks.feed(chunk, 0, IGNORE);
+          used = this.decoder().feed(chunk, 0, IGNORE);
         } catch (error) {
           if (!(error instanceof ChunkedError)) throw error;
           this.server.log("debug", `http: malformed chunked body after the response from ${this.remoteAddress}: ${error.message}`);
@@ -185,7 +206,7 @@ export class Connection {
           return chunk.length;
         }
         this.discarded += used;
-        if (this.chunks.done) {
+        if (this.decoder().done) {
           this.nextRequest();
         } else if (this.discarded > this.server.options.discardLimit) {
           // The length was unknown when we answered; now it is too much to read.
@@ -199,17 +220,22 @@ export class Connection {
     }
   }
 
+  private decoder(): ChunkedDecoder {
+    // A trailer is a header section, so the head's bound applies to it.
+    return this.chunks ??= new ChunkedDecoder({ maxTrailerBytes: this.server.options.maxHeaderBytes });
+  }
+
   private decode(chunk: Uint8Array): number {
     const request = this.request!;
     let used: number;
     try {
-      used = this.chunks.feed(chunk, 0, this.deliverPiece);
+      used = this.decoder().feed(chunk, 0, this.events);
     } catch (error) {
       if (!(error instanceof ChunkedError)) throw error;
       this.badBody(request, error.message);
       return chunk.length;
     }
-    if (this.chunks.done && this.state === State.Body) {
+    if (this.chunks!.done && this.state === State.Body) {
       this.state = State.AwaitResponse;
       this.finishBody(request);
     }
@@ -217,7 +243,7 @@ export class Connection {
   }
 
   // Hands a piece of body to the consumer; says whether to go on decoding.
-  private deliver(piece: Uint8Array): boolean {
+  deliver(piece: Uint8Array): boolean {
     const request = this.request!;
     const consumer = request.consumer!;
     try {
@@ -357,7 +383,7 @@ export class Connection {
   // A response whose length is unknown when it starts (a page written in
   // pieces): chunked on HTTP/1.1, ended by closing on HTTP/1.0. Requests
   // pipelined behind it wait, as they do behind any response.
-  private stream: BodyStream | undefined;
+  private stream: ResponseStream | undefined;
   // A stream whose reader stopped reading is closed after the idle timeout,
   // so it cannot hold a slot for ever.
   private stallTimer: TimerId | undefined;
@@ -376,49 +402,57 @@ export class Connection {
     head += "Cache-Control: no-cache\r\n";
     for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
     this.socket.write(utf8Encode(head + "\r\n"));
-    const self = this;
-    const stream: BodyStream = {
-      write: (bytes) => {
-        if (this.stream !== stream || bytes.length === 0) return this.stream === stream;
-        // Copied: the writer reuses its buffer.
-        const ok = this.socket.write(http10 ? bytes.slice() : chunkOf(bytes));
-        if (!ok) this.watchStall();
-        return ok;
-      },
-      end: () => {
-        if (this.stream !== stream) return;
-        this.stream = undefined;
-        this.clearStall();
-        if (!http10) this.socket.write(LAST_CHUNK);
-        if (!keepAlive) return this.shut();
-        this.nextRequest();
-        this.pump();
-      },
-      abort: () => {
-        if (this.stream !== stream) return;
-        this.stream = undefined;
-        this.close("the response could not be completed");
-      },
-      drain: undefined,
-      get open() { return self.stream === stream; },
-    };
+    const stream = new ResponseStream(this, keepAlive, http10);
     this.stream = stream;
     return stream;
   }
 
+  // The streamed response's methods (ResponseStream's, below): a stream that
+  // is no longer the connection's current one does nothing.
+  isStreaming(stream: ResponseStream): boolean {
+    return this.stream === stream;
+  }
+
+  writeStream(stream: ResponseStream, bytes: Uint8Array): boolean {
+    if (this.stream !== stream || bytes.length === 0) return this.stream === stream;
+    // Copied: the writer reuses its buffer.
+    const ok = this.socket.write(stream.http10 ? bytes.slice() : chunkOf(bytes));
+    if (!ok) this.watchStall();
+    return ok;
+  }
+
+  endStream(stream: ResponseStream): void {
+    if (this.stream !== stream) return;
+    this.stream = undefined;
+    this.clearStall();
+    if (!stream.http10) this.socket.write(LAST_CHUNK);
+    if (!stream.keepAlive) return this.shut();
+    this.nextRequest();
+    this.pump();
+  }
+
+  abortStream(stream: ResponseStream): void {
+    if (this.stream !== stream) return;
+    this.stream = undefined;
+    this.close("the response could not be completed");
+  }
+
   drained(): void {
     this.clearStall();
-    this.stream?.drain?.();
+    this.stream?.listener?.drained();
   }
 
   private watchStall(): void {
     if (this.stallTimer !== undefined) return;
-    this.stallTimer = this.server.clock.setTimer(() => {
-      this.stallTimer = undefined;
-      const request = this.request;
-      this.server.log("debug", `http: ${this.remoteAddress} stopped reading the response to ${request ? `${request.method} ${request.path}` : "a request"}`);
-      this.close("the client stopped reading the response");
-    }, this.server.options.stallTimeoutMs ?? this.server.options.idleTimeoutMs);
+    // A thin arrow: the work is a method, so the closure's copied byte code is small.
+    this.stallTimer = this.server.clock.setTimer(() => this.stalled(), this.server.options.stallTimeoutMs ?? this.server.options.idleTimeoutMs);
+  }
+
+  private stalled(): void {
+    this.stallTimer = undefined;
+    const request = this.request;
+    this.server.log("debug", `http: ${this.remoteAddress} stopped reading the response to ${request ? `${request.method} ${request.path}` : "a request"}`);
+    this.close("the client stopped reading the response");
   }
 
   private clearStall(): void {
@@ -429,7 +463,7 @@ export class Connection {
   private nextRequest(): void {
     this.request = undefined;
     this.head.reset();
-    this.chunks.reset();
+    this.chunks = undefined;
     this.chunked = false;
     this.bodyRemaining = 0;
     this.headStartedAt = -1;
@@ -558,9 +592,27 @@ export interface BodyStream {
   end(): void;
   // Closes the connection, so a body that cannot be finished is not taken for whole.
   abort(): void;
-  // Set by the writer: called when the socket has taken everything written.
-  drain: (() => void) | undefined;
+  // Set by the writer: told when the socket has taken everything written.
+  listener: DrainListener | undefined;
   readonly open: boolean;
+}
+
+export interface DrainListener {
+  drained(): void;
+}
+
+// One streamed response: what it was sent with, its methods the connection's.
+// A class rather than an object of arrow functions, which XS would make with
+// a copy of each one's byte code in the heap for every page served.
+class ResponseStream implements BodyStream {
+  listener: DrainListener | undefined = undefined;
+
+  constructor(private readonly connection: Connection, readonly keepAlive: boolean, readonly http10: boolean) {}
+
+  get open(): boolean { return this.connection.isStreaming(this); }
+  write(bytes: Uint8Array): boolean { return this.connection.writeStream(this, bytes); }
+  end(): void { this.connection.endStream(this); }
+  abort(): void { this.connection.abortStream(this); }
 }
 
 const LAST_CHUNK = utf8Encode("0\r\n\r\n");

@@ -26,15 +26,13 @@ export class HttpRequest {
   readonly contentLength: number;
   // The body comes in the chunked coding: its length is known only at its end.
   readonly chunked: boolean;
-  // The body's length if the head says it (Content-Length, or 0 for a request
-  // without a body); undefined for a chunked body.
-  readonly declaredLength: number | undefined;
   readonly remoteAddress: string;
   consumer: BodyConsumer | undefined;
   paused = false;
   // A response went out for this request (set by the connection).
   answered = false;
-  private readonly closeListeners: Array<() => void> = [];
+  // Made by the first onClose: most requests never have a listener.
+  private closeListeners: Array<() => void> | undefined;
 
   constructor(head: RequestHead, contentLength: number, chunked: boolean, remoteAddress: string, private readonly connection: Connection) {
     this.method = head.method;
@@ -45,8 +43,14 @@ export class HttpRequest {
     this.headers = head.headers;
     this.contentLength = contentLength;
     this.chunked = chunked;
-    this.declaredLength = chunked ? undefined : contentLength;
     this.remoteAddress = remoteAddress;
+  }
+
+  // The body's length if the head says it (Content-Length, or 0 for a request
+  // without a body); undefined for a chunked body. A getter: a field would be
+  // one more slot in every request.
+  get declaredLength(): number | undefined {
+    return this.chunked ? undefined : this.contentLength;
   }
 
   // There is a body to read (or to leave for the server to discard).
@@ -76,11 +80,14 @@ export class HttpRequest {
   }
 
   onClose(listener: () => void): void {
-    this.closeListeners.push(listener);
+    (this.closeListeners ??= []).push(listener);
   }
 
   notifyClose(log: Log): void {
-    for (const listener of this.closeListeners.splice(0)) {
+    const listeners = this.closeListeners;
+    if (!listeners) return;
+    this.closeListeners = undefined;
+    for (const listener of listeners) {
       try {
         listener();
       } catch (error) {

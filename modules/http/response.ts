@@ -1,5 +1,5 @@
 import { utf8Encode } from "../text/utf8.js";
-import type { BodyStream, Connection } from "./connection.js";
+import type { BodyStream, Connection, DrainListener } from "./connection.js";
 import type { HttpRequest } from "./request.js";
 
 // A response as a handler sends it, and the bytes of a whole response with a
@@ -17,6 +17,11 @@ const REASONS: Record<number, string> = {
   500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable", 505: "HTTP Version Not Supported",
 };
 
+// Shared rather than made per response, where a handler gives none.
+const NO_OPTIONS: ResponseOptions = {};
+const NO_HEADERS: Array<[string, string]> = [];
+const JSON_OPTIONS: ResponseOptions = { contentType: "application/json" };
+
 export class HttpResponse {
   private done = false;
 
@@ -26,35 +31,36 @@ export class HttpResponse {
     return this.done;
   }
 
-  send(status: number, body: string | Uint8Array = "", options: ResponseOptions = {}): void {
+  send(status: number, body: string | Uint8Array = "", options: ResponseOptions = NO_OPTIONS): void {
     if (this.done) throw new Error("http: response already sent");
     this.done = true;
     const bytes = typeof body === "string" ? utf8Encode(body) : body;
     this.connection.respond(this.request, status, options.reason ?? REASONS[status] ?? "Unknown",
-      options.contentType ?? "text/plain; charset=utf-8", bytes, options.headers ?? []);
+      options.contentType ?? "text/plain; charset=utf-8", bytes, options.headers ?? NO_HEADERS);
   }
 
   // A response written in pieces whose length is not known up front (a page
   // rendered section by section); undefined if one was already sent.
-  stream(status: number, options: ResponseOptions = {}): ResponseWriter | undefined {
+  stream(status: number, options: ResponseOptions = NO_OPTIONS): ResponseWriter | undefined {
     if (this.done) throw new Error("http: response already sent");
     this.done = true;
     const stream = this.connection.respondStream(this.request, status, options.reason ?? REASONS[status] ?? "Unknown",
-      options.contentType ?? "text/plain; charset=utf-8", options.headers ?? []);
+      options.contentType ?? "text/plain; charset=utf-8", options.headers ?? NO_HEADERS);
     return stream && new ResponseWriter(stream);
   }
 
   json(value: unknown, status = 200): void {
-    this.send(status, JSON.stringify(value), { contentType: "application/json" });
+    this.send(status, JSON.stringify(value), JSON_OPTIONS);
   }
 }
 
 // Text gathered into one buffer and sent as a chunk whenever it fills, so
 // many small pieces make few writes and the whole body is never in memory.
-export class ResponseWriter {
+export class ResponseWriter implements DrainListener {
   private readonly buffer: Uint8Array;
   private length = 0;
   private wants = true;
+  private listener: DrainListener | undefined;
 
   constructor(private readonly stream: BodyStream, bufferBytes = 1024) {
     this.buffer = new Uint8Array(bufferBytes);
@@ -70,11 +76,16 @@ export class ResponseWriter {
     return this.wants && this.stream.open;
   }
 
-  onDrain(listener: () => void): void {
-    this.stream.drain = () => {
-      this.wants = true;
-      listener();
-    };
+  // An object told through its method, not a function: the page that waits
+  // passes itself, so no closure is made for each page served.
+  onDrain(listener: DrainListener): void {
+    this.listener = listener;
+    this.stream.listener = this;
+  }
+
+  drained(): void {
+    this.wants = true;
+    this.listener?.drained();
   }
 
   write(text: string): void {

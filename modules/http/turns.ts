@@ -30,7 +30,7 @@ export interface TurnsMemory {
 
 export class Turns {
   private used = 0;
-  private readonly waiting: Array<{ cost: number; go: () => void }> = [];
+  private readonly waiting: Array<Waiter<unknown>> = [];
   private retrying = false;
 
   constructor(readonly capacity = 1, private readonly memory?: TurnsMemory) {}
@@ -48,27 +48,42 @@ export class Turns {
   run<T>(work: () => T | Promise<T>, cost = this.capacity): Promise<T> {
     const share = Math.min(Math.max(cost, 0), this.capacity);
     return new Promise<T>((resolve, reject) => {
-      const go = () => {
-        this.used += share;
-        let result: T | Promise<T>;
-        try {
-          result = work();
-        } catch (error) {
-          this.giveBack(share);
-          reject(error);
-          return;
-        }
-        if (!isThenable(result)) {
-          this.giveBack(share);
-          resolve(result);
-          return;
-        }
-        result.then((value) => { this.giveBack(share); resolve(value); }, (error: unknown) => { this.giveBack(share); reject(error); });
-      };
-      if (this.waiting.length === 0 && this.fits(share)) return go();
-      this.waiting.push({ cost: share, go });
+      const waiter = new Waiter(share, work, resolve, reject);
+      if (this.waiting.length === 0 && this.fits(share)) return this.go(waiter);
+      this.waiting.push(waiter as Waiter<unknown>);
       this.lookAgain();
     });
+  }
+
+  private go<T>(waiter: Waiter<T>): void {
+    const share = waiter.cost;
+    this.used += share;
+    let result: T | Promise<T>;
+    try {
+      result = waiter.work();
+    } catch (error) {
+      this.giveBack(share);
+      waiter.reject(error);
+      return;
+    }
+    if (!isThenable(result)) {
+      this.giveBack(share);
+      waiter.resolve(result);
+      return;
+    }
+    // Thin arrows, made only while the work is under way; the waiter itself
+    // is an object, not a closure whose byte code XS would copy per call.
+    result.then((value) => this.settled(waiter, value), (error: unknown) => this.failed(waiter, error));
+  }
+
+  private settled<T>(waiter: Waiter<T>, value: T): void {
+    this.giveBack(waiter.cost);
+    waiter.resolve(value);
+  }
+
+  private failed<T>(waiter: Waiter<T>, error: unknown): void {
+    this.giveBack(waiter.cost);
+    waiter.reject(error);
   }
 
   private fits(share: number): boolean {
@@ -81,10 +96,12 @@ export class Turns {
     const memory = this.memory;
     if (!memory || this.retrying || this.waiting.length === 0) return;
     this.retrying = true;
-    memory.retry(() => {
-      this.retrying = false;
-      this.letIn();
-    });
+    memory.retry(() => this.lookedAgain());
+  }
+
+  private lookedAgain(): void {
+    this.retrying = false;
+    this.letIn();
   }
 
   private giveBack(share: number): void {
@@ -100,12 +117,22 @@ export class Turns {
         continue;
       }
       this.waiting.splice(i, 1);
-      next.go();
+      this.go(next);
       // go() may have run and given back at once (and let others in): start over.
       i = 0;
     }
     this.lookAgain();
   }
+}
+
+// Work waiting for its share, or under way: what run() was given.
+class Waiter<T> {
+  constructor(
+    readonly cost: number,
+    readonly work: () => T | Promise<T>,
+    readonly resolve: (value: T) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
 }
 
 function isThenable<T>(value: T | Promise<T>): value is Promise<T> {

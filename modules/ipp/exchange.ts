@@ -64,6 +64,10 @@ export interface IppContext {
   roomForRequest?: () => boolean;
 }
 
+export interface IppAnswer {
+  send(message: IppMessage): void;
+}
+
 export interface Printing {
   context: IppContext;
   ids: IppJobIds;
@@ -82,7 +86,8 @@ export class IppExchange {
     // ipp://host:port/ipp/print as this client reached it.
     readonly printerUri: string,
     readonly webUri: string,
-    private readonly send: (bytes: IppMessage) => void,
+    // Where the answer goes: an object, so the service passes its per-request one instead of a closure.
+    private readonly answer: IppAnswer,
   ) {
     this.operation = request.groups[0];
     this.jobGroup = request.groups.find((g) => g.tag === GroupTag.job);
@@ -112,7 +117,7 @@ export class IppExchange {
     // and values the client sent are echoed in it, so its controls are escaped.
     if (message !== undefined) operation.push(attr("status-message", text(fitUtf8(escapeControls(message), 255))));
     // RFC 8011 4.1.3: a response carries the version of the request when it is one we speak.
-    this.send({
+    this.answer.send({
       major: this.request.major, minor: this.request.minor, code: status, requestId: this.request.requestId,
       groups: [{ tag: GroupTag.operation, attributes: operation }, ...groups.filter((g) => g.attributes.length > 0 || g.tag !== GroupTag.unsupported)],
     });

@@ -1,4 +1,4 @@
-import type { HttpRequest } from "../http/server.js";
+import type { BodyConsumer, HttpRequest } from "../http/server.js";
 import type { DocumentConsumer, DocumentSource } from "../print/source.js";
 import { IppError, MessageDecoder, type IppLimits } from "../ipp-codec/decode.js";
 import type { IppMessage } from "../ipp-codec/values.js";
@@ -22,47 +22,65 @@ export interface RequestBodyEvents {
 }
 
 export function readIppRequest(request: HttpRequest, limits: IppLimits, events: RequestBodyEvents): void {
-  const decoder = new MessageDecoder(limits);
-  let failed = false;
+  request.readBody(new MessageReader(request, new MessageDecoder(limits), events));
+}
+
+// The body's consumer: the message's decoder until it is whole, then the
+// document's. A class, not an object of closures, which XS would make with
+// a copy of each one's byte code in the heap for every IPP request.
+class MessageReader implements BodyConsumer {
+  private failed = false;
   // Set once the message is whole.
-  let document: RequestDocument | undefined;
-  const started = () => (decoder.started ? decoder.message : undefined);
-  request.readBody({
-    data: (chunk) => {
-      if (failed) return;
-      if (document) return document.data(chunk);
-      let used: number;
-      try {
-        used = decoder.feed(chunk);
-      } catch (error) {
-        // Whatever was thrown, the client is still waiting: rethrowing
-        // into the connection would leave it without an answer.
-        failed = true;
-        return events.error(error instanceof IppError ? error.message : String(error), false, started(), !(error instanceof IppError));
-      }
-      if (!decoder.complete) return;
-      // The tail stays valid while the body is paused (the source's contract).
-      request.pause();
-      document = new RequestDocument(request, chunk.subarray(used), request.chunked ? undefined : request.contentLength - decoder.size);
-      events.message(decoder.message, document);
-    },
-    end: () => {
-      if (failed) return;
-      if (document) return document.end();
-      try {
-        decoder.finish();
-      } catch (error) {
-        failed = true;
-        events.error(error instanceof IppError ? error.message : String(error), false, started(), !(error instanceof IppError));
-      }
-    },
-    abort: (reason) => {
-      if (failed) return;
-      if (document) return document.abort(reason);
-      failed = true;
-      events.error(reason, true, started());
-    },
-  });
+  private document: RequestDocument | undefined;
+
+  constructor(private readonly request: HttpRequest, private readonly decoder: MessageDecoder, private readonly events: RequestBodyEvents) {}
+
+  private get started(): IppMessage | undefined {
+    return this.decoder.started ? this.decoder.message : undefined;
+  }
+
+  data(chunk: Uint8Array): void {
+    if (this.failed) return;
+    if (this.document) return this.document.data(chunk);
+    const decoder = this.decoder;
+    let used: number;
+    try {
+      used = decoder.feed(chunk);
+    } catch (error) {
+      // Whatever was thrown, the client is still waiting: rethrowing
+      // into the connection would leave it without an answer.
+      return this.fail(error);
+    }
+    if (!decoder.complete) return;
+    const request = this.request;
+    // The tail stays valid while the body is paused (the source's contract).
+    request.pause();
+    const document = new RequestDocument(request, chunk.subarray(used), request.chunked ? undefined : request.contentLength - decoder.size);
+    this.document = document;
+    this.events.message(decoder.message, document);
+  }
+
+  end(): void {
+    if (this.failed) return;
+    if (this.document) return this.document.end();
+    try {
+      this.decoder.finish();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  abort(reason: string): void {
+    if (this.failed) return;
+    if (this.document) return this.document.abort(reason);
+    this.failed = true;
+    this.events.error(reason, true, this.started);
+  }
+
+  private fail(error: unknown): void {
+    this.failed = true;
+    this.events.error(error instanceof IppError ? error.message : String(error), false, this.started, !(error instanceof IppError));
+  }
 }
 
 class RequestDocument implements DocumentSource {

@@ -2,12 +2,13 @@ import type { HttpRequest, HttpResponse } from "../http/server.js";
 import { escapeControls, fitUtf8 } from "../text/utf8.js";
 import { messageProblem } from "../ipp-codec/decode.js";
 import { encodeMessage } from "../ipp-codec/encode.js";
-import { IppExchange, type IppContext, type Printing } from "./exchange.js";
+import { IppExchange, type IppAnswer, type IppContext, type Printing } from "./exchange.js";
+import type { DocumentSource } from "../print/source.js";
 import { IppJobIds } from "./job-ids.js";
 import { cancelJobOperation, cancelMyJobs, getJobAttributes, getJobs } from "./job-operations.js";
 import { closeJob, createJob, printJob, sendDocument, validateJob } from "./print-operations.js";
 import { getPrinterAttributes, identifyPrinter } from "./printer-operations.js";
-import { readIppRequest } from "./request-body.js";
+import { readIppRequest, type RequestBodyEvents } from "./request-body.js";
 import { ICON_SIZES, iconPng } from "./icon.js";
 import { PRINTER_PATH } from "./target.js";
 import { GroupTag, Operation, Status, ValueTag, attr, charset, language, text, type IppMessage } from "../ipp-codec/values.js";
@@ -35,6 +36,7 @@ const OPERATIONS: Record<number, OperationHandler> = {
 };
 
 const IPP_TYPE = "application/ipp";
+const IPP_OPTIONS = { contentType: IPP_TYPE };
 
 export class IppService implements Printing {
   readonly ids: IppJobIds;
@@ -67,56 +69,17 @@ export class IppService implements Printing {
     // pattern is a literal here, not a module constant (README, "Preloaded
     // regular expressions").
     const authority = host !== undefined && /^[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?$/.test(host) ? host : this.address();
-    const printerUri = `ipp://${authority}${PRINTER_PATH}`;
-    const webUri = `http://${authority}/`;
-    const send = (message: IppMessage) => {
-      if (response.sent) return;
-      let body: Uint8Array;
-      try {
-        body = encodeMessage(message);
-      } catch (error) {
-        // An answer that cannot be written is a bug of ours; the client
-        // still gets one, and the connection its slot back.
-        this.context.log("error", `ipp: an answer to operation 0x${message.code.toString(16)} could not be encoded: ${escapeControls(String(error))}`);
-        body = encodeMessage(bareAnswer(message, Status.internalError, "the printer failed to write its answer"));
-      }
-      response.send(200, body, { contentType: IPP_TYPE });
-    };
-    readIppRequest(request, this.context.limits, {
-      message: (message, document) => {
-        // Short of memory: server-error-busy, which every IPP client retries;
-        // a document that came with it is read and dropped by the server.
-        if (this.context.roomForRequest && !this.context.roomForRequest()) {
-          return send(bareAnswer(message, Status.busy, "the printer is short of memory; try again shortly"));
-        }
-        const exchange = new IppExchange(message, document, printerUri, webUri, send);
-        const carryOut = () => {
-          try {
-            this.dispatch(exchange);
-          } catch (error) {
-            this.context.log("error", `ipp: operation 0x${message.code.toString(16)} failed: ${escapeControls(String(error))}`);
-            exchange.respond(Status.internalError, [], "the printer failed to carry out the request");
-          }
-        };
-        // The attributes answer (about 5 KB, and CUPS asks for it every few
-        // seconds) waits while a cloud call holds its answer; print jobs do
-        // not, since a job may last minutes and reports it to the cloud.
-        const turns = this.context.turns;
-        if (turns && message.code === Operation.getPrinterAttributes) void turns.run(carryOut, this.context.attributesShare);
-        else carryOut();
-      },
-      error: (reason, aborted, head, internal) => {
-        const what = internal ? "failed to read a request" : aborted ? "request cut short" : "bad request";
-        this.context.log(internal ? "error" : "debug", `ipp: ${what} from ${request.remoteAddress}: ${escapeControls(reason)}`);
-        if (aborted) return;
-        const versioned = head && (head.major === 1 || head.major === 2);
-        send(bareAnswer(
-          { major: versioned ? head.major : 2, minor: versioned ? head.minor : 0, requestId: head?.requestId ?? 0 },
-          internal ? Status.internalError : Status.badRequest,
-          internal ? "the printer failed to read the request" : reason,
-        ));
-      },
-    });
+    readIppRequest(request, this.context.limits, new IppCall(this, request, response, `ipp://${authority}${PRINTER_PATH}`, `http://${authority}/`));
+  }
+
+  // Answers one message, whatever its operation throws.
+  carryOut(exchange: IppExchange): void {
+    try {
+      this.dispatch(exchange);
+    } catch (error) {
+      this.context.log("error", `ipp: operation 0x${exchange.request.code.toString(16)} failed: ${escapeControls(String(error))}`);
+      exchange.respond(Status.internalError, [], "the printer failed to carry out the request");
+    }
   }
 
   // RFC 8011 4.1.8 (version), 4.1.1 (request-id), 4.1.4 (the operation
@@ -147,6 +110,62 @@ export class IppService implements Printing {
     const handler = OPERATIONS[request.code];
     if (!handler) return x.respond(Status.operationNotSupported, [], `operation 0x${request.code.toString(16).padStart(4, "0")} is not supported`);
     handler(x, this);
+  }
+}
+
+// One IPP request from its body's first byte to its answer: the body's
+// events and the answer's way out as methods of one object, instead of
+// closures that XS would make with a copy of their byte code in the heap for
+// every request.
+class IppCall implements RequestBodyEvents, IppAnswer {
+  constructor(
+    private readonly service: IppService,
+    private readonly request: HttpRequest,
+    private readonly response: HttpResponse,
+    private readonly printerUri: string,
+    private readonly webUri: string,
+  ) {}
+
+  message(message: IppMessage, document: DocumentSource & { readonly noDocument: boolean }): void {
+    const service = this.service;
+    // Short of memory: server-error-busy, which every IPP client retries;
+    // a document that came with it is read and dropped by the server.
+    const room = service.context.roomForRequest;
+    if (room && !room()) return this.send(bareAnswer(message, Status.busy, "the printer is short of memory; try again shortly"));
+    const exchange = new IppExchange(message, document, this.printerUri, this.webUri, this);
+    // The attributes answer (about 5 KB, and CUPS asks for it every few
+    // seconds) waits while a cloud call holds its answer; print jobs do
+    // not, since a job may last minutes and reports it to the cloud.
+    const turns = service.context.turns;
+    if (turns && message.code === Operation.getPrinterAttributes) void turns.run(() => service.carryOut(exchange), service.context.attributesShare);
+    else service.carryOut(exchange);
+  }
+
+  error(reason: string, aborted: boolean, head: IppMessage | undefined, internal?: boolean): void {
+    const what = internal ? "failed to read a request" : aborted ? "request cut short" : "bad request";
+    this.service.context.log(internal ? "error" : "debug", `ipp: ${what} from ${this.request.remoteAddress}: ${escapeControls(reason)}`);
+    if (aborted) return;
+    const versioned = head && (head.major === 1 || head.major === 2);
+    this.send(bareAnswer(
+      { major: versioned ? head.major : 2, minor: versioned ? head.minor : 0, requestId: head?.requestId ?? 0 },
+      internal ? Status.internalError : Status.badRequest,
+      internal ? "the printer failed to read the request" : reason,
+    ));
+  }
+
+  send(message: IppMessage): void {
+    const response = this.response;
+    if (response.sent) return;
+    let body: Uint8Array;
+    try {
+      body = encodeMessage(message);
+    } catch (error) {
+      // An answer that cannot be written is a bug of ours; the client
+      // still gets one, and the connection its slot back.
+      this.service.context.log("error", `ipp: an answer to operation 0x${message.code.toString(16)} could not be encoded: ${escapeControls(String(error))}`);
+      body = encodeMessage(bareAnswer(message, Status.internalError, "the printer failed to write its answer"));
+    }
+    response.send(200, body, IPP_OPTIONS);
   }
 }
 

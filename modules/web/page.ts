@@ -1,3 +1,4 @@
+import type { DrainListener } from "../http/connection.js";
 import type { HttpResponse, ResponseWriter } from "../http/response.js";
 import { escapeHtml } from "./html.js";
 
@@ -5,7 +6,10 @@ import { escapeHtml } from "./html.js";
 // small buffer and sent; when the socket is full the next section waits for
 // it to drain. So a page costs one section's text at a time, on the board too.
 
-export type Section = (w: ResponseWriter) => void;
+// An object rather than a function: see pages.ts.
+export interface Section {
+  render(w: ResponseWriter): void;
+}
 
 // No script, no frame, no other site's anything; forms post only here.
 export const PAGE_HEADERS: Array<[string, string]> = [
@@ -39,30 +43,36 @@ export interface PageOptions {
   status?: number;
 }
 
+const PAGE_OPTIONS = { contentType: "text/html; charset=utf-8", headers: PAGE_HEADERS };
+
 export function sendPage(response: HttpResponse, options: PageOptions, sections: Section[]): void {
-  const w = response.stream(options.status ?? 200, { contentType: "text/html; charset=utf-8", headers: PAGE_HEADERS });
+  const w = response.stream(options.status ?? 200, PAGE_OPTIONS);
   if (!w) return;
-  const sender = new PageSender(w, [(out) => pageHead(out, options), ...sections, endPage]);
-  // A thin arrow: the loop is a method, whose byte code stays in flash
-  // instead of being copied into the heap for every page served.
-  w.onDrain(() => sender.pump());
+  const sender = new PageSender(w, options, sections);
+  // The sender itself hears of the drain: its pump is a method, whose byte
+  // code stays in flash instead of being copied into the heap per page.
+  w.onDrain(sender);
   sender.pump();
 }
 
-function endPage(out: ResponseWriter): void {
-  out.write("</main></body></html>\n");
-}
-
-class PageSender {
+// Writes the page's head, its sections and its end, in that order. The
+// head and end are steps of the sender rather than sections made per page.
+class PageSender implements DrainListener {
+  // 0 is the head, 1..sections.length the sections, then the end.
   private next = 0;
   private running = false;
   private again = false;
 
-  constructor(private readonly w: ResponseWriter, private readonly all: Section[]) {}
+  constructor(private readonly w: ResponseWriter, private readonly options: PageOptions, private readonly sections: Section[]) {}
+
+  drained(): void {
+    this.pump();
+  }
 
   // A host may report the drain from inside a write; then the loop already running goes on.
   pump(): void {
-    const { w, all } = this;
+    const w = this.w;
+    const last = this.sections.length + 1;
     if (this.running) {
       this.again = true;
       return;
@@ -71,26 +81,32 @@ class PageSender {
     try {
       do {
         this.again = false;
-        while (this.next < all.length && w.open) {
+        while (this.next <= last && w.open) {
           try {
-            all[this.next++](w);
+            this.step(this.next++);
           } catch {
             // The head is gone already: cut the connection rather than end a page with a hole in it.
-            this.next = all.length + 1;
+            this.next = last + 2;
             w.abort();
             return;
           }
           w.flush();
           if (!w.ready) break;
         }
-      } while (this.again && this.next < all.length && w.ready);
-      if (this.next === all.length && w.open) {
+      } while (this.again && this.next <= last && w.ready);
+      if (this.next === last + 1 && w.open) {
         this.next++;
         w.end();
       }
     } finally {
       this.running = false;
     }
+  }
+
+  private step(i: number): void {
+    if (i === 0) pageHead(this.w, this.options);
+    else if (i <= this.sections.length) this.sections[i - 1].render(this.w);
+    else this.w.write("</main></body></html>\n");
   }
 }
 

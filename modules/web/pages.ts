@@ -10,6 +10,10 @@ import type { Section } from "./page.js";
 
 // The sections of the printer's pages. Each writes a few hundred bytes;
 // everything a person or the network can have typed goes through escapeHtml.
+//
+// A section is a small object holding what it was given, its render method
+// calling the module function that writes it: a closure instead would be
+// made, on XS, with a copy of its byte code in the heap for every page served.
 
 const STATE_WORDS: Record<string, string> = { idle: "Ready", processing: "Printing", stopped: "Stopped" };
 const JOB_WORDS: Record<string, string> = {
@@ -32,7 +36,12 @@ function jobLabel(job: Job): string {
 }
 
 export function notices(notice: string | undefined, error: string | undefined): Section {
-  return (w) => writeNotices(w, notice, error);
+  return new NoticesSection(notice, error);
+}
+
+class NoticesSection implements Section {
+  constructor(private readonly notice: string | undefined, private readonly error: string | undefined) {}
+  render(w: ResponseWriter): void { writeNotices(w, this.notice, this.error); }
 }
 
 function writeNotices(w: ResponseWriter, notice: string | undefined, error: string | undefined): void {
@@ -41,7 +50,12 @@ function writeNotices(w: ResponseWriter, notice: string | undefined, error: stri
 }
 
 export function statusSection(host: WebHost): Section {
-  return (w) => writeStatusSection(w, host);
+  return new StatusSection(host);
+}
+
+class StatusSection implements Section {
+  constructor(private readonly host: WebHost) {}
+  render(w: ResponseWriter): void { writeStatusSection(w, this.host); }
 }
 
 function writeStatusSection(w: ResponseWriter, host: WebHost): void {
@@ -57,7 +71,12 @@ function writeStatusSection(w: ResponseWriter, host: WebHost): void {
 }
 
 export function jobsSection(host: WebHost): Section {
-  return (w) => writeJobsSection(w, host);
+  return new JobsSection(host);
+}
+
+class JobsSection implements Section {
+  constructor(private readonly host: WebHost) {}
+  render(w: ResponseWriter): void { writeJobsSection(w, this.host); }
 }
 
 function writeJobsSection(w: ResponseWriter, host: WebHost): void {
@@ -75,7 +94,12 @@ function writeJobsSection(w: ResponseWriter, host: WebHost): void {
 }
 
 export function registrationSection(host: WebHost, view: WebRegistrationView, token: string): Section {
-  return (w) => writeRegistrationSection(w, host, view, token);
+  return new RegistrationSection(host, view, token);
+}
+
+class RegistrationSection implements Section {
+  constructor(private readonly host: WebHost, private readonly view: WebRegistrationView, private readonly token: string) {}
+  render(w: ResponseWriter): void { writeRegistrationSection(w, this.host, this.view, this.token); }
 }
 
 function writeRegistrationSection(w: ResponseWriter, host: WebHost, view: WebRegistrationView, token: string): void {
@@ -120,7 +144,12 @@ function uptime(seconds: number): string {
 }
 
 export function identitySection(host: WebHost): Section {
-  return (w) => writeIdentitySection(w, host);
+  return new IdentitySection(host);
+}
+
+class IdentitySection implements Section {
+  constructor(private readonly host: WebHost) {}
+  render(w: ResponseWriter): void { writeIdentitySection(w, this.host); }
 }
 
 function writeIdentitySection(w: ResponseWriter, host: WebHost): void {
@@ -132,7 +161,12 @@ function writeIdentitySection(w: ResponseWriter, host: WebHost): void {
 }
 
 export function settingsSection(host: WebHost, token: string): Section {
-  return (w) => writeSettingsSection(w, host, token);
+  return new SettingsSection(host, token);
+}
+
+class SettingsSection implements Section {
+  constructor(private readonly host: WebHost, private readonly token: string) {}
+  render(w: ResponseWriter): void { writeSettingsSection(w, this.host, this.token); }
 }
 
 function writeSettingsSection(w: ResponseWriter, host: WebHost, token: string): void {
@@ -146,7 +180,12 @@ function writeSettingsSection(w: ResponseWriter, host: WebHost, token: string): 
 }
 
 export function resetSection(token: string): Section {
-  return (w) => writeResetSection(w, token);
+  return new ResetSection(token);
+}
+
+class ResetSection implements Section {
+  constructor(private readonly token: string) {}
+  render(w: ResponseWriter): void { writeResetSection(w, this.token); }
 }
 
 function writeResetSection(w: ResponseWriter, token: string): void {
@@ -156,7 +195,12 @@ function writeResetSection(w: ResponseWriter, token: string): void {
 }
 
 export function wifiSection(view: WifiView, identity?: { name: string; port?: number; localName?: string }): Section {
-  return (w) => writeWifiSection(w, view, identity);
+  return new WifiSection(view, identity);
+}
+
+class WifiSection implements Section {
+  constructor(private readonly view: WifiView, private readonly identity?: { name: string; port?: number; localName?: string }) {}
+  render(w: ResponseWriter): void { writeWifiSection(w, this.view, this.identity); }
 }
 
 function writeWifiSection(w: ResponseWriter, view: WifiView, identity?: { name: string; port?: number; localName?: string }): void {
@@ -185,7 +229,12 @@ function writeWifiSection(w: ResponseWriter, view: WifiView, identity?: { name: 
 }
 
 export function wifiFormSection(networks: WifiNetwork[], token: string): Section {
-  return (w) => writeWifiFormSection(w, networks, token);
+  return new WifiFormSection(networks, token);
+}
+
+class WifiFormSection implements Section {
+  constructor(private readonly networks: WifiNetwork[], private readonly token: string) {}
+  render(w: ResponseWriter): void { writeWifiFormSection(w, this.networks, this.token); }
 }
 
 function writeWifiFormSection(w: ResponseWriter, networks: WifiNetwork[], token: string): void {

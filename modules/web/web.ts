@@ -29,6 +29,10 @@ const NOTICES: Record<string, string> = {
   joined: "Joined the network.",
 };
 
+// Constants rather than arrays made for every page, which a page holds for as long as it is being sent.
+const NAV: Array<[string, string]> = [["/", "Status"], ["/settings", "Settings"]];
+const NAV_WIFI: Array<[string, string]> = [...NAV, ["/wifi", "Wi-Fi"]];
+
 export class WebPages {
   readonly guard: RequestGuard;
   readonly registration: WebRegistration;
@@ -54,9 +58,7 @@ export class WebPages {
   }
 
   private nav(): Array<[string, string]> {
-    const nav: Array<[string, string]> = [["/", "Status"], ["/settings", "Settings"]];
-    if (this.host.wifi) nav.push(["/wifi", "Wi-Fi"]);
-    return nav;
+    return this.host.wifi ? NAV_WIFI : NAV;
   }
 
   private page(response: HttpResponse, here: string, title: string, sections: Section[], extra: { status?: number; refreshSeconds?: number } = {}): void {

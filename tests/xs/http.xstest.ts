@@ -23,11 +23,11 @@ test("the chunked decoder on XS: byte by byte, extensions and trailer, then Chun
   const decoder = new ChunkedDecoder();
   let body = "";
   let offset = 0;
-  while (!decoder.done && offset < input.length) offset += decoder.feed(input.subarray(offset, offset + 1), 0, (bytes) => { body += chars(bytes); });
+  while (!decoder.done && offset < input.length) offset += decoder.feed(input.subarray(offset, offset + 1), 0, { piece: (bytes) => { body += chars(bytes); } });
   t.is(body, "abc0123456789");
   t.is(chars(input.subarray(offset)), "NEXT");
   let caught: unknown;
-  try { new ChunkedDecoder().feed(ascii("5\r\nhelloX"), 0, () => {}); } catch (error) { caught = error; }
+  try { new ChunkedDecoder().feed(ascii("5\r\nhelloX"), 0, { piece: () => {} }); } catch (error) { caught = error; }
   t.true(caught instanceof ChunkedError);
 });
 
