@@ -192,14 +192,23 @@ test("Expect: 100-continue is answered when the body is read", async (t) => {
 test("beyond the connection limit a client gets 503 and a close when every slot is at work", async (t) => {
   // Slots that hold nothing are given to newcomers now (tests/http-slots.test.ts);
   // a 503 is left for slots busy with requests.
-  const { tcp, server } = await setup((req) => req.readBody({ data() {}, end() {}, abort() {} }), { maxConnections: 2, maxConnectionsPerAddress: 2 });
+  const { tcp, server, clock } = await setup((req) => req.readBody({ data() {}, end() {}, abort() {} }), { maxConnections: 2, maxConnectionsPerAddress: 2 });
   const a = tcp.accept(), b = tcp.accept();
   a.send("POST /a HTTP/1.1\r\nContent-Length: 10\r\n\r\n12");
   b.send("POST /b HTTP/1.1\r\nContent-Length: 10\r\n\r\n12");
   const c = tcp.accept();
   t.is(server.connectionCount, 2);
   t.is(parseResponses(c.output())[0].status, 503);
-  t.true(c.ended);
+  // Closed once the client has read it and gone, or after half a second.
+  c.closeFromPeer();
+  t.true(c.isClosed);
+  // At most two refused sockets wait at once; the third is closed at once.
+  const waiting = [tcp.accept(), tcp.accept()];
+  const third = tcp.accept();
+  for (const w of waiting) t.false(w.ended);
+  t.true(third.ended);
+  clock.advance(500);
+  for (const w of waiting) t.true(w.ended);
   a.closeFromPeer();
   t.is(server.connectionCount, 1);
   const d = tcp.accept();

@@ -50,6 +50,26 @@ test("a large activity waits for the heap's room for its share, looks again on a
   t.true(memory.shortCount >= 2);
 });
 
+test("a no from the gauge stands 100 ms for as much or more (each asking collects garbage on the board); less is still asked", (t) => {
+  const clock = new FakeClock();
+  const gauge = new Gauge();
+  const memory = new DeviceMemory(gauge, RESERVE, clock);
+  gauge.free = { slots: 400, chunks: 98304 };
+  t.false(memory.roomFor(2));
+  t.is(gauge.asked.length, 1);
+  t.false(memory.roomFor(3), "more than was refused: no, without asking");
+  t.is(gauge.asked.length, 1);
+  t.true(memory.roomForRequest(), "less than was refused is asked, and fits");
+  t.is(gauge.asked.length, 2);
+  gauge.free = { slots: 4096, chunks: 98304 };
+  clock.advance(99);
+  t.false(memory.roomFor(2));
+  t.is(gauge.asked.length, 2);
+  clock.advance(1);
+  t.true(memory.roomFor(2), "after 100 ms the gauge is asked again");
+  t.is(gauge.asked.length, 3);
+});
+
 test("without a gauge (Node's heap grows) nothing is held back and no timer is set", async (t) => {
   const clock = new FakeClock();
   const memory = new DeviceMemory(undefined, RESERVE, clock);
@@ -87,7 +107,9 @@ test("short of memory, each front end refuses in its own words and serves again 
   t.is(attributes.code, 0x0507, "IPP: server-error-busy");
   t.is(attributes.requestId, 4242, "the answer carries the request's id");
 
+  // The gauge's last "no" stands 100 ms (each asking collects garbage on the board).
   gauge.free = { slots: 4096, chunks: 98304 };
+  await new Promise((resolve) => setTimeout(resolve, 150));
   t.is((await get(port, "/privet/info", { "X-Privet-Token": "\"\"" })).status, 200);
   t.is((await get(port, "/")).status, 200);
   t.truthy(JSON.parse((await createjob()).body).job_id);

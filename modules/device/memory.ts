@@ -25,9 +25,17 @@ export interface MemoryReserveConfig {
 }
 
 const RETRY_MS = 250;
+// A "no" stands this long for as much or more: asking again at once would
+// only collect again (a full collection each time, which a storm of
+// refused requests would pay for every one).
+const NO_STANDS_MS = 100;
 
 export class DeviceMemory {
   private refusals = 0;
+  // The last "no" the gauge gave, and for how much.
+  private saidNoAt = -Infinity;
+  private noSlots = 0;
+  private noChunks = 0;
 
   constructor(private readonly gauge: HeapGauge | undefined, private readonly reserve: MemoryReserveConfig | undefined,
     private readonly clock: Clock) {}
@@ -42,16 +50,25 @@ export class DeviceMemory {
   roomForRequest(held = 0): boolean {
     const gauge = this.gauge, reserve = this.reserve;
     if (!gauge || !reserve) return true;
-    if (gauge.has(reserve.requestSlots + held * reserve.slotsPerShare, reserve.requestChunks + held * reserve.chunksPerShare)) return true;
-    this.refusals++;
-    return false;
+    return this.ask(gauge, reserve.requestSlots + held * reserve.slotsPerShare, reserve.requestChunks + held * reserve.chunksPerShare);
   }
 
   // shares: those of the activity asking and of those under way.
   roomFor(share: number): boolean {
     const gauge = this.gauge, reserve = this.reserve;
     if (!gauge || !reserve) return true;
-    if (gauge.has(reserve.requestSlots + share * reserve.slotsPerShare, reserve.requestChunks + share * reserve.chunksPerShare)) return true;
+    return this.ask(gauge, reserve.requestSlots + share * reserve.slotsPerShare, reserve.requestChunks + share * reserve.chunksPerShare);
+  }
+
+  private ask(gauge: HeapGauge, slots: number, chunks: number): boolean {
+    const now = this.clock.monotonic();
+    const refusedLately = now - this.saidNoAt < NO_STANDS_MS && slots >= this.noSlots && chunks >= this.noChunks;
+    if (!refusedLately) {
+      if (gauge.has(slots, chunks)) return true;
+      this.saidNoAt = now;
+      this.noSlots = slots;
+      this.noChunks = chunks;
+    }
     this.refusals++;
     return false;
   }

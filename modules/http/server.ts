@@ -1,4 +1,4 @@
-import type { Clock } from "../hal/clock.js";
+import type { Clock, TimerId } from "../hal/clock.js";
 import type { Log } from "../hal/log.js";
 import type { Tcp, TcpConnection, TcpListener } from "../hal/tcp.js";
 import { utf8Encode } from "../text/utf8.js";
@@ -64,11 +64,16 @@ export const defaultHttpServerOptions: HttpServerOptions = {
 
 export type HttpHandler = (request: HttpRequest, response: HttpResponse) => void;
 
+// How long a refused socket waits for its request, and how many may wait at once.
+const REFUSED_LINGER_MS = 500;
+const MAX_LINGERING = 2;
+
 export class HttpServer {
   private listener: TcpListener | undefined;
   private readonly connections = new Set<Connection>();
   readonly options: HttpServerOptions;
   private readonly perAddress: number;
+  private lingering = 0;
 
   constructor(
     private readonly tcp: Tcp,
@@ -107,10 +112,10 @@ export class HttpServer {
     const address = socket.remoteAddress;
     if (!isLoopback(address) && this.countFrom(address) >= this.perAddress) {
       // Over its share, an address can only displace its own connections.
-      if (!this.makeRoom(address)) return refuse(socket, "too many connections from your address");
+      if (!this.makeRoom(address)) return this.refuse(socket, "too many connections from your address");
     }
     if (this.connections.size >= this.options.maxConnections && !this.makeRoom(undefined)) {
-      return refuse(socket, "too many connections");
+      return this.refuse(socket, "too many connections");
     }
     this.connections.add(new Connection(this, socket));
   }
@@ -167,16 +172,54 @@ export class HttpServer {
     return closed;
   }
 
+  // Say why before closing, so a client can tell overload from a crash.
+  private refuse(socket: TcpConnection, why: string): void {
+    socket.write(encodeResponse(503, "Service Unavailable", "text/plain", utf8Encode(why + "\n"), [["Retry-After", "1"]], false));
+    if (this.lingering >= MAX_LINGERING) {
+      socket.setEvents({ data() {}, drain() {}, close() {} });
+      return socket.end();
+    }
+    this.lingering++;
+    const refused = new Refused(this, socket);
+    socket.setEvents(refused);
+    refused.start(REFUSED_LINGER_MS);
+  }
+
+  lingerEnded(): void {
+    this.lingering--;
+  }
+
   forget(connection: Connection): void {
     this.connections.delete(connection);
   }
 }
 
-function refuse(socket: TcpConnection, why: string): void {
-  // Say why before closing, so a client can tell overload from a crash.
-  socket.setEvents({ data() {}, drain() {}, close() {} });
-  socket.write(encodeResponse(503, "Service Unavailable", "text/plain", utf8Encode(why + "\n"), [["Retry-After", "1"]], false));
-  socket.end();
+// A refused socket waiting for its request to arrive (read and dropped)
+// before it is closed: closed with the request unread, or before it came,
+// the socket answers it with a reset, and the client may lose the 503 it
+// was sent. A few at once, briefly; beyond that they close at once.
+class Refused {
+  private timer: TimerId | undefined;
+
+  constructor(private readonly server: HttpServer, private readonly socket: TcpConnection) {}
+
+  // Dropped: all that matters is that it was read. The client closing (it
+  // read the 503) or the timer ends the wait.
+  data(): void {}
+
+  drain(): void {}
+
+  close(): void {
+    if (this.timer === undefined) return;
+    this.server.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    this.server.lingerEnded();
+    this.socket.end();
+  }
+
+  start(lingerMs: number): void {
+    this.timer = this.server.clock.setTimer(() => this.close(), lingerMs);
+  }
 }
 
 function isLoopback(address: string): boolean {

@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as dgram from "node:dgram";
 import * as net from "node:net";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { get, rawRequest } from "./client.js";
@@ -185,8 +185,12 @@ export interface Board { sim: ChildProcess; output: () => string; stop(signal?: 
 export function boot(firmware: Firmware): Board {
   const sim = spawn("xvfb-run", ["-a", "stdbuf", "-oL", path.join(sdkTools, "mcsim"), firmware.so], { env: firmware.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
-  sim.stdout!.on("data", (c) => (output += c));
-  sim.stderr!.on("data", (c) => (output += c));
+  // Also as it comes, for a person watching a long run (tail -f).
+  const live = createWriteStream(path.join(path.dirname(firmware.out), "mcsim-live.log"));
+  const take = (c: Buffer) => { output += c; live.write(c); };
+  sim.stdout!.on("data", take);
+  sim.stderr!.on("data", take);
+  sim.on("close", () => live.end());
   return { sim, output: () => output, stop: (signal = "SIGTERM") => { try { process.kill(-sim.pid!, signal); } catch {} } };
 }
 
