@@ -22,22 +22,24 @@ class Gauge {
   }
 }
 
-const RESERVE = { requestSlots: 300, requestChunks: 6144, slotsPerShare: 60, chunksPerShare: 2048, retryMs: 250 };
+const RESERVE = { requestSlots: 300, requestChunks: 6144, retryMs: 250 };
+const CALL = { share: 6, slots: 360, chunks: 12288 };
+const SMALL = { share: 1, slots: 60, chunks: 2048 };
 
-test("a large activity waits for the heap's room for its share, looks again on a timer, and then runs in order", async (t) => {
+test("a large activity waits for the heap's room for its need, looks again on a timer, and then runs in order", async (t) => {
   const clock = new FakeClock();
   const gauge = new Gauge();
   const memory = new DeviceMemory(gauge, RESERVE, clock);
   const turns = new Turns(10, memory);
   gauge.free = { slots: 500, chunks: 98304 };
   const ran: string[] = [];
-  // Share 6 needs 300 + 6 * 60 = 660 slots: not there.
-  const call = turns.run(() => { ran.push("call"); }, 6);
-  // Share 1 (360 slots) would fit, but a newcomer queues behind a waiter.
-  const small = turns.run(() => { ran.push("small"); }, 1);
+  // A request's 300 slots and the call's 360: not there.
+  const call = turns.run(() => { ran.push("call"); }, CALL);
+  // 360 slots would fit, but a newcomer queues behind a waiter.
+  const small = turns.run(() => { ran.push("small"); }, SMALL);
   await Promise.resolve();
   t.deepEqual(ran, []);
-  t.deepEqual(gauge.asked.at(-1), [660, 6144 + 6 * 2048]);
+  t.deepEqual(gauge.asked.at(-1), [660, 6144 + 12288]);
   t.is(clock.pending, 1, "one timer looks again, however many wait");
   clock.advance(250);
   t.deepEqual(ran, ["small"], "the small one fits while the large one still waits");
@@ -50,23 +52,43 @@ test("a large activity waits for the heap's room for its share, looks again on a
   t.true(memory.shortCount >= 2);
 });
 
+test("what a large activity under way was let in with stays counted: a request, or a second activity, needs room beside it", async (t) => {
+  const clock = new FakeClock();
+  const gauge = new Gauge();
+  const memory = new DeviceMemory(gauge, RESERVE, clock);
+  const turns = new Turns(10, memory);
+  let finish!: () => void;
+  const call = turns.run(() => new Promise<void>((resolve) => { finish = resolve; }), CALL);
+  t.is(turns.heldSlots, 360);
+  t.is(turns.heldChunks, 12288);
+  t.true(memory.roomForRequest(turns.heldSlots, turns.heldChunks));
+  t.deepEqual(gauge.asked.at(-1), [660, 18432]);
+  // A bare share (the desktop's budget) needs nothing of its own from the heap.
+  t.is(await turns.run(() => "small", 3), "small");
+  t.deepEqual(gauge.asked.at(-1), [660, 18432]);
+  finish();
+  await call;
+  t.is(turns.heldSlots, 0);
+  t.is(turns.heldChunks, 0);
+});
+
 test("a no from the gauge stands 100 ms for as much or more (each asking collects garbage on the board); less is still asked", (t) => {
   const clock = new FakeClock();
   const gauge = new Gauge();
   const memory = new DeviceMemory(gauge, RESERVE, clock);
   gauge.free = { slots: 400, chunks: 98304 };
-  t.false(memory.roomFor(2));
+  t.false(memory.roomFor(120, 0));
   t.is(gauge.asked.length, 1);
-  t.false(memory.roomFor(3), "more than was refused: no, without asking");
+  t.false(memory.roomFor(180, 0), "more than was refused: no, without asking");
   t.is(gauge.asked.length, 1);
   t.true(memory.roomForRequest(), "less than was refused is asked, and fits");
   t.is(gauge.asked.length, 2);
   gauge.free = { slots: 4096, chunks: 98304 };
   clock.advance(99);
-  t.false(memory.roomFor(2));
+  t.false(memory.roomFor(120, 0));
   t.is(gauge.asked.length, 2);
   clock.advance(1);
-  t.true(memory.roomFor(2), "after 100 ms the gauge is asked again");
+  t.true(memory.roomFor(120, 0), "after 100 ms the gauge is asked again");
   t.is(gauge.asked.length, 3);
 });
 
@@ -74,16 +96,16 @@ test("without a gauge (Node's heap grows) nothing is held back and no timer is s
   const clock = new FakeClock();
   const memory = new DeviceMemory(undefined, RESERVE, clock);
   t.true(memory.roomForRequest());
-  t.true(memory.roomFor(10));
+  t.true(memory.roomFor(100_000, 1 << 30));
   const turns = new Turns(10, memory);
-  t.is(await turns.run(() => 7, 6), 7);
+  t.is(await turns.run(() => 7, CALL), 7);
   t.is(clock.pending, 0);
 });
 
 test("short of memory, each front end refuses in its own words and serves again once there is room", async (t) => {
   const gauge = new Gauge();
   const hal = { ...nodeHal({ log: () => {}, engine: new NullEngine(OFFICE_CAPABILITIES) }), heap: gauge };
-  const printer = new Printer(hal, { port: 0, budget: { capacity: 10, printerAttributes: 5, reserve: RESERVE } });
+  const printer = new Printer(hal, { port: 0, budget: { capacity: 10, printerAttributes: { share: 5, slots: 200, chunks: 8192 }, reserve: RESERVE } });
   const port = await printer.start();
   t.teardown(() => printer.stop());
   const token = JSON.parse((await get(port, "/privet/info", { "X-Privet-Token": "\"\"" })).body)["x-privet-token"];

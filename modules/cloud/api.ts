@@ -1,4 +1,4 @@
-import { Turns } from "../http/turns.js";
+import { Turns, type Cost } from "../http/turns.js";
 import type { Random } from "../hal/random.js";
 import { HttpClientError, type HttpClient, type HttpResponse } from "../http/client.js";
 import { requestText } from "../http/collect.js";
@@ -92,7 +92,7 @@ export class CloudApi {
   // turns: the device's memory budget, shared with its other large activities
   // (IPP's attribute answers, a JPEG job); callShare: a call's share of it.
   constructor(private readonly http: HttpClient, private readonly endpoint: CloudEndpoint, private readonly random: Random,
-    private readonly turns: Turns = new Turns(), private readonly callShare?: number) {}
+    private readonly turns: Turns = new Turns(), private readonly callShare?: number | Cost) {}
 
   // One call at a time, in the order asked: each holds a connection (on the
   // board a TLS session) and then its whole answer as bytes, text and

@@ -8,18 +8,16 @@ import type { HeapGauge } from "../hal/heap.js";
 // the last of the heap, measured rather than guessed: a request is answered
 // only with room for its work left (otherwise each front end refuses in its
 // own words: HTTP 503 with Retry-After, IPP server-error-busy, Privet
-// printer_busy), and a large activity starts only with room for its share
-// (otherwise it waits, and a cloud job stays QUEUED meanwhile).
+// printer_busy), and a large activity starts only with room for what it
+// needs (otherwise it waits, and a cloud job stays QUEUED meanwhile).
 //
 // Where the heap grows (Node) there is no gauge and nothing is refused.
 
 export interface MemoryReserveConfig {
-  // Free slots and chunk bytes a request needs to be taken.
+  // Free slots and chunk bytes a request needs to be taken (a large
+  // activity's own need, http/turns' Cost, comes on top).
   requestSlots: number;
   requestChunks: number;
-  // And a large activity, per share of the budget it takes (added to a request's).
-  slotsPerShare: number;
-  chunksPerShare: number;
   // How often a large activity that found no room looks again.
   retryMs?: number;
 }
@@ -45,19 +43,17 @@ export class DeviceMemory {
     return this.refusals;
   }
 
-  // held: the shares of the budget large activities under way hold (http/turns):
-  // they were let in with room for them, which they may not have used yet.
-  roomForRequest(held = 0): boolean {
-    const gauge = this.gauge, reserve = this.reserve;
-    if (!gauge || !reserve) return true;
-    return this.ask(gauge, reserve.requestSlots + held * reserve.slotsPerShare, reserve.requestChunks + held * reserve.chunksPerShare);
+  // A request, beside what the large activities under way were let in with
+  // room for (http/turns: they may not have used it yet).
+  roomForRequest(heldSlots = 0, heldChunks = 0): boolean {
+    return this.roomFor(heldSlots, heldChunks);
   }
 
-  // shares: those of the activity asking and of those under way.
-  roomFor(share: number): boolean {
+  // That much more than a request needs: a large activity's (and those under way).
+  roomFor(slots: number, chunks: number): boolean {
     const gauge = this.gauge, reserve = this.reserve;
     if (!gauge || !reserve) return true;
-    return this.ask(gauge, reserve.requestSlots + share * reserve.slotsPerShare, reserve.requestChunks + share * reserve.chunksPerShare);
+    return this.ask(gauge, reserve.requestSlots + slots, reserve.requestChunks + chunks);
   }
 
   private ask(gauge: HeapGauge, slots: number, chunks: number): boolean {

@@ -24,12 +24,25 @@
 // waits until the heap has room for its share; as memory coming back
 // raises no event, a waiter held back for it looks again a little later.
 export interface TurnsMemory {
-  roomFor(share: number): boolean;
+  // Room in the heap for this much more (beside what a request needs).
+  roomFor(slots: number, chunks: number): boolean;
   retry(check: () => void): void;
+}
+
+// A large activity's cost: its share of the budget and, where the heap is
+// measured (the board), the slots and chunk bytes it needs free to start;
+// those stay counted while it runs (it may not have used them yet). A bare
+// number is a share alone.
+export interface Cost {
+  share: number;
+  slots?: number;
+  chunks?: number;
 }
 
 export class Turns {
   private used = 0;
+  private slots = 0;
+  private chunks = 0;
   private readonly waiting: Array<Waiter<unknown>> = [];
   private retrying = false;
 
@@ -40,34 +53,42 @@ export class Turns {
     return this.used > 0;
   }
 
-  // The shares held by work under way.
-  get held(): number {
-    return this.used;
+  // The heap the work under way was let in with room for.
+  get heldSlots(): number {
+    return this.slots;
   }
 
-  run<T>(work: () => T | Promise<T>, cost = this.capacity): Promise<T> {
-    const share = Math.min(Math.max(cost, 0), this.capacity);
+  get heldChunks(): number {
+    return this.chunks;
+  }
+
+  run<T>(work: () => T | Promise<T>, cost: number | Cost = this.capacity): Promise<T> {
+    const asked = typeof cost === "number" ? cost : cost.share;
+    const share = Math.min(Math.max(asked, 0), this.capacity);
     return new Promise<T>((resolve, reject) => {
-      const waiter = new Waiter(share, work, resolve, reject);
-      if (this.waiting.length === 0 && this.fits(share)) return this.go(waiter);
+      const waiter = typeof cost === "number"
+        ? new Waiter(share, 0, 0, work, resolve, reject)
+        : new Waiter(share, cost.slots ?? 0, cost.chunks ?? 0, work, resolve, reject);
+      if (this.waiting.length === 0 && this.fits(waiter)) return this.go(waiter);
       this.waiting.push(waiter as Waiter<unknown>);
       this.lookAgain();
     });
   }
 
   private go<T>(waiter: Waiter<T>): void {
-    const share = waiter.cost;
-    this.used += share;
+    this.used += waiter.cost;
+    this.slots += waiter.slots;
+    this.chunks += waiter.chunks;
     let result: T | Promise<T>;
     try {
       result = waiter.work();
     } catch (error) {
-      this.giveBack(share);
+      this.giveBack(waiter);
       waiter.reject(error);
       return;
     }
     if (!isThenable(result)) {
-      this.giveBack(share);
+      this.giveBack(waiter);
       waiter.resolve(result);
       return;
     }
@@ -77,19 +98,21 @@ export class Turns {
   }
 
   private settled<T>(waiter: Waiter<T>, value: T): void {
-    this.giveBack(waiter.cost);
+    this.giveBack(waiter);
     waiter.resolve(value);
   }
 
   private failed<T>(waiter: Waiter<T>, error: unknown): void {
-    this.giveBack(waiter.cost);
+    this.giveBack(waiter);
     waiter.reject(error);
   }
 
-  private fits(share: number): boolean {
+  private fits(waiter: Need): boolean {
+    const share = waiter.cost;
     // The room asked of the heap covers the work under way too: it was let in
-    // with room for its share, which it may not have used yet.
-    return (this.used === 0 || this.used + share <= this.capacity) && (!this.memory || this.memory.roomFor(this.used + share));
+    // with room for its need, which it may not have used yet.
+    return (this.used === 0 || this.used + share <= this.capacity)
+      && (!this.memory || this.memory.roomFor(this.slots + waiter.slots, this.chunks + waiter.chunks));
   }
 
   private lookAgain(): void {
@@ -104,15 +127,17 @@ export class Turns {
     this.letIn();
   }
 
-  private giveBack(share: number): void {
-    this.used -= share;
+  private giveBack(waiter: Need): void {
+    this.used -= waiter.cost;
+    this.slots -= waiter.slots;
+    this.chunks -= waiter.chunks;
     this.letIn();
   }
 
   private letIn(): void {
     for (let i = 0; i < this.waiting.length;) {
       const next = this.waiting[i];
-      if (!this.fits(next.cost)) {
+      if (!this.fits(next)) {
         i++;
         continue;
       }
@@ -125,10 +150,19 @@ export class Turns {
   }
 }
 
+// What a waiter takes while it runs.
+interface Need {
+  readonly cost: number;
+  readonly slots: number;
+  readonly chunks: number;
+}
+
 // Work waiting for its share, or under way: what run() was given.
-class Waiter<T> {
+class Waiter<T> implements Need {
   constructor(
     readonly cost: number,
+    readonly slots: number,
+    readonly chunks: number,
     readonly work: () => T | Promise<T>,
     readonly resolve: (value: T) => void,
     readonly reject: (error: unknown) => void,

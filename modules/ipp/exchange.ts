@@ -1,4 +1,4 @@
-import type { Turns } from "../http/turns.js";
+import type { Cost, Turns } from "../http/turns.js";
 import type { Clock } from "../hal/clock.js";
 import { escapeControls, fitUtf8 } from "../text/utf8.js";
 import type { Log } from "../hal/log.js";
@@ -59,7 +59,7 @@ export interface IppContext {
   // Shared with the cloud's calls: a large answer waits for the one under way (http/turns).
   turns?: Turns;
   // Its share of the budget for an attributes answer (whole turns without it).
-  attributesShare?: number;
+  attributesShare?: number | Cost;
   // The heap has room for a request's work (device/memory.ts); absent, always.
   roomForRequest?: () => boolean;
 }

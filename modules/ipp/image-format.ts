@@ -1,4 +1,5 @@
 import type { EngineCapabilities, EngineColorSpace } from "../hal/engine.js";
+import type { Cost } from "../http/turns.js";
 import { jpegDocument, type ImagePlacement } from "../print/image-document.js";
 import type { DecoderFactory } from "../print/source.js";
 import { isBorderless } from "./media.js";
@@ -43,7 +44,7 @@ export function jpegPlacement(ticket: JobTicket, caps: EngineCapabilities): Imag
 }
 
 // workingShare: the share of the device's memory budget a JPEG job holds.
-export function jpegFormat(caps: EngineCapabilities, workingShare?: number): (ticket: JobTicket) => DecoderFactory {
+export function jpegFormat(caps: EngineCapabilities, workingShare?: number | Cost): (ticket: JobTicket) => DecoderFactory {
   return (ticket) => {
     const factory: DecoderFactory = jpegDocument(jpegPlacement(ticket, caps));
     if (workingShare) factory.workingShare = workingShare;

@@ -131,7 +131,10 @@ class IppCall implements RequestBodyEvents, IppAnswer {
     // Short of memory: server-error-busy, which every IPP client retries;
     // a document that came with it is read and dropped by the server.
     const room = service.context.roomForRequest;
-    if (room && !room()) return this.send(bareAnswer(message, Status.busy, "the printer is short of memory; try again shortly"));
+    if (room && !room()) {
+      service.context.log("debug", `memory: short; refused IPP operation 0x${message.code.toString(16).padStart(4, "0")}`);
+      return this.send(bareAnswer(message, Status.busy, "the printer is short of memory; try again shortly"));
+    }
     const exchange = new IppExchange(message, document, this.printerUri, this.webUri, this);
     // The attributes answer (about 5 KB, and CUPS asks for it every few
     // seconds) waits while a cloud call holds its answer; print jobs do

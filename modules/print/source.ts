@@ -1,3 +1,4 @@
+import type { Cost } from "../http/turns.js";
 import type { HeaderLimits } from "../pwg/header.js";
 import type { RasterSink } from "../pwg/decoder.js";
 
@@ -43,4 +44,4 @@ export interface DocumentDecoder {
 // what the decoder holds beside the one line for a whole job
 // (a JPEG's rows and placement tables), reserved from the device's memory
 // budget before the document is read; absent for PWG and URF.
-export type DecoderFactory = ((sink: RasterSink, limits: HeaderLimits) => DocumentDecoder) & { workingShare?: number };
+export type DecoderFactory = ((sink: RasterSink, limits: HeaderLimits) => DocumentDecoder) & { workingShare?: number | Cost };

@@ -1,4 +1,5 @@
 import type { Clock } from "../hal/clock.js";
+import type { Cost } from "../http/turns.js";
 import type { Log } from "../hal/log.js";
 import { FAULTS } from "../device/faults.js";
 import type { PrintEngine } from "../hal/engine.js";
@@ -80,7 +81,7 @@ export class Spooler implements RasterSink {
   onEngineStatus: () => void = () => {};
 
   // The device's memory budget (http/turns.ts, given by the printer); absent, nothing is reserved.
-  budget: { run(work: () => Promise<void>, cost: number): Promise<void> } | undefined;
+  budget: { run(work: () => Promise<void>, cost: number | Cost): Promise<void> } | undefined;
   private giveBack: (() => void) | undefined;
 
   constructor(private readonly engine: PrintEngine, private readonly lifecycle: JobLifecycle, private readonly clock: Clock, private readonly log: Log) {

@@ -1,4 +1,5 @@
 import type { MemoryReserveConfig } from "../device/memory.js";
+import type { Cost } from "../http/turns.js";
 import type { HttpServerOptions } from "../http/server.js";
 import type { CloudOptions } from "../cloud/cloud.js";
 import type { HttpClientOptions } from "../http/client.js";
@@ -69,13 +70,13 @@ export interface PrinterConfig extends DeviceDescription {
 // large exchange at a time, and no reservation for a job (the desktop).
 export interface MemoryBudgetConfig {
   capacity: number;
-  cloudCall?: number;
-  printerAttributes?: number;
+  cloudCall?: number | Cost;
+  printerAttributes?: number | Cost;
   // A JPEG job holds this for its whole length (its decoder's rows and the
   // placement's tables); a PWG or URF job keeps one line and holds nothing.
-  jpegJob?: number;
-  // What must be free in the heap for a request, and for each share of a
-  // large activity (device/memory.ts): measured on the board, absent on Node.
+  jpegJob?: number | Cost;
+  // What must be free in the heap for a request (device/memory.ts), beside
+  // each large activity's own need (its Cost above): absent on Node.
   reserve?: MemoryReserveConfig;
 }
 

@@ -1,4 +1,5 @@
 import type { EngineCapabilities } from "../hal/engine.js";
+import type { Cost } from "../http/turns.js";
 import { URF_MIME, takesUrf } from "../ipp/airprint.js";
 import type { DocumentFormats } from "../ipp/formats.js";
 import { jpegFormat } from "../ipp/image-format.js";
@@ -10,7 +11,7 @@ import { UrfDecoder } from "../urf/decoder.js";
 // admission, IPP's document-format-supported and TXT pdl read it; Privet's
 // CDD offers PWG raster, its first entry.
 // jpegJob: a JPEG job's share of the heap's budget (http/turns), where there is one.
-export function documentFormats(caps: EngineCapabilities, jpegJob?: number): DocumentFormats {
+export function documentFormats(caps: EngineCapabilities, jpegJob?: number | Cost): DocumentFormats {
   const formats: DocumentFormats = {
     "image/pwg-raster": () => pwgDecoder,
     "image/jpeg": jpegFormat(caps, jpegJob),

@@ -166,8 +166,9 @@ export class Printer {
   // Room in the heap for a request beside the large activities under way;
   // short, the idle keep-alive connections are given up first.
   private roomForRequest(): boolean {
-    if (this.memory.roomForRequest(this.turns.held)) return true;
-    return this.http.closeIdle() > 0 && this.memory.roomForRequest(this.turns.held);
+    const turns = this.turns;
+    if (this.memory.roomForRequest(turns.heldSlots, turns.heldChunks)) return true;
+    return this.http.closeIdle() > 0 && this.memory.roomForRequest(turns.heldSlots, turns.heldChunks);
   }
 
   // The MIME types IPP takes, the default first.
