@@ -257,3 +257,26 @@ test("a decoder that holds much for its job (workingShare) waits for its share o
   await new Promise((r) => setTimeout(r, 0));
   t.false(budget.busy, "the job's share came back when it ended");
 });
+
+test("a job whose decoder's share never comes ends after 60 s, saying why, and frees the printer; the share is let go when it comes", async (t) => {
+  const { clock, lifecycle, spooler } = rig();
+  const budget = new Turns(52);
+  spooler.budget = budget;
+  let releaseCall!: () => void;
+  const call = budget.run(() => new Promise<void>((resolve) => { releaseCall = resolve; }), 40);
+  const heavy: DecoderFactory = (sink, limits) => pwgDecoder(sink, limits);
+  heavy.workingShare = 48;
+  const job = lifecycle.createQueued();
+  let answer: unknown;
+  spooler.start(job, new MemorySource(doc, clock, 777), (result) => { answer = result; }, heavy);
+  clock.advance(59_999);
+  t.is(spooler.active, job, "still waiting its turn");
+  clock.advance(1);
+  t.is(job.state, "aborted");
+  t.regex(job.description ?? "", /no room for this document's decoder within 60 s/);
+  t.like(answer, { ok: false, error: "printer_error" });
+  releaseCall();
+  await call;
+  await new Promise((r) => setTimeout(r, 0));
+  t.false(budget.busy, "the share the job no longer wants was given back at once");
+});

@@ -309,6 +309,7 @@ export class Connection {
 
   private dispatch(): void {
     const parsed = this.head.parse(this.server.options.maxHeaders);
+    this.head.release();
     if ("status" in parsed) return this.fail(parsed);
     const framing = requestFraming(parsed);
     if ("status" in framing) return this.fail(framing);

@@ -59,6 +59,9 @@ const enum Phase {
   Aborting,
 }
 
+// How long a job waits for its decoder's share of the heap (a JPEG's rows).
+const BUDGET_WAIT_MS = 60_000;
+
 export class Spooler implements RasterSink {
   private phase = Phase.Idle;
   private job: Job | undefined;
@@ -134,9 +137,18 @@ export class Spooler implements RasterSink {
     // window holds the sender, and what holds the rest (a cloud call) ends first.
     const cost = decode.workingShare;
     if (this.budget && cost) {
+      // Not for ever: a heap that never has the room (a cloud call that
+      // will not end, a leak) must not hold the printer; the job ends,
+      // saying why, and its share is let go when it comes.
+      const waited = this.clock.setTimer(() => {
+        if (this.job === job && this.giveBack === undefined) {
+          this.abort(`the printer had no room for this document's decoder within ${BUDGET_WAIT_MS / 1000} s; try again when it is idle`, { device_action_cause: { error_code: "OTHER" } }, "printer_error");
+        }
+      }, BUDGET_WAIT_MS);
       void this.budget.run(() => new Promise<void>((done) => {
+        this.clock.clearTimer(waited);
         this.giveBack = done;
-        if (this.job === job) this.read(source);
+        if (this.job === job && this.phase === Phase.Streaming) this.read(source);
         else this.releaseBudget();
       }), cost);
     } else {
