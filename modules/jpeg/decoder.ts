@@ -52,9 +52,11 @@ const enum Phase { Soi, SoiSecond, Marker, MarkerCode, Length, LengthSecond, Seg
 
 // The largest segment read whole: a DHT with four full tables is 4 x 273 bytes.
 const SEGMENT_BYTES = 1100;
-// An MCU of up to 10 blocks is at most about 2.2 KB of codes, twice that if
-// every byte is a stuffed 0xFF; more than this is refused as corrupt.
-const CARRY_BYTES = 8192;
+// An MCU of up to 10 blocks is at most about 2.2 KB of codes (64 codes of
+// at most 16 + 11 bits a block), twice that if every byte is a stuffed 0xFF;
+// more than this is refused as corrupt. (It was 8 KB, room a 96 KB board's
+// heap does not have beside the page's rows.)
+const CARRY_BYTES = 4608;
 
 interface Plane {
   // Which component, and how it maps onto output pixels.

@@ -35,7 +35,7 @@ class JpegDocument implements DocumentDecoder {
   private layout: Layout | undefined;
   private channels = 1;
   private lineOut = new Uint8Array(0);
-  private white = new Uint8Array(0);
+  private whiteByte = 0xff;
   // Reduced image geometry: the decoder's scale and first column kept.
   private scale = 1;
   private reducedHeight = 0;
@@ -48,8 +48,8 @@ class JpegDocument implements DocumentDecoder {
   // (under 8 placed dots from a window of up to 2,048 pixels).
   private columns: Uint8Array | Uint16Array = new Uint8Array(0);
   // One source row averaged across, and the rows summed down.
-  private across = new Uint16Array(0);
-  private sum = new Uint32Array(0);
+  private across = new Uint8Array(0);
+  private sum: Uint16Array | Uint32Array = new Uint32Array(0);
   private sumWeight = 0;
   // The page row being built, and the source row being taken in.
   private y = 0;
@@ -82,7 +82,7 @@ class JpegDocument implements DocumentDecoder {
 
   // The buffers held for this document: the decoder's and the page's (all sized by the page).
   get bufferBytes(): number {
-    return this.jpeg.bufferBytes + this.columns.byteLength + this.across.length * 2 + this.sum.length * 4 + this.lineOut.length * 2 + this.errors.length * 4 + this.turnBuffer.length;
+    return this.jpeg.bufferBytes + this.columns.byteLength + this.across.byteLength + this.sum.byteLength + this.lineOut.length + this.errors.length * 4 + this.turnBuffer.length;
   }
 
   // The per-column tables alone (what a page's width costs beyond its rows).
@@ -172,8 +172,7 @@ class JpegDocument implements DocumentDecoder {
     const f = format as PageFormat;
     this.lineOut = new Uint8Array(header.bytesPerLine);
     this.lineOut.fill(f.white);
-    this.white = new Uint8Array(header.bytesPerLine);
-    this.white.fill(f.white);
+    this.whiteByte = f.white;
     this.channels = cs === "srgb_8" ? 3 : 1;
     const regionWidth = layout.x1 - layout.x0;
     if (cs === "black_1") {
@@ -188,8 +187,14 @@ class JpegDocument implements DocumentDecoder {
     const kx = info.width / scale / layout.width;
     this.rowsPerDot = info.height / scale / layout.height;
     this.buildColumns(layout, kx, winLeft, winRight);
-    this.across = new Uint16Array(regionWidth * this.channels);
-    this.sum = new Uint32Array(regionWidth * this.channels);
+    // A row's average across its columns is a level (0-255). Summed down the
+    // rows it needs 32 bits when a dot spans more than a source row; when
+    // it spans less (an image placed larger), the weights of its one or two
+    // rows add to at most 257 (each rounded from a share of 256), and 255 x
+    // 257 fits 16 bits: half the page's widest buffer, where a small photo
+    // placed on A4 is the common case.
+    this.across = new Uint8Array(regionWidth * this.channels);
+    this.sum = this.rowsPerDot < 1 ? new Uint16Array(regionWidth * this.channels) : new Uint32Array(regionWidth * this.channels);
     this.y = layout.y0;
     this.state = State.Image;
     this.page = 1;
@@ -243,7 +248,7 @@ class JpegDocument implements DocumentDecoder {
     const turning = this.orientation !== 1;
     if (!this.topDone && !turning) {
       this.topDone = true;
-      if (layout.y0 > 0 && !this.sink.line(this.white, layout.y0)) return this.hold(data, j);
+      if (layout.y0 > 0 && !this.sink.line(this.lineOut, layout.y0)) return this.hold(data, j);
     }
     while (this.y < layout.y1) {
       const a = clipStart((this.y - layout.top) * this.rowsPerDot, this.reducedHeight);
@@ -280,7 +285,9 @@ class JpegDocument implements DocumentDecoder {
   private finishPage(more: boolean): boolean {
     const d = this.display!;
     const bottom = d.pageHeight - d.y1;
-    const last = bottom > 0 ? this.sink.line(this.white, bottom) : more;
+    // The line buffer, all white again, is the margin (no white line is kept beside it).
+    if (bottom > 0) this.lineOut.fill(this.whiteByte);
+    const last = bottom > 0 ? this.sink.line(this.lineOut, bottom) : more;
     this.sink.endPage(1);
     this.state = State.Finished;
     return last ? true : this.hold(undefined, 0);
@@ -298,7 +305,7 @@ class JpegDocument implements DocumentDecoder {
     const d = this.display!;
     if (!this.topDone) {
       this.topDone = true;
-      if (d.y0 > 0 && !this.sink.line(this.white, d.y0)) return this.hold(undefined, 0);
+      if (d.y0 > 0 && !this.sink.line(this.lineOut, d.y0)) return this.hold(undefined, 0);
     }
     let more = true;
     while (this.outY < d.y1) {
@@ -371,7 +378,7 @@ class JpegDocument implements DocumentDecoder {
   // Floyd–Steinberg along the row (7/16 right, 3/16, 5/16, 1/16 below, in
   // 16ths of a level), errors indexed by the row's dot + 1; 1 bits are
   // black, set from bit x0 of dest[at].
-  private dither(dest: Uint8Array, at: number, x0: number, sum: Uint32Array, weight: number): void {
+  private dither(dest: Uint8Array, at: number, x0: number, sum: Uint16Array | Uint32Array, weight: number): void {
     const here = this.errors, below = this.errorsNext;
     below.fill(0);
     let right = 0;
