@@ -9,6 +9,8 @@ import { nodeHal } from "../hosts/node/hal.js";
 import { get, rawRequest } from "./helpers/client.js";
 import { FakeClock } from "./helpers/fake-clock.js";
 import { ippRequest, send } from "./helpers/ipp.js";
+import { SMALL_JPEG_BASE64 } from "./helpers/small-jpeg.js";
+import { attr, mimeType } from "../modules/ipp-codec/values.js";
 
 // The memory gate (device/memory.ts): on the board the heap is fixed and XS
 // cannot catch "memory full", so work starts only with room measured free.
@@ -137,4 +139,22 @@ test("short of memory, each front end refuses in its own words and serves again 
   t.truthy(JSON.parse((await createjob()).body).job_id);
   t.is((await send(port, ippRequest(Operation.getPrinterAttributes, port))).code, 0);
   t.true(printer.memory.shortCount >= 4);
+});
+
+test("a JPEG job is refused busy while the heap has no room for its decoder, and taken once it has; PWG meanwhile is not held back", async (t) => {
+  const gauge = new Gauge();
+  const hal = { ...nodeHal({ log: () => {}, engine: new NullEngine(OFFICE_CAPABILITIES) }), heap: gauge };
+  const printer = new Printer(hal, { port: 0, budget: { capacity: 10, jpegJob: { share: 5, slots: 300, chunks: 40_000 }, reserve: RESERVE } });
+  const port = await printer.start();
+  t.teardown(() => printer.stop());
+  const jpeg = Buffer.from(SMALL_JPEG_BASE64, "base64");
+  const printJpeg = () => send(port, ippRequest(Operation.printJob, port, [attr("document-format", mimeType("image/jpeg"))]), jpeg);
+  // Room for a request (300 slots), not for a request and a JPEG's decoder (600).
+  gauge.free = { slots: 550, chunks: 98304 };
+  const refused = await printJpeg();
+  t.is(refused.code, 0x0507, "server-error-busy, which IPP clients retry");
+  t.is(printer.jobs.list().length, 0, "no job was made for it");
+  gauge.free = { slots: 4096, chunks: 98304 };
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  t.is((await printJpeg()).code, 0);
 });

@@ -80,14 +80,14 @@ function accepting(x: IppExchange, p: Printing): boolean {
 // Out of paper the job is taken and waits, stopped, with media-needed, until
 // someone loads paper (RFC 8011 'stopped'; PWG self-cert I-20 expects the
 // Print-Job taken); a jam or an open door must be seen to first.
-function ready(x: IppExchange, p: Printing): boolean {
+function ready(x: IppExchange, p: Printing, format: string): boolean {
   const { admission, maxDocumentBytes } = p.context;
   const length = x.document.declaredLength;
   if (length !== undefined && length > maxDocumentBytes) {
     x.respond(Status.requestEntityTooLarge, [], `the document is ${length} bytes; this printer takes at most ${maxDocumentBytes}`);
     return false;
   }
-  const refused = admission.check({ local: true, waitsOutFault: true });
+  const refused = admission.check({ local: true, waitsOutFault: true, format });
   if (!refused) return true;
   x.respond(refused.why === "closed" ? Status.notAcceptingJobs : Status.busy, [], refused.description);
   return false;
@@ -202,7 +202,7 @@ export function printJob(x: IppExchange, p: Printing): void {
   const format = documentFormat(x, p);
   if (!format || !compressionOk(x)) return;
   const checked = checkJob(x, p, format);
-  if (!checked || !ready(x, p) || !copiesFit(x, p, checked)) return;
+  if (!checked || !ready(x, p, format) || !copiesFit(x, p, checked)) return;
   const job = p.context.lifecycle.createQueued();
   job.origin = "ipp";
   setOwner(x, job);
@@ -252,7 +252,7 @@ export function sendDocument(x: IppExchange, p: Printing): void {
   if (!format || !compressionOk(x)) return;
   whenFree(p, () => {
     // The job may have been canceled (or timed out) while its document waited.
-    if (!waiting(x, entry) || !ready(x, p)) return;
+    if (!waiting(x, entry) || !ready(x, p, format)) return;
     const ticket = ippTicket(entry.job) ?? defaultTicket(p.context.engine.capabilities);
     print(x, p, entry, format, { ticket, unsupported: [], status: Status.ok });
   });

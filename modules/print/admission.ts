@@ -13,7 +13,9 @@ import type { Spooler } from "./spooler.js";
 //   (printer_error, server-error-busy); out of paper a job is taken and
 //   waits where the front end says so (IPP, PWG self-cert I-20);
 // - busy: another job holds the engine (printer_busy with Retry-After,
-//   server-error-busy; the cloud waits for the job to end).
+//   server-error-busy; the cloud waits for the job to end); or, on the
+//   board, the heap has no room now for the document's decoder (a JPEG's
+//   rows): refused as busy rather than taken and left waiting for room.
 // The spooler's start() still throws for a job nobody admitted.
 
 export type Refusal =
@@ -27,6 +29,8 @@ export interface AdmissionParts {
   open(): boolean;
   // The MIME types the print path decodes, the default first.
   formats(): string[];
+  // The heap has room now for this format's decoder (absent: always).
+  roomToDecode?(format: string): boolean;
 }
 
 export interface AdmissionAsk {
@@ -53,6 +57,9 @@ export class Admission {
     const fault = state.fault;
     if (fault && !(ask.waitsOutFault && FAULTS[fault.code].jobsWait)) return { why: "faulted", description: fault.description || "the printer is stopped" };
     if (!ask.recordOnly && spooler.active) return { why: "busy", description: "the printer is printing another job" };
+    if (!ask.recordOnly && ask.format !== undefined && this.parts.roomToDecode && !this.parts.roomToDecode(ask.format)) {
+      return { why: "busy", description: `the printer is short of memory for ${ask.format} now; try again shortly` };
+    }
     return undefined;
   }
 

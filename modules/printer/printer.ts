@@ -110,6 +110,7 @@ export class Printer {
     this.updateState = followPrintPath(this.state, { engine: hal.engine, spooler: this.spooler, lifecycle: this.lifecycle }, () => this.clock.noticeItem());
     this.admission = new Admission({
       state: this.state, spooler: this.spooler, open: () => this.printingExposed(), formats: () => this.documentFormatNames,
+      roomToDecode: (format) => this.roomToDecode(format),
     });
     this.tokens = new TokenEngine(hal.clock, hal.random);
     this.api = new PrivetApi(this.tokens);
@@ -169,6 +170,15 @@ export class Printer {
     const turns = this.turns;
     if (this.memory.roomForRequest(turns.heldSlots, turns.heldChunks)) return true;
     return this.http.closeIdle() > 0 && this.memory.roomForRequest(turns.heldSlots, turns.heldChunks);
+  }
+
+  // A JPEG job's decoder takes its heap at the start (budget.jpegJob): on the
+  // board it is refused as busy while that room is not there.
+  private roomToDecode(format: string): boolean {
+    const need = this.config.budget?.jpegJob;
+    if (format !== "image/jpeg" || typeof need !== "object") return true;
+    const turns = this.turns;
+    return this.memory.roomFor(turns.heldSlots + (need.slots ?? 0), turns.heldChunks + (need.chunks ?? 0));
   }
 
   // The MIME types IPP takes, the default first.
