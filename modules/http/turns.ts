@@ -75,6 +75,16 @@ export class Turns {
     });
   }
 
+  // Work still waiting that is no longer wanted (its job ended first) leaves
+  // the line, and what it holds with it; its promise never settles.
+  // Returns whether it was waiting.
+  withdraw(work: () => unknown): boolean {
+    const i = this.waiting.findIndex((w) => w.work === work);
+    if (i < 0) return false;
+    this.waiting.splice(i, 1);
+    return true;
+  }
+
   private go<T>(waiter: Waiter<T>): void {
     this.used += waiter.cost;
     this.slots += waiter.slots;

@@ -84,7 +84,7 @@ export class Spooler implements RasterSink {
   onEngineStatus: () => void = () => {};
 
   // The device's memory budget (http/turns.ts, given by the printer); absent, nothing is reserved.
-  budget: { run(work: () => Promise<void>, cost: number | Cost): Promise<void> } | undefined;
+  budget: { run(work: () => Promise<void>, cost: number | Cost): Promise<void>; withdraw?(work: () => unknown): boolean } | undefined;
   private giveBack: (() => void) | undefined;
 
   constructor(private readonly engine: PrintEngine, private readonly lifecycle: JobLifecycle, private readonly clock: Clock, private readonly log: Log) {
@@ -140,17 +140,20 @@ export class Spooler implements RasterSink {
       // Not for ever: a heap that never has the room (a cloud call that
       // will not end, a leak) must not hold the printer; the job ends,
       // saying why, and its share is let go when it comes.
-      const waited = this.clock.setTimer(() => {
-        if (this.job === job && this.giveBack === undefined) {
-          this.abort(`the printer had no room for this document's decoder within ${BUDGET_WAIT_MS / 1000} s; try again when it is idle`, { device_action_cause: { error_code: "OTHER" } }, "printer_error");
-        }
-      }, BUDGET_WAIT_MS);
-      void this.budget.run(() => new Promise<void>((done) => {
+      const budget = this.budget;
+      const work = () => new Promise<void>((done) => {
         this.clock.clearTimer(waited);
         this.giveBack = done;
         if (this.job === job && this.phase === Phase.Streaming) this.read(source);
         else this.releaseBudget();
-      }), cost);
+      });
+      const waited = this.clock.setTimer(() => {
+        if (this.job === job && this.giveBack === undefined) {
+          budget.withdraw?.(work);
+          this.abort(`the printer had no room for this document's decoder within ${BUDGET_WAIT_MS / 1000} s; try again when it is idle`, { device_action_cause: { error_code: "OTHER" } }, "printer_error");
+        }
+      }, BUDGET_WAIT_MS);
+      void budget.run(work, cost);
     } else {
       this.read(source);
     }
