@@ -28,7 +28,7 @@ const RESERVE = { requestSlots: 300, requestChunks: 6144, retryMs: 250 };
 const CALL = { share: 6, slots: 360, chunks: 12288 };
 const SMALL = { share: 1, slots: 60, chunks: 2048 };
 
-test("a large activity waits for the heap's room for its need, looks again on a timer, and then runs in order", async (t) => {
+test("a large activity waits for the heap's room for its need, looks again on a timer, and room is taken in order: a smaller need does not pass it", async (t) => {
   const clock = new FakeClock();
   const gauge = new Gauge();
   const memory = new DeviceMemory(gauge, RESERVE, clock);
@@ -37,19 +37,20 @@ test("a large activity waits for the heap's room for its need, looks again on a 
   const ran: string[] = [];
   // A request's 300 slots and the call's 360: not there.
   const call = turns.run(() => { ran.push("call"); }, CALL);
-  // 360 slots would fit, but a newcomer queues behind a waiter.
+  // 360 slots would fit, but it queues behind the call, and stays there.
   const small = turns.run(() => { ran.push("small"); }, SMALL);
   await Promise.resolve();
   t.deepEqual(ran, []);
   t.deepEqual(gauge.asked.at(-1), [660, 6144 + 12288]);
   t.is(clock.pending, 1, "one timer looks again, however many wait");
   clock.advance(250);
-  t.deepEqual(ran, ["small"], "the small one fits while the large one still waits");
+  t.deepEqual(ran, [], "the small one does not pass the large one for memory");
   t.is(clock.pending, 1);
-  gauge.free = { slots: 700, chunks: 98304 };
+  // Room for both: the call, then the small one beside it (660 + 60 slots).
+  gauge.free = { slots: 800, chunks: 98304 };
   clock.advance(250);
   await Promise.all([call, small]);
-  t.deepEqual(ran, ["small", "call"]);
+  t.deepEqual(ran, ["call", "small"]);
   t.is(clock.pending, 0, "no timer once nobody waits");
   t.true(memory.shortCount >= 2);
 });

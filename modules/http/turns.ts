@@ -118,11 +118,17 @@ export class Turns {
   }
 
   private fits(waiter: Need): boolean {
-    const share = waiter.cost;
-    // The room asked of the heap covers the work under way too: it was let in
-    // with room for its need, which it may not have used yet.
-    return (this.used === 0 || this.used + share <= this.capacity)
-      && (!this.memory || this.memory.roomFor(this.slots + waiter.slots, this.chunks + waiter.chunks));
+    return this.sharesFit(waiter) && this.roomFits(waiter);
+  }
+
+  private sharesFit(waiter: Need): boolean {
+    return this.used === 0 || this.used + waiter.cost <= this.capacity;
+  }
+
+  // The room asked of the heap covers the work under way too: it was let in
+  // with room for its need, which it may not have used yet.
+  private roomFits(waiter: Need): boolean {
+    return !this.memory || this.memory.roomFor(this.slots + waiter.slots, this.chunks + waiter.chunks);
   }
 
   private lookAgain(): void {
@@ -147,10 +153,14 @@ export class Turns {
   private letIn(): void {
     for (let i = 0; i < this.waiting.length;) {
       const next = this.waiting[i];
-      if (!this.fits(next)) {
+      if (!this.sharesFit(next)) {
         i++;
         continue;
       }
+      // Room in the heap is taken strictly in order: a later, smaller need
+      // let in first would keep a large one (a JPEG's rows) out for ever,
+      // the heap never having its room at once.
+      if (!this.roomFits(next)) break;
       this.waiting.splice(i, 1);
       this.go(next);
       // go() may have run and given back at once (and let others in): start over.
