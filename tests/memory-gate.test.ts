@@ -24,7 +24,7 @@ class Gauge {
   }
 }
 
-const RESERVE = { requestSlots: 300, requestChunks: 6144, retryMs: 250 };
+const RESERVE = { requestSlots: 300, requestChunks: 6144, headroomSlots: 100, headroomChunks: 2048, retryMs: 250 };
 const CALL = { share: 6, slots: 360, chunks: 12288 };
 const SMALL = { share: 1, slots: 60, chunks: 2048 };
 
@@ -33,21 +33,21 @@ test("a large activity waits for the heap's room for its need, looks again on a 
   const gauge = new Gauge();
   const memory = new DeviceMemory(gauge, RESERVE, clock);
   const turns = new Turns(10, memory);
-  gauge.free = { slots: 500, chunks: 98304 };
+  gauge.free = { slots: 400, chunks: 98304 };
   const ran: string[] = [];
-  // A request's 300 slots and the call's 360: not there.
+  // The headroom's 100 slots and the call's 360: not there.
   const call = turns.run(() => { ran.push("call"); }, CALL);
   // 360 slots would fit, but it queues behind the call, and stays there.
   const small = turns.run(() => { ran.push("small"); }, SMALL);
   await Promise.resolve();
   t.deepEqual(ran, []);
-  t.deepEqual(gauge.asked.at(-1), [660, 6144 + 12288]);
+  t.deepEqual(gauge.asked.at(-1), [460, 2048 + 12288]);
   t.is(clock.pending, 1, "one timer looks again, however many wait");
   clock.advance(250);
   t.deepEqual(ran, [], "the small one does not pass the large one for memory");
   t.is(clock.pending, 1);
-  // Room for both: the call, then the small one beside it (660 + 60 slots).
-  gauge.free = { slots: 800, chunks: 98304 };
+  // Room for both: the call, then the small one beside it (460 + 60 slots).
+  gauge.free = { slots: 600, chunks: 98304 };
   clock.advance(250);
   await Promise.all([call, small]);
   t.deepEqual(ran, ["call", "small"]);
@@ -66,9 +66,9 @@ test("what a large activity under way was let in with stays counted: a request, 
   t.is(turns.heldChunks, 12288);
   t.true(memory.roomForRequest(turns.heldSlots, turns.heldChunks));
   t.deepEqual(gauge.asked.at(-1), [660, 18432]);
-  // A bare share (the desktop's budget) needs nothing of its own from the heap.
+  // A bare share (the desktop's budget) needs nothing of its own: the headroom beside what is held.
   t.is(await turns.run(() => "small", 3), "small");
-  t.deepEqual(gauge.asked.at(-1), [660, 18432]);
+  t.deepEqual(gauge.asked.at(-1), [100 + 360, 2048 + 12288]);
   finish();
   await call;
   t.is(turns.heldSlots, 0);
@@ -80,18 +80,18 @@ test("a no from the gauge stands 100 ms for as much or more (each asking collect
   const gauge = new Gauge();
   const memory = new DeviceMemory(gauge, RESERVE, clock);
   gauge.free = { slots: 400, chunks: 98304 };
-  t.false(memory.roomFor(120, 0));
+  t.false(memory.roomFor(350, 0));
   t.is(gauge.asked.length, 1);
-  t.false(memory.roomFor(180, 0), "more than was refused: no, without asking");
+  t.false(memory.roomFor(400, 0), "more than was refused: no, without asking");
   t.is(gauge.asked.length, 1);
   t.true(memory.roomForRequest(), "less than was refused is asked, and fits");
   t.is(gauge.asked.length, 2);
   gauge.free = { slots: 4096, chunks: 98304 };
   clock.advance(99);
-  t.false(memory.roomFor(120, 0));
+  t.false(memory.roomFor(350, 0));
   t.is(gauge.asked.length, 2);
   clock.advance(1);
-  t.true(memory.roomFor(120, 0), "after 100 ms the gauge is asked again");
+  t.true(memory.roomFor(350, 0), "after 100 ms the gauge is asked again");
   t.is(gauge.asked.length, 3);
 });
 

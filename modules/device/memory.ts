@@ -18,6 +18,12 @@ export interface MemoryReserveConfig {
   // activity's own need, http/turns' Cost, comes on top).
   requestSlots: number;
   requestChunks: number;
+  // Kept free beside a large activity's own need, for the work nobody meters
+  // (an XMPP stanza, a timer's callback). Not a request's reserve: requests
+  // count the activities under way themselves, so an idle printer is not
+  // kept from its cloud calls by requests that are not there. Absent: 0.
+  headroomSlots?: number;
+  headroomChunks?: number;
   // How often a large activity that found no room looks again.
   retryMs?: number;
 }
@@ -46,14 +52,16 @@ export class DeviceMemory {
   // A request, beside what the large activities under way were let in with
   // room for (http/turns: they may not have used it yet).
   roomForRequest(heldSlots = 0, heldChunks = 0): boolean {
-    return this.roomFor(heldSlots, heldChunks);
+    const gauge = this.gauge, reserve = this.reserve;
+    if (!gauge || !reserve) return true;
+    return this.ask(gauge, reserve.requestSlots + heldSlots, reserve.requestChunks + heldChunks);
   }
 
-  // That much more than a request needs: a large activity's (and those under way).
+  // A large activity's need (with those under way), and the headroom.
   roomFor(slots: number, chunks: number): boolean {
     const gauge = this.gauge, reserve = this.reserve;
     if (!gauge || !reserve) return true;
-    return this.ask(gauge, reserve.requestSlots + slots, reserve.requestChunks + chunks);
+    return this.ask(gauge, (reserve.headroomSlots ?? 0) + slots, (reserve.headroomChunks ?? 0) + chunks);
   }
 
   private ask(gauge: HeapGauge, slots: number, chunks: number): boolean {

@@ -173,12 +173,13 @@ export class Printer {
   }
 
   // A JPEG job's decoder takes its heap at the start (budget.jpegJob): on the
-  // board it is refused as busy while that room is not there.
+  // board it is refused as busy while that room is not there (and a
+  // request's beside it, as for any request).
   private roomToDecode(format: string): boolean {
     const need = this.config.budget?.jpegJob;
     if (format !== "image/jpeg" || typeof need !== "object") return true;
     const turns = this.turns;
-    return this.memory.roomFor(turns.heldSlots + (need.slots ?? 0), turns.heldChunks + (need.chunks ?? 0));
+    return this.memory.roomForRequest(turns.heldSlots + (need.slots ?? 0), turns.heldChunks + (need.chunks ?? 0));
   }
 
   // The MIME types IPP takes, the default first.
