@@ -164,16 +164,18 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
       socket.on("close", () => resolve(text));
       socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${SIM_PORT}\r\nConnection: close\r\n\r\n`);
     });
-    // Short of memory the printer answers printer_busy (its answer comes
-    // early, before the body): a client sends the job again a second later.
-    const printJob = async (pages: number, withPage = false) => {
-      let sent = await sendJob(pages, withPage);
-      for (let i = 0; i < 20 && sent.answer.includes("printer_busy"); i++) {
+    // Short of memory the printer answers 503 with Retry-After (Privet:
+    // printer_busy); a client comes back a second later, as these do.
+    const again = async <T>(ask: () => Promise<T>, refused: (answer: T) => boolean): Promise<T> => {
+      let answer = await ask();
+      for (let i = 0; i < 20 && refused(answer); i++) {
         await sleep(1000);
-        sent = await sendJob(pages, withPage);
+        answer = await ask();
       }
-      return sent;
+      return answer;
     };
+    // Refused, a job's answer (printer_busy) comes early, before its body is all sent.
+    const printJob = (pages: number, withPage = false) => again(() => sendJob(pages, withPage), (sent) => sent.answer.includes("printer_busy"));
     const sendJob = async (pages: number, withPage: boolean) => {
       // Small pages: mcsim's Linux sockets hand over 1 KB per main-loop turn.
       const body = Buffer.from(encodeDocument(Array.from({ length: pages }, (_, i) => testPage(240, 60, i % 2 ? "sgray_8" : "srgb_8", i))));
@@ -264,14 +266,7 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
       const reportedAlready = new RegExp(`local job ${servedId} reported as`).test(output());
       const uri = `ipp://127.0.0.1:${SIM_PORT}/ipp/print`;
       // A printer short of memory answers server-error-busy; CUPS asks again.
-      const askedUntilServed = async (args: string[]) => {
-        let result = await ipptool(args);
-        for (let i = 0; i < 15 && result.code !== 0 && result.out.includes("server-error-busy"); i++) {
-          await sleep(1000);
-          result = await ipptool(args);
-        }
-        return result;
-      };
+      const askedUntilServed = (args: string[]) => again(() => ipptool(args), (r) => r.code !== 0 && r.out.includes("server-error-busy"));
       const attributes = await askedUntilServed(["-t", uri, "get-printer-attributes.test"]);
       t.is(attributes.code, 0, attributes.out);
       t.true(await waitFor(output, new RegExp(`local job ${servedId} reported as`), 30_000), output().replace(/instruments: .*\n/g, "").slice(-1500));
@@ -314,16 +309,6 @@ if (noIpptool) test.skip("IPP Everywhere in mcsim: Get-Printer-Attributes and a 
       const reading = { sockets: value("Network sockets"), timers: value("Timers"), chunks: low("Chunk used"), slots: low("Slot used") };
       t.log(`${what}: Network sockets ${reading.sockets}, Timers ${reading.timers}; lowest since the last reading (${since.length} samples, ${column(since, "Garbage collections").reduce((a, b) => a + b, 0)} GCs): chunks ${reading.chunks} B, slots ${reading.slots} B`);
       return reading;
-    };
-    // Short of memory the printer answers 503 with Retry-After (Privet:
-    // printer_busy); a client comes back a second later, as these do.
-    const again = async <T>(ask: () => Promise<T>, refused: (answer: T) => boolean): Promise<T> => {
-      let answer = await ask();
-      for (let i = 0; i < 20 && refused(answer); i++) {
-        await sleep(1000);
-        answer = await ask();
-      }
-      return answer;
     };
     const is503 = (r: { status: number }) => r.status === 503;
     const token = JSON.parse((await again(() => get(SIM_PORT, "/privet/info", { "X-Privet-Token": "\"\"" }), is503)).body)["x-privet-token"];

@@ -44,7 +44,8 @@ export class DeviceMemory {
   constructor(private readonly gauge: HeapGauge | undefined, private readonly reserve: MemoryReserveConfig | undefined,
     private readonly clock: Clock) {}
 
-  // Requests refused or activities held back for memory since boot (the status page, the log).
+  // How often the gauge was found short (or a recent "no" stood) since boot: a
+  // measurement for tests and for a person reading the device in a debugger.
   get shortCount(): number {
     return this.refusals;
   }

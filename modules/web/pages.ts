@@ -6,14 +6,13 @@ import type { WebHost } from "./host.js";
 import type { WebRegistrationView } from "./registration.js";
 import type { WifiView } from "../wifi/setup.js";
 import { TOKEN_FIELD } from "./guard.js";
-import type { Section } from "./page.js";
+import { WrittenSection, type Section } from "./page.js";
 
 // The sections of the printer's pages. Each writes a few hundred bytes;
 // everything a person or the network can have typed goes through escapeHtml.
 //
-// A section is a small object holding what it was given, its render method
-// calling the module function that writes it: a closure instead would be
-// made, on XS, with a copy of its byte code in the heap for every page served.
+// A section is a WrittenSection (page.ts): the module function that writes
+// it and what it was given, not a closure.
 
 const STATE_WORDS: Record<string, string> = { idle: "Ready", processing: "Printing", stopped: "Stopped" };
 const JOB_WORDS: Record<string, string> = {
@@ -36,12 +35,7 @@ function jobLabel(job: Job): string {
 }
 
 export function notices(notice: string | undefined, error: string | undefined): Section {
-  return new NoticesSection(notice, error);
-}
-
-class NoticesSection implements Section {
-  constructor(private readonly notice: string | undefined, private readonly error: string | undefined) {}
-  render(w: ResponseWriter): void { writeNotices(w, this.notice, this.error); }
+  return new WrittenSection(writeNotices, notice, error, undefined);
 }
 
 function writeNotices(w: ResponseWriter, notice: string | undefined, error: string | undefined): void {
@@ -50,12 +44,7 @@ function writeNotices(w: ResponseWriter, notice: string | undefined, error: stri
 }
 
 export function statusSection(host: WebHost): Section {
-  return new StatusSection(host);
-}
-
-class StatusSection implements Section {
-  constructor(private readonly host: WebHost) {}
-  render(w: ResponseWriter): void { writeStatusSection(w, this.host); }
+  return new WrittenSection(writeStatusSection, host, undefined, undefined);
 }
 
 function writeStatusSection(w: ResponseWriter, host: WebHost): void {
@@ -71,12 +60,7 @@ function writeStatusSection(w: ResponseWriter, host: WebHost): void {
 }
 
 export function jobsSection(host: WebHost): Section {
-  return new JobsSection(host);
-}
-
-class JobsSection implements Section {
-  constructor(private readonly host: WebHost) {}
-  render(w: ResponseWriter): void { writeJobsSection(w, this.host); }
+  return new WrittenSection(writeJobsSection, host, undefined, undefined);
 }
 
 function writeJobsSection(w: ResponseWriter, host: WebHost): void {
@@ -94,12 +78,7 @@ function writeJobsSection(w: ResponseWriter, host: WebHost): void {
 }
 
 export function registrationSection(host: WebHost, view: WebRegistrationView, token: string): Section {
-  return new RegistrationSection(host, view, token);
-}
-
-class RegistrationSection implements Section {
-  constructor(private readonly host: WebHost, private readonly view: WebRegistrationView, private readonly token: string) {}
-  render(w: ResponseWriter): void { writeRegistrationSection(w, this.host, this.view, this.token); }
+  return new WrittenSection(writeRegistrationSection, host, view, token);
 }
 
 function writeRegistrationSection(w: ResponseWriter, host: WebHost, view: WebRegistrationView, token: string): void {
@@ -144,12 +123,7 @@ function uptime(seconds: number): string {
 }
 
 export function identitySection(host: WebHost): Section {
-  return new IdentitySection(host);
-}
-
-class IdentitySection implements Section {
-  constructor(private readonly host: WebHost) {}
-  render(w: ResponseWriter): void { writeIdentitySection(w, this.host); }
+  return new WrittenSection(writeIdentitySection, host, undefined, undefined);
 }
 
 function writeIdentitySection(w: ResponseWriter, host: WebHost): void {
@@ -161,12 +135,7 @@ function writeIdentitySection(w: ResponseWriter, host: WebHost): void {
 }
 
 export function settingsSection(host: WebHost, token: string): Section {
-  return new SettingsSection(host, token);
-}
-
-class SettingsSection implements Section {
-  constructor(private readonly host: WebHost, private readonly token: string) {}
-  render(w: ResponseWriter): void { writeSettingsSection(w, this.host, this.token); }
+  return new WrittenSection(writeSettingsSection, host, token, undefined);
 }
 
 function writeSettingsSection(w: ResponseWriter, host: WebHost, token: string): void {
@@ -180,12 +149,7 @@ function writeSettingsSection(w: ResponseWriter, host: WebHost, token: string): 
 }
 
 export function resetSection(token: string): Section {
-  return new ResetSection(token);
-}
-
-class ResetSection implements Section {
-  constructor(private readonly token: string) {}
-  render(w: ResponseWriter): void { writeResetSection(w, this.token); }
+  return new WrittenSection(writeResetSection, token, undefined, undefined);
 }
 
 function writeResetSection(w: ResponseWriter, token: string): void {
@@ -195,12 +159,7 @@ function writeResetSection(w: ResponseWriter, token: string): void {
 }
 
 export function wifiSection(view: WifiView, identity?: { name: string; port?: number; localName?: string }): Section {
-  return new WifiSection(view, identity);
-}
-
-class WifiSection implements Section {
-  constructor(private readonly view: WifiView, private readonly identity?: { name: string; port?: number; localName?: string }) {}
-  render(w: ResponseWriter): void { writeWifiSection(w, this.view, this.identity); }
+  return new WrittenSection(writeWifiSection, view, identity, undefined);
 }
 
 function writeWifiSection(w: ResponseWriter, view: WifiView, identity?: { name: string; port?: number; localName?: string }): void {
@@ -229,12 +188,7 @@ function writeWifiSection(w: ResponseWriter, view: WifiView, identity?: { name: 
 }
 
 export function wifiFormSection(networks: WifiNetwork[], token: string): Section {
-  return new WifiFormSection(networks, token);
-}
-
-class WifiFormSection implements Section {
-  constructor(private readonly networks: WifiNetwork[], private readonly token: string) {}
-  render(w: ResponseWriter): void { writeWifiFormSection(w, this.networks, this.token); }
+  return new WrittenSection(writeWifiFormSection, networks, token, undefined);
 }
 
 function writeWifiFormSection(w: ResponseWriter, networks: WifiNetwork[], token: string): void {
